@@ -1,0 +1,45 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+SEED_PATH := /pages/article/east-turkistan-government-in-exile-condemns-china-pakistan-cooperation
+DEMO_SETTINGS := LAYOUTSERVER_SETTINGS=config/demo.toml
+
+.PHONY: run test lint typecheck pytest bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# The app and what the tests need, plus the separately packaged example plugin (its tests check
+# that an outside distribution's widget appears through entry points).
+$(VENV)/.installed: $(BIN)/activate pyproject.toml examples/layoutserver-example-widget/pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q ./examples/layoutserver-example-widget
+	touch $@
+
+run: $(VENV)/.installed
+	$(DEMO_SETTINGS) $(BIN)/layoutserver demo load
+	@echo
+	@echo "  Seed page: http://127.0.0.1:$(PORT)$(SEED_PATH)"
+	@echo
+	$(DEMO_SETTINGS) PORT=$(PORT) $(BIN)/gunicorn -c config/gunicorn.conf.py wsgi:app
+
+test: $(VENV)/.installed lint typecheck pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+pytest: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed
+	bench/run.sh
+
+clean:
+	rm -rf $(VENV) instance

@@ -1,0 +1,53 @@
+"""layoutserver: assembled news pages from widget plugins.
+
+``create_app`` is the app factory; every extension is bound with ``init_app``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_caching import Cache
+
+from layoutserver import db, web
+from layoutserver.core import EXTENSION_KEY, Core
+from layoutserver.logs import configure_logging
+from layoutserver.registry import WidgetRegistry
+from layoutserver.settings import load_settings
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    settings: Mapping[str, Any] | None = None,
+    *,
+    extra_widgets: Iterable[type] = (),
+    strict_layouts: bool = True,
+) -> Flask:
+    """Build an app.
+
+    ``settings`` override the defaults, the settings file and the environment.
+    ``extra_widgets`` are registered beside the installed ones (tests and fixtures use this).
+    ``strict_layouts=False`` keeps an invalid layout from raising, for the CLI to report it.
+    """
+    app = Flask(__name__)
+    load_settings(app.config, settings)
+    configure_logging(app)
+
+    database = db.init_app(app)
+    cache = Cache()
+    cache.init_app(app)
+    app.extensions["layoutserver.cache"] = cache
+
+    registry = WidgetRegistry.discover(disabled=app.config["WIDGETS_DISABLED"])
+    for widget_class in extra_widgets:
+        registry.register(widget_class, distribution="(registered by create_app)")
+    core = Core(app, database, cache, registry)
+    app.extensions[EXTENSION_KEY] = core
+    core.load_layouts(Path(app.config["LAYOUTS_DIR"]), strict=strict_layouts)
+
+    web.init_app(app)
+    return app

@@ -1,0 +1,164 @@
+"""The ``layoutserver`` command: Flask's CLI plus widgets, layouts, database and content commands.
+
+    layoutserver widgets list        installed widgets: distribution, version, options; failures
+    layoutserver layouts check       validate config/layouts/*.toml without serving
+    layoutserver db init             create the tables
+    layoutserver content import F    import content from a JSON file (idempotent)
+    layoutserver demo load           create the tables and import the demo content
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+from marshmallow import Schema, missing
+
+from layoutserver import create_app
+from layoutserver.content.importer import ContentImportError, import_file
+from layoutserver.core import get_core
+from layoutserver.db import get_database
+
+
+def _cli_app() -> Flask:
+    return create_app(strict_layouts=False)
+
+
+@click.group(cls=FlaskGroup, create_app=_cli_app, add_version_option=False)
+def main() -> None:
+    """layoutserver: pages assembled from widget plugins."""
+
+
+@main.group()
+def widgets() -> None:
+    """Installed widgets."""
+
+
+@widgets.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@with_appcontext
+def widgets_list(as_json: bool) -> None:
+    """List installed widgets with distribution, version and options, and any that failed."""
+    core = get_core()
+    rows: list[dict[str, Any]] = [
+        {
+            "name": installed.name,
+            "version": installed.widget.version,
+            "distribution": installed.distribution,
+            "distribution_version": installed.distribution_version,
+            "source": installed.source,
+            "cache": _describe_cache(installed.widget.cache_policy),
+            "options": describe_options(installed.widget.options_schema),
+        }
+        for installed in core.registry
+    ]
+    failures = [vars(failure) for failure in core.registry.failures]
+    if as_json:
+        click.echo(json.dumps({"widgets": rows, "failures": failures}, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['name']} {row['version']}  ({row['distribution']} "
+                   f"{row['distribution_version']}, {row['source']})  cache: {row['cache']}")
+        for option in row["options"]:
+            click.echo(f"    {option['name']}: {option['type']}"
+                       f"{'' if option['required'] else ' = ' + repr(option['default'])}")
+    for failure in failures:
+        click.echo(f"FAILED {failure['name']} ({failure['distribution']}, {failure['source']}): "
+                   f"{failure['error']}")
+
+
+@main.group()
+def layouts() -> None:
+    """Page layouts."""
+
+
+@layouts.command("check")
+@with_appcontext
+def layouts_check() -> None:
+    """Validate every layout against the installed widgets, without serving."""
+    core = get_core()
+    if core.layout_error is not None:
+        click.echo(str(core.layout_error), err=True)
+        sys.exit(1)
+    for layout in core.layouts:
+        count = sum(1 for _ in layout.placements())
+        click.echo(f"ok  {layout.source}: {layout.page_type} ({len(layout.regions)} regions, "
+                   f"{count} placements)")
+    for failure in core.registry.failures:
+        click.echo(f"warning: widget {failure.name} failed to load: {failure.error}", err=True)
+
+
+@main.group("db")
+def db_group() -> None:
+    """The database."""
+
+
+@db_group.command("init")
+@with_appcontext
+def db_init() -> None:
+    """Create any missing tables."""
+    get_database().create_all()
+    click.echo("database ready")
+
+
+@main.group()
+def content() -> None:
+    """Content."""
+
+
+@content.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def content_import(path: Path) -> None:
+    """Import sections, authors, articles and editorial lists from a JSON file."""
+    _import(path)
+
+
+@main.group()
+def demo() -> None:
+    """The demo site."""
+
+
+@demo.command("load")
+@with_appcontext
+def demo_load() -> None:
+    """Create the tables and import the demo content (the seed article page); idempotent."""
+    get_database().create_all()
+    with resources.as_file(resources.files("layoutserver") / "demo" / "content.json") as path:
+        _import(path)
+
+
+def _import(path: Path) -> None:
+    try:
+        report = import_file(get_database(), path)
+    except ContentImportError as exc:
+        click.echo(f"{path}: nothing imported:\n{exc}", err=True)
+        sys.exit(1)
+    click.echo(f"{path}: {report}")
+
+
+def _describe_cache(policy: Any) -> str:
+    if not policy.shared:
+        return "per request"
+    vary = f", varies on {', '.join(policy.vary)}" if policy.vary else ""
+    return f"shared {policy.ttl}s{vary}"
+
+
+def describe_options(schema_class: type[Schema]) -> list[dict[str, Any]]:
+    """Each option's name, type, whether it is required and its default."""
+    options = []
+    for name, field in schema_class().fields.items():
+        default = field.load_default
+        options.append({
+            "name": name,
+            "type": type(field).__name__,
+            "required": field.required,
+            "default": None if callable(default) or default is missing else default,
+        })
+    return options

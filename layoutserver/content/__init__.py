@@ -1,0 +1,1 @@
+"""Content: sections, authors, articles, editorial lists, and the version that caches key on."""

@@ -1,0 +1,299 @@
+"""Import content from a JSON document (format: docs/content-format.md), idempotently.
+
+The whole document is validated before anything is written, and everything is written in one
+transaction. Rows are matched by slug (editorial lists by name) and only rewritten where a value
+differs, so importing the same document twice changes nothing and leaves the content version,
+and with it every cached fragment, alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy import select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from layoutserver.content.models import Article, Author, EditorialList, EditorialPick, Section, Tag
+from layoutserver.content.sanitize import sanitize_html
+from layoutserver.content.version import bump_content_version
+from layoutserver.db import Base, Database
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+NAIVE_DATETIME = "Not a valid datetime: it needs a UTC offset, e.g. 2024-10-10T09:00:00-04:00."
+_IN_CHUNK = 500  # keys per IN (...) query, well under every database's bound-parameter limit
+
+_M = TypeVar("_M", bound=Base)
+
+
+class ContentImportError(ValueError):
+    """The document is invalid; each of ``messages`` starts with the path of the problem."""
+
+    def __init__(self, messages: Sequence[str]) -> None:
+        self.messages = list(messages)
+        super().__init__("invalid content document:\n" + "\n".join(self.messages))
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What the import did to the document's sections, authors, articles and editorial lists.
+
+    Tags are not counted: a tag is only created along with a created or updated article.
+    """
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return self.created + self.updated > 0
+
+    def __str__(self) -> str:
+        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+
+
+def _check_avatar_url(value: str) -> None:
+    # "//host" and "/\host" are other sites to a browser, not site-relative paths.
+    if not any(c.isspace() or c == "\\" for c in value):
+        if value.startswith("/") and not value.startswith("//"):
+            return
+        parts = urlsplit(value)
+        if parts.scheme in {"http", "https"} and parts.netloc:
+            return
+    raise ValidationError("Not a valid URL: use http(s):// or a path starting with '/'.")
+
+
+def _slug(max_length: int = 200, **kwargs: Any) -> fields.String:
+    slug_error = "Not a valid slug: use lower-case letters, digits and single hyphens."
+    checks = [validate.Length(max=max_length), validate.Regexp(SLUG_PATTERN, error=slug_error)]
+    return fields.String(validate=checks, **kwargs)
+
+
+def _text(max_length: int | None = None, **kwargs: Any) -> fields.String:
+    """Required, non-empty text unless ``kwargs`` give a default."""
+    checks = [validate.Length(max=max_length)]
+    if required := "load_default" not in kwargs:
+        checks.append(validate.Length(min=1, error="Must not be empty."))
+    return fields.String(required=required, validate=checks, **kwargs)
+
+
+class SectionSchema(Schema):
+    slug = _slug(required=True)
+    name = _text(200)
+
+
+class AuthorSchema(Schema):
+    slug = _slug(required=True)
+    name = _text(200)
+    bio = _text(load_default="")
+    avatar_url = fields.String(
+        load_default=None, allow_none=True, validate=[validate.Length(max=500), _check_avatar_url]
+    )
+
+
+class ArticleSchema(Schema):
+    slug = _slug(required=True)
+    title = _text(500)
+    excerpt = _text(load_default="")
+    body_html = fields.String(required=True)
+    published_at = fields.AwareDateTime(
+        format="iso", required=True, error_messages={"invalid_awareness": NAIVE_DATETIME}
+    )
+    section = _slug(load_default=None, allow_none=True)
+    author = _slug(load_default=None, allow_none=True)
+    tags = fields.List(_text(100), load_default=list)
+
+
+class EditorialListSchema(Schema):
+    name = _slug(100, required=True)
+    title = _text(200)
+    articles = fields.List(_slug(required=True), required=True)
+
+
+class DocumentSchema(Schema):
+    sections = fields.List(fields.Nested(SectionSchema), load_default=list)
+    authors = fields.List(fields.Nested(AuthorSchema), load_default=list)
+    articles = fields.List(fields.Nested(ArticleSchema), load_default=list)
+    editorial_lists = fields.List(fields.Nested(EditorialListSchema), load_default=list)
+
+
+def _flatten(messages: Any, path: str = "") -> Iterator[str]:
+    """marshmallow's nested error dict as ``articles[3].published_at: Not a valid datetime.``"""
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            if isinstance(key, int):
+                yield from _flatten(value, f"{path}[{key}]")
+            else:
+                sub = path if key == "_schema" else f"{path}.{key}" if path else str(key)
+                yield from _flatten(value, sub)
+    elif isinstance(messages, list):
+        for message in messages:
+            yield from _flatten(message, path)
+    else:
+        yield f"{path or '(document)'}: {messages}"
+
+
+Item = dict[str, Any]  # one loaded section, author, article or editorial list
+_KEY_FIELD = {"sections": "slug", "authors": "slug", "articles": "slug", "editorial_lists": "name"}
+
+
+def load_document(document: Mapping[str, Any]) -> dict[str, list[Item]]:
+    """Validate ``document`` on its own (no database) or raise ContentImportError."""
+    try:
+        loaded: dict[str, list[Item]] = DocumentSchema().load(document)
+    except ValidationError as error:
+        raise ContentImportError(list(_flatten(error.messages))) from error
+    return loaded
+
+
+def _fetch(
+    session: Session, model: type[_M], key: InstrumentedAttribute[str], values: Iterable[str]
+) -> dict[str, _M]:
+    wanted = sorted(set(values))
+    found: dict[str, _M] = {}
+    for start in range(0, len(wanted), _IN_CHUNK):
+        query = select(model).where(key.in_(wanted[start : start + _IN_CHUNK]))
+        found.update((getattr(row, key.key), row) for row in session.scalars(query))
+    return found
+
+
+def _duplicates(path: str, keys: Sequence[str], kind: str = "") -> Iterator[str]:
+    first: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        if first.setdefault(key, i) != i:
+            where = f"{path}[{i}].{_KEY_FIELD[kind]}" if kind else f"{path}[{i}]"
+            yield f"{where}: Duplicate '{key}' (first at {path}[{first[key]}])."
+
+
+class _Import:
+    """One import in one session, with the existing rows it touches keyed by slug or name."""
+
+    def __init__(self, session: Session, doc: dict[str, list[Item]]) -> None:
+        self.session, self.doc = session, doc
+        arts, lists = doc["articles"], doc["editorial_lists"]
+        refs = [x["section"] for x in arts if x["section"]]
+        self.sections = _fetch(session, Section, Section.slug, self._keys("sections") + refs)
+        refs = [x["author"] for x in arts if x["author"]]
+        self.authors = _fetch(session, Author, Author.slug, self._keys("authors") + refs)
+        refs = [slug for x in lists for slug in x["articles"]]
+        self.articles = _fetch(session, Article, Article.slug, self._keys("articles") + refs)
+        names = self._keys("editorial_lists")
+        self.lists = _fetch(session, EditorialList, EditorialList.name, names)
+        self.tags = _fetch(session, Tag, Tag.name, [tag for x in arts for tag in x["tags"]])
+        self.statuses: Counter[str] = Counter()
+
+    def _keys(self, kind: str) -> list[str]:
+        return [item[_KEY_FIELD[kind]] for item in self.doc[kind]]
+
+    def errors(self) -> list[str]:
+        """Duplicates in the document, and references to nothing in it or in the database."""
+        errors = [m for kind in _KEY_FIELD for m in _duplicates(kind, self._keys(kind), kind)]
+        known = {kind: set(self._keys(kind)) for kind in ("sections", "authors", "articles")}
+        known["sections"] |= self.sections.keys()
+        known["authors"] |= self.authors.keys()
+        known["articles"] |= self.articles.keys()
+        for i, art in enumerate(self.doc["articles"]):
+            for ref in ("section", "author"):
+                if art[ref] is not None and art[ref] not in known[ref + "s"]:
+                    errors.append(f"articles[{i}].{ref}: Unknown {ref} '{art[ref]}'.")
+        for i, lst in enumerate(self.doc["editorial_lists"]):
+            path = f"editorial_lists[{i}].articles"
+            errors += _duplicates(path, lst["articles"])
+            errors += [
+                f"{path}[{j}]: Unknown article '{slug}'."
+                for j, slug in enumerate(lst["articles"])
+                if slug not in known["articles"]
+            ]
+        return errors
+
+    def write(self) -> ImportReport:
+        for sec in self.doc["sections"]:
+            self._upsert(self.sections, Section, sec["slug"], sec)
+        for aut in self.doc["authors"]:
+            self._upsert(self.authors, Author, aut["slug"], aut)
+        for art in self.doc["articles"]:
+            values = {
+                **art,
+                "body_html": sanitize_html(art["body_html"]),
+                "section": self.sections[art["section"]] if art["section"] else None,
+                "author": self.authors[art["author"]] if art["author"] else None,
+            }
+            names = list(dict.fromkeys(values.pop("tags")))
+            row, status = self._upsert(self.articles, Article, art["slug"], values)
+            if {tag.name for tag in row.tags} != set(names):  # tag order carries no meaning
+                row.tags = [self._tag(name) for name in names]
+                self._restate(status)
+        for lst in self.doc["editorial_lists"]:
+            values = {"name": lst["name"], "title": lst["title"]}
+            row_list, status = self._upsert(self.lists, EditorialList, lst["name"], values)
+            picked = [self.articles[slug] for slug in lst["articles"]]
+            if [pick.article for pick in row_list.picks] != picked:
+                if row_list.picks:  # delete the old picks first: (list, position) is unique
+                    row_list.picks.clear()
+                    self.session.flush()
+                row_list.picks.extend(
+                    EditorialPick(article=article, position=n) for n, article in enumerate(picked)
+                )
+                self._restate(status)
+        counts = self.statuses
+        return ImportReport(counts["created"], counts["updated"], counts["unchanged"])
+
+    def _upsert(
+        self, rows: dict[str, _M], model: type[_M], key: str, values: Mapping[str, Any]
+    ) -> tuple[_M, str]:
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = model(**values)
+            self.session.add(row)
+            status = "created"
+        else:
+            status = "unchanged"
+            for name, value in values.items():
+                if getattr(row, name) != value:  # aware datetimes compare as instants
+                    setattr(row, name, value)
+                    status = "updated"
+        self.statuses[status] += 1
+        return row, status
+
+    def _restate(self, status: str) -> None:
+        """Count a row first found unchanged as updated: its tags or picks changed."""
+        if status == "unchanged":
+            self.statuses["unchanged"] -= 1
+            self.statuses["updated"] += 1
+
+    def _tag(self, name: str) -> Tag:
+        if name not in self.tags:
+            self.tags[name] = Tag(name=name)
+            self.session.add(self.tags[name])
+        return self.tags[name]
+
+
+def import_content(database: Database, document: Mapping[str, Any]) -> ImportReport:
+    """Validate ``document``, then upsert it in one transaction; raise ContentImportError."""
+    doc = load_document(document)
+    with database.session() as session:
+        job = _Import(session, doc)
+        errors = job.errors()
+        if errors:
+            raise ContentImportError(errors)
+        report = job.write()
+        if report.changed:
+            bump_content_version(session)
+    return report
+
+
+def import_file(database: Database, path: str | os.PathLike[str]) -> ImportReport:
+    """Import a UTF-8 JSON file of the format import_content takes."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ContentImportError([f"(document): Not valid JSON: {error}"]) from error
+    return import_content(database, document)

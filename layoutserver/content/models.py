@@ -1,0 +1,93 @@
+"""SQLAlchemy models of the content widgets show."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from layoutserver.db import Base, UTCDateTime
+
+article_tags = Table(
+    "article_tags",
+    Base.metadata,
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Section(Base):
+    __tablename__ = "sections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Author(Base):
+    __tablename__ = "authors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    bio: Mapped[str] = mapped_column(Text, default="")
+    avatar_url: Mapped[str | None] = mapped_column(String(500))
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class Article(Base):
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    excerpt: Mapped[str] = mapped_column(Text, default="")
+    # Always stored sanitized: see layoutserver.content.sanitize.
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    section_id: Mapped[int | None] = mapped_column(ForeignKey("sections.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("authors.id"))
+
+    section: Mapped[Section | None] = relationship(lazy="joined")
+    author: Mapped[Author | None] = relationship(lazy="joined")
+    tags: Mapped[list[Tag]] = relationship(secondary=article_tags, lazy="selectin")
+
+
+class EditorialList(Base):
+    """An ordered pick of articles, such as "Must read"."""
+
+    __tablename__ = "editorial_lists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    picks: Mapped[list[EditorialPick]] = relationship(
+        order_by="EditorialPick.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class EditorialPick(Base):
+    __tablename__ = "editorial_picks"
+    __table_args__ = (UniqueConstraint("list_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("editorial_lists.id", ondelete="CASCADE"))
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    article: Mapped[Article] = relationship(lazy="joined")
+
+
+class ContentState(Base):
+    """One row whose version changes whenever content changes; fragment cache keys carry it."""
+
+    __tablename__ = "content_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,46 @@
+"""Read-only views of content handed to widgets: plain frozen values, safe to cache and share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from markupsafe import Markup
+
+
+@dataclass(frozen=True, slots=True)
+class SectionView:
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorView:
+    slug: str
+    name: str
+    bio: str
+    avatar_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleView:
+    slug: str
+    title: str
+    excerpt: str
+    #: Sanitized on import, so it is markup.
+    body_html: Markup
+    published_at: datetime
+    section: SectionView | None
+    author: AuthorView | None
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EditorialListView:
+    name: str
+    title: str
+    articles: tuple[ArticleView, ...]
+
+
+#: What a page is about: the article of an article page, the section of a section front.
+Subject = ArticleView | SectionView

@@ -1,0 +1,94 @@
+"""The per-app state of layoutserver, bound by ``init_app``: installed widgets, layouts, content
+queries and the renderer. Routes and commands find it with :func:`get_core`."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Request, current_app
+from flask_caching import Cache
+
+from layoutserver.content.repository import ContentRepository
+from layoutserver.db import Database
+from layoutserver.layouts import Layout, LayoutError, LayoutSet, load_layouts
+from layoutserver.registry import WidgetRegistry
+from layoutserver.render import request_view
+from layoutserver.render.fragment_cache import FragmentCache
+from layoutserver.render.pool import RenderPool
+from layoutserver.render.renderer import Renderer
+from layoutserver.settings import site_now, site_timezone
+from layoutserver.widgets import PageContext, RequestView, SiteView, Subject
+
+EXTENSION_KEY = "layoutserver"
+
+log = logging.getLogger(__name__)
+
+
+class Core:
+    def __init__(
+        self, app: Flask, database: Database, cache: Cache, registry: WidgetRegistry
+    ) -> None:
+        config = app.config
+        self.config = config
+        self.registry = registry
+        self.content = ContentRepository(database.sessionmaker)
+        self.fragments = FragmentCache(cache)
+        self.pool = RenderPool(config["RENDER_THREADS"])
+        self.renderer = Renderer(registry, self.fragments, self.pool,
+                                 config["WIDGET_BUDGET_MS"] / 1000)
+        self.timezone = site_timezone(config)
+        self.pinned_now = site_now(config)
+        self.layouts = LayoutSet({})
+        self.layout_error: LayoutError | None = None
+
+    def load_layouts(self, directory: Path, strict: bool) -> None:
+        """Validate every layout; raise on error when ``strict`` (serving), else keep the error
+        for ``layoutserver layouts check`` to report."""
+        try:
+            self.layouts = load_layouts(directory, self.registry)
+            self.layout_error = None
+        except LayoutError as exc:
+            self.layout_error = exc
+            if strict:
+                raise
+            log.error("%s", exc)
+
+    def site_view(self) -> SiteView:
+        now = self.pinned_now or datetime.now(self.timezone)
+        return SiteView(
+            name=self.config["SITE_NAME"],
+            timezone=self.config["SITE_TIMEZONE"],
+            locale=self.config["SITE_LOCALE"],
+            now=now.astimezone(self.timezone),
+        )
+
+    def request_view(self, request: Request) -> RequestView:
+        return RequestView(
+            device=request_view.device_class(request, self.config["DEVICE_HEADER"]),
+            locale=request_view.locale(request, self.config["SITE_LOCALE"]),
+            consent=request_view.storage_consent(request, self.config["CONSENT_HEADER"]),
+            path=request.path,
+            query=request_view.query_view(request),
+        )
+
+    def subject(self, layout: Layout, slug: str) -> Subject | None:
+        if layout.subject == "section":
+            return self.content.section(slug)
+        return self.content.article(slug)
+
+    def page_context(
+        self, layout: Layout, slug: str, subject: Subject, request: RequestView, site: SiteView
+    ) -> PageContext:
+        return PageContext(page_type=layout.page_type, slug=slug, subject=subject, site=site,
+                           request=request, content=self.content)
+
+    def close(self) -> None:
+        self.pool.shutdown()
+
+
+def get_core(app: Any = None) -> Core:
+    core: Core = (app or current_app).extensions[EXTENSION_KEY]
+    return core

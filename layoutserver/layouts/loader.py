@@ -1,0 +1,246 @@
+"""Reading layout files and validating them against the installed widgets.
+
+A layout file is ``config/layouts/<page_type>.toml``::
+
+    subject = "article"           # what the slug in /pages/article/<slug> names
+    title = "Article"
+
+    [[regions]]
+    name = "main"
+
+    [[regions.placements]]
+    widget = "latest_news"
+    id = "latest-news"            # optional; defaults to the widget name (-2, -3 when repeated)
+    options = { count = 4, heading = "Latest news" }
+
+Every problem in every file is collected before anything is reported, and each names the file,
+region, placement and field it concerns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from marshmallow import ValidationError
+
+from layoutserver.layouts.model import SUBJECT_KINDS, Layout, LayoutSet, Placement, Region
+from layoutserver.registry import WidgetRegistry
+
+log = logging.getLogger(__name__)
+
+NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+FILE_KEYS = {"subject", "title", "regions"}
+REGION_KEYS = {"name", "placements"}
+PLACEMENT_KEYS = {"widget", "id", "options"}
+
+
+@dataclass(frozen=True)
+class LayoutProblem:
+    file: str
+    message: str
+    region: str | None = None
+    placement: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.region is not None:
+            where.append(f"region {self.region!r}")
+        if self.placement is not None:
+            where.append(f"placement {self.placement}")
+        if self.field is not None:
+            where.append(f"field {self.field!r}")
+        return f"{': '.join(where)}: {self.message}"
+
+
+class LayoutError(ValueError):
+    """One or more layout files are invalid."""
+
+    def __init__(self, problems: list[LayoutProblem]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"{len(problems)} layout problem(s):\n{lines}")
+
+
+def load_layouts(directory: Path, registry: WidgetRegistry) -> LayoutSet:
+    """Load and validate every ``*.toml`` in ``directory``; raise LayoutError with all problems."""
+    problems: list[LayoutProblem] = []
+    if not directory.is_dir():
+        raise LayoutError([LayoutProblem(str(directory), "layouts directory not found")])
+    layouts: dict[str, Layout] = {}
+    for path in sorted(directory.glob("*.toml")):
+        layout = _load_file(path, registry, problems)
+        if layout is not None:
+            layouts[layout.page_type] = layout
+    if not layouts and not problems:
+        problems.append(LayoutProblem(str(directory), "no layout files (*.toml) found"))
+    if problems:
+        raise LayoutError(problems)
+    return LayoutSet(layouts)
+
+
+def _load_file(
+    path: Path, registry: WidgetRegistry, problems: list[LayoutProblem]
+) -> Layout | None:
+    file = str(path)
+    raw_bytes = path.read_bytes()
+    try:
+        document = tomllib.loads(raw_bytes.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        problems.append(LayoutProblem(file, f"not valid TOML: {exc}"))
+        return None
+    before = len(problems)
+    page_type = path.stem
+    if not NAME.match(page_type):
+        problems.append(LayoutProblem(file, f"page type {page_type!r} (the file name) must match "
+                                            f"{NAME.pattern}"))
+    for key in sorted(set(document) - FILE_KEYS):
+        problems.append(LayoutProblem(file, "unknown key", field=key))
+    subject = document.get("subject", "article")
+    if subject not in SUBJECT_KINDS:
+        problems.append(LayoutProblem(file, f"must be one of {', '.join(SUBJECT_KINDS)}",
+                                      field="subject"))
+    regions_raw = document.get("regions")
+    if not isinstance(regions_raw, list) or not regions_raw:
+        problems.append(LayoutProblem(file, "needs at least one [[regions]] table",
+                                      field="regions"))
+        return None
+    regions: list[Region] = []
+    placement_ids: set[str] = set()
+    for index, region_raw in enumerate(regions_raw, start=1):
+        region = _load_region(file, index, region_raw, registry, placement_ids, problems)
+        if region is not None:
+            if any(existing.name == region.name for existing in regions):
+                problems.append(LayoutProblem(file, "region name used twice", region=region.name))
+            regions.append(region)
+    if len(problems) > before:
+        return None
+    by_id = {placement.id: placement for region in regions for placement in region.placements}
+    return Layout(
+        page_type=page_type,
+        subject=str(subject),
+        title=str(document.get("title", page_type.title())),
+        source=path,
+        regions=tuple(regions),
+        digest=hashlib.sha256(raw_bytes).hexdigest()[:16],
+        _placements=by_id,
+    )
+
+
+def _load_region(
+    file: str,
+    index: int,
+    raw: Any,
+    registry: WidgetRegistry,
+    placement_ids: set[str],
+    problems: list[LayoutProblem],
+) -> Region | None:
+    if not isinstance(raw, dict):
+        problems.append(LayoutProblem(file, f"regions[{index}] must be a table"))
+        return None
+    name = raw.get("name")
+    if not isinstance(name, str) or not NAME.match(name):
+        problems.append(LayoutProblem(file, f"regions[{index}]: name must match {NAME.pattern}",
+                                      field="name"))
+        return None
+    for key in sorted(set(raw) - REGION_KEYS):
+        problems.append(LayoutProblem(file, "unknown key", region=name, field=key))
+    placements_raw = raw.get("placements", [])
+    if not isinstance(placements_raw, list):
+        problems.append(LayoutProblem(file, "must be an array of tables", region=name,
+                                      field="placements"))
+        return None
+    placements = []
+    for position, placement_raw in enumerate(placements_raw, start=1):
+        placement = _load_placement(file, name, position, placement_raw, registry, placement_ids,
+                                    problems)
+        if placement is not None:
+            placements.append(placement)
+    return Region(name=name, placements=tuple(placements))
+
+
+def _load_placement(
+    file: str,
+    region: str,
+    position: int,
+    raw: Any,
+    registry: WidgetRegistry,
+    placement_ids: set[str],
+    problems: list[LayoutProblem],
+) -> Placement | None:
+    label = f"#{position}"
+    if not isinstance(raw, dict):
+        problems.append(LayoutProblem(file, "must be a table", region=region, placement=label))
+        return None
+    widget = raw.get("widget")
+    if isinstance(widget, str):
+        label = f"#{position} ({widget})"
+    for key in sorted(set(raw) - PLACEMENT_KEYS):
+        problems.append(LayoutProblem(file, "unknown key", region, label, key))
+    if not isinstance(widget, str):
+        problems.append(LayoutProblem(file, "required: the widget's name", region, label, "widget"))
+        return None
+    placement_id = raw.get("id") or _default_id(widget, placement_ids)
+    if not isinstance(placement_id, str) or not NAME.match(placement_id):
+        problems.append(LayoutProblem(file, f"must match {NAME.pattern}", region, label, "id"))
+        return None
+    if placement_id in placement_ids:
+        problems.append(LayoutProblem(file, f"id {placement_id!r} is used twice in this layout",
+                                      region, label, "id"))
+        return None
+    placement_ids.add(placement_id)
+    label = f"#{position} ({widget}, id {placement_id!r})"
+    options_raw = raw.get("options", {})
+    if not isinstance(options_raw, dict):
+        problems.append(LayoutProblem(file, "must be a table", region, label, "options"))
+        return None
+    options_key = json.dumps(options_raw, sort_keys=True, separators=(",", ":"), default=str)
+
+    installed = registry.get(widget)
+    if installed is None:
+        failure = registry.failure(widget)
+        if failure is not None:
+            # Installed but broken: the page still renders, without this widget.
+            log.error("%s: region %r placement %s: widget %r failed to load (%s); it renders "
+                      "empty", file, region, label, widget, failure.error)
+            return Placement(placement_id, widget, region, options_raw, options_key, False)
+        installed_names = ", ".join(registry.names()) or "(none)"
+        problems.append(LayoutProblem(
+            file, f"unknown widget {widget!r}; installed widgets: {installed_names}",
+            region, label, "widget"))
+        return None
+    try:
+        options = installed.widget.options_schema().load(options_raw)
+    except ValidationError as exc:
+        for field_name, messages in _flatten(exc.messages):
+            problems.append(LayoutProblem(file, messages, region, label, f"options.{field_name}"))
+        return None
+    return Placement(placement_id, widget, region, options, options_key)
+
+
+def _default_id(widget: str, taken: set[str]) -> str:
+    candidate = widget.replace("_", "-")
+    number = 2
+    while candidate in taken:
+        candidate = f"{widget.replace('_', '-')}-{number}"
+        number += 1
+    return candidate
+
+
+def _flatten(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """marshmallow's nested message dict as (dotted field, joined messages) pairs."""
+    if isinstance(messages, dict):
+        flat: list[tuple[str, str]] = []
+        for key, value in messages.items():
+            flat.extend(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    if isinstance(messages, list) and all(isinstance(item, str) for item in messages):
+        return [(prefix or "_schema", " ".join(messages))]
+    return [(prefix or "_schema", str(messages))]

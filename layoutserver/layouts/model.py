@@ -1,0 +1,70 @@
+"""Validated layouts: page types, their regions, and the widget placements in each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: What a page type's slug names.
+SUBJECT_KINDS = ("article", "section")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One widget placed in a region, with its validated options."""
+
+    id: str
+    widget: str
+    region: str
+    options: Any
+    """The options as the widget's schema loaded them."""
+    options_key: str
+    """The raw options as canonical JSON: the part of the cache key that stands for them."""
+    available: bool = True
+    """False when the widget is installed but failed to load: the placement renders empty."""
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str
+    placements: tuple[Placement, ...]
+
+
+@dataclass(frozen=True)
+class Layout:
+    page_type: str
+    subject: str
+    title: str
+    source: Path
+    regions: tuple[Region, ...]
+    digest: str
+    """A hash of the file, so that editing a layout changes every cache key built from it."""
+    _placements: Mapping[str, Placement] = field(repr=False, compare=False, default_factory=dict)
+
+    def region(self, name: str) -> Region | None:
+        return next((region for region in self.regions if region.name == name), None)
+
+    def placement(self, placement_id: str) -> Placement | None:
+        return self._placements.get(placement_id)
+
+    def placements(self) -> Iterator[Placement]:
+        for region in self.regions:
+            yield from region.placements
+
+
+@dataclass(frozen=True)
+class LayoutSet:
+    """Every loaded layout, by page type."""
+
+    layouts: Mapping[str, Layout]
+
+    def get(self, page_type: str) -> Layout | None:
+        return self.layouts.get(page_type)
+
+    def __iter__(self) -> Iterator[Layout]:
+        return iter(self.layouts.values())
+
+    def __len__(self) -> int:
+        return len(self.layouts)

@@ -1,0 +1,1 @@
+"""Rendering: placements (cached, budgeted, isolated) assembled into pages and fragments."""

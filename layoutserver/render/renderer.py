@@ -1,0 +1,200 @@
+"""Rendering placements: from the cache when shared and fresh, else on a render thread within a
+time budget, with the widget's fallback (or its last good output) when it fails or overruns."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, replace
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from layoutserver.layouts import Layout, Placement
+from layoutserver.registry import InstalledWidget, WidgetRegistry
+from layoutserver.render.fragment_cache import FragmentCache
+from layoutserver.render.pool import RenderPool
+from layoutserver.widgets import CachePolicy, PageContext, PlacementRequest, RenderContext
+
+log = logging.getLogger(__name__)
+
+#: Outcomes that leave output worth storing in a page-level cache.
+CLEAN_OUTCOMES = frozenset({"hit", "miss"})
+UNAVAILABLE_POLICY = CachePolicy.shared_for(ttl=60)
+
+
+#: A render on a render thread: the widget's HTML and how long it took, in ms.
+RenderFuture = Future[tuple[Markup, float]]
+
+
+@dataclass(frozen=True)
+class CacheKeys:
+    fresh: str
+    last_good: str
+    """The same key without the content version: the last good output outlives content edits."""
+
+
+@dataclass(frozen=True)
+class RenderedPlacement:
+    placement: Placement
+    html: Markup
+    """The widget's output inside its wrapper element."""
+    inner: Markup
+    """The widget's output alone."""
+    outcome: str
+    """hit, miss, error, timeout, stale (last good output after error or timeout), unavailable."""
+    duration_ms: float
+    policy: CachePolicy
+
+
+class Renderer:
+    def __init__(
+        self,
+        registry: WidgetRegistry,
+        cache: FragmentCache,
+        pool: RenderPool,
+        budget_seconds: float,
+    ) -> None:
+        self.registry = registry
+        self.cache = cache
+        self.pool = pool
+        self.budget_seconds = budget_seconds
+
+    def render(
+        self,
+        layout: Layout,
+        page: PageContext,
+        placements: Sequence[Placement],
+        content_version: int,
+    ) -> list[RenderedPlacement]:
+        """Render ``placements`` of one page, in the order given."""
+        started = time.perf_counter()
+        deadline = started + self.budget_seconds
+        results: dict[str, RenderedPlacement] = {}
+        misses: list[tuple[Placement, InstalledWidget, CacheKeys | None]] = []
+        for placement in placements:
+            installed = self.registry.get(placement.widget) if placement.available else None
+            if installed is None:
+                results[placement.id] = _wrap(placement, Markup(""), "unavailable", 0.0,
+                                              UNAVAILABLE_POLICY)
+                continue
+            policy = installed.widget.cache_policy
+            key = None
+            if policy.shared:
+                key = self._key(layout, page, placement, installed, content_version)
+                lookup_started = time.perf_counter()
+                cached = self.cache.get(key.fresh)
+                if cached is not None:
+                    elapsed = _ms(lookup_started)
+                    results[placement.id] = _wrap(placement, Markup(cached), "hit",  # noqa: S704
+                                                  elapsed, policy)
+                    continue
+            misses.append((placement, installed, key))
+
+        shares = self._prepare(page, misses)
+        futures: list[tuple[Placement, InstalledWidget, CacheKeys | None, RenderFuture]] = []
+        for placement, installed, key in misses:
+            context = RenderContext(**vars(page), placement_id=placement.id,
+                                    region=placement.region, prepared=shares.get(placement.id))
+            task = self._task(installed, placement, context, key)
+            flight = None if key is None else key.fresh
+            futures.append((placement, installed, key, self.pool.submit(flight, task)))
+
+        for placement, installed, key, future in futures:
+            results[placement.id] = self._collect(placement, installed, key, future, deadline,
+                                                  started)
+        return [results[placement.id] for placement in placements]
+
+    def _key(self, layout: Layout, page: PageContext, placement: Placement,
+             installed: InstalledWidget, content_version: int) -> CacheKeys:
+        widget = installed.widget
+        vary = [f"{name}={page.vary_value(name)}" for name in widget.cache_policy.vary]
+        base = ("w", widget.name, widget.version, placement.options_key, layout.digest, *vary)
+        return CacheKeys(fresh=self.cache.key(*base, f"cv={content_version}"),
+                         last_good=self.cache.key(*base))
+
+    def _prepare(
+        self, page: PageContext, misses: list[tuple[Placement, InstalledWidget, CacheKeys | None]]
+    ) -> dict[str, Any]:
+        """Run each widget's whole-page step once, with all of its placements that will render.
+        Returns each placement's share by placement id."""
+        by_widget: dict[str, list[Placement]] = defaultdict(list)
+        widgets: dict[str, InstalledWidget] = {}
+        for placement, installed, _key in misses:
+            by_widget[installed.name].append(placement)
+            widgets[installed.name] = installed
+        shares: dict[str, Any] = {}
+        for name, group in by_widget.items():
+            requests = [PlacementRequest(p.id, p.region, p.options) for p in group]
+            try:
+                shares.update(widgets[name].widget.prepare_page(page, requests))
+            except Exception:
+                log.exception("widget %s: prepare_page failed; its placements render without it",
+                              name)
+        return shares
+
+    def _task(self, installed: InstalledWidget, placement: Placement, context: RenderContext,
+              key: CacheKeys | None) -> Callable[[], tuple[Markup, float]]:
+        widget = installed.widget
+        policy = widget.cache_policy
+
+        def render() -> tuple[Markup, float]:
+            started = time.perf_counter()
+            try:
+                output = widget.render(context, placement.options)
+                html = output if isinstance(output, Markup) else escape(output)
+            except Exception:
+                log.exception("widget %s failed in placement %s (%s/%s)", widget.name,
+                              placement.id, context.page_type, context.slug)
+                raise
+            if key is not None:
+                self.cache.set(key.fresh, str(html), policy.ttl)
+                self.cache.set_last_good(key.last_good, str(html))
+            return html, _ms(started)
+
+        return render
+
+    def _collect(self, placement: Placement, installed: InstalledWidget, key: CacheKeys | None,
+                 future: RenderFuture, deadline: float,
+                 started: float) -> RenderedPlacement:
+        widget = installed.widget
+        policy = widget.cache_policy
+        try:
+            html, render_ms = future.result(timeout=max(0.0, deadline - time.perf_counter()))
+            return _wrap(placement, html, "miss", render_ms, policy)
+        except FutureTimeout:
+            log.warning("widget %s in placement %s overran its %.0f ms budget", widget.name,
+                        placement.id, self.budget_seconds * 1000)
+            outcome = "timeout"
+        except Exception:
+            outcome = "error"  # logged by the render task, once per render
+        if key is not None:
+            last_good = self.cache.get_last_good(key.last_good)
+            if last_good is not None:
+                return _wrap(placement, Markup(last_good), "stale", _ms(started),  # noqa: S704
+                             policy)
+        fallback = widget.fallback
+        html = fallback if isinstance(fallback, Markup) else escape(fallback)
+        return _wrap(placement, html, outcome, _ms(started), policy)
+
+
+def _wrap(placement: Placement, html: Markup, outcome: str, duration_ms: float,
+          policy: CachePolicy) -> RenderedPlacement:
+    wrapped = Markup(
+        '<div class="ls-widget ls-widget--{0}" data-widget="{0}" data-placement="{1}">{2}</div>'
+    ).format(placement.widget, placement.id, html)
+    return RenderedPlacement(placement, wrapped, html, outcome, duration_ms,
+                             policy if outcome in CLEAN_OUTCOMES else _not_for_long(policy))
+
+
+def _not_for_long(policy: CachePolicy) -> CachePolicy:
+    """A fallback or stale output should not be cached downstream for the widget's full TTL."""
+    return replace(policy, ttl=min(policy.ttl, 10)) if policy.shared else policy
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000

@@ -1,0 +1,189 @@
+"""pytest fixtures for widget authors, installed as a pytest plugin (entry point ``pytest11``).
+
+In a plugin package's tests::
+
+    import pytest
+    from my_widgets import Weather
+
+    @pytest.fixture
+    def layoutserver_widgets():
+        return [Weather]          # registered beside the installed widgets
+
+    def test_weather(render_widget, layoutserver_content):
+        layoutserver_content.add_article(slug="rain", title="Rain again")
+        result = render_widget("weather", {"city": "Oslo"}, slug="rain")
+        assert result.outcome == "miss"
+        assert "Oslo" in result.html
+
+Fixtures: ``layoutserver_widgets`` (override it), ``layoutserver_settings`` (override or extend
+it), ``layoutserver_app``, ``layoutserver_client``, ``layoutserver_content`` and
+``render_widget``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from markupsafe import Markup
+
+from layoutserver import create_app
+from layoutserver.content.importer import import_content
+from layoutserver.core import get_core
+from layoutserver.db import get_database
+from layoutserver.layouts import Layout, Placement, Region
+from layoutserver.widgets import ArticleView, RequestView, Widget
+
+TEST_LAYOUT = """\
+subject = "article"
+
+[[regions]]
+name = "main"
+
+[[regions.placements]]
+widget = "article_body"
+"""
+
+
+STAND_IN_ARTICLE = ArticleView(
+    slug="stand-in",
+    title="A stand-in article",
+    excerpt="",
+    body_html=Markup("<p>Stand-in body.</p>"),
+    published_at=datetime(2030, 1, 1, tzinfo=UTC),
+    section=None,
+    author=None,
+    tags=(),
+)
+
+
+@dataclass(frozen=True)
+class WidgetResult:
+    html: str
+    """The widget's own output."""
+    wrapped: str
+    """The output inside the wrapper element the page puts around it."""
+    outcome: str
+    """miss (rendered), hit (from the cache), error, timeout, stale."""
+
+
+class ContentHelper:
+    """Adds content to the test app's database through the importer, as real content arrives."""
+
+    def __init__(self, app: Flask) -> None:
+        self._app = app
+        self._count = 0
+
+    def load(self, document: Mapping[str, Any]) -> None:
+        import_content(get_database(self._app), document)
+
+    def add_article(self, slug: str, title: str = "A title", **fields: Any) -> ArticleView:
+        self._count += 1
+        article = {
+            "slug": slug,
+            "title": title,
+            "excerpt": fields.pop("excerpt", ""),
+            "body_html": fields.pop("body_html", "<p>Body.</p>"),
+            "published_at": fields.pop(
+                "published_at", datetime(2024, 1, 1, 12, self._count % 60, tzinfo=UTC).isoformat()
+            ),
+            **fields,
+        }
+        self.load({"articles": [article]})
+        with self._app.app_context():
+            view = get_core(self._app).content.article(slug)
+        assert view is not None
+        return view
+
+
+@pytest.fixture
+def layoutserver_widgets() -> list[type[Widget]]:
+    """Widget classes to register in the test app beside the installed ones. Override it."""
+    return []
+
+
+@pytest.fixture
+def layoutserver_settings(tmp_path: Path) -> dict[str, Any]:
+    """Settings of the test app: a SQLite file and a one-layout directory under tmp_path."""
+    layouts = tmp_path / "layouts"
+    layouts.mkdir()
+    (layouts / "article.toml").write_text(TEST_LAYOUT)
+    return {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'layoutserver.sqlite3'}",
+        "LAYOUTS_DIR": str(layouts),
+        "CACHE_TYPE": "SimpleCache",
+        "SITE_TIMEZONE": "UTC",
+        "SITE_NOW": "2030-01-01T12:00:00",
+    }
+
+
+@pytest.fixture
+def layoutserver_app(
+    layoutserver_settings: dict[str, Any], layoutserver_widgets: list[type[Widget]]
+) -> Iterator[Flask]:
+    app = create_app(layoutserver_settings, extra_widgets=layoutserver_widgets)
+    app.config["TESTING"] = True
+    get_database(app).create_all()
+    yield app
+    get_core(app).close()
+    get_database(app).dispose()
+
+
+@pytest.fixture
+def layoutserver_client(layoutserver_app: Flask) -> FlaskClient:
+    return layoutserver_app.test_client()
+
+
+@pytest.fixture
+def layoutserver_content(layoutserver_app: Flask) -> ContentHelper:
+    return ContentHelper(layoutserver_app)
+
+
+@pytest.fixture
+def render_widget(layoutserver_app: Flask) -> Any:
+    """``render_widget(name, options=None, *, slug=None, device="desktop", locale="en-US",
+    consent=None, page_type="article")`` renders one placement the way a page would (options
+    validated by the widget's schema, cache, time budget, fallback) and returns a WidgetResult.
+    ``slug`` names an article in the test database; without it the page is about a stand-in
+    article."""
+
+    def render(
+        name: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        slug: str | None = None,
+        device: str = "desktop",
+        locale: str = "en-US",
+        consent: bool | None = None,
+        page_type: str = "article",
+    ) -> WidgetResult:
+        core = get_core(layoutserver_app)
+        installed = core.registry.get(name)
+        if installed is None:
+            installed_names = ", ".join(core.registry.names())
+            raise LookupError(f"widget {name!r} is not installed; installed: {installed_names}")
+        raw = dict(options or {})
+        loaded = installed.widget.options_schema().load(raw)
+        placement = Placement(id="under-test", widget=name, region="main", options=loaded,
+                              options_key=json.dumps(raw, sort_keys=True, default=str))
+        layout = Layout(page_type=page_type, subject="article", title="Test", source=Path("test"),
+                        regions=(Region("main", (placement,)),), digest="test")
+        with layoutserver_app.app_context():
+            subject = core.content.article(slug) if slug else STAND_IN_ARTICLE
+            if subject is None:
+                raise LookupError(f"no article {slug!r} in the test database")
+            site = core.site_view()
+            reader = RequestView(device=device, locale=locale, consent=consent, path="/test")
+            page = core.page_context(layout, subject.slug, subject, reader, site)
+            rendered = core.renderer.render(layout, page, [placement], core.content.version())
+        item = rendered[0]
+        return WidgetResult(html=str(item.inner), wrapped=str(item.html), outcome=item.outcome)
+
+    return render

@@ -1,0 +1,277 @@
+"""The public widget contract: what a widget declares and what it is given to render.
+
+A widget is a subclass of :class:`Widget` registered under the entry-point group
+``layoutserver.widgets``::
+
+    [project.entry-points."layoutserver.widgets"]
+    weather = "acme_widgets.weather:Weather"
+
+The core instantiates each widget class once and calls :meth:`Widget.render` for every placement
+that needs rendering, possibly on a render thread and possibly for several requests at once, so a
+widget keeps no per-request state on ``self``. See ``docs/plugins.md``.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import jinja2
+from markupsafe import Markup, escape
+from marshmallow import Schema
+
+from layoutserver.content.views import (
+    ArticleView,
+    AuthorView,
+    EditorialListView,
+    SectionView,
+    Subject,
+)
+
+__all__ = [
+    "VARY_KEYS",
+    "ArticleView",
+    "Assets",
+    "AuthorView",
+    "CachePolicy",
+    "ContentSource",
+    "EditorialListView",
+    "Markup",
+    "NoOptions",
+    "PageContext",
+    "PlacementRequest",
+    "RenderContext",
+    "RequestView",
+    "SectionView",
+    "SiteView",
+    "Subject",
+    "Widget",
+    "escape",
+    "html_template",
+    "widget_problems",
+]
+
+#: The render-context keys a shared cache entry may vary on.
+VARY_KEYS = frozenset({"page_type", "slug", "device", "locale", "consent", "date"})
+
+WIDGET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+class NoOptions(Schema):
+    """Options schema of a widget that takes none: any option given is an error."""
+
+
+@dataclass(frozen=True)
+class CachePolicy:
+    """How a widget's output may be cached.
+
+    ``shared``: one output serves every request whose ``vary`` keys have the same values, for
+    ``ttl`` seconds (and until content changes). Not shared: rendered for each request, never
+    stored, and the page around it becomes ``private, no-store``.
+    """
+
+    ttl: int = 300
+    vary: tuple[str, ...] = ()
+    shared: bool = True
+
+    @classmethod
+    def shared_for(cls, ttl: int, vary: Sequence[str] = ()) -> CachePolicy:
+        return cls(ttl=ttl, vary=tuple(vary), shared=True)
+
+    @classmethod
+    def per_request(cls) -> CachePolicy:
+        return cls(ttl=0, vary=(), shared=False)
+
+
+@dataclass(frozen=True)
+class Assets:
+    """CSS and JS a widget needs. A relative path names a file in the widget's
+    ``static_folder`` (served at ``/static/widgets/<name>/<path>``); a path starting with ``/``
+    is used as it is. A page lists each asset once, in first-seen order."""
+
+    css: tuple[str, ...] = ()
+    js: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SiteView:
+    """Site settings a widget may read."""
+
+    name: str
+    timezone: str
+    locale: str
+    now: datetime
+    """The site clock at the start of the request, aware, in the site time zone."""
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """A read-only view of the request: what widgets may know about the reader."""
+
+    device: str
+    """``desktop``, ``tablet`` or ``mobile``."""
+    locale: str
+    consent: bool | None
+    """Storage consent: True given, False denied, None when the request says nothing."""
+    path: str
+    query: Mapping[str, str] = field(default_factory=dict)
+
+
+class ContentSource(Protocol):
+    """The content queries a widget may make (``RenderContext.content``)."""
+
+    def version(self) -> int: ...
+
+    def article(self, slug: str) -> ArticleView | None: ...
+
+    def section(self, slug: str) -> SectionView | None: ...
+
+    def latest_articles(
+        self,
+        limit: int,
+        *,
+        offset: int = 0,
+        exclude: Sequence[str] = (),
+        section: str | None = None,
+        published_before: datetime | None = None,
+    ) -> list[ArticleView]: ...
+
+    def editorial_list(self, name: str) -> EditorialListView | None: ...
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What is known about the page being rendered."""
+
+    page_type: str
+    slug: str
+    subject: Subject
+    site: SiteView
+    request: RequestView
+    content: ContentSource
+
+    def vary_value(self, key: str) -> str:
+        """The value of one ``VARY_KEYS`` key, as it goes into a cache key."""
+        return vary_value(key, self.page_type, self.slug, self.request, self.site)
+
+
+def vary_value(key: str, page_type: str, slug: str, request: RequestView, site: SiteView) -> str:
+    """The value of one ``VARY_KEYS`` key. Needs no content, so a page-level cache can use it
+    before the page's subject is looked up."""
+    if key == "page_type":
+        return page_type
+    if key == "slug":
+        return slug
+    if key == "device":
+        return request.device
+    if key == "locale":
+        return request.locale
+    if key == "consent":
+        return {True: "yes", False: "no", None: "unknown"}[request.consent]
+    if key == "date":
+        return site.today.isoformat()
+    raise KeyError(f"unknown vary key {key!r}; known: {', '.join(sorted(VARY_KEYS))}")
+
+
+@dataclass(frozen=True)
+class PlacementRequest:
+    """One placement of a widget that is about to render (given to ``prepare_page``)."""
+
+    placement_id: str
+    region: str
+    options: Any
+
+
+@dataclass(frozen=True)
+class RenderContext(PageContext):
+    """A page context plus the placement being rendered."""
+
+    placement_id: str = ""
+    region: str = ""
+    prepared: Any = None
+    """This placement's share of what the widget's ``prepare_page`` returned, if anything."""
+
+
+class Widget(abc.ABC):
+    """Base class of every widget. Subclasses set the class attributes and implement render."""
+
+    name: ClassVar[str]
+    """Unique, lower-case ``[a-z][a-z0-9_]*``; layouts refer to the widget by it."""
+    version: ClassVar[str]
+    """Part of every cache key: bump it when the output changes."""
+    description: ClassVar[str] = ""
+    options_schema: ClassVar[type[Schema]] = NoOptions
+    cache_policy: ClassVar[CachePolicy] = CachePolicy()
+    assets: ClassVar[Assets] = Assets()
+    fallback: ClassVar[str | Markup] = ""
+    """Shown when render raises or overruns its time budget (escaped unless Markup)."""
+    static_folder: ClassVar[str | Path | None] = None
+
+    @classmethod
+    def prepare_page(
+        cls, page: PageContext, placements: Sequence[PlacementRequest]
+    ) -> Mapping[str, Any]:
+        """The whole-page step: called once per request, before rendering, with every placement
+        of this widget on the page that must render (cache hits are left out). Returns each
+        placement's share keyed by placement id; render sees it as ``ctx.prepared``. A widget
+        that decides several placements together (ad slots of one page) does it here."""
+        return {}
+
+    @abc.abstractmethod
+    def render(self, ctx: RenderContext, options: Any) -> str | Markup:
+        """The widget's HTML. A plain ``str`` is escaped; return :class:`Markup` for HTML."""
+
+
+_templates = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+def html_template(source: str) -> Callable[..., Markup]:
+    """Compile a Jinja template with autoescaping; calling it returns Markup."""
+    template = _templates.from_string(source)
+
+    def render(**values: Any) -> Markup:
+        return Markup(template.render(**values))  # noqa: S704 - autoescaped by Jinja
+
+    return render
+
+
+def widget_problems(candidate: object) -> list[str]:
+    """What keeps ``candidate`` from being a usable widget class (empty when it is one)."""
+    if not (isinstance(candidate, type) and issubclass(candidate, Widget)):
+        return [f"{candidate!r} is not a subclass of layoutserver.widgets.Widget"]
+    problems = []
+    name = getattr(candidate, "name", None)
+    if not isinstance(name, str) or not WIDGET_NAME.match(name):
+        problems.append(f"name {name!r} must match {WIDGET_NAME.pattern}")
+    if not isinstance(getattr(candidate, "version", None), str):
+        problems.append("version must be a string")
+    if getattr(candidate, "__abstractmethods__", None):
+        problems.append("render is not implemented")
+    schema = candidate.options_schema
+    if not (isinstance(schema, type) and issubclass(schema, Schema)):
+        problems.append("options_schema must be a marshmallow Schema class")
+    policy = candidate.cache_policy
+    if not isinstance(policy, CachePolicy):
+        problems.append("cache_policy must be a CachePolicy")
+    else:
+        unknown = set(policy.vary) - VARY_KEYS
+        if unknown:
+            problems.append(
+                f"cache_policy varies on unknown keys {sorted(unknown)}; known: {sorted(VARY_KEYS)}"
+            )
+        if policy.shared and policy.ttl <= 0:
+            problems.append("a shared cache_policy needs a ttl above 0")
+    if not isinstance(candidate.assets, Assets):
+        problems.append("assets must be an Assets")
+    if not isinstance(candidate.fallback, str):
+        problems.append("fallback must be str or Markup")
+    return problems

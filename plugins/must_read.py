@@ -1,0 +1,41 @@
+"""An editorial list, such as "Must read", by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from layoutserver.widgets import Assets, CachePolicy, Markup, RenderContext, Widget
+from plugins import STATIC_FOLDER
+from plugins.news_list import news_list
+
+
+class MustReadOptions(Schema):
+    list = fields.String(load_default="must-read",
+                         validate=validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$"))
+    heading = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    excerpt_words = fields.Integer(load_default=None, allow_none=True,
+                                   validate=validate.Range(min=1, max=200))
+    excerpt_suffix = fields.String(load_default="...", validate=validate.Length(max=10))
+    url_pattern = fields.String(load_default="/pages/article/{slug}",
+                                validate=validate.Regexp(r"\{slug\}"))
+
+
+class MustRead(Widget):
+    name = "must_read"
+    version = "1.0"
+    description = "An editorial list by name; the heading defaults to the list's title."
+    options_schema = MustReadOptions
+    # The same on every page: it varies on nothing.
+    cache_policy = CachePolicy.shared_for(ttl=300)
+    assets = Assets(css=("news_list.css",))
+    static_folder = STATIC_FOLDER
+
+    def render(self, ctx: RenderContext, options: Any) -> Markup:
+        picks = ctx.content.editorial_list(options["list"])
+        if picks is None or not picks.articles:
+            return Markup("")
+        return news_list("must-read", options["heading"] or picks.title, picks.articles,
+                         options["excerpt_words"], options["excerpt_suffix"],
+                         options["url_pattern"])
