@@ -15,19 +15,17 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from layoutserver.content.models import Article, Author, EditorialList, EditorialPick, Section, Tag
 from layoutserver.content.sanitize import sanitize_html
+from layoutserver.content.schemas import DocumentSchema
 from layoutserver.content.version import bump_content_version
 from layoutserver.db import Base, Database
 
-SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-NAIVE_DATETIME = "Not a valid datetime: it needs a UTC offset, e.g. 2024-10-10T09:00:00-04:00."
 _IN_CHUNK = 500  # keys per IN (...) query, well under every database's bound-parameter limit
 
 _M = TypeVar("_M", bound=Base)
@@ -58,71 +56,6 @@ class ImportReport:
 
     def __str__(self) -> str:
         return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
-
-
-def _check_avatar_url(value: str) -> None:
-    # "//host" and "/\host" are other sites to a browser, not site-relative paths.
-    if not any(c.isspace() or c == "\\" for c in value):
-        if value.startswith("/") and not value.startswith("//"):
-            return
-        parts = urlsplit(value)
-        if parts.scheme in {"http", "https"} and parts.netloc:
-            return
-    raise ValidationError("Not a valid URL: use http(s):// or a path starting with '/'.")
-
-
-def _slug(max_length: int = 200, **kwargs: Any) -> fields.String:
-    slug_error = "Not a valid slug: use lower-case letters, digits and single hyphens."
-    checks = [validate.Length(max=max_length), validate.Regexp(SLUG_PATTERN, error=slug_error)]
-    return fields.String(validate=checks, **kwargs)
-
-
-def _text(max_length: int | None = None, **kwargs: Any) -> fields.String:
-    """Required, non-empty text unless ``kwargs`` give a default."""
-    checks = [validate.Length(max=max_length)]
-    if required := "load_default" not in kwargs:
-        checks.append(validate.Length(min=1, error="Must not be empty."))
-    return fields.String(required=required, validate=checks, **kwargs)
-
-
-class SectionSchema(Schema):
-    slug = _slug(required=True)
-    name = _text(200)
-
-
-class AuthorSchema(Schema):
-    slug = _slug(required=True)
-    name = _text(200)
-    bio = _text(load_default="")
-    avatar_url = fields.String(
-        load_default=None, allow_none=True, validate=[validate.Length(max=500), _check_avatar_url]
-    )
-
-
-class ArticleSchema(Schema):
-    slug = _slug(required=True)
-    title = _text(500)
-    excerpt = _text(load_default="")
-    body_html = fields.String(required=True)
-    published_at = fields.AwareDateTime(
-        format="iso", required=True, error_messages={"invalid_awareness": NAIVE_DATETIME}
-    )
-    section = _slug(load_default=None, allow_none=True)
-    author = _slug(load_default=None, allow_none=True)
-    tags = fields.List(_text(100), load_default=list)
-
-
-class EditorialListSchema(Schema):
-    name = _slug(100, required=True)
-    title = _text(200)
-    articles = fields.List(_slug(required=True), required=True)
-
-
-class DocumentSchema(Schema):
-    sections = fields.List(fields.Nested(SectionSchema), load_default=list)
-    authors = fields.List(fields.Nested(AuthorSchema), load_default=list)
-    articles = fields.List(fields.Nested(ArticleSchema), load_default=list)
-    editorial_lists = fields.List(fields.Nested(EditorialListSchema), load_default=list)
 
 
 def _flatten(messages: Any, path: str = "") -> Iterator[str]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, abort, render_template, request, send_from_directory
 from markupsafe import Markup
 
+from layoutserver.content.schemas import SLUG_PATTERN
 from layoutserver.core import Core, get_core
 from layoutserver.layouts import Layout, Placement
 from layoutserver.render.assembly import Assembly, ResponsePolicy
@@ -24,7 +25,7 @@ from layoutserver.widgets import ArticleView, vary_value
 
 blueprint = Blueprint("pages", __name__)
 
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG = re.compile(SLUG_PATTERN)
 DOCUMENT_TTL_CAP = 3600
 
 
