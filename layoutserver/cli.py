@@ -50,6 +50,7 @@ def widgets_list(as_json: bool) -> None:
         {
             "name": installed.name,
             "version": installed.widget.version,
+            "description": installed.widget.description,
             "distribution": installed.distribution,
             "distribution_version": installed.distribution_version,
             "source": installed.source,
@@ -65,6 +66,8 @@ def widgets_list(as_json: bool) -> None:
     for row in rows:
         click.echo(f"{row['name']} {row['version']}  ({row['distribution']} "
                    f"{row['distribution_version']}, {row['source']})  cache: {row['cache']}")
+        if row["description"]:
+            click.echo(f"    {row['description']}")
         for option in row["options"]:
             click.echo(f"    {option['name']}: {option['type']}"
                        f"{'' if option['required'] else ' = ' + repr(option['default'])}")

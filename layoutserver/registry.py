@@ -14,6 +14,7 @@ from importlib.metadata import EntryPoint, entry_points
 from layoutserver.widgets import Widget, widget_problems
 
 ENTRY_POINT_GROUP = "layoutserver.widgets"
+OWN_DISTRIBUTION = "layoutserver"
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class WidgetRegistry:
     def __init__(self) -> None:
         self._widgets: dict[str, InstalledWidget] = {}
         self.failures: list[LoadFailure] = []
+        self.disabled: set[str] = set()
 
     @classmethod
     def discover(cls, disabled: Iterable[str] = ()) -> WidgetRegistry:
@@ -59,6 +61,7 @@ class WidgetRegistry:
         for entry_point in found:
             if entry_point.name in skipped:
                 log.info("widget %s is disabled by WIDGETS_DISABLED", entry_point.name)
+                registry.disabled.add(entry_point.name)
                 continue
             registry._load(entry_point)
         return registry
@@ -133,6 +136,9 @@ class WidgetRegistry:
         return len(self._widgets)
 
 
-def _entry_point_order(entry_point: EntryPoint) -> tuple[str, str]:
+def _entry_point_order(entry_point: EntryPoint) -> tuple[bool, str, str]:
+    """layoutserver's own widgets first, so an outside package cannot take a built-in's name;
+    then by distribution and name, so which of two outside claimants wins is stable."""
     dist = entry_point.dist
-    return (dist.name if dist is not None else "", entry_point.name)
+    dist_name = dist.name if dist is not None else ""
+    return (dist_name != OWN_DISTRIBUTION, dist_name, entry_point.name)

@@ -206,10 +206,11 @@ def _load_placement(
     installed = registry.get(widget)
     if installed is None:
         failure = registry.failure(widget)
-        if failure is not None:
-            # Installed but broken: the page still renders, without this widget.
-            log.error("%s: region %r placement %s: widget %r failed to load (%s); it renders "
-                      "empty", file, region, label, widget, failure.error)
+        if failure is not None or widget in registry.disabled:
+            # Installed but broken or switched off: the page still renders, without this widget.
+            why = "is disabled" if failure is None else f"failed to load ({failure.error})"
+            log.error("%s: region %r placement %s: widget %r %s; it renders empty",
+                      file, region, label, widget, why)
             return Placement(placement_id, widget, region, options_raw, options_key, False)
         installed_names = ", ".join(registry.names()) or "(none)"
         problems.append(LayoutProblem(

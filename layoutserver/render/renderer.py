@@ -22,8 +22,9 @@ from layoutserver.widgets import CachePolicy, PageContext, PlacementRequest, Ren
 
 log = logging.getLogger(__name__)
 
-#: Outcomes that leave output worth storing in a page-level cache.
-CLEAN_OUTCOMES = frozenset({"hit", "miss"})
+#: Outcomes that leave output worth storing in a page-level cache. "unavailable" (a widget that
+#: failed to load or is disabled) is stable until the next start, so it counts as clean.
+CLEAN_OUTCOMES = frozenset({"hit", "miss", "unavailable"})
 UNAVAILABLE_POLICY = CachePolicy.shared_for(ttl=60)
 
 

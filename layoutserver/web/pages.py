@@ -145,14 +145,14 @@ def _serve(
     started = time.perf_counter()
     site, reader = core.site_view(), core.request_view(request)
     version = core.content.version()
-    vary_keys = _vary_keys(core, placements)
-    vary_headers = _vary_headers(core, vary_keys)
+    inside = _Inside.of(core, placements)
+    vary_headers = _vary_headers(core, inside.vary_keys)
     body_key = None
-    if _all_shared(core, placements):
+    if inside.shared:
         values = [f"{key}={vary_value(key, layout.page_type, slug, reader, site)}"
-                  for key in vary_keys]
+                  for key in inside.vary_keys]
         body_key = core.fragments.key("body", representation, layout.page_type, slug,
-                                      layout.digest, *values, f"cv={version}")
+                                      layout.digest, *inside.versions, *values, f"cv={version}")
         cached = core.fragments.get(body_key)
         if isinstance(cached, CachedBody):
             timings = [(pid, 0.0, f"{widget} page-cache") for pid, widget in cached.placements]
@@ -177,21 +177,29 @@ def _serve(
     return finish(body, mimetype, policy, timings, vary_headers, etag=etag)
 
 
-def _all_shared(core: Core, placements: Sequence[Placement]) -> bool:
-    for placement in placements:
-        installed = core.registry.get(placement.widget)
-        if installed is not None and not installed.widget.cache_policy.shared:
-            return False
-    return True
+@dataclass(frozen=True)
+class _Inside:
+    """What the widgets of a response imply for caching the whole of it."""
 
+    shared: bool
+    vary_keys: tuple[str, ...]
+    versions: tuple[str, ...]
+    """name=version of each widget inside: a new widget version must miss the body cache."""
 
-def _vary_keys(core: Core, placements: Sequence[Placement]) -> list[str]:
-    keys: set[str] = set()
-    for placement in placements:
-        installed = core.registry.get(placement.widget)
-        if installed is not None:
-            keys.update(installed.widget.cache_policy.vary)
-    return sorted(keys)
+    @classmethod
+    def of(cls, core: Core, placements: Sequence[Placement]) -> _Inside:
+        shared = True
+        keys: set[str] = set()
+        versions: set[str] = set()
+        for placement in placements:
+            installed = core.registry.get(placement.widget)
+            if installed is None:
+                continue
+            policy = installed.widget.cache_policy
+            shared = shared and policy.shared
+            keys.update(policy.vary)
+            versions.add(f"{installed.name}={installed.widget.version}")
+        return cls(shared, tuple(sorted(keys)), tuple(sorted(versions)))
 
 
 def _vary_headers(core: Core, vary_keys: Sequence[str]) -> list[str]:

@@ -1,0 +1,82 @@
+"""Shared fixtures. ``layoutserver.testing`` (the fixtures plugin authors get) is loaded as a
+pytest plugin through its ``pytest11`` entry point; these add the demo site and test layouts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from testwidgets import TEST_WIDGETS
+
+from layoutserver import create_app
+from layoutserver.content.importer import import_file
+from layoutserver.core import get_core
+from layoutserver.db import get_database
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_CONTENT = REPO / "layoutserver" / "demo" / "content.json"
+SEED_SLUG = "east-turkistan-government-in-exile-condemns-china-pakistan-cooperation"
+SEED_PATH = f"/pages/article/{SEED_SLUG}"
+
+#: The demo's settings (config/demo.toml), on a throwaway database.
+DEMO_SETTINGS = {
+    "LAYOUTS_DIR": str(REPO / "config" / "layouts"),
+    "SITE_NAME": "layoutserver demo",
+    "SITE_TIMEZONE": "America/New_York",
+    "SITE_NOW": "2024-10-10T12:00:00",
+}
+
+
+AppFactory = Callable[..., Flask]
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Iterator[AppFactory]:
+    """``make_app(layouts={"article": TOML}, settings={...}, demo=True)``: an app on a fresh
+    SQLite file, with the test widgets registered and, by default, the demo content loaded.
+    Without ``layouts`` it uses the project's config/layouts."""
+    apps: list[Flask] = []
+
+    def factory(
+        layouts: Mapping[str, str] | None = None,
+        settings: Mapping[str, Any] | None = None,
+        demo: bool = True,
+    ) -> Flask:
+        number = len(apps)
+        values: dict[str, Any] = {
+            **DEMO_SETTINGS,
+            "DATABASE_URL": f"sqlite:///{tmp_path / f'app{number}.sqlite3'}",
+        }
+        if layouts is not None:
+            directory = tmp_path / f"layouts{number}"
+            directory.mkdir()
+            for page_type, text in layouts.items():
+                (directory / f"{page_type}.toml").write_text(text)
+            values["LAYOUTS_DIR"] = str(directory)
+        values.update(settings or {})
+        app = create_app(values, extra_widgets=TEST_WIDGETS)
+        app.config["TESTING"] = True
+        get_database(app).create_all()
+        if demo:
+            import_file(get_database(app), DEMO_CONTENT)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        get_core(app).close()
+        get_database(app).dispose()
+
+
+@pytest.fixture
+def demo_app(make_app: AppFactory) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def demo_client(demo_app: Flask) -> FlaskClient:
+    return demo_app.test_client()

@@ -1,0 +1,213 @@
+"""The ``layoutserver`` command, run through click's CliRunner with settings from the
+environment, the way an operator runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import func, inspect, select
+from test_registry import BROKEN_FAILURES, install_broken_dist
+
+from layoutserver.cli import main
+from layoutserver.content.models import Article, Section
+from layoutserver.db import Database
+
+REPO = Path(__file__).resolve().parent.parent
+PROJECT_LAYOUTS = REPO / "config" / "layouts"
+BUILT_INS = {"article_body", "author_box", "latest_news", "must_read", "date_bar"}
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Settings only from the environment: a fresh SQLite file and the project's layouts."""
+    for name in list(os.environ):
+        if name.startswith("LAYOUTSERVER_"):
+            monkeypatch.delenv(name)
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    monkeypatch.setenv("LAYOUTSERVER_DATABASE_URL", url)
+    monkeypatch.setenv("LAYOUTSERVER_LAYOUTS_DIR", str(PROJECT_LAYOUTS))
+    return url
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def count_rows(url: str, model: Any) -> int:
+    database = Database(url)
+    try:
+        with database.session() as session:
+            return session.scalar(select(func.count()).select_from(model)) or 0
+    finally:
+        database.dispose()
+
+
+# --- widgets list ----------------------------------------------------------------------------
+
+
+def test_widgets_list_shows_distribution_version_and_options(database_url: str) -> None:
+    result = run("widgets", "list")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    headers = {line.split()[0]: line for line in lines if not line.startswith(" ")}
+    assert set(headers) >= BUILT_INS | {"newsletter_signup"}
+    assert headers["latest_news"].startswith(
+        "latest_news 1.0  (layoutserver 0.1.0, plugins.latest_news:LatestNews)"
+    )
+    assert "cache: shared 120s, varies on slug, date" in headers["latest_news"]
+    assert headers["newsletter_signup"].startswith(
+        "newsletter_signup 1.2.0  (layoutserver-example-widget 1.2.0, "
+        "layoutserver_example_widget:NewsletterSignup)"
+    )
+    # Options, indented under their widget: a default after "=", none for a required one.
+    start = lines.index(headers["latest_news"])
+    options = []
+    for line in lines[start + 1:]:
+        if not line.startswith("    "):
+            break
+        options.append(line.strip())
+    assert "count: Integer = 5" in options
+    assert "heading: String = 'Latest news'" in options
+    assert "    action: String" in lines
+    assert "FAILED" not in result.output
+
+
+def test_widgets_list_json(database_url: str) -> None:
+    result = run("widgets", "list", "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["failures"] == []
+    widgets = {row["name"]: row for row in document["widgets"]}
+    assert set(widgets) >= BUILT_INS | {"newsletter_signup"}
+    signup = widgets["newsletter_signup"]
+    assert signup["distribution"] == "layoutserver-example-widget"
+    assert (signup["version"], signup["distribution_version"]) == ("1.2.0", "1.2.0")
+    assert signup["cache"] == "shared 3600s, varies on locale"
+    options = {option["name"]: option for option in signup["options"]}
+    assert options["action"] == {"name": "action", "type": "String", "required": True,
+                                 "default": None}
+    assert options["button"]["default"] == "Sign up"
+    assert widgets["date_bar"]["options"] == []
+
+
+def test_widgets_list_shows_a_failed_plugin_with_its_error(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install_broken_dist(tmp_path, monkeypatch)
+    result = run("widgets", "list")
+    assert result.exit_code == 0, result.output
+    assert (
+        "FAILED fails_on_import (broken_widgets, broken_widgets_import_error:Anything): "
+        "ImportError: a dependency of this widget is missing"
+    ) in result.stdout.splitlines()
+    assert "working_extra 1  (broken_widgets 0.1" in result.stdout
+
+    document = json.loads(run("widgets", "list", "--json").stdout)
+    failures = {failure["name"]: failure for failure in document["failures"]}
+    for name, error in BROKEN_FAILURES.items():
+        assert error in failures[name]["error"]
+        assert failures[name]["distribution"] == "broken_widgets"
+
+
+# --- layouts check ----------------------------------------------------------------------------
+
+
+def test_layouts_check_passes_on_the_project_layouts(database_url: str) -> None:
+    result = run("layouts", "check")
+    assert result.exit_code == 0, result.output
+    assert f"ok  {PROJECT_LAYOUTS / 'article.toml'}: article (3 regions, 6 placements)" in (
+        result.stdout.splitlines()
+    )
+    assert f"ok  {PROJECT_LAYOUTS / 'section.toml'}: section (3 regions, 3 placements)" in (
+        result.stdout.splitlines()
+    )
+    assert result.stderr == ""
+
+
+def test_layouts_check_fails_naming_file_region_placement_and_field(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layouts = tmp_path / "layouts"
+    layouts.mkdir()
+    bad = (PROJECT_LAYOUTS / "article.toml").read_text().replace(
+        "count = 4", 'count = "four"'
+    )
+    (layouts / "article.toml").write_text(bad)
+    monkeypatch.setenv("LAYOUTSERVER_LAYOUTS_DIR", str(layouts))
+    result = run("layouts", "check")
+    assert result.exit_code == 1
+    expected = (f"{layouts / 'article.toml'}: region 'main': placement #3 (latest_news, id "
+                f"'latest-news'): field 'options.count': Not a valid integer.")
+    assert expected in result.stderr
+    assert "ok  " not in result.stdout
+
+
+def test_layouts_check_warns_about_a_failed_plugin_but_passes(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install_broken_dist(tmp_path, monkeypatch)
+    result = run("layouts", "check")
+    assert result.exit_code == 0, result.output
+    assert "warning: widget fails_on_import failed to load: ImportError" in result.stderr
+
+
+# --- db, demo and content ----------------------------------------------------------------------
+
+
+def test_db_init_creates_the_tables(database_url: str) -> None:
+    result = run("db", "init")
+    assert result.exit_code == 0, result.output
+    assert "database ready" in result.stdout
+    database = Database(database_url)
+    try:
+        tables = set(inspect(database.engine).get_table_names())
+    finally:
+        database.dispose()
+    assert {Article.__tablename__, Section.__tablename__} <= tables
+
+
+def test_demo_load_is_idempotent(database_url: str) -> None:
+    first = run("demo", "load")
+    assert first.exit_code == 0, first.output
+    assert " 0 created" not in first.stdout
+    articles = count_rows(database_url, Article)
+    assert articles > 0
+    second = run("demo", "load")
+    assert second.exit_code == 0, second.output
+    assert "0 created, 0 updated" in second.stdout
+    assert count_rows(database_url, Article) == articles
+
+
+def test_content_import_of_an_invalid_file_exits_1_and_writes_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    assert run("db", "init").exit_code == 0
+    document = {
+        "sections": [{"slug": "world", "name": "World"}],
+        "articles": [{"slug": "a-story", "title": "A story", "body_html": "<p>x</p>",
+                      "published_at": "2024-10-10T09:00:00", "section": "world"}],
+    }
+    path = tmp_path / "content.json"
+    path.write_text(json.dumps(document))
+    result = run("content", "import", str(path))
+    assert result.exit_code == 1
+    assert "nothing imported" in result.stderr
+    assert "articles[0].published_at" in result.stderr
+    assert count_rows(database_url, Section) == 0
+    assert count_rows(database_url, Article) == 0
+
+
+def test_content_import_of_a_valid_file(database_url: str, tmp_path: Path) -> None:
+    assert run("db", "init").exit_code == 0
+    document = {"sections": [{"slug": "world", "name": "World"}]}
+    path = tmp_path / "content.json"
+    path.write_text(json.dumps(document))
+    result = run("content", "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert f"{path}: 1 created, 0 updated, 0 unchanged" in result.stdout
+    assert count_rows(database_url, Section) == 1

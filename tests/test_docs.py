@@ -1,0 +1,74 @@
+"""docs/plugins.md must mention every public name of the widget contract, every vary key and
+every fixture plugin authors get (compare datasette's tests/test_docs.py)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from _pytest.fixtures import getfixturemarker
+
+import layoutserver.testing
+import layoutserver.widgets
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
+
+
+def code_in(markdown: str) -> str:
+    """The text of the fenced code blocks and inline code spans: where a name is *named*."""
+    blocks = re.findall(r"^```[^\n]*\n(.*?)^```", markdown, re.M | re.S)
+    prose = re.sub(r"^```[^\n]*\n.*?^```", "", markdown, flags=re.M | re.S)
+    spans = re.findall(r"`([^`\n]+)`", prose)
+    return "\n".join(blocks + spans)
+
+
+@pytest.fixture(scope="module")
+def documented_code() -> str:
+    return code_in(DOC.read_text(encoding="utf-8"))
+
+
+def fixtures_of(module: object) -> list[str]:
+    return sorted(
+        name for name, value in vars(module).items() if getfixturemarker(value) is not None
+    )
+
+
+PUBLIC_NAMES = sorted(layoutserver.widgets.__all__)
+VARY_KEYS = sorted(layoutserver.widgets.VARY_KEYS)
+FIXTURES = fixtures_of(layoutserver.testing)
+
+
+def test_the_lists_checked_are_not_empty() -> None:
+    assert "Widget" in PUBLIC_NAMES
+    assert "slug" in VARY_KEYS
+    assert {"layoutserver_app", "layoutserver_widgets", "render_widget"} <= set(FIXTURES)
+
+
+def test_code_in_reads_spans_and_blocks_only() -> None:
+    text = "Widget in prose.\n\n`RenderContext` here.\n\n```python\nclass Spam: ...\n```\n"
+    found = code_in(text)
+    assert "RenderContext" in found
+    assert "Spam" in found
+    assert "Widget" not in found
+
+
+@pytest.mark.parametrize("name", PUBLIC_NAMES)
+def test_public_name_is_documented(documented_code: str, name: str) -> None:
+    assert re.search(rf"\b{re.escape(name)}\b", documented_code), (
+        f"layoutserver.widgets.{name} is not mentioned (as code) in {DOC.name}"
+    )
+
+
+@pytest.mark.parametrize("key", VARY_KEYS)
+def test_vary_key_is_documented(documented_code: str, key: str) -> None:
+    assert re.search(rf"\b{re.escape(key)}\b", documented_code), (
+        f"vary key {key!r} is not mentioned (as code) in {DOC.name}"
+    )
+
+
+@pytest.mark.parametrize("fixture", FIXTURES)
+def test_fixture_is_documented(documented_code: str, fixture: str) -> None:
+    assert re.search(rf"\b{re.escape(fixture)}\b", documented_code), (
+        f"fixture {fixture} of layoutserver.testing is not mentioned (as code) in {DOC.name}"
+    )

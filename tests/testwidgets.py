@@ -1,0 +1,66 @@
+"""Widgets that exist only for tests: they misbehave on purpose, or count their renders."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from marshmallow import Schema, fields
+
+from layoutserver.widgets import CachePolicy, Markup, RenderContext, Widget
+
+
+class Raising(Widget):
+    name = "test_raising"
+    version = "1"
+    fallback = Markup('<p class="fallback">Not available right now.</p>')
+
+    def render(self, ctx: RenderContext, options: Any) -> Markup:
+        raise RuntimeError("boom from test_raising")
+
+
+class SlowOptions(Schema):
+    seconds = fields.Float(load_default=2.0)
+
+
+class Slow(Widget):
+    """Sleeps, then renders; ``release`` ends every sleep early so tests finish quickly."""
+
+    name = "test_slow"
+    version = "1"
+    options_schema = SlowOptions
+    fallback = "slow fallback"
+    release = threading.Event()
+
+    def render(self, ctx: RenderContext, options: Any) -> Markup:
+        self.release.wait(options["seconds"])
+        return Markup("<p>slow but done</p>")
+
+
+class Counting(Widget):
+    """Counts its renders (class-wide, reset by tests); takes a moment so misses overlap."""
+
+    name = "test_counting"
+    version = "1"
+    cache_policy = CachePolicy.shared_for(ttl=60)
+    renders = 0
+    lock = threading.Lock()
+
+    def render(self, ctx: RenderContext, options: Any) -> Markup:
+        with Counting.lock:
+            Counting.renders += 1
+        time.sleep(0.2)
+        return Markup("<p>counted</p>")
+
+
+class PerRequest(Widget):
+    name = "test_per_request"
+    version = "1"
+    cache_policy = CachePolicy.per_request()
+
+    def render(self, ctx: RenderContext, options: Any) -> str:
+        return f"device={ctx.request.device} consent={ctx.request.consent}"
+
+
+TEST_WIDGETS = [Raising, Slow, Counting, PerRequest]
