@@ -74,10 +74,11 @@ class Core:
             query=request_view.query_view(request),
         )
 
-    def subject(self, layout: Layout, slug: str) -> Subject | None:
+    def subject(self, layout: Layout, slug: str, site: SiteView) -> Subject | None:
+        """What the page is about; an article scheduled for later is not there yet."""
         if layout.subject == "section":
             return self.content.section(slug)
-        return self.content.article(slug)
+        return self.content.article(slug, published_before=site.now)
 
     def page_context(
         self, layout: Layout, slug: str, subject: Subject, request: RequestView, site: SiteView

@@ -121,6 +121,8 @@ def layoutserver_settings(tmp_path: Path) -> dict[str, Any]:
         "CACHE_TYPE": "SimpleCache",
         "SITE_TIMEZONE": "UTC",
         "SITE_NOW": "2030-01-01T12:00:00",
+        # Roomy, so a busy test machine does not turn a render into its fallback.
+        "WIDGET_BUDGET_MS": 2000,
     }
 
 

@@ -60,6 +60,8 @@ class LatestNews(Widget):
             section=section,
             published_before=ctx.site.now,
         )
+        if not articles:
+            return Markup("")
         return news_list("latest", options["heading"] or None, articles,
                          options["excerpt_words"], options["excerpt_suffix"],
                          options["url_pattern"])

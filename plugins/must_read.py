@@ -33,7 +33,7 @@ class MustRead(Widget):
     static_folder = STATIC_FOLDER
 
     def render(self, ctx: RenderContext, options: Any) -> Markup:
-        picks = ctx.content.editorial_list(options["list"])
+        picks = ctx.content.editorial_list(options["list"], published_before=ctx.site.now)
         if picks is None or not picks.articles:
             return Markup("")
         return news_list("must-read", options["heading"] or picks.title, picks.articles,

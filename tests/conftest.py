@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from support import SEED_PATH, SEED_SLUG
 from testwidgets import TEST_WIDGETS
 
 from layoutserver import create_app
@@ -18,9 +19,9 @@ from layoutserver.core import get_core
 from layoutserver.db import get_database
 
 REPO = Path(__file__).resolve().parent.parent
+__all__ = ["DEMO_SETTINGS", "SEED_PATH", "SEED_SLUG"]
+
 DEMO_CONTENT = REPO / "layoutserver" / "demo" / "content.json"
-SEED_SLUG = "east-turkistan-government-in-exile-condemns-china-pakistan-cooperation"
-SEED_PATH = f"/pages/article/{SEED_SLUG}"
 
 #: The demo's settings (config/demo.toml), on a throwaway database.
 DEMO_SETTINGS = {
@@ -28,6 +29,9 @@ DEMO_SETTINGS = {
     "SITE_NAME": "layoutserver demo",
     "SITE_TIMEZONE": "America/New_York",
     "SITE_NOW": "2024-10-10T12:00:00",
+    # Generous, so a loaded CI machine never turns a render into a fallback; the budget tests
+    # set their own.
+    "WIDGET_BUDGET_MS": 5000,
 }
 
 

@@ -31,9 +31,13 @@ class ContentRepository:
             value = session.execute(text("SELECT version FROM content_state WHERE id = 1")).scalar()
         return int(value or 0)
 
-    def article(self, slug: str) -> ArticleView | None:
+    def article(self, slug: str, *, published_before: datetime | None = None) -> ArticleView | None:
+        """The article, unless it is scheduled after ``published_before``."""
+        query = select(Article).where(Article.slug == slug)
+        if published_before is not None:
+            query = query.where(Article.published_at <= published_before)
         with self._sessions() as session:
-            row = session.scalars(select(Article).where(Article.slug == slug)).first()
+            row = session.scalars(query).first()
             return None if row is None else article_view(row)
 
     def section(self, slug: str) -> SectionView | None:
@@ -62,7 +66,10 @@ class ContentRepository:
             rows = session.scalars(query.offset(offset).limit(limit)).unique().all()
             return [article_view(row) for row in rows]
 
-    def editorial_list(self, name: str) -> EditorialListView | None:
+    def editorial_list(
+        self, name: str, *, published_before: datetime | None = None
+    ) -> EditorialListView | None:
+        """The list in its editors' order, without picks scheduled after ``published_before``."""
         with self._sessions() as session:
             row = session.scalars(select(EditorialList).where(EditorialList.name == name)).first()
             if row is None:
@@ -70,7 +77,11 @@ class ContentRepository:
             return EditorialListView(
                 name=row.name,
                 title=row.title,
-                articles=tuple(article_view(pick.article) for pick in row.picks),
+                articles=tuple(
+                    article_view(pick.article)
+                    for pick in row.picks
+                    if published_before is None or pick.article.published_at <= published_before
+                ),
             )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from markupsafe import Markup
 
@@ -54,16 +55,20 @@ class Assembly:
         }
 
     def assets(self, registry: WidgetRegistry) -> Assets:
-        css: dict[str, None] = {}
-        js: dict[str, None] = {}
+        """Each asset once, in first-seen order. Two widgets that name the same file of the same
+        static folder share one URL: the first widget's."""
+        css: dict[object, str] = {}
+        js: dict[object, str] = {}
         for item in self.rendered:
             installed = registry.get(item.placement.widget)
             if installed is None:
                 continue
-            declared = installed.widget.assets
-            css.update(dict.fromkeys(asset_url(installed.name, path) for path in declared.css))
-            js.update(dict.fromkeys(asset_url(installed.name, path) for path in declared.js))
-        return Assets(css=tuple(css), js=tuple(js))
+            widget = installed.widget
+            for found, paths in ((css, widget.assets.css), (js, widget.assets.js)):
+                for path in paths:
+                    identity = asset_identity(widget.static_folder, path)
+                    found.setdefault(identity, asset_url(installed.name, path))
+        return Assets(css=tuple(css.values()), js=tuple(js.values()))
 
     def timings(self) -> list[tuple[str, float, str]]:
         return [(item.placement.id, item.duration_ms, f"{item.placement.widget} {item.outcome}")
@@ -74,6 +79,13 @@ def region_html(name: str, parts: Sequence[Markup]) -> Markup:
     return Markup('<div class="ls-region ls-region--{0}" data-region="{0}">{1}</div>').format(
         name, Markup("").join(parts)
     )
+
+
+def asset_identity(static_folder: str | Path | None, path: str) -> object:
+    """What an asset is, whichever widget names it: an absolute URL, or a file of a folder."""
+    if path.startswith("/") or static_folder is None:
+        return path
+    return (str(static_folder), path)
 
 
 def asset_url(widget: str, path: str) -> str:

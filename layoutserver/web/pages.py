@@ -77,7 +77,8 @@ def region_fragment(page_type: str, slug: str, region: str) -> Response:
 @blueprint.get("/fragments/<page_type>/<slug>")
 def all_fragments(page_type: str, slug: str) -> Response:
     layout = _layout(page_type, slug)
-    if request.accept_mimetypes.best_match(["application/json"]) is None:
+    accept = request.accept_mimetypes
+    if accept and accept.best_match(["application/json"]) is None:
         abort(406, "This URL answers JSON only: send 'Accept: application/json', or ask for "
                    f"one region at /fragments/{page_type}/{slug}/<region>.")
 
@@ -90,7 +91,7 @@ def all_fragments(page_type: str, slug: str) -> Response:
             "assets": {"css": list(assets.css), "js": list(assets.js)},
             "widgets": [
                 {"placement": item.placement.id, "widget": item.placement.widget,
-                 "region": item.placement.region, "outcome": item.outcome}
+                 "region": item.placement.region}
                 for item in assembly.rendered
             ],
         }
@@ -160,7 +161,7 @@ def _serve(
             return finish(cached.body, cached.mimetype, cached.policy, timings, vary_headers,
                           etag=cached.etag)
 
-    subject = core.subject(layout, slug)
+    subject = core.subject(layout, slug, site)
     if subject is None:
         abort(404, f"No {layout.subject} {slug!r}.")
     context = core.page_context(layout, slug, subject, reader, site)
@@ -169,8 +170,8 @@ def _serve(
     policy = assembly.policy
     etag = strong_etag(body)
     if body_key is not None and policy.shared and assembly.clean:
-        inside = tuple((item.placement.id, item.placement.widget) for item in assembly.rendered)
-        core.fragments.set(body_key, CachedBody(body, mimetype, etag, policy, inside),
+        contents = tuple((item.placement.id, item.placement.widget) for item in assembly.rendered)
+        core.fragments.set(body_key, CachedBody(body, mimetype, etag, policy, contents),
                            min(policy.ttl, DOCUMENT_TTL_CAP))
     timings = assembly.timings()
     timings.append(("total", (time.perf_counter() - started) * 1000, "rendered"))
