@@ -1,0 +1,1 @@
+"""Ad serving: slots, campaigns, line items and creatives; the decision engine; tracking."""

@@ -1,0 +1,282 @@
+"""An immutable, indexed view of the ad configuration that the engine decides against.
+
+A snapshot is built once per configuration version and shared by every request and thread.
+Its index answers "which line items could fill slot X of a page in section Y" with dict lookups,
+so the cost of a decision follows the number of line items competing for that slot and section,
+not the number of line items on the server:
+
+``slot code -> section (None: pages of no indexed section) -> Bucket``
+
+A bucket holds the slot's candidates for that section (line items targeting the section plus the
+ones targeting no section), grouped by ``(tier, priority)`` best first; roadblocks are kept apart
+because they are decided for the whole page before the per-slot waterfall. A decision draws from
+the bucket narrowed to the line items with a creative for the slot's sizes on the request's
+device (:meth:`Snapshot.fitting`); the full bucket is what the explain view lists.
+
+Settled at build time: which of a line item's creatives fit the slot, per device class of the
+slot's sizes (``Candidate.fits``); and a line item that is not a roadblock and has no creative
+fitting any size of a slot is not indexed for that slot at all. Roadblocks stay indexed for
+every slot they target, since a slot they cannot fill must stop them from filling the others.
+
+Buckets are merged on first use and kept (a few per slot and section: one per device class),
+so that building a snapshot of 10,000 line items stays quick. Nothing else changes after
+:meth:`Snapshot.build`; two threads merging the same bucket at once merely both do the work.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import heapq
+import itertools
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from .lottery import MIN_WEIGHT
+from .model import CreativeSpec, LineItemSpec, Size, SlotSpec
+from .pacing import MAX_BOOST
+
+Rank = tuple[int, int]
+"""``(tier, priority)``: lower is better."""
+
+ANY_DEVICE = "*"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Entry:
+    """A line item with what the engine needs precomputed: its rank, its flight as POSIX
+    timestamps and its path patterns compiled into one regular expression."""
+
+    item: LineItemSpec
+    rank: Rank
+    start: float
+    end: float
+    paths: re.Pattern[str] | None
+    envelope: float
+    """The largest factor pacing may multiply its weight by: ``MAX_BOOST`` for an even line
+    item with a goal, else 1."""
+
+    @property
+    def order(self) -> tuple[int, int, int]:
+        return (self.rank[0], self.rank[1], self.item.id)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Candidate:
+    """A line item as a candidate for one slot."""
+
+    entry: Entry
+    fits: Mapping[str, tuple[CreativeSpec, ...]]
+    """Creatives of a size the slot accepts, by the key of ``SlotSpec.sizes`` (a device class
+    or ``"*"``); keys without a fitting creative are absent."""
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Candidates of one ``(tier, priority)``, by line item id, with the running totals of
+    their envelope weights, for drawing one by bisection (see ``engine._sample``)."""
+
+    rank: Rank
+    candidates: tuple[Candidate, ...]
+    cumulative: tuple[float, ...]
+
+    @classmethod
+    def of(cls, rank: Rank, candidates: Iterable[Candidate]) -> Group:
+        members = tuple(candidates)
+        weights = (max(c.entry.item.weight, MIN_WEIGHT) * c.entry.envelope for c in members)
+        return cls(rank, members, tuple(itertools.accumulate(weights)))
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """The candidates of one slot for pages of one section."""
+
+    groups: tuple[Group, ...]
+    """Line items that are not roadblocks, best group first."""
+    roadblocks: tuple[Candidate, ...]
+    """Roadblock line items, best first."""
+
+    def __len__(self) -> int:
+        return len(self.roadblocks) + sum(len(group.candidates) for group in self.groups)
+
+    def candidates(self) -> list[Candidate]:
+        """Every candidate, roadblocks included, best first (for explanations)."""
+        plain = (candidate for group in self.groups for candidate in group.candidates)
+        return list(heapq.merge(self.roadblocks, plain, key=lambda c: c.entry.order))
+
+
+EMPTY_BUCKET = Bucket((), ())
+
+
+def size_key(slot: SlotSpec, device: str) -> str:
+    """The key of ``slot.sizes`` that :meth:`SlotSpec.sizes_for` reads for ``device``."""
+    return device if slot.sizes.get(device) else ANY_DEVICE
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SlotIndex:
+    """The candidates of one slot by section, and the buckets merged from them so far."""
+
+    untargeted: tuple[Candidate, ...]
+    """Line items targeting no section, by :attr:`Entry.order`."""
+    by_section: Mapping[str, tuple[Candidate, ...]]
+    """Line items targeting each section, by :attr:`Entry.order`."""
+    merged: dict[tuple[str | None, str | None], Bucket] = field(default_factory=dict)
+
+    def bucket(self, section: str | None, size_key: str | None = None) -> Bucket:
+        """All candidates for pages of ``section``; with ``size_key``, only those (roadblocks
+        aside) with a creative for the slot's sizes under that key."""
+        if section not in self.by_section:
+            section = None  # sections nobody targets share one entry
+        key = (section, size_key)
+        found = self.merged.get(key)
+        if found is None:
+            found = self.merged[key] = self._merge(section, size_key)
+        return found
+
+    def _merge(self, section: str | None, size_key: str | None) -> Bucket:
+        targeted = self.by_section[section] if section is not None else ()
+        candidates = heapq.merge(targeted, self.untargeted, key=_order)
+        if size_key is not None:
+            candidates = (c for c in candidates if c.entry.item.roadblock or size_key in c.fits)
+        return _bucket(candidates)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    version: int | str
+    timezone: ZoneInfo
+    slots: Mapping[str, SlotSpec]
+    line_items: Mapping[int, LineItemSpec]
+    """The active line items that have creatives: the only ones that can serve."""
+    creatives: Mapping[int, CreativeSpec]
+    """Every creative by id: those of all line items given (any status) and house creatives."""
+    index: Mapping[str, SlotIndex]
+
+    @classmethod
+    def build(
+        cls,
+        slots: Iterable[SlotSpec],
+        line_items: Iterable[LineItemSpec],
+        timezone: ZoneInfo,
+        version: int | str,
+        house_creatives: Iterable[CreativeSpec] = (),
+    ) -> Snapshot:
+        """Index the configuration. Naive ``start``/``end`` datetimes of line items are taken
+        as site-local time (the time zone the trafficker thinks in)."""
+        slot_map = {slot.code: slot for slot in slots}
+        items = list(line_items)
+        creatives: dict[int, CreativeSpec] = {}
+        for item in items:
+            for creative in item.creatives:
+                creatives.setdefault(creative.id, creative)
+        for creative in house_creatives:
+            creatives[creative.id] = creative
+        entries = sorted(
+            (
+                _entry(item, timezone)
+                for item in items
+                if item.status == "active" and item.creatives
+            ),
+            key=lambda entry: entry.order,
+        )
+        per_slot: dict[str, list[Entry]] = {code: [] for code in slot_map}
+        for entry in entries:
+            for code in entry.item.targeting.slots or slot_map:
+                if code in per_slot:
+                    per_slot[code].append(entry)
+        index = {code: _slot_index(slot_map[code], per_slot[code]) for code in slot_map}
+        return cls(
+            version=version,
+            timezone=timezone,
+            slots=slot_map,
+            line_items={entry.item.id: entry.item for entry in entries},
+            creatives=creatives,
+            index=index,
+        )
+
+    def bucket(self, slot_code: str, section: str | None) -> Bucket:
+        """Every candidate for a slot on a page of ``section`` (empty for an unknown slot)."""
+        slot_index = self.index.get(slot_code)
+        return EMPTY_BUCKET if slot_index is None else slot_index.bucket(section)
+
+    def fitting(self, slot_code: str, section: str | None, size_key: str) -> Bucket:
+        """:meth:`bucket` without the line items (roadblocks aside) that have no creative for
+        the slot's sizes under ``size_key`` (see :func:`size_key`): what a decision draws from.
+        """
+        slot_index = self.index.get(slot_code)
+        return EMPTY_BUCKET if slot_index is None else slot_index.bucket(section, size_key)
+
+
+def _aware(moment: datetime, timezone: ZoneInfo) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone)
+
+
+@functools.lru_cache(maxsize=4096)
+def _path_pattern(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """fnmatch patterns (case-sensitive) as one expression; line items often share them."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+
+
+def _entry(item: LineItemSpec, timezone: ZoneInfo) -> Entry:
+    paths = _path_pattern(tuple(item.targeting.paths)) if item.targeting.paths else None
+    return Entry(
+        item=item,
+        rank=(int(item.tier), item.priority),
+        start=_aware(item.start, timezone).timestamp(),
+        end=_aware(item.end, timezone).timestamp(),
+        paths=paths,
+        envelope=MAX_BOOST if item.goal is not None and item.pacing == "even" else 1.0,
+    )
+
+
+def _fits(
+    sizes: Mapping[str, frozenset[Size]], item: LineItemSpec
+) -> dict[str, tuple[CreativeSpec, ...]]:
+    fits: dict[str, tuple[CreativeSpec, ...]] = {}
+    for key, accepted in sizes.items():
+        fitting = tuple(creative for creative in item.creatives if creative.size in accepted)
+        if fitting:
+            fits[key] = fitting
+    return fits
+
+
+def _slot_index(slot: SlotSpec, entries: list[Entry]) -> SlotIndex:
+    untargeted: list[Candidate] = []
+    by_section: dict[str, list[Candidate]] = {}
+    sizes = {key: frozenset(accepted) for key, accepted in slot.sizes.items() if accepted}
+    for entry in entries:
+        fits = _fits(sizes, entry.item)
+        if not fits and not entry.item.roadblock:
+            continue
+        candidate = Candidate(entry, fits)
+        sections = entry.item.targeting.sections
+        if not sections:
+            untargeted.append(candidate)
+        for section in sections:
+            by_section.setdefault(section, []).append(candidate)
+    return SlotIndex(
+        untargeted=tuple(untargeted),
+        by_section={section: tuple(members) for section, members in by_section.items()},
+    )
+
+
+def _order(candidate: Candidate) -> tuple[int, int, int]:
+    return candidate.entry.order
+
+
+def _bucket(candidates: Iterable[Candidate]) -> Bucket:
+    """``candidates`` must come sorted by :attr:`Entry.order`."""
+    plain: list[Candidate] = []
+    roadblocks: list[Candidate] = []
+    for candidate in candidates:
+        (roadblocks if candidate.entry.item.roadblock else plain).append(candidate)
+    return Bucket(groups=tuple(_groups(plain)), roadblocks=tuple(roadblocks))
+
+
+def _groups(candidates: list[Candidate]) -> Iterator[Group]:
+    for rank, members in itertools.groupby(candidates, key=lambda c: c.entry.rank):
+        yield Group.of(rank, members)
