@@ -35,6 +35,7 @@ from layoutserver.content.views import (
 
 __all__ = [
     "VARY_KEYS",
+    "AdSource",
     "ArticleView",
     "Assets",
     "AuthorView",
@@ -48,6 +49,7 @@ __all__ = [
     "RenderContext",
     "RequestView",
     "SectionView",
+    "ServedAd",
     "SiteView",
     "Subject",
     "Widget",
@@ -153,6 +155,31 @@ class ContentSource(Protocol):
 
 
 @dataclass(frozen=True)
+class ServedAd:
+    """One ad slot's share of a page's ad decision, ready to show."""
+
+    slot: str
+    html: Markup
+    """The slot's whole markup: label, a box of the reserved size, the creative (a sandboxed
+    iframe for HTML creatives) and its impression beacon; empty when the slot collapses."""
+    size: str | None = None
+    line_item_id: int | None = None
+    creative_id: int | None = None
+    impression_url: str | None = None
+    click_url: str | None = None
+
+
+class AdSource(Protocol):
+    """Ad decisions for a page (``PageContext.ads``), made for all its slots at once."""
+
+    def decide_page(self, page: PageContext, slots: Sequence[str]) -> Mapping[str, ServedAd]:
+        """Decide every slot code in ``slots`` together (page rules such as competitive
+        exclusion and roadblocks hold across them). Call it from ``prepare_page``: it runs on
+        the request thread and may set the reader's first-party user key."""
+        ...
+
+
+@dataclass(frozen=True)
 class PageContext:
     """What is known about the page being rendered."""
 
@@ -162,6 +189,8 @@ class PageContext:
     site: SiteView
     request: RequestView
     content: ContentSource
+    ads: AdSource | None = None
+    """Ad decisions, when the ads part of layoutserver is set up."""
 
     def vary_value(self, key: str) -> str:
         """The value of one ``VARY_KEYS`` key, as it goes into a cache key."""

@@ -39,9 +39,10 @@ class Assembly:
         return ResponsePolicy.of(self.rendered)
 
     @property
-    def clean(self) -> bool:
-        """Every placement rendered or came from the cache: nothing fell back."""
-        return all(item.outcome in CLEAN_OUTCOMES for item in self.rendered)
+    def clean_shared(self) -> bool:
+        """Every shared placement rendered or came from the cache: none fell back, so the
+        assembled whole may be cached (per-request placements are rendered anew each time)."""
+        return all(item.outcome in CLEAN_OUTCOMES for item in self.rendered if item.policy.shared)
 
     def regions(self) -> dict[str, Markup]:
         """Each region's HTML, in layout order; regions with nothing rendered are left out."""

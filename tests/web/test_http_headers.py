@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from support import JSON
 
 from layoutserver.core import get_core
 from layoutserver.web.responses import VARY_HEADERS
@@ -122,11 +123,14 @@ def per_request_client(make_app: Any) -> Any:
 
 
 def test_a_per_request_widget_makes_the_page_private(per_request_client: Any) -> None:
-    for _ in range(2):
-        response = per_request_client.get(SEED_PATH)
+    for device in ("mobile", "tablet"):
+        response = per_request_client.get(SEED_PATH, headers={"X-Device-Class": device})
         assert response.status_code == 200
         assert response.headers["Cache-Control"] == "private, no-store"
-        assert "page-cache" not in response.headers["Server-Timing"]
+        # Rendered for this request, never taken from the body cache of another.
+        assert 'reader;dur=' in response.headers["Server-Timing"]
+        assert 'desc="test_per_request miss"' in response.headers["Server-Timing"]
+        assert f"device={device}" in response.get_data(as_text=True)
     region = per_request_client.get(f"/fragments/article/{SEED_SLUG}/main")
     assert region.headers["Cache-Control"] == "private, no-store"
     alone = per_request_client.get(f"/widgets/article/{SEED_SLUG}/reader")
@@ -265,3 +269,24 @@ def test_no_vary_on_request_headers_when_no_widget_varies_on_them(demo_client: A
     vary = response.headers.get("Vary", "")
     for header in ("Accept-Language", "User-Agent", "X-Device-Class", "X-Storage-Consent"):
         assert header not in vary
+
+
+def test_the_shared_rest_of_a_page_with_a_per_request_widget_is_cached(
+    per_request_client: Any,
+) -> None:
+    first = per_request_client.get(SEED_PATH)
+    second = per_request_client.get(SEED_PATH, headers={"X-Storage-Consent": "no"})
+    assert 'article;dur=0.00;desc="article_body page-cache"' in second.headers["Server-Timing"]
+    assert "consent=False" in second.get_data(as_text=True)
+    assert "consent=None" in first.get_data(as_text=True)
+    assert first.headers["ETag"] != second.headers["ETag"]
+    same_as_first = per_request_client.get(SEED_PATH)
+    assert same_as_first.get_data() == first.get_data()
+
+
+def test_per_request_output_is_escaped_into_a_json_body(per_request_client: Any) -> None:
+    for _ in range(2):  # rendered, then filled into the cached body
+        response = per_request_client.get(f"/fragments/article/{SEED_SLUG}", headers=JSON)
+        main = response.get_json()["regions"]["main"]
+        assert "device=desktop consent=None" in main
+        assert "ls-live" not in main
