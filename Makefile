@@ -7,7 +7,7 @@ PORT ?= 8000
 SEED_PATH := /pages/article/east-turkistan-government-in-exile-condemns-china-pakistan-cooperation
 DEMO_SETTINGS := LAYOUTSERVER_SETTINGS=config/demo.toml
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test system-packages lint typecheck pytest bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,13 @@ run: $(VENV)/.installed
 	@echo
 	$(DEMO_SETTINGS) PORT=$(PORT) $(BIN)/gunicorn -c config/gunicorn.conf.py wsgi:app
 
-test: $(VENV)/.installed lint typecheck pytest
+test: $(VENV)/.installed system-packages lint typecheck pytest
+
+# What the tests need from Debian: the system Chromium, which Playwright drives (browser tests).
+system-packages:
+	@command -v chromium >/dev/null || { \
+		echo "installing chromium (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

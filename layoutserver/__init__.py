@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 from flask_caching import Cache
 
-from layoutserver import db, web
+from layoutserver import ads, db, web
 from layoutserver.core import EXTENSION_KEY, Core
 from layoutserver.logs import configure_logging
 from layoutserver.registry import WidgetRegistry
@@ -49,5 +49,6 @@ def create_app(
     app.extensions[EXTENSION_KEY] = core
     core.load_layouts(Path(app.config["LAYOUTS_DIR"]), strict=strict_layouts)
 
+    ads.init_app(app)
     web.init_app(app)
     return app

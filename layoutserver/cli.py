@@ -4,7 +4,8 @@
     layoutserver layouts check       validate config/layouts/*.toml without serving
     layoutserver db init             create the tables
     layoutserver content import F    import content from a JSON file (idempotent)
-    layoutserver demo load           create the tables and import the demo content
+    layoutserver ads import F        import an ad configuration from a JSON file (idempotent)
+    layoutserver demo load           create the tables and import the demo content and ads
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from marshmallow import Schema, missing
 
 from layoutserver import create_app
+from layoutserver.ads.config_import import AdsImportError, import_ads_file
 from layoutserver.content.importer import ContentImportError, import_file
 from layoutserver.core import get_core
 from layoutserver.db import get_database
@@ -124,6 +126,19 @@ def content_import(path: Path) -> None:
 
 
 @main.group()
+def ads() -> None:
+    """Ad configuration."""
+
+
+@ads.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def ads_import(path: Path) -> None:
+    """Import ad slots, advertisers, campaigns, creatives and line items from a JSON file."""
+    _import_ads(path)
+
+
+@main.group()
 def demo() -> None:
     """The demo site."""
 
@@ -131,16 +146,28 @@ def demo() -> None:
 @demo.command("load")
 @with_appcontext
 def demo_load() -> None:
-    """Create the tables and import the demo content (the seed article page); idempotent."""
+    """Create the tables and import the demo content (the seed article page) and the demo ad
+    configuration; idempotent."""
     get_database().create_all()
     with resources.as_file(resources.files("layoutserver") / "demo" / "content.json") as path:
         _import(path)
+    with resources.as_file(resources.files("layoutserver") / "demo" / "ads.json") as path:
+        _import_ads(path)
 
 
 def _import(path: Path) -> None:
     try:
         report = import_file(get_database(), path)
     except ContentImportError as exc:
+        click.echo(f"{path}: nothing imported:\n{exc}", err=True)
+        sys.exit(1)
+    click.echo(f"{path}: {report}")
+
+
+def _import_ads(path: Path) -> None:
+    try:
+        report = import_ads_file(get_database(), path, get_core().timezone)
+    except AdsImportError as exc:
         click.echo(f"{path}: nothing imported:\n{exc}", err=True)
         sys.exit(1)
     click.echo(f"{path}: {report}")

@@ -20,7 +20,7 @@ from layoutserver.render.fragment_cache import FragmentCache
 from layoutserver.render.pool import RenderPool
 from layoutserver.render.renderer import Renderer
 from layoutserver.settings import site_now, site_timezone
-from layoutserver.widgets import PageContext, RequestView, SiteView, Subject
+from layoutserver.widgets import AdSource, PageContext, RequestView, SiteView, Subject
 
 EXTENSION_KEY = "layoutserver"
 
@@ -34,8 +34,8 @@ class Core:
         config = app.config
         self.config = config
         self.registry = registry
-        self.content = ContentRepository(database.sessionmaker)
-        self.fragments = FragmentCache(cache)
+        self.content = ContentRepository(database)
+        self.fragments = FragmentCache(cache, enabled=config["CACHE_TYPE"] != "NullCache")
         self.pool = RenderPool(config["RENDER_THREADS"])
         self.renderer = Renderer(registry, self.fragments, self.pool,
                                  config["WIDGET_BUDGET_MS"] / 1000)
@@ -43,6 +43,8 @@ class Core:
         self.pinned_now = site_now(config)
         self.layouts = LayoutSet({})
         self.layout_error: LayoutError | None = None
+        self.ads: AdSource | None = None
+        """Set by ``layoutserver.ads.init_app``; every page context carries it."""
 
     def load_layouts(self, directory: Path, strict: bool) -> None:
         """Validate every layout; raise on error when ``strict`` (serving), else keep the error
@@ -84,7 +86,7 @@ class Core:
         self, layout: Layout, slug: str, subject: Subject, request: RequestView, site: SiteView
     ) -> PageContext:
         return PageContext(page_type=layout.page_type, slug=slug, subject=subject, site=site,
-                           request=request, content=self.content)
+                           request=request, content=self.content, ads=self.ads)
 
     def close(self) -> None:
         self.pool.shutdown()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -45,6 +46,7 @@ class Database:
         self.url = url
         self.engine: Engine = _make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = threading.local()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -52,11 +54,45 @@ class Database:
         with self.sessionmaker.begin() as session:
             yield session
 
+    def read_int(self, sql: str) -> int:
+        """One integer from a one-row query (0 when there is no row): the version numbers
+        checked on every request. On SQLite each thread keeps one DBAPI connection for these
+        reads (a pool checkout costs more than the read); elsewhere a pooled one is used."""
+        if self.engine.dialect.name != "sqlite":
+            connection = self.engine.raw_connection()
+            try:
+                return _read_int(connection, sql)
+            finally:
+                connection.close()
+        held = getattr(self._readers, "connection", None)
+        if held is None:
+            held = self._readers.connection = self.engine.raw_connection()
+        try:
+            return _read_int(held, sql)
+        except Exception:
+            self._readers.connection = None
+            held.invalidate()
+            raise
+
     def create_all(self) -> None:
         Base.metadata.create_all(self.engine)
 
     def dispose(self) -> None:
+        held = getattr(self._readers, "connection", None)
+        if held is not None:
+            self._readers.connection = None
+            held.close()
         self.engine.dispose()
+
+
+def _read_int(connection: Any, sql: str) -> int:
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 def _make_engine(url: str) -> Engine:

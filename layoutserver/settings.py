@@ -45,6 +45,22 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     "DEVICE_HEADER": "X-Device-Class",
     "CONSENT_HEADER": "X-Storage-Consent",
+    # Signs ad tracking tokens. Unset: one is generated once and kept in the instance folder.
+    "SECRET_KEY": None,
+    # Ads (docs/ads.md): the first-party user key for frequency caps comes from this header
+    # (empty: none) or from this cookie, which the server sets for this many days.
+    "USER_KEY_HEADER": "X-User-Key",
+    "ADS_USER_COOKIE": "ls_uid",
+    "ADS_USER_COOKIE_DAYS": 395,
+    # How long impression and click URLs stay valid, in seconds.
+    "ADS_TOKEN_MAX_AGE": 86400,
+    # Seeds the ad lottery (tests); unset: a fresh random source per decision.
+    "ADS_SEED": None,
+    # Prefix of the URLs /ads/decide answers with, e.g. https://ads.example.com; empty: the
+    # request's own host.
+    "ADS_BASE_URL": "",
+    # The text of /ads.txt; empty: 404.
+    "ADS_TXT": "",
 }
 
 

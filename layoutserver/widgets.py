@@ -26,6 +26,7 @@ from markupsafe import Markup, escape
 from marshmallow import Schema
 
 from layoutserver.content.views import (
+    ArticleSummary,
     ArticleView,
     AuthorView,
     EditorialListView,
@@ -36,6 +37,7 @@ from layoutserver.content.views import (
 __all__ = [
     "VARY_KEYS",
     "AdSource",
+    "ArticleSummary",
     "ArticleView",
     "Assets",
     "AuthorView",
@@ -147,7 +149,7 @@ class ContentSource(Protocol):
         exclude: Sequence[str] = (),
         section: str | None = None,
         published_before: datetime | None = None,
-    ) -> list[ArticleView]: ...
+    ) -> list[ArticleSummary]: ...
 
     def editorial_list(
         self, name: str, *, published_before: datetime | None = None
@@ -197,21 +199,26 @@ class PageContext:
         return vary_value(key, self.page_type, self.slug, self.request, self.site)
 
 
-def vary_value(key: str, page_type: str, slug: str, request: RequestView, site: SiteView) -> str:
+def vary_value(
+    key: str, page_type: str, slug: str, request: RequestView | None, site: SiteView
+) -> str:
     """The value of one ``VARY_KEYS`` key. Needs no content, so a page-level cache can use it
-    before the page's subject is looked up."""
+    before the page's subject is looked up; ``request`` may be None for the keys that do not
+    come from the request."""
     if key == "page_type":
         return page_type
     if key == "slug":
         return slug
+    if key == "date":
+        return site.today.isoformat()
+    if request is None:
+        raise ValueError(f"vary key {key!r} needs the request view")
     if key == "device":
         return request.device
     if key == "locale":
         return request.locale
     if key == "consent":
         return {True: "yes", False: "no", None: "unknown"}[request.consent]
-    if key == "date":
-        return site.today.isoformat()
     raise KeyError(f"unknown vary key {key!r}; known: {', '.join(sorted(VARY_KEYS))}")
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from marshmallow import Schema, fields, validate
 
 from layoutserver.widgets import (
+    ArticleSummary,
     ArticleView,
     Assets,
     CachePolicy,
     Markup,
+    PageContext,
+    PlacementRequest,
     RenderContext,
     SectionView,
     Widget,
@@ -46,20 +51,33 @@ class LatestNews(Widget):
     assets = Assets(css=("news_list.css",))
     static_folder = STATIC_FOLDER
 
+    @classmethod
+    def prepare_page(
+        cls, page: PageContext, placements: Sequence[PlacementRequest]
+    ) -> Mapping[str, Any]:
+        """Placements that list the same articles (a block and its continuation, by offset) share
+        one query: the newest ``max(offset + count)`` articles, sliced for each."""
+        by_filter: dict[str | None, list[PlacementRequest]] = defaultdict(list)
+        for placement in placements:
+            section = _section_filter(page, placement.options)
+            if section is not _NO_SECTION:
+                by_filter[section].append(placement)
+        shares: dict[str, list[ArticleSummary]] = {}
+        for section, group in by_filter.items():
+            depth = max(p.options["offset"] + p.options["count"] for p in group)
+            newest = _latest(page, depth, 0, section)
+            for placement in group:
+                start = placement.options["offset"]
+                shares[placement.placement_id] = newest[start:start + placement.options["count"]]
+        return shares
+
     def render(self, ctx: RenderContext, options: Any) -> Markup:
-        shown = [ctx.slug] if isinstance(ctx.subject, ArticleView) else []
-        section = options["section"]
-        if options["same_section"]:
-            section = _page_section(ctx.subject)
-            if section is None:
+        articles = ctx.prepared
+        if articles is None:
+            section = _section_filter(ctx, options)
+            if section is _NO_SECTION:
                 return Markup("")
-        articles = ctx.content.latest_articles(
-            options["count"],
-            offset=options["offset"],
-            exclude=shown,
-            section=section,
-            published_before=ctx.site.now,
-        )
+            articles = _latest(ctx, options["count"], options["offset"], section)
         if not articles:
             return Markup("")
         return news_list("latest", options["heading"] or None, articles,
@@ -67,7 +85,23 @@ class LatestNews(Widget):
                          options["url_pattern"])
 
 
-def _page_section(subject: ArticleView | SectionView) -> str | None:
+_NO_SECTION = "\x00no section"
+"""same_section on a page whose subject has no section: nothing to list."""
+
+
+def _section_filter(page: PageContext, options: Any) -> str | None:
+    if not options["same_section"]:
+        section: str | None = options["section"]
+        return section
+    subject = page.subject
     if isinstance(subject, SectionView):
         return subject.slug
-    return subject.section.slug if subject.section is not None else None
+    return subject.section.slug if subject.section is not None else _NO_SECTION
+
+
+def _latest(
+    page: PageContext, count: int, offset: int, section: str | None
+) -> list[ArticleSummary]:
+    shown = [page.slug] if isinstance(page.subject, ArticleView) else []
+    return page.content.latest_articles(count, offset=offset, exclude=shown, section=section,
+                                        published_before=page.site.now)

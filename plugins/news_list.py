@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from layoutserver.widgets import ArticleView, Markup, html_template
+from layoutserver.widgets import ArticleSummary, Markup, html_template
 from plugins.excerpts import shorten
 
 TEMPLATE = html_template(
@@ -23,7 +23,7 @@ TEMPLATE = html_template(
 def news_list(
     variant: str,
     heading: str | None,
-    articles: Sequence[ArticleView],
+    articles: Sequence[ArticleSummary],
     excerpt_words: int | None,
     suffix: str,
     url_pattern: str,

@@ -36,10 +36,21 @@ class ArticleView:
 
 
 @dataclass(frozen=True, slots=True)
+class ArticleSummary:
+    """An article as a list shows it: no body, author or tags (lists are read on every page)."""
+
+    slug: str
+    title: str
+    excerpt: str
+    published_at: datetime
+    section: SectionView | None
+
+
+@dataclass(frozen=True, slots=True)
 class EditorialListView:
     name: str
     title: str
-    articles: tuple[ArticleView, ...]
+    articles: tuple[ArticleSummary, ...]
 
 
 #: What a page is about: the article of an article page, the section of a section front.

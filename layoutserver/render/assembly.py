@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from layoutserver.layouts import Layout
 from layoutserver.registry import WidgetRegistry
@@ -77,8 +77,9 @@ class Assembly:
 
 
 def region_html(name: str, parts: Sequence[Markup]) -> Markup:
-    return Markup('<div class="ls-region ls-region--{0}" data-region="{0}">{1}</div>').format(
-        name, Markup("").join(parts)
+    region = escape(name)
+    return Markup(  # noqa: S704 - the name is escaped, the parts are markup
+        f'<div class="ls-region ls-region--{region}" data-region="{region}">{"".join(parts)}</div>'
     )
 
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import time
+from collections import OrderedDict
 from typing import Any
 
 from flask_caching import Cache
@@ -20,9 +23,44 @@ log = logging.getLogger(__name__)
 LAST_GOOD_TTL = 24 * 3600
 
 
+class LocalMemo:
+    """A small per-process memo in front of the shared cache, for finished bodies: a warm hit
+    then costs a dict lookup instead of a backend round trip and an unpickling. Entries carry
+    their own expiry (a body keeps the TTL it was stored with, wherever it is read from)."""
+
+    def __init__(self, capacity: int) -> None:
+        self._entries: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= time.monotonic():
+            with self._lock:
+                self._entries.pop(key, None)
+            return None
+        return entry[1]
+
+    def put(self, key: str, value: Any, expires: float) -> None:
+        with self._lock:
+            self._entries[key] = (expires, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
 class FragmentCache:
-    def __init__(self, cache: Cache) -> None:
+    def __init__(self, cache: Cache, enabled: bool = True, local_capacity: int = 2000) -> None:
         self._cache = cache
+        self.enabled = enabled
+        """False under NullCache: nothing is stored, not even in the local memo."""
+        self.local = LocalMemo(local_capacity)
 
     @staticmethod
     def key(*parts: object) -> str:

@@ -1,13 +1,22 @@
-"""Render threads with single flight: concurrent misses on one key share one render."""
+"""Render threads with single flight: concurrent misses on one key share one render.
+
+Renders are handed to the pool in batches: the renders in one batch run one after another on one
+thread. Handing each render to its own thread costs more than a fast widget's whole render (the
+GIL is handed back and forth), so the renderer batches the widgets with a record of rendering
+fast, and gives every other widget a thread of its own (see ``render/track.py``).
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+Job = tuple[str | None, Callable[[], Any]]
+"""A single-flight key (None: never shared) and the render to run."""
 
 
 class RenderPool:
@@ -19,26 +28,48 @@ class RenderPool:
 
     def __init__(self, threads: int) -> None:
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="render")
-        self._in_flight: dict[str, Future[object]] = {}
+        self._in_flight: dict[str, Future[Any]] = {}
         self._lock = threading.Lock()
 
     def submit(self, key: str | None, task: Callable[[], T]) -> Future[T]:
-        """Run ``task``; while one with the same ``key`` is running, return that one instead."""
-        if key is None:
-            return self._executor.submit(task)
-        with self._lock:
-            running = self._in_flight.get(key)
-            if running is not None:
-                return running  # type: ignore[return-value]
-            future = self._executor.submit(task)
-            self._in_flight[key] = future  # type: ignore[assignment]
-        future.add_done_callback(lambda _done: self._forget(key, future))
-        return future
+        """Run ``task`` alone; while one with the same ``key`` is running, return that one."""
+        return self.submit_batch([(key, task)])[0]
 
-    def _forget(self, key: str, future: Future[T]) -> None:
+    def submit_batch(self, jobs: Sequence[Job]) -> list[Future[Any]]:
+        """Run ``jobs`` one after another on one thread; a job whose key is already in flight
+        is not run again: its future is the running one's."""
+        futures: list[Future[Any]] = []
+        pending: list[tuple[str | None, Callable[[], Any], Future[Any]]] = []
         with self._lock:
-            if self._in_flight.get(key) is future:
-                del self._in_flight[key]
+            for key, task in jobs:
+                running = self._in_flight.get(key) if key is not None else None
+                if running is not None:
+                    futures.append(running)
+                    continue
+                future: Future[Any] = Future()
+                if key is not None:
+                    self._in_flight[key] = future
+                futures.append(future)
+                pending.append((key, task, future))
+        if pending:
+            self._executor.submit(self._run, pending)
+        return futures
+
+    def _run(self, pending: Sequence[tuple[str | None, Callable[[], Any], Future[Any]]]) -> None:
+        for key, task, future in pending:
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = task()
+            except BaseException as exc:  # handed to whoever waits on the future
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+            finally:
+                if key is not None:
+                    with self._lock:
+                        if self._in_flight.get(key) is future:
+                            del self._in_flight[key]
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

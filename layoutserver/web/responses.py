@@ -22,24 +22,32 @@ def strong_etag(body: bytes) -> str:
     return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
+#: Request headers that make a response conditional (or partial).
+CONDITIONAL_HEADERS = ("If-None-Match", "If-Match", "If-Modified-Since", "If-Unmodified-Since",
+                       "Range")
+
+
 def finish(
     body: bytes,
     mimetype: str,
     policy: ResponsePolicy,
-    timings: Sequence[tuple[str, float, str]],
+    timing: str,
     vary_headers: Iterable[str] = (),
     etag: str | None = None,
 ) -> Response:
-    response = Response(body, mimetype=mimetype)
+    """The response for ``body``; ``timing`` is the Server-Timing value."""
+    response = Response(body, content_type=f"{mimetype}; charset=utf-8")
+    headers = response.headers
     if policy.shared:
-        response.headers["Cache-Control"] = f"public, max-age={policy.ttl}"
+        headers["Cache-Control"] = f"public, max-age={policy.ttl}"
     else:
-        response.headers["Cache-Control"] = "private, no-store"
-    response.set_etag(etag or strong_etag(body))
-    response.headers["Server-Timing"] = server_timing(timings)
-    for header in vary_headers:
-        response.vary.add(header)
-    response.make_conditional(request)
+        headers["Cache-Control"] = "private, no-store"
+    headers["ETag"] = f'"{etag or strong_etag(body)}"'
+    headers["Server-Timing"] = timing
+    if vary_headers:
+        headers["Vary"] = ", ".join(vary_headers)
+    if any(name in request.headers for name in CONDITIONAL_HEADERS):
+        response.make_conditional(request)
     return response
 
 

@@ -21,7 +21,7 @@ from layoutserver.core import Core, get_core
 from layoutserver.layouts import Layout, Placement
 from layoutserver.render.assembly import Assembly, ResponsePolicy
 from layoutserver.render.renderer import RenderedPlacement
-from layoutserver.web.responses import VARY_HEADERS, finish, strong_etag
+from layoutserver.web.responses import VARY_HEADERS, finish, server_timing, strong_etag
 from layoutserver.widgets import Subject, vary_value
 
 #: A cached body is kept at most this long, whatever the widgets inside allow.
@@ -30,7 +30,8 @@ LIVE_MARK = "<!--ls-live:{}-->"
 PRIVATE = ResponsePolicy(shared=False, ttl=0)
 
 Builder = Callable[[Assembly], tuple[bytes, str]]
-Timings = list[tuple[str, float, str]]
+#: Vary keys whose values come from the request rather than the page or the site clock.
+READER_KEYS = frozenset({"device", "locale", "consent"})
 
 
 @dataclass(frozen=True)
@@ -41,23 +42,34 @@ class CachedBody:
     etag: str | None
     """None when per-request placements are inside: each final body gets its own."""
     policy: ResponsePolicy
-    placements: tuple[tuple[str, str], ...]
-    """(placement id, widget) of what is inside, for Server-Timing."""
+    hit_timing: str
+    """Server-Timing entries of the shared placements, as a hit reports them."""
     live: tuple[str, ...]
     """Ids of the per-request placements left as marks."""
     subject: Subject
+    expires_at: float
+    """Wall-clock expiry, so a copy in a process's local memo expires with the shared one."""
 
 
 @dataclass(frozen=True)
 class Inside:
-    """What the widgets of a response imply for caching the whole of it."""
+    """What the widgets of a response imply for caching it; fixed for a layout and the
+    placements shown, so it is worked out once and kept on the layout."""
 
     vary_keys: tuple[str, ...]
     versions: tuple[str, ...]
     """name=version of each widget inside: a new widget version must miss the body cache."""
+    vary_headers: tuple[str, ...]
+    needs_reader: bool
+    """Whether the cache key needs facts of the request (device, locale, consent)."""
 
     @classmethod
-    def of(cls, core: Core, placements: Sequence[Placement]) -> Inside:
+    def of(cls, core: Core, layout: Layout, representation: str,
+           placements: Sequence[Placement]) -> Inside:
+        memo_key = ("inside", representation)
+        known = layout.memo.get(memo_key)
+        if isinstance(known, Inside):
+            return known
         keys: set[str] = set()
         versions: set[str] = set()
         for placement in placements:
@@ -65,7 +77,11 @@ class Inside:
             if installed is not None:
                 keys.update(installed.widget.cache_policy.vary)
                 versions.add(f"{installed.name}={installed.widget.version}")
-        return cls(tuple(sorted(keys)), tuple(sorted(versions)))
+        vary_keys = tuple(sorted(keys))
+        inside = cls(vary_keys, tuple(sorted(versions)), tuple(vary_headers(core, vary_keys)),
+                     bool(keys & READER_KEYS))
+        layout.memo[memo_key] = inside
+        return inside
 
 
 def serve(
@@ -74,29 +90,29 @@ def serve(
 ) -> Response:
     core = get_core()
     started = time.perf_counter()
-    site, reader = core.site_view(), core.request_view(request)
+    site = core.site_view()
     version = core.content.version()
-    inside = Inside.of(core, placements)
-    vary = vary_headers(core, inside.vary_keys)
+    inside = Inside.of(core, layout, representation, placements)
+    reader = core.request_view(request) if inside.needs_reader else None
     values = [f"{key}={vary_value(key, layout.page_type, slug, reader, site)}"
               for key in inside.vary_keys]
     body_key = core.fragments.key("body", representation, layout.page_type, slug, layout.digest,
                                   *inside.versions, *values, f"cv={version}")
-    cached = core.fragments.get(body_key)
-    if isinstance(cached, CachedBody):
-        timings: Timings = [(pid, 0.0, f"{widget} page-cache") for pid, widget in cached.placements
-                            if pid not in cached.live]
-        if not cached.live:
-            timings.append(("total", _ms(started), "page-cache hit"))
-            return finish(cached.body, cached.mimetype, cached.policy, timings, vary,
-                          etag=cached.etag)
+    cached = _cached_body(core, body_key)
+    if cached is not None and not cached.live:
+        timing = f'{cached.hit_timing}total;dur={_ms(started):.2f};desc="page-cache hit"'
+        return finish(cached.body, cached.mimetype, cached.policy, timing, inside.vary_headers,
+                      etag=cached.etag)
+    reader = reader or core.request_view(request)
+    if cached is not None:
         context = core.page_context(layout, slug, cached.subject, reader, site)
         live = [p for p in (layout.placement(pid) for pid in cached.live) if p is not None]
         rendered = core.renderer.render(layout, context, live, version)
         body = fill(cached.body, cached.mimetype, rendered)
-        timings.extend(Assembly(layout, cached.subject, rendered).timings())
+        timings = Assembly(layout, cached.subject, rendered).timings()
         timings.append(("total", _ms(started), "page-cache hit, per-request widgets rendered"))
-        return finish(body, cached.mimetype, PRIVATE, timings, vary)
+        return finish(body, cached.mimetype, PRIVATE, cached.hit_timing + server_timing(timings),
+                      inside.vary_headers)
 
     subject = core.subject(layout, slug, site)
     if subject is None:
@@ -108,16 +124,43 @@ def serve(
     body = fill(shell, mimetype, live_items)
     etag = strong_etag(body)
     policy = assembly.policy
-    shared_part = ResponsePolicy.of(item for item in assembly.rendered if item.policy.shared)
     if assembly.clean_shared:
-        contents = tuple((item.placement.id, item.placement.widget) for item in assembly.rendered)
-        live_ids = tuple(item.placement.id for item in live_items)
-        entry = CachedBody(shell, mimetype, None if live_ids else etag, policy, contents,
-                           live_ids, subject)
-        core.fragments.set(body_key, entry, min(shared_part.ttl, BODY_TTL_CAP))
+        _store(core, body_key, assembly, shell, mimetype, etag, live_items)
     timings = assembly.timings()
     timings.append(("total", _ms(started), "rendered"))
-    return finish(body, mimetype, policy, timings, vary, etag=etag)
+    return finish(body, mimetype, policy, server_timing(timings), inside.vary_headers, etag=etag)
+
+
+def _cached_body(core: Core, key: str) -> CachedBody | None:
+    """The local memo first, then the shared cache (whose find is then memoised locally)."""
+    if not core.fragments.enabled:
+        return None
+    cached = core.fragments.local.get(key)
+    if isinstance(cached, CachedBody):
+        return cached
+    cached = core.fragments.get(key)
+    if not isinstance(cached, CachedBody):
+        return None
+    left = cached.expires_at - time.time()
+    if left > 0:
+        core.fragments.local.put(key, cached, time.monotonic() + left)
+    return cached
+
+
+def _store(core: Core, key: str, assembly: Assembly, shell: bytes, mimetype: str, etag: str,
+           live_items: Sequence[RenderedPlacement]) -> None:
+    if not core.fragments.enabled:
+        return
+    ttl = min(ResponsePolicy.of(i for i in assembly.rendered if i.policy.shared).ttl, BODY_TTL_CAP)
+    live_ids = tuple(item.placement.id for item in live_items)
+    hit_timing = "".join(
+        f'{item.placement.id};dur=0.00;desc="{item.placement.widget} page-cache", '
+        for item in assembly.rendered if item.placement.id not in live_ids
+    )
+    entry = CachedBody(shell, mimetype, None if live_ids else etag, assembly.policy, hit_timing,
+                       live_ids, assembly.subject, time.time() + ttl)
+    core.fragments.set(key, entry, ttl)
+    core.fragments.local.put(key, entry, time.monotonic() + ttl)
 
 
 def marked(assembly: Assembly, live: Sequence[RenderedPlacement]) -> Assembly:

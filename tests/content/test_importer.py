@@ -49,7 +49,7 @@ def test_demo_import_creates_every_row(
 
 def test_demo_content_follows_the_seed_page(database: Database) -> None:
     import_file(database, DEMO_PATH)
-    repo = ContentRepository(database.sessionmaker)
+    repo = ContentRepository(database)
 
     seed = repo.article(SEED_SLUG)
     assert seed is not None
@@ -131,7 +131,7 @@ def test_changing_only_tags_is_an_update(
 
     assert (report.updated, report.unchanged) == (1, 14)
     assert content_version() == 2
-    seed = ContentRepository(database.sessionmaker).article(SEED_SLUG)
+    seed = ContentRepository(database).article(SEED_SLUG)
     assert seed is not None and seed.tags == ("china", "new-tag", "pakistan")
 
     demo["articles"][0]["tags"] = ["china", "new-tag", "pakistan"]  # another order only
@@ -152,7 +152,7 @@ def test_editorial_list_order_is_replaced(
 
     assert (report.updated, report.unchanged) == (1, 14)
     assert content_version() == 2
-    must_read = ContentRepository(database.sessionmaker).editorial_list("must-read")
+    must_read = ContentRepository(database).editorial_list("must-read")
     assert must_read is not None
     assert [a.slug for a in must_read.articles] == picks
     assert row_counts()["editorial_picks"] == 3

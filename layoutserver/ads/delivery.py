@@ -1,0 +1,172 @@
+"""A :class:`~layoutserver.ads.decisions.model.DeliveryState` over the database, for one page
+decision.
+
+The engine asks line item by line item; this answers from two queries made on the first
+question of each kind, for every candidate of the page at once: the goal counts of the
+candidates with a goal (lifetime, since the start of the site-local day and hour), and the
+user's impressions of the candidates with caps (flight, week, day, hour). Answers are memoised
+for the request. The boundaries are the ones the engine asks for; any other ``since`` costs one
+more (memoised) query.
+
+Counts are stored per UTC hour, so they are exact at site-local hour boundaries for time zones
+a whole number of hours from UTC (those with a :30 or :45 offset count the hour bucket that
+started before the boundary as after it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import BindParameter, Select, bindparam, case, func, select
+
+from layoutserver.ads.decisions.model import GoalMetric, PageRequest
+from layoutserver.ads.decisions.snapshot import Snapshot
+from layoutserver.ads.models import AdCount, UserCount
+from layoutserver.db import Database, UTCDateTime
+
+_IN_CHUNK = 500
+
+
+class DatabaseDeliveryState:
+    def __init__(
+        self, database: Database, snapshot: Snapshot, request: PageRequest
+    ) -> None:
+        self._database = database
+        self._request = request
+        local = request.now.astimezone(snapshot.timezone)
+        day = datetime.combine(local.date(), time(), tzinfo=local.tzinfo)
+        self._hour = local.replace(minute=0, second=0, microsecond=0)
+        self._day = day
+        self._week = day - timedelta(days=local.weekday())
+        goals, caps = candidates(snapshot, request)
+        self._goal_ids = goals
+        self._cap_ids = caps if request.user_key is not None else []
+        self._goals: dict[int, tuple[int, ...]] | None = None
+        self._users: dict[int, tuple[int, ...]] | None = None
+        self._other: dict[tuple[Any, ...], int] = {}
+        self.queries = 0
+        """Queries made so far (the tests hold it to a small fixed number)."""
+
+    # -- DeliveryState -------------------------------------------------------------------------
+
+    def delivered(self, line_item_id: int, metric: GoalMetric, since: datetime | None) -> int:
+        slot = self._slot(since, (None, self._day, self._hour))
+        if slot is None:
+            return self._one("goal", line_item_id, metric, since)
+        if self._goals is None:
+            self._goals = self._load_goals()
+        counts = self._goals.get(line_item_id)
+        if counts is None:
+            return 0
+        return counts[slot + (3 if metric == "clicks" else 0)]
+
+    def user_impressions(self, user_key: str, line_item_id: int, since: datetime | None) -> int:
+        slot = self._slot(since, (None, self._week, self._day, self._hour))
+        if slot is None or user_key != self._request.user_key:
+            return self._one(user_key, line_item_id, "impressions", since)
+        if self._users is None:
+            self._users = self._load_users(user_key)
+        counts = self._users.get(line_item_id)
+        return 0 if counts is None else counts[slot]
+
+    # -- queries -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _slot(since: datetime | None, known: Sequence[datetime | None]) -> int | None:
+        for index, boundary in enumerate(known):
+            if since == boundary:  # aware datetimes compare as instants
+                return index
+        return None
+
+    def _load_goals(self) -> dict[int, tuple[int, ...]]:
+        return self._grouped(GOALS, self._goal_ids, {"day": self._day, "hour": self._hour})
+
+    def _load_users(self, user_key: str) -> dict[int, tuple[int, ...]]:
+        values = {"user_key": user_key, "week": self._week, "day": self._day, "hour": self._hour}
+        return self._grouped(USERS, self._cap_ids, values)
+
+    def _grouped(
+        self, query: Select[Any], ids: Sequence[int], values: dict[str, Any]
+    ) -> dict[int, tuple[int, ...]]:
+        found: dict[int, tuple[int, ...]] = {}
+        if not ids:
+            return found
+        with self._database.engine.connect() as connection:
+            for start in range(0, len(ids), _IN_CHUNK):
+                self.queries += 1
+                chunk = list(ids[start : start + _IN_CHUNK])
+                for row in connection.execute(query, {**values, "ids": chunk}):
+                    found[int(row[0])] = tuple(int(value or 0) for value in row[1:])
+        return found
+
+    def _one(self, who: str, line_item_id: int, metric: str, since: datetime | None) -> int:
+        memo = (who, line_item_id, metric, since)
+        if memo in self._other:
+            return self._other[memo]
+        if who == "goal":
+            column = AdCount.clicks if metric == "clicks" else AdCount.impressions
+            query = select(func.sum(column)).where(AdCount.line_item_id == line_item_id)
+            if since is not None:
+                query = query.where(AdCount.hour >= since)
+        else:
+            query = select(func.sum(UserCount.impressions)).where(
+                UserCount.user_key == who, UserCount.line_item_id == line_item_id
+            )
+            if since is not None:
+                query = query.where(UserCount.hour >= since)
+        with self._database.engine.connect() as connection:
+            self.queries += 1
+            value = self._other[memo] = int(connection.scalar(query) or 0)
+        return value
+
+
+def _since(value: Any, hour: Any, since: BindParameter[datetime] | None) -> Any:
+    if since is None:
+        return func.sum(value)
+    return func.sum(case((hour >= since, value), else_=0))
+
+
+# Built once: per request only the parameters change.
+_IDS: BindParameter[int] = bindparam("ids", expanding=True)
+_WEEK, _DAY, _HOUR = (bindparam(name, type_=UTCDateTime()) for name in ("week", "day", "hour"))
+GOALS: Select[Any] = (
+    select(
+        AdCount.line_item_id,
+        *(_since(AdCount.impressions, AdCount.hour, since) for since in (None, _DAY, _HOUR)),
+        *(_since(AdCount.clicks, AdCount.hour, since) for since in (None, _DAY, _HOUR)),
+    )
+    .where(AdCount.line_item_id.in_(_IDS))
+    .group_by(AdCount.line_item_id)
+)
+"""Impressions and clicks of each line item: lifetime, today, this hour (site-local)."""
+USERS: Select[Any] = (
+    select(
+        UserCount.line_item_id,
+        *(_since(UserCount.impressions, UserCount.hour, since)
+          for since in (None, _WEEK, _DAY, _HOUR)),
+    )
+    .where(UserCount.user_key == bindparam("user_key"), UserCount.line_item_id.in_(_IDS))
+    .group_by(UserCount.line_item_id)
+)
+"""One reader's impressions of each line item: flight, this week, today, this hour."""
+
+
+def candidates(snapshot: Snapshot, request: PageRequest) -> tuple[list[int], list[int]]:
+    """Ids of the line items that may compete for the page's slots now: those with a goal,
+    and those with frequency caps."""
+    now = request.now.timestamp()
+    goals: dict[int, None] = {}
+    caps: dict[int, None] = {}
+    for code in dict.fromkeys(request.slots):
+        entries: Iterable[Any] = (c.entry for c in snapshot.bucket(code, request.section)
+                                  .candidates())
+        for entry in entries:
+            if not entry.start <= now < entry.end:
+                continue
+            if entry.item.goal is not None:
+                goals[entry.item.id] = None
+            if entry.item.caps:
+                caps[entry.item.id] = None
+    return list(goals), list(caps)

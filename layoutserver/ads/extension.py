@@ -1,0 +1,65 @@
+"""The per-app state of ad serving: the snapshot source, the ad server (``PageContext.ads``),
+the signing secret and the site clock. Bound by :func:`layoutserver.ads.init_app`."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, current_app
+
+from layoutserver.ads.service import AdServer
+from layoutserver.ads.snapshot_source import SnapshotSource
+from layoutserver.ads.tokens import Tokens, instance_secret
+from layoutserver.core import Core
+from layoutserver.db import Database
+from layoutserver.settings import SettingsError
+
+EXTENSION_KEY = "layoutserver.ads"
+
+
+class AdsExtension:
+    """The per-app state of ad serving; routes find it with :func:`get_ads`."""
+
+    def __init__(self, app: Flask, database: Database, core: Core) -> None:
+        self.config = app.config
+        self.sessions = database.sessionmaker
+        self._core = core
+        self._instance_path = app.instance_path
+        self._tokens: Tokens | None = None
+        self._lock = threading.Lock()
+        self.snapshots = SnapshotSource(database, core.timezone)
+        self.server = AdServer(self.snapshots, database, self.tokens, app.config,
+                               seed=app.config["ADS_SEED"])
+
+    def tokens(self) -> Tokens:
+        """The token signer, made on first use: without ``SECRET_KEY`` that is when the
+        instance folder's secret is read or created."""
+        if self._tokens is None:
+            with self._lock:
+                if self._tokens is None:
+                    secret = self.config["SECRET_KEY"] or instance_secret(self._instance_path)
+                    self._tokens = Tokens(secret, int(self.config["ADS_TOKEN_MAX_AGE"]))
+        return self._tokens
+
+    def now(self) -> datetime:
+        """The site clock (pinned in the demo): what decisions and counts are timed by."""
+        return self._core.site_view().now
+
+
+def get_ads(app: Any = None) -> AdsExtension:
+    extension: AdsExtension = (app or current_app).extensions[EXTENSION_KEY]
+    return extension
+
+
+def check_settings(config: Any) -> None:
+    for key in ("ADS_TOKEN_MAX_AGE", "ADS_USER_COOKIE_DAYS"):
+        value = config[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise SettingsError(f"{key} must be a positive whole number, not {value!r}")
+    seed = config["ADS_SEED"]
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise SettingsError(f"ADS_SEED must be a whole number or unset, not {seed!r}")
+    if not config["ADS_USER_COOKIE"]:
+        raise SettingsError("ADS_USER_COOKIE must name a cookie")

@@ -1,0 +1,176 @@
+"""SQLAlchemy models of the ad configuration (slots, advertisers, campaigns, line items,
+creatives) and of delivery (hourly counts, per-user counts for caps, the replay guard).
+
+Targeting, day-parts, caps and exclusion labels are JSON values in the shape the import format
+gives them (``docs/ads.md``), normalised (sorted lists) so that re-importing a document compares
+equal. The decision engine never reads these rows per request: ``snapshot_source`` turns them into
+an in-memory snapshot once per ads config version (:class:`AdsState`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from layoutserver.db import Base, UTCDateTime
+
+line_item_creatives = Table(
+    "ad_line_item_creatives",
+    Base.metadata,
+    Column("line_item_id", ForeignKey("ad_line_items.id", ondelete="CASCADE"), primary_key=True),
+    Column("creative_id", ForeignKey("ad_creatives.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Advertiser(Base):
+    __tablename__ = "ad_advertisers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class Campaign(Base):
+    __tablename__ = "ad_campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    advertiser_id: Mapped[int] = mapped_column(ForeignKey("ad_advertisers.id"))
+    advertiser: Mapped[Advertiser] = relationship(lazy="joined")
+
+
+class Creative(Base):
+    __tablename__ = "ad_creatives"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    advertiser_id: Mapped[int | None] = mapped_column(ForeignKey("ad_advertisers.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    """image, html or text."""
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    click_url: Mapped[str] = mapped_column(String(2000))
+    """http(s) only: the one place a click may redirect to."""
+    image_url: Mapped[str] = mapped_column(String(2000), default="")
+    alt: Mapped[str] = mapped_column(String(500), default="")
+    html: Mapped[str] = mapped_column(Text, default="")
+    """Shown only inside a sandboxed iframe (``srcdoc``), never in the host page."""
+    text: Mapped[str] = mapped_column(String(500), default="")
+
+    advertiser: Mapped[Advertiser | None] = relationship(lazy="joined")
+
+
+class AdSlot(Base):
+    __tablename__ = "ad_slots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(100), unique=True)
+    """What layouts reference (the ``slot`` option of an ``ad_spot`` placement)."""
+    name: Mapped[str] = mapped_column(String(200))
+    sizes: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    """Accepted sizes by device class, ``{"desktop": ["728x90"], "mobile": ["320x50"]}``;
+    key ``"*"`` for any other device."""
+    label: Mapped[str] = mapped_column(String(200), default="- Advertisement -")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    when_empty: Mapped[str] = mapped_column(String(10), default="collapse")
+    """collapse or house."""
+    house_creative_id: Mapped[int | None] = mapped_column(ForeignKey("ad_creatives.id"))
+    lazy: Mapped[bool] = mapped_column(Boolean, default=False)
+    count_on_render: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Count the impression when the page is rendered (no beacon), for pages that cannot
+    fire one."""
+
+    house_creative: Mapped[Creative | None] = relationship(lazy="joined")
+
+
+class LineItem(Base):
+    __tablename__ = "ad_line_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("ad_campaigns.id"))
+    tier: Mapped[str] = mapped_column(String(12))
+    """sponsorship, standard or house."""
+    priority: Mapped[int] = mapped_column(Integer, default=5)
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    dayparts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    goal_metric: Mapped[str | None] = mapped_column(String(12))
+    goal_amount: Mapped[int | None] = mapped_column(Integer)
+    goal_period: Mapped[str | None] = mapped_column(String(10))
+    pacing: Mapped[str] = mapped_column(String(5), default="even")
+    weight: Mapped[int] = mapped_column(Integer, default=1)
+    caps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    targeting: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    exclusion_labels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    roadblock: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+
+    campaign: Mapped[Campaign] = relationship(lazy="joined")
+    creatives: Mapped[list[Creative]] = relationship(
+        secondary=line_item_creatives, lazy="selectin", order_by=Creative.id
+    )
+
+
+class AdsState(Base):
+    """One row whose version changes with every ad configuration change (in the same
+    transaction); the in-memory snapshot is rebuilt when it moves."""
+
+    __tablename__ = "ads_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# -- delivery ---------------------------------------------------------------------------------
+
+
+class AdCount(Base):
+    """Impressions and clicks per line item, creative, slot and UTC hour (upserted).
+
+    ``line_item_id`` is 0 for a slot's house creative (no line item). No foreign keys: counts
+    outlive the configuration they were served under."""
+
+    __tablename__ = "ad_counts"
+    __table_args__ = (UniqueConstraint("line_item_id", "creative_id", "slot", "hour"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_item_id: Mapped[int] = mapped_column(Integer)
+    creative_id: Mapped[int] = mapped_column(Integer)
+    slot: Mapped[str] = mapped_column(String(100))
+    hour: Mapped[datetime] = mapped_column(UTCDateTime)
+    impressions: Mapped[int] = mapped_column(Integer, default=0)
+    clicks: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UserCount(Base):
+    """Impressions per user key, line item and UTC hour: what frequency caps count."""
+
+    __tablename__ = "ad_user_counts"
+
+    user_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    line_item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    impressions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TokenUse(Base):
+    """The replay guard: a tracking token is counted once per kind (impression, click)."""
+
+    __tablename__ = "ad_token_uses"
+
+    token_id: Mapped[str] = mapped_column(String(150), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -1,0 +1,69 @@
+"""The reader's first-party user key (for frequency caps) and storage consent.
+
+The key comes, in this order, from what the caller states (``/ads/decide``'s ``user_key``), the
+site's header (setting ``USER_KEY_HEADER``), or the cookie this server sets (setting
+``ADS_USER_COOKIE``); failing all three a new random key is made, and an ``after_request``
+hook sets it as a long-lived, HttpOnly, SameSite=Lax cookie.
+
+Storage is denied when the consent header (setting ``CONSENT_HEADER``, read into
+``RequestView.consent``) says no, or when an IAB TCF v2 string (query parameter
+``gdpr_consent`` or cookie ``euconsent-v2``) does not consent to purpose 1. Then no key is used
+and no cookie is set; the engine skips capped line items for a request without a key.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Request, Response, g, has_request_context, request
+
+from layoutserver.ads import tcf
+
+TCF_PARAM = "gdpr_consent"
+TCF_COOKIE = "euconsent-v2"
+USER_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+_NEW_KEY = "layoutserver_ads_new_user_key"
+
+
+def storage_allowed(stated: bool | None, http: Request) -> bool:
+    """False when the consent header (``stated``) or a TCF string denies storage."""
+    if stated is False:
+        return False
+    consent_string = http.args.get(TCF_PARAM) or http.cookies.get(TCF_COOKIE) or ""
+    return tcf.storage_consent(consent_string) is not False
+
+
+def user_key(config: Mapping[str, Any], stated_consent: bool | None,
+             given: str | None = None) -> str | None:
+    """The reader's key for this request, or None when storage is denied (or outside a
+    request). May make a new key, for :func:`set_user_cookie` to store."""
+    if not has_request_context() or not storage_allowed(stated_consent, request):
+        return None
+    header = config["USER_KEY_HEADER"]
+    candidates = (given, request.headers.get(header) if header else None,
+                  request.cookies.get(config["ADS_USER_COOKIE"]), g.get(_NEW_KEY))
+    for candidate in candidates:
+        if candidate and USER_KEY.match(candidate):
+            return candidate
+    key = secrets.token_urlsafe(18)
+    setattr(g, _NEW_KEY, key)
+    return key
+
+
+def set_user_cookie(config: Mapping[str, Any], response: Response) -> Response:
+    """``after_request``: store a key made during this request."""
+    key = g.pop(_NEW_KEY, None)
+    if key:
+        response.set_cookie(
+            config["ADS_USER_COOKIE"],
+            key,
+            max_age=int(config["ADS_USER_COOKIE_DAYS"]) * 86400,
+            path="/",
+            secure=request.is_secure,
+            httponly=True,
+            samesite="Lax",
+        )
+    return response

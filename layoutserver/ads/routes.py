@@ -1,0 +1,106 @@
+"""Tracking and files: the impression and click URLs, ``/ads.txt``, the client script and the
+demo creatives.
+
+``GET /ads/i/<token>`` counts an impression once per token and answers 204 (a 1x1 GIF with
+``?f=gif``); ``GET /ads/c/<token>`` counts a click once per token and redirects (302) to the
+creative's stored click URL, looked up by creative id: the destination never comes from the
+request. A tampered, expired or foreign token gets 400 with a short message, no redirect and no
+count. Counts are committed before the response is sent; a replay is answered like the first
+use but not counted again.
+"""
+
+from __future__ import annotations
+
+import base64
+from importlib import resources
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, abort, current_app, redirect, request, send_from_directory
+from werkzeug.wrappers import Response as BaseResponse
+
+from layoutserver.ads.counting import Kind, Tracked, record
+from layoutserver.ads.extension import get_ads
+from layoutserver.ads.models import Creative
+from layoutserver.ads.tokens import TokenError
+
+blueprint = Blueprint("ads", __name__)
+R = TypeVar("R", bound=BaseResponse)
+
+GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+STATIC = Path(__file__).resolve().parent / "static"
+CREATIVES = resources.files("layoutserver") / "demo" / "creatives"
+CREATIVE_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"
+
+
+def _verified(kind: Kind, token: str) -> Tracked:
+    try:
+        return get_ads().tokens().verify(kind, token)
+    except TokenError as error:
+        abort(400, f"Not counted: {error}.")
+
+
+def _no_store(response: R) -> R:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.get("/ads/i/<token>")
+def impression(token: str) -> Response:
+    tracked = _verified("impression", token)
+    ads = get_ads()
+    with ads.sessions.begin() as session:
+        record(session, "impression", tracked, ads.now())
+    if request.args.get("f") == "gif":
+        return _no_store(Response(GIF, mimetype="image/gif"))
+    return _no_store(Response(status=204))
+
+
+@blueprint.get("/ads/c/<token>")
+def click(token: str) -> BaseResponse:
+    tracked = _verified("click", token)
+    ads = get_ads()
+    with ads.sessions.begin() as session:
+        creative = session.get(Creative, tracked.creative_id)
+        destination = "" if creative is None else creative.click_url
+        if not _is_http(destination):
+            abort(404, "This ad is no longer available.")
+        record(session, "click", tracked, ads.now())
+    response = redirect(destination, 302)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return _no_store(response)
+
+
+def _is_http(url: str) -> bool:
+    """Checked again on the way out, though imports only store http(s) URLs."""
+    parts = urlsplit(url)
+    return parts.scheme in {"http", "https"} and bool(parts.netloc)
+
+
+@blueprint.get("/ads.txt")
+def ads_txt() -> Response:
+    text = str(current_app.config["ADS_TXT"] or "")
+    if not text.strip():
+        abort(404, "This site publishes no ads.txt.")
+    response = Response(text if text.endswith("\n") else text + "\n",
+                        mimetype="text/plain")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@blueprint.get("/ads/ads.js")
+def script() -> Response:
+    """The client-side path: fills ``<div data-slot>`` elements with one ``/ads/decide``."""
+    return send_from_directory(STATIC, "ads.js", mimetype="text/javascript", max_age=3600)
+
+
+@blueprint.get("/ads/creatives/<path:filename>")
+def creative_file(filename: str) -> Response:
+    """Creatives shipped with layoutserver (the demo's SVGs), served from the package. The
+    policy keeps an SVG opened on its own from running anything."""
+    with resources.as_file(CREATIVES) as folder:
+        response = send_from_directory(folder, filename, max_age=86400)
+    response.headers["Content-Security-Policy"] = CREATIVE_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

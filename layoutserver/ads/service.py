@@ -1,0 +1,139 @@
+"""The ad server: whole-page decisions turned into slot markup with signed tracking URLs.
+
+:class:`AdServer` is the ``AdSource`` a page context carries (``PageContext.ads``). Per call:
+one version query (the snapshot is rebuilt only when the config changed), at most two delivery
+queries (goal counts, the reader's cap counts), the engine, and for slots that count on render
+one write transaction, committed before the page is sent.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from flask import current_app, has_request_context, url_for
+from markupsafe import Markup
+
+from layoutserver.ads import reader
+from layoutserver.ads.counting import Tracked, record
+from layoutserver.ads.decisions import decide_page
+from layoutserver.ads.decisions.model import PageDecision, PageRequest
+from layoutserver.ads.decisions.snapshot import Snapshot
+from layoutserver.ads.delivery import DatabaseDeliveryState
+from layoutserver.ads.markup import Links, reserved_size, slot_html
+from layoutserver.ads.snapshot_source import SnapshotSource
+from layoutserver.ads.tokens import Tokens
+from layoutserver.db import Database
+from layoutserver.widgets import ArticleView, PageContext, SectionView, ServedAd
+
+
+class AdServer:
+    """Implements :class:`layoutserver.widgets.AdSource`."""
+
+    def __init__(
+        self,
+        snapshots: SnapshotSource,
+        database: Database,
+        tokens: Callable[[], Tokens],
+        config: Mapping[str, Any],
+        seed: int | None = None,
+    ) -> None:
+        self.snapshots = snapshots
+        self._database = database
+        self._tokens = tokens
+        self._config = config
+        self._seeded = None if seed is None else random.Random(seed)  # noqa: S311 - a lottery
+
+    # -- AdSource ------------------------------------------------------------------------------
+
+    def decide_page(self, page: PageContext, slots: Sequence[str]) -> Mapping[str, ServedAd]:
+        """Decide ``slots`` of the page together; may make the reader a user key (set as a
+        cookie after the request) unless consent denies storage."""
+        return self.serve(page_request(page, slots, self.user_key(page.request.consent)))
+
+    # -- the rest of the service ---------------------------------------------------------------
+
+    def user_key(self, stated_consent: bool | None, given: str | None = None) -> str | None:
+        return reader.user_key(self._config, stated_consent, given)
+
+    def rng(self) -> random.Random:
+        return self._seeded or random.Random()  # noqa: S311 - a lottery, not a secret
+
+    def decide(
+        self, request: PageRequest, explain: bool = False
+    ) -> tuple[Snapshot, PageDecision]:
+        """The engine's decision against the current snapshot and the stored delivery."""
+        snapshot = self.snapshots.current()
+        state = DatabaseDeliveryState(self._database, snapshot, request)
+        return snapshot, decide_page(snapshot, request, state, self.rng(), explain)
+
+    def serve(self, request: PageRequest, base_url: str = "") -> dict[str, ServedAd]:
+        """Decide and render every slot. ``base_url`` (``https://host``) makes every URL
+        absolute, for pages this server does not assemble."""
+        snapshot, decision = self.decide(request)
+        decision_id = secrets.token_urlsafe(12)
+        tokens = self._tokens()
+        served: dict[str, ServedAd] = {}
+        counted: list[Tracked] = []
+        for code, slot_decision in decision.slots.items():
+            slot = snapshot.slots.get(code)
+            creative = slot_decision.creative
+            size = None if slot is None else reserved_size(slot, slot_decision, request.device)
+            if slot is None or creative is None or size is None:
+                served[code] = ServedAd(code, Markup(""))
+                continue
+            line_item_id = slot_decision.line_item_id
+            item = snapshot.line_items.get(line_item_id or 0)
+            # per-user counts only where caps read them (and the key only in their URLs)
+            user_key = request.user_key if item is not None and item.caps else None
+            tracked = Tracked(decision_id, code, line_item_id or 0, creative.id, user_key)
+            click = base_url + _path("ads.click", tokens.sign("click", tracked))
+            impression: str | None = base_url + _path(
+                "ads.impression", tokens.sign("impression", tracked)
+            )
+            if slot.count_on_render:
+                counted.append(tracked)
+                impression = None
+            html = slot_html(slot, creative, size, Links(click, impression), base_url)
+            served[code] = ServedAd(code, html, str(size), line_item_id, creative.id,
+                                    impression, click)
+        if counted:
+            with self._database.session() as session:
+                for tracked in counted:
+                    record(session, "impression", tracked, request.now)
+        return served
+
+
+def _path(endpoint: str, token: str) -> str:
+    """The path of a tracking route; outside a request (a widget rendered by a test fixture)
+    from the app's URL map."""
+    if has_request_context():
+        return url_for(endpoint, token=token)
+    return current_app.url_map.bind("localhost").build(endpoint, {"token": token})
+
+
+def page_request(page: PageContext, slots: Sequence[str], user_key: str | None) -> PageRequest:
+    """The engine's view of a page assembled by this server."""
+    subject = page.subject
+    section: str | None = None
+    tags: frozenset[str] = frozenset()
+    if isinstance(subject, ArticleView):
+        section = subject.section.slug if subject.section is not None else None
+        tags = frozenset(subject.tags)
+    elif isinstance(subject, SectionView):
+        section = subject.slug
+    return PageRequest(
+        slots=tuple(slots),
+        now=page.site.now,
+        device=page.request.device,
+        page_type=page.page_type,
+        slug=page.slug,
+        section=section,
+        tags=tags,
+        path=page.request.path,
+        key_values=dict(page.request.query),
+        user_key=user_key,
+    )
+

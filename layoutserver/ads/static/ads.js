@@ -1,0 +1,95 @@
+/* layoutserver ads: fills every <div data-slot="CODE"> of the page with one request for all.
+ *
+ *   <div data-slot="article-1"></div>
+ *   <script src="https://ads.example.com/ads/ads.js" async
+ *           data-page-type="article" data-slug="my-story" data-section="world"
+ *           data-tags="china,pakistan"></script>
+ *
+ * Optional attributes: data-device (desktop, tablet, mobile), data-gdpr-consent (an IAB TCF v2
+ * string), data-endpoint (default: "decide" next to this script). The page's own query
+ * parameters are sent as key-values. Each slot code is filled once, in its first element.
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var data = (script && script.dataset) || {};
+
+  function keyValues() {
+    var found = {};
+    var count = 0;
+    new URLSearchParams(window.location.search).forEach(function (value, key) {
+      if (count < 50 && key && !(key in found)) {
+        found[key.slice(0, 100)] = value.slice(0, 500);
+        count += 1;
+      }
+    });
+    return found;
+  }
+
+  function endpoint() {
+    var url = new URL(data.endpoint || "decide", script ? script.src : window.location.href);
+    if (data.gdprConsent) {
+      url.searchParams.set("gdpr_consent", data.gdprConsent);
+    }
+    return url.href;
+  }
+
+  function fill() {
+    var elements = {};
+    document.querySelectorAll("div[data-slot]").forEach(function (element) {
+      var code = element.getAttribute("data-slot");
+      if (code && !element.hasAttribute("data-ls-filled") && !(code in elements)) {
+        elements[code] = element;
+      }
+    });
+    var codes = Object.keys(elements).slice(0, 20);
+    if (!codes.length) {
+      return;
+    }
+    var body = {
+      page: {
+        page_type: data.pageType || "",
+        slug: data.slug || "",
+        section: data.section || null,
+        tags: data.tags ? data.tags.split(",").filter(Boolean) : [],
+        path: window.location.pathname,
+        key_values: keyValues()
+      },
+      slots: codes
+    };
+    if (data.device) {
+      body.device = data.device;
+    }
+    fetch(endpoint(), {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify(body)
+    })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("ads: /ads/decide answered " + response.status);
+        }
+        return response.json();
+      })
+      .then(function (answer) {
+        answer.decisions.forEach(function (decision) {
+          var element = elements[decision.slot];
+          if (element) {
+            element.setAttribute("data-ls-filled", decision.empty ? "empty" : "ad");
+            element.innerHTML = decision.html;
+          }
+        });
+      })
+      .catch(function (error) {
+        if (window.console) {
+          window.console.warn(error);
+        }
+      });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", fill);
+  } else {
+    fill();
+  }
+})();

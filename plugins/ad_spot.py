@@ -1,0 +1,60 @@
+"""An ad slot: its share of the page's ad decision, with label and reserved size.
+
+All ad spots of a page are decided together in ``prepare_page`` (so competitive exclusion and
+roadblocks hold across the page), then each renders its slot's share. The output is per request:
+the rest of the page stays cacheable, and an edge cache including this widget's own URL by ESI
+gets it uncached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from layoutserver.widgets import (
+    Assets,
+    CachePolicy,
+    Markup,
+    PageContext,
+    PlacementRequest,
+    RenderContext,
+    ServedAd,
+    Widget,
+)
+from plugins import STATIC_FOLDER
+
+
+class AdSpotOptions(Schema):
+    slot = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Not a valid slot code."),
+    )
+
+
+class AdSpot(Widget):
+    name = "ad_spot"
+    version = "1.0"
+    description = "One ad slot, decided with the page's other slots; collapses when empty."
+    options_schema = AdSpotOptions
+    cache_policy = CachePolicy.per_request()
+    assets = Assets(css=("ad_spot.css",))
+    static_folder = STATIC_FOLDER
+    # A failed decision collapses the slot rather than showing a broken box.
+    fallback = ""
+
+    @classmethod
+    def prepare_page(
+        cls, page: PageContext, placements: Sequence[PlacementRequest]
+    ) -> Mapping[str, Any]:
+        if page.ads is None:
+            return {}
+        served = page.ads.decide_page(page, [p.options["slot"] for p in placements])
+        return {p.placement_id: served.get(p.options["slot"]) for p in placements}
+
+    def render(self, ctx: RenderContext, options: Any) -> Markup:
+        served = ctx.prepared
+        if not isinstance(served, ServedAd):
+            return Markup("")
+        return served.html

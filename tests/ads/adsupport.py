@@ -1,0 +1,71 @@
+"""Helpers of the ad serving tests (importable as ``adsupport``): a small ad configuration, and
+the counters read back from the database."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from layoutserver.ads.models import AdCount, UserCount
+from layoutserver.db import Database
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_ADS = REPO / "layoutserver" / "demo" / "ads.json"
+ADS_SETTINGS = {"SECRET_KEY": "test-secret", "ADS_SEED": 7}
+SEED_SLOTS = ["article-1", "article-2", "article-3", "news-1", "news-2"]
+LANDING = "https://acme.example.com/landing"
+#: An article layout of the seed page's five ad spots (the ``ad_spot`` widget's placements).
+AD_LAYOUT = 'subject = "article"\n\n[[regions]]\nname = "main"\n\n' + "".join(
+    f'[[regions.placements]]\nwidget = "ad_spot"\nid = "ad-{code}"\n'
+    f'options = {{ slot = "{code}" }}\n\n'
+    for code in SEED_SLOTS
+)
+FLIGHT = {"start": "2024-10-01T00:00:00-04:00", "end": "2024-11-01T00:00:00-04:00"}
+
+
+def small_config(**acme: Any) -> dict[str, Any]:
+    """One slot ``top`` (300x250), a sponsorship line item ``acme`` (keyword arguments change
+    it) and a house line item; the site clock (2024-10-10) is inside both flights."""
+    def creative(name: str, click_url: str) -> dict[str, Any]:
+        return {"name": name, "advertiser": "Acme", "kind": "image", "size": "300x250",
+                "click_url": click_url, "image_url": f"/ads/creatives/{name}.svg", "alt": name}
+
+    return {
+        "slots": [{"code": "top", "name": "Top", "sizes": {"*": ["300x250"]}}],
+        "advertisers": [{"name": "Acme"}],
+        "campaigns": [{"name": "Acme autumn", "advertiser": "Acme"}],
+        "creatives": [creative("acme-1", LANDING),
+                      creative("house-1", "https://www.example.com/subscribe")],
+        "line_items": [
+            {"name": "acme", "campaign": "Acme autumn", "tier": "sponsorship", **FLIGHT,
+             "status": "active", "creatives": ["acme-1"], **acme},
+            {"name": "house", "campaign": "Acme autumn", "tier": "house", **FLIGHT,
+             "status": "active", "creatives": ["house-1"]},
+        ],
+    }
+
+
+def counts(database: Database) -> list[tuple[int, int, str, str, int, int]]:
+    """Every ``ad_counts`` row as (line item, creative, slot, UTC hour, impressions, clicks)."""
+    with database.session() as session:
+        rows = session.scalars(select(AdCount).order_by(AdCount.id)).all()
+        return [(r.line_item_id, r.creative_id, r.slot, r.hour.isoformat(), r.impressions,
+                 r.clicks) for r in rows]
+
+
+def user_counts(database: Database) -> dict[tuple[str, int], int]:
+    with database.session() as session:
+        found: dict[tuple[str, int], int] = {}
+        for row in session.scalars(select(UserCount)):
+            key = (row.user_key, row.line_item_id)
+            found[key] = found.get(key, 0) + row.impressions
+        return found
+
+
+def demo_document() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(DEMO_ADS.read_text(encoding="utf-8"))
+    return copy.deepcopy(document)

@@ -1,0 +1,69 @@
+"""``layoutserver ads import`` and the ad half of ``layoutserver demo load``."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from adsupport import REPO, small_config
+from click.testing import CliRunner, Result
+from sqlalchemy import func, select
+
+from layoutserver.ads.models import AdSlot, LineItem
+from layoutserver.cli import main
+from layoutserver.db import Database
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    for name in list(os.environ):
+        if name.startswith("LAYOUTSERVER_"):
+            monkeypatch.delenv(name)
+    url = f"sqlite:///{tmp_path / 'cli-ads.sqlite3'}"
+    monkeypatch.setenv("LAYOUTSERVER_DATABASE_URL", url)
+    monkeypatch.setenv("LAYOUTSERVER_LAYOUTS_DIR", str(REPO / "config" / "layouts"))
+    monkeypatch.setenv("LAYOUTSERVER_SITE_TIMEZONE", "America/New_York")
+    return url
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def rows(url: str, model: object) -> int:
+    database = Database(url)
+    try:
+        with database.session() as session:
+            return session.scalar(select(func.count()).select_from(model)) or 0  # type: ignore[arg-type]
+    finally:
+        database.dispose()
+
+
+def test_demo_load_loads_the_demo_ads_idempotently(database_url: str) -> None:
+    first = run("demo", "load")
+    assert first.exit_code == 0, first.output
+    assert "ads.json: 40 created, 0 updated, 0 unchanged" in first.stdout
+    assert rows(database_url, AdSlot) == 5
+    second = run("demo", "load")
+    assert "ads.json: 0 created, 0 updated, 40 unchanged" in second.stdout
+
+
+def test_ads_import_writes_a_valid_file_and_refuses_an_invalid_one(
+    database_url: str, tmp_path: Path
+) -> None:
+    assert run("db", "init").exit_code == 0
+    good = tmp_path / "ads.json"
+    good.write_text(json.dumps(small_config()))
+    result = run("ads", "import", str(good))
+    assert result.exit_code == 0, result.output
+    assert "7 created" in result.stdout
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(small_config(name="other", end="2024-01-01T00:00:00Z")))
+    result = run("ads", "import", str(bad))
+    assert result.exit_code == 1
+    assert "nothing imported" in result.stderr
+    assert "line_items[0].end: Must be after start." in result.stderr
+    assert rows(database_url, LineItem) == 2

@@ -1,0 +1,117 @@
+"""``GET /ads/explain``: every line item considered for every slot of a page, and why."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from adsupport import AD_LAYOUT, ADS_SETTINGS, DEMO_ADS, SEED_SLOTS, counts
+from flask import Flask
+from support import SEED_SLUG
+
+from layoutserver.ads.api import layout_slots
+from layoutserver.ads.config_import import import_ads_file
+from layoutserver.core import get_core
+from layoutserver.db import get_database
+from layoutserver.layouts import Layout, Placement, Region
+
+
+def explain(app: Flask, query: str, status: int = 200) -> Any:
+    response = app.test_client().get(f"/ads/explain?{query}",
+                                     headers={"Accept": "application/json"})
+    assert response.status_code == status, response.json
+    return response.json
+
+
+def reasons(report: Any, code: str) -> dict[str, str]:
+    slot = next(slot for slot in report["slots"] if slot["slot"] == code)
+    return {row["name"]: row["reason"] for row in slot["considered"]}
+
+
+def test_the_seed_page_is_explained_slot_by_slot(ads_app: Flask) -> None:
+    report = explain(ads_app, f"page_type=article&slug={SEED_SLUG}&slots=article-1,news-1"
+                              "&device=desktop")
+    assert report["page"]["section"] == "world"  # read from the article, as the page does
+    assert "china" in report["page"]["tags"]
+    assert reasons(report, "article-1") == {
+        "Northwind fall fares roadblock": "chosen",
+        "Contoso savings, run of site": "roadblock",
+        "Fabrikam world news": "roadblock",
+        "Tailspin mobile mornings": "targeting: device",
+        "House promotions": "roadblock",
+    }
+    news = reasons(report, "news-1")
+    assert news["Tailspin mobile mornings"] == "targeting: device"
+    assert news["House promotions"] == "lower priority"
+    assert sorted([news["Contoso savings, run of site"], news["Fabrikam world news"]]) == [
+        "chosen", "lost the lottery"]
+    slot = report["slots"][0]
+    assert slot["status"] == "ok" and slot["decision"]["line_item_id"] == 1
+
+
+def test_other_pages_devices_and_readers_get_their_own_reasons(ads_app: Flask) -> None:
+    report = explain(ads_app, "page_type=article&slug=dystopia&slots=article-1&device=mobile"
+                              "&user_key=")
+    article = reasons(report, "article-1")
+    # the index leaves out line items of other sections: they are not considered at all
+    assert "Northwind fall fares roadblock" not in article
+    assert "Fabrikam world news" not in article
+    assert article["Contoso savings, run of site"] == "cap: no user key"
+    assert article["Tailspin mobile mornings"] in {"chosen", "lost the lottery"}
+
+
+def test_key_values_paths_and_schedules_are_explained(
+    small_app: Callable[..., Flask],
+) -> None:
+    app = small_app(targeting={"key_values": {"campaign": ["autumn"]}, "paths": ["/pages/*"]})
+    assert reasons(explain(app, "page_type=article&slug=x&slots=top&kv.campaign=autumn"),
+                   "top")["acme"] == "chosen"
+    assert reasons(explain(app, "page_type=article&slug=x&slots=top&kv.campaign=spring"),
+                   "top")["acme"] == "targeting: key-values"
+    assert reasons(explain(app, "page_type=article&slug=x&slots=top&kv.campaign=autumn"
+                                "&path=/elsewhere"), "top")["acme"] == "targeting: path"
+    ended = small_app(end="2024-10-05T00:00:00-04:00")
+    assert reasons(explain(ended, "page_type=article&slots=top"), "top")["acme"] == \
+        "schedule: ended"
+
+
+def test_the_slots_come_from_the_page_types_layout(make_app: Callable[..., Flask]) -> None:
+    app = make_app(layouts={"article": AD_LAYOUT}, settings=ADS_SETTINGS)
+    import_ads_file(get_database(app), DEMO_ADS, get_core(app).timezone)
+    report = explain(app, f"page_type=article&slug={SEED_SLUG}")
+    assert [slot["slot"] for slot in report["slots"]] == SEED_SLOTS
+    assert all(slot["considered"] for slot in report["slots"])
+
+
+def test_layout_slots_reads_ad_spot_options_in_order() -> None:
+    def placement(widget: str, options: Any) -> Placement:
+        return Placement(id=f"p{id(options)}", widget=widget, region="main", options=options,
+                         options_key="{}")
+
+    placements = (
+        placement("ad_spot", {"slot": "b"}),
+        placement("latest_news", {"slot": "not-an-ad"}),
+        placement("ad_spot", SimpleNamespace(slot="a")),
+        placement("ad_spot", {"slot": "b"}),
+    )
+    layout = Layout("article", "article", "Article", Path("article.toml"),
+                    (Region("main", placements),), "digest")
+    assert layout_slots(layout) == ["b", "a"]
+
+
+def test_unknown_slots_and_page_types(ads_app: Flask) -> None:
+    report = explain(ads_app, "page_type=article&slots=nowhere")
+    assert report["slots"] == [{"slot": "nowhere", "status": "unknown slot", "decision": None,
+                                "considered": []}]
+    explain(ads_app, "page_type=weather", status=404)
+    explain(ads_app, "page_type=article&slots=news-1&device=watch", status=400)
+
+
+def test_explaining_counts_nothing(ads_app: Flask) -> None:
+    client = ads_app.test_client()
+    for _ in range(3):
+        assert client.get("/ads/explain?page_type=article&slots=news-1").status_code == 200
+    assert counts(get_database(ads_app)) == []
+    assert "Set-Cookie" not in client.get("/ads/explain?page_type=article&slots=news-1").headers

@@ -1,0 +1,100 @@
+"""The snapshot is built from the database once per ads config version, and a page decision
+costs a small fixed number of queries: the version, goal counts and the reader's cap counts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from adsupport import SEED_SLOTS, small_config
+from flask import Flask
+from sqlalchemy import event
+
+from layoutserver.ads import get_ads
+from layoutserver.ads.config_import import import_ads
+from layoutserver.ads.decisions.model import Tier
+from layoutserver.core import get_core
+from layoutserver.db import get_database
+
+PAGE = {"page_type": "article", "slug": "a-story", "section": "world",
+        "path": "/pages/article/a-story"}
+
+
+@contextmanager
+def statements(app: Flask) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    engine = get_database(app).engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def decide(app: Flask, slots: list[str] | None = None) -> Any:
+    response = app.test_client().post("/ads/decide",
+                                      json={"page": PAGE, "slots": slots or SEED_SLOTS})
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def test_the_snapshot_is_rebuilt_only_when_the_version_moves(ads_app: Flask) -> None:
+    source = get_ads(ads_app).snapshots
+    first = source.current()
+    assert source.builds == 1
+    for _ in range(5):
+        assert source.current() is first
+    assert source.builds == 1
+    assert set(first.slots) == set(SEED_SLOTS)
+    assert first.line_items[1].tier == Tier.SPONSORSHIP
+
+    database, timezone = get_database(ads_app), get_core(ads_app).timezone
+    import_ads(database, small_config(), timezone)  # adds slot "top": a change
+    second = source.current()
+    assert second is not first and source.builds == 2
+    assert "top" in second.slots
+    import_ads(database, small_config(), timezone)  # the same again: no change, no rebuild
+    assert source.current() is second and source.builds == 2
+
+
+def test_a_decision_reads_no_configuration_and_few_counters(
+    ads_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decide(ads_app)  # builds the snapshot
+    database = get_database(ads_app)
+    versions_read: list[str] = []
+    read_int = database.read_int
+
+    def counting_read_int(sql: str) -> int:
+        versions_read.append(sql)
+        return read_int(sql)
+
+    monkeypatch.setattr(database, "read_int", counting_read_int)
+    with statements(ads_app) as seen:
+        answer = decide(ads_app)
+    assert all(d["html"] for d in answer["decisions"])
+    assert not any("ad_line_items" in s or "ad_slots" in s or "ad_creatives" in s for s in seen)
+    # the goal counts of the candidates with goals, the reader's cap counts
+    assert len(seen) <= 2, seen
+    # the ads version, read once on the raw version-read path (not through SQLAlchemy)
+    assert sum("ads_state" in sql for sql in versions_read) == 1
+
+
+def test_delivery_questions_are_answered_from_two_queries(
+    small_app: Callable[..., Flask],
+) -> None:
+    app = small_app(goal={"metric": "impressions", "amount": 1000, "period": "daily"},
+                    pacing="asap", caps=[{"impressions": 5, "period": "day"},
+                                         {"impressions": 2, "period": "hour"}])
+    decide(app, ["top"])
+    with statements(app) as seen:
+        for _ in range(3):
+            decide(app, ["top"])
+    counter_queries = [s for s in seen if "ad_counts" in s or "ad_user_counts" in s]
+    assert len(counter_queries) == 6  # one goal query and one cap query per decision
