@@ -35,7 +35,10 @@ class Core:
         self.config = config
         self.registry = registry
         self.content = ContentRepository(database)
-        self.fragments = FragmentCache(cache, enabled=config["CACHE_TYPE"] != "NullCache")
+        # The backend itself, not the Cache proxy, which finds it through the app context on
+        # every call.
+        backend = app.extensions["cache"][cache]
+        self.fragments = FragmentCache(backend, enabled=config["CACHE_TYPE"] != "NullCache")
         self.pool = RenderPool(config["RENDER_THREADS"])
         self.renderer = Renderer(registry, self.fragments, self.pool,
                                  config["WIDGET_BUDGET_MS"] / 1000)

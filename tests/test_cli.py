@@ -120,7 +120,7 @@ def test_widgets_list_shows_a_failed_plugin_with_its_error(
 def test_layouts_check_passes_on_the_project_layouts(database_url: str) -> None:
     result = run("layouts", "check")
     assert result.exit_code == 0, result.output
-    assert f"ok  {PROJECT_LAYOUTS / 'article.toml'}: article (3 regions, 6 placements)" in (
+    assert f"ok  {PROJECT_LAYOUTS / 'article.toml'}: article (3 regions, 11 placements)" in (
         result.stdout.splitlines()
     )
     assert f"ok  {PROJECT_LAYOUTS / 'section.toml'}: section (3 regions, 3 placements)" in (
@@ -141,7 +141,7 @@ def test_layouts_check_fails_naming_file_region_placement_and_field(
     monkeypatch.setenv("LAYOUTSERVER_LAYOUTS_DIR", str(layouts))
     result = run("layouts", "check")
     assert result.exit_code == 1
-    expected = (f"{layouts / 'article.toml'}: region 'main': placement #3 (latest_news, id "
+    expected = (f"{layouts / 'article.toml'}: region 'main': placement #6 (latest_news, id "
                 f"'latest-news'): field 'options.count': Not a valid integer.")
     assert expected in result.stderr
     assert "ok  " not in result.stdout

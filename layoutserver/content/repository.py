@@ -55,7 +55,7 @@ class ContentRepository:
     def article(self, slug: str, *, published_before: datetime | None = None) -> ArticleView | None:
         """The article, unless it is scheduled after ``published_before``."""
         query = _statement("article", published_before is not None)
-        with self._database.engine.connect() as connection:
+        with self._database.reading() as connection:
             row = connection.execute(query, {"slug": slug, "before": published_before}).first()
             if row is None:
                 return None
@@ -72,7 +72,7 @@ class ContentRepository:
         )
 
     def section(self, slug: str) -> SectionView | None:
-        with self._database.engine.connect() as connection:
+        with self._database.reading() as connection:
             row = connection.execute(_statement("section"), {"slug": slug}).first()
         return None if row is None else SectionView(row[0], row[1])
 
@@ -90,7 +90,7 @@ class ContentRepository:
                            published_before is not None)
         parameters = {"exclude": list(exclude), "section": section, "before": published_before,
                       "limit": limit, "offset": offset}
-        with self._database.engine.connect() as connection:
+        with self._database.reading() as connection:
             rows = connection.execute(query, parameters).all()
         return [_summary(row) for row in rows]
 
@@ -99,7 +99,7 @@ class ContentRepository:
     ) -> EditorialListView | None:
         """The list in its editors' order, without picks scheduled after ``published_before``."""
         query = _statement("picks", published_before is not None)
-        with self._database.engine.connect() as connection:
+        with self._database.reading() as connection:
             rows = connection.execute(query, {"name": name, "before": published_before}).all()
             if rows:
                 title = rows[0][-1]

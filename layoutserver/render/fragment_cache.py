@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from flask_caching import Cache
+from flask_caching.backends.base import BaseCache
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class LocalMemo:
 
 
 class FragmentCache:
-    def __init__(self, cache: Cache, enabled: bool = True, local_capacity: int = 2000) -> None:
+    def __init__(self, cache: BaseCache, enabled: bool = True, local_capacity: int = 2000) -> None:
         self._cache = cache
         self.enabled = enabled
         """False under NullCache: nothing is stored, not even in the local memo."""

@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 #: Outcomes that leave output worth storing in a page-level cache. "unavailable" (a widget that
 #: failed to load or is disabled) is stable until the next start, so it counts as clean.
 CLEAN_OUTCOMES = frozenset({"hit", "miss", "unavailable"})
-UNAVAILABLE_POLICY = CachePolicy.shared_for(ttl=60)
+#: An unavailable placement (its widget failed to load or is disabled) is empty until the next
+#: start: it must not shorten the cache lifetime of what is around it.
+UNAVAILABLE_POLICY = CachePolicy.shared_for(ttl=24 * 3600)
 
 
 #: A render on a render thread: the widget's HTML and how long it took, in ms.
@@ -87,7 +89,7 @@ class Renderer:
                 continue
             policy = installed.widget.cache_policy
             key = None
-            if policy.shared:
+            if policy.shared and self.cache.enabled:
                 key = self._key(layout, page, placement, installed, content_version)
                 lookup_started = time.perf_counter()
                 cached = self.cache.get(key.fresh)

@@ -22,9 +22,10 @@ def strong_etag(body: bytes) -> str:
     return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
-#: Request headers that make a response conditional (or partial).
-CONDITIONAL_HEADERS = ("If-None-Match", "If-Match", "If-Modified-Since", "If-Unmodified-Since",
-                       "Range")
+#: Request headers that make a response conditional (or partial), as WSGI environ keys: looked
+#: up in the environ directly, as this runs on every response.
+CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE",
+                       "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE")
 
 
 def finish(
@@ -46,7 +47,8 @@ def finish(
     headers["Server-Timing"] = timing
     if vary_headers:
         headers["Vary"] = ", ".join(vary_headers)
-    if any(name in request.headers for name in CONDITIONAL_HEADERS):
+    environ = request.environ
+    if any(name in environ for name in CONDITIONAL_HEADERS):
         response.make_conditional(request)
     return response
 

@@ -5,9 +5,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from flask import Flask
 
 from layoutserver.core import get_core
+
+
+@pytest.fixture
+def demo_app(make_app: Any) -> Any:
+    """The demo with its ad spots switched off: these tests are about a page whose widgets are
+    all shared (the ad spots, per request, would make it private)."""
+    return make_app(settings={"WIDGETS_DISABLED": ["ad_spot"]})
 
 SEED_SLUG = "east-turkistan-government-in-exile-condemns-china-pakistan-cooperation"
 SEED_PATH = f"/pages/article/{SEED_SLUG}"

@@ -15,6 +15,13 @@ from layoutserver.core import get_core
 from layoutserver.web.responses import VARY_HEADERS
 from layoutserver.widgets import CachePolicy, Markup, RenderContext, Widget
 
+
+@pytest.fixture
+def demo_app(make_app: Any) -> Any:
+    """The demo with its ad spots switched off: these tests are about a page whose widgets are
+    all shared (the ad spots, per request, would make it private)."""
+    return make_app(settings={"WIDGETS_DISABLED": ["ad_spot"]})
+
 SEED_SLUG = "east-turkistan-government-in-exile-condemns-china-pakistan-cooperation"
 SEED_PATH = f"/pages/article/{SEED_SLUG}"
 TIMING = re.compile(r'(?P<name>[^;,\s]+);dur=(?P<dur>\d+(?:\.\d+)?);desc="(?P<desc>[^"]*)"')
