@@ -55,10 +55,20 @@ HOST = "127.0.0.1"
 NULL_PATH = "/_bench/null"
 SEED_PATH = "/pages/article/east-turkistan-government-in-exile-condemns-china-pakistan-cooperation"
 SEED_MARKER = b"East Turkistan Government in Exile Condemns"
-TARGETS = {"warm": 0.8, "nocache": 0.2}
+TARGETS = {"warm": 0.8, "nocache": 0.2, "ads": 0.5}
 NOISE_CORES = 0.25
 """Background CPU (cores) above which a run is reported as noisy."""
-LABELS = {"warm": "seed page, warm cache", "nocache": "seed page, caching disabled"}
+LABELS = {"warm": "seed page, warm cache", "nocache": "seed page, caching disabled",
+          "ads": "seed page + 5 ad spots, warm"}
+#: Each server: its cache backend, the widgets switched off, and what the seed page's
+#: Server-Timing must say to prove it is served the way the run claims. "warm" and "nocache"
+#: are the page of the core issue (its ad spots switched off, so it is all shared); "ads" is the
+#: seed page as the demo serves it, five per-request ad spots decided on every request.
+SERVERS = {
+    "warm": ("SimpleCache", "ad_spot", 'desc="page-cache hit"'),
+    "nocache": ("NullCache", "ad_spot", 'desc="rendered"'),
+    "ads": ("SimpleCache", "", "per-request widgets rendered"),
+}
 
 
 class BenchError(RuntimeError):
@@ -324,10 +334,12 @@ def check_page(base: str, expect: str) -> str:
     return timing
 
 
-def measure_server(name: str, cache_type: str, env: dict[str, str], tmp: Path,
+def measure_server(name: str, env: dict[str, str], tmp: Path,
                    args: argparse.Namespace) -> ServerRun:
+    cache_type, disabled, expect = SERVERS[name]
     port = free_port()
-    server_env = {**env, "PORT": str(port), "LAYOUTSERVER_CACHE_TYPE": cache_type}
+    server_env = {**env, "PORT": str(port), "LAYOUTSERVER_CACHE_TYPE": cache_type,
+                  "LAYOUTSERVER_WIDGETS_DISABLED": disabled}
     run = ServerRun(name, cache_type, UrlResult("null route", NULL_PATH),
                     UrlResult(LABELS[name], SEED_PATH))
     print(f"\n== {name}: CACHE_TYPE={cache_type}, gunicorn on {HOST}:{port}", flush=True)
@@ -339,7 +351,6 @@ def measure_server(name: str, cache_type: str, env: dict[str, str], tmp: Path,
         # fills its own in-process cache; discarded.
         for url in (base + NULL_PATH, base + SEED_PATH):
             run_wrk(url, args, args.warmup)
-        expect = "page-cache hit" if name == "warm" else "rendered"
         print(f"   seed page Server-Timing: {check_page(base, expect)[:120]}...", flush=True)
         for round_no in range(args.rounds):
             # ABBA order: neither URL always runs first after the other.
@@ -393,7 +404,7 @@ def report(runs: list[ServerRun], info: Mapping[str, str], args: argparse.Namesp
     print(f"load: wrk -t{args.threads} -c{args.connections}, {args.rounds} rounds x "
           f"{args.duration} s per URL; gunicorn -c config/gunicorn.conf.py, GUNICORN_WORKERS="
           f"{os.environ.get('GUNICORN_WORKERS', '(default: 2 x CPUs + 1)')}\n")
-    print(f"{'run':<8} {'URL':<28} {'req/s':>7} {'ratio':>6}  {'CPU us/req':>10} "
+    print(f"{'run':<8} {'URL':<29} {'req/s':>7} {'ratio':>6}  {'CPU us/req':>10} "
           f"{'CPU ratio':>9}  per-round ratios (* busy machine, not counted)")
     for run in runs:
         for url in (run.null, run.page):
@@ -404,7 +415,7 @@ def report(runs: list[ServerRun], info: Mapping[str, str], args: argparse.Namesp
                 ratio, cpu_ratio = f"{run.ratio:.2f}", f"{run.cpu_ratio:.2f}"
                 rounds = " ".join(f"{r:.2f}{'' if i in run.counted_rounds else '*'}"
                                   for i, r in enumerate(run.round_ratios))
-            print(f"{run.name:<8} {url.label:<28} {url.median:>7.0f} {ratio:>6}  "
+            print(f"{run.name:<8} {url.label:<29} {url.median:>7.0f} {ratio:>6}  "
                   f"{url.cpu_median:>10.0f} {cpu_ratio:>9}  {rounds}")
     print("\nreq/s, CPU us/req (gunicorn master and workers): medians over all rounds. ratio: "
           "median of the\ncounted rounds' page/null req/s ratios (the measure). CPU ratio: "
@@ -463,10 +474,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         try:
             load_demo(env)
-            for name, cache_type in (("warm", "SimpleCache"), ("nocache", "NullCache")):
+            for name in SERVERS:
                 if args.only and name not in args.only:
                     continue
-                runs.append(measure_server(name, cache_type, env, tmp, args))
+                runs.append(measure_server(name, env, tmp, args))
         except BenchError as exc:
             print(f"\nbench FAILED: {exc}", file=sys.stderr)
             return 1

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `make bench`: requests/s of the seed page (warm cache, caching disabled) against a null Flask
-# route, under gunicorn with config/gunicorn.conf.py, loaded by wrk. See docs/performance.md.
+# `make bench`: requests/s of the seed page (warm cache, caching disabled, with its ad spots)
+# against a null Flask route, under gunicorn with config/gunicorn.conf.py, loaded by wrk; then
+# the in-process time of a whole-page ad decision with 10, 1,000 and 10,000 line items.
+# See docs/performance.md.
 # Extra arguments go to bench/pages.py (e.g. --json results.json, --rounds 5, --strict).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,4 +14,6 @@ if ! command -v wrk >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq wrk >/dev/null
 fi
 
-exec "$VENV/bin/python" bench/pages.py "$@"
+"$VENV/bin/python" bench/pages.py "$@"
+echo
+"$VENV/bin/python" bench/decisions.py

@@ -31,8 +31,11 @@ _IN_CHUNK = 500
 
 class DatabaseDeliveryState:
     def __init__(
-        self, database: Database, snapshot: Snapshot, request: PageRequest
+        self, database: Database, snapshot: Snapshot, request: PageRequest,
+        new_reader: bool = False,
     ) -> None:
+        """``new_reader``: the user key was made for this request, so it has no impressions
+        and its counts are not read."""
         self._database = database
         self._request = request
         local = request.now.astimezone(snapshot.timezone)
@@ -44,7 +47,7 @@ class DatabaseDeliveryState:
         self._goal_ids = goals
         self._cap_ids = caps if request.user_key is not None else []
         self._goals: dict[int, tuple[int, ...]] | None = None
-        self._users: dict[int, tuple[int, ...]] | None = None
+        self._users: dict[int, tuple[int, ...]] | None = {} if new_reader else None
         self._other: dict[tuple[Any, ...], int] = {}
         self.queries = 0
         """Queries made so far (the tests hold it to a small fixed number)."""
@@ -93,7 +96,7 @@ class DatabaseDeliveryState:
         found: dict[int, tuple[int, ...]] = {}
         if not ids:
             return found
-        with self._database.engine.connect() as connection:
+        with self._database.reading() as connection:
             for start in range(0, len(ids), _IN_CHUNK):
                 self.queries += 1
                 chunk = list(ids[start : start + _IN_CHUNK])
@@ -116,7 +119,7 @@ class DatabaseDeliveryState:
             )
             if since is not None:
                 query = query.where(UserCount.hour >= since)
-        with self._database.engine.connect() as connection:
+        with self._database.reading() as connection:
             self.queries += 1
             value = self._other[memo] = int(connection.scalar(query) or 0)
         return value

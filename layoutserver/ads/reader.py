@@ -53,6 +53,11 @@ def user_key(config: Mapping[str, Any], stated_consent: bool | None,
     return key
 
 
+def is_new(key: str | None) -> bool:
+    """Whether ``key`` was made during this request: such a reader has no history yet."""
+    return key is not None and has_request_context() and g.get(_NEW_KEY) == key
+
+
 def set_user_cookie(config: Mapping[str, Any], response: Response) -> Response:
     """``after_request``: store a key made during this request."""
     key = g.pop(_NEW_KEY, None)

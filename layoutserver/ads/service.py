@@ -66,7 +66,8 @@ class AdServer:
     ) -> tuple[Snapshot, PageDecision]:
         """The engine's decision against the current snapshot and the stored delivery."""
         snapshot = self.snapshots.current()
-        state = DatabaseDeliveryState(self._database, snapshot, request)
+        state = DatabaseDeliveryState(self._database, snapshot, request,
+                                      new_reader=reader.is_new(request.user_key))
         return snapshot, decide_page(snapshot, request, state, self.rng(), explain)
 
     def serve(self, request: PageRequest, base_url: str = "") -> dict[str, ServedAd]:
@@ -75,6 +76,7 @@ class AdServer:
         snapshot, decision = self.decide(request)
         decision_id = secrets.token_urlsafe(12)
         tokens = self._tokens()
+        click_path, impression_path = _path("ads.click"), _path("ads.impression")
         served: dict[str, ServedAd] = {}
         counted: list[Tracked] = []
         for code, slot_decision in decision.slots.items():
@@ -89,10 +91,9 @@ class AdServer:
             # per-user counts only where caps read them (and the key only in their URLs)
             user_key = request.user_key if item is not None and item.caps else None
             tracked = Tracked(decision_id, code, line_item_id or 0, creative.id, user_key)
-            click = base_url + _path("ads.click", tokens.sign("click", tracked))
-            impression: str | None = base_url + _path(
-                "ads.impression", tokens.sign("impression", tracked)
-            )
+            click = base_url + click_path + tokens.sign("click", tracked)
+            impression: str | None = (base_url + impression_path
+                                      + tokens.sign("impression", tracked))
             if slot.count_on_render:
                 counted.append(tracked)
                 impression = None
@@ -106,12 +107,17 @@ class AdServer:
         return served
 
 
-def _path(endpoint: str, token: str) -> str:
-    """The path of a tracking route; outside a request (a widget rendered by a test fixture)
-    from the app's URL map."""
+def _path(endpoint: str) -> str:
+    """The path of a tracking route up to its token (built once per page, not per URL);
+    outside a request (a widget rendered by a test fixture) from the app's URL map."""
     if has_request_context():
-        return url_for(endpoint, token=token)
-    return current_app.url_map.bind("localhost").build(endpoint, {"token": token})
+        path = url_for(endpoint, token=_MARK)
+    else:
+        path = current_app.url_map.bind("localhost").build(endpoint, {"token": _MARK})
+    return path.removesuffix(_MARK)
+
+
+_MARK = "TOKEN"
 
 
 def page_request(page: PageContext, slots: Sequence[str], user_key: str | None) -> PageRequest:

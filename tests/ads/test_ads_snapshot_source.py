@@ -37,9 +37,9 @@ def statements(app: Flask) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
-def decide(app: Flask, slots: list[str] | None = None) -> Any:
+def decide(app: Flask, slots: list[str] | None = None, **extra: Any) -> Any:
     response = app.test_client().post("/ads/decide",
-                                      json={"page": PAGE, "slots": slots or SEED_SLOTS})
+                                      json={"page": PAGE, "slots": slots or SEED_SLOTS, **extra})
     assert response.status_code == 200, response.json
     return response.json
 
@@ -92,9 +92,12 @@ def test_delivery_questions_are_answered_from_two_queries(
     app = small_app(goal={"metric": "impressions", "amount": 1000, "period": "daily"},
                     pacing="asap", caps=[{"impressions": 5, "period": "day"},
                                          {"impressions": 2, "period": "hour"}])
-    decide(app, ["top"])
+    decide(app, ["top"], user_key="reader-with-history")
     with statements(app) as seen:
         for _ in range(3):
-            decide(app, ["top"])
+            decide(app, ["top"], user_key="reader-with-history")
     counter_queries = [s for s in seen if "ad_counts" in s or "ad_user_counts" in s]
     assert len(counter_queries) == 6  # one goal query and one cap query per decision
+    with statements(app) as seen:
+        decide(app, ["top"])  # a reader whose key is made now has no counts to read
+    assert [s for s in seen if "ad_user_counts" in s] == []
