@@ -21,7 +21,7 @@ from layoutserver.ads.counting import Tracked, record
 from layoutserver.ads.decisions import decide_page
 from layoutserver.ads.decisions.model import PageDecision, PageRequest
 from layoutserver.ads.decisions.snapshot import Snapshot
-from layoutserver.ads.delivery import DatabaseDeliveryState
+from layoutserver.ads.delivery import DatabaseDeliveryState, GoalCounts
 from layoutserver.ads.markup import Links, reserved_size, slot_html
 from layoutserver.ads.snapshot_source import SnapshotSource
 from layoutserver.ads.tokens import Tokens
@@ -45,6 +45,7 @@ class AdServer:
         self._tokens = tokens
         self._config = config
         self._seeded = None if seed is None else random.Random(seed)  # noqa: S311 - a lottery
+        self.goal_counts = GoalCounts()
 
     # -- AdSource ------------------------------------------------------------------------------
 
@@ -67,7 +68,8 @@ class AdServer:
         """The engine's decision against the current snapshot and the stored delivery."""
         snapshot = self.snapshots.current()
         state = DatabaseDeliveryState(self._database, snapshot, request,
-                                      new_reader=reader.is_new(request.user_key))
+                                      new_reader=reader.is_new(request.user_key),
+                                      goal_counts=self.goal_counts)
         return snapshot, decide_page(snapshot, request, state, self.rng(), explain)
 
     def serve(self, request: PageRequest, base_url: str = "") -> dict[str, ServedAd]:

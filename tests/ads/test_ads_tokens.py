@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
 from pathlib import Path
 
@@ -25,11 +23,8 @@ def test_a_token_names_what_it_was_signed_for() -> None:
 
 def tampered(token: str) -> str:
     """The same token with its payload changed (creative 12 -> 99), signature kept."""
-    payload, rest = token.split(".", 1)
-    data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    data[4] = 99
-    forged = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode())
-    return forged.decode().rstrip("=") + "." + rest
+    assert "~12~" in token
+    return token.replace("~12~", "~99~")
 
 
 @pytest.mark.parametrize(
@@ -37,7 +32,7 @@ def tampered(token: str) -> str:
     [
         tampered,
         lambda token: token[:-2] + ("AA" if not token.endswith("AA") else "BB"),
-        lambda token: token.split(".")[0],
+        lambda token: token.rsplit(".", 2)[0],
         lambda token: "",
         lambda token: "not-a-token",
     ],
@@ -61,13 +56,14 @@ def test_a_token_of_another_secret_or_kind_is_foreign() -> None:
 def test_a_signed_payload_of_another_shape_is_rejected() -> None:
     """Even under the right secret and kind, only the six fields are accepted: a payload that
     carries a destination URL is not a token."""
-    serializer = itsdangerous.URLSafeTimedSerializer("secret", salt="layoutserver.ads.click")
+    signer = itsdangerous.TimestampSigner("secret", salt="layoutserver.ads.click")
     tokens = Tokens("secret", max_age=60)
-    for payload in (["click", "d", "top", 1, 2, None, "https://evil.example.com/"],
-                    ["click", "d", "top", "https://evil.example.com/", 2, None],
-                    {"url": "https://evil.example.com/"}):
+    for payload in ("click~d~top~1~2~~https://evil.example.com/",
+                    "click~d~top~https://evil.example.com/~2~",
+                    "click~d~top~1~2~https://evil.example.com/",
+                    "https://evil.example.com/"):
         with pytest.raises(TokenError, match="invalid token"):
-            tokens.verify("click", serializer.dumps(payload))
+            tokens.verify("click", signer.sign(payload).decode())
 
 
 def test_a_token_expires(monkeypatch: pytest.MonkeyPatch) -> None:
