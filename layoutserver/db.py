@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy import Connection, DateTime, Engine, create_engine, event
@@ -144,3 +144,26 @@ def init_app(app: Flask) -> Database:
 def get_database(app: Flask | None = None) -> Database:
     database: Database = (app or current_app).extensions[EXTENSION_KEY]
     return database
+
+
+RowT = TypeVar("RowT", bound=Base)
+
+
+def upsert(
+    session: Session, rows: dict[str, RowT], model: type[RowT], key: str,
+    values: Mapping[str, Any],
+) -> tuple[RowT, str]:
+    """Create the row known by ``key`` in ``rows`` (added to ``session``), or bring the existing
+    one to ``values``, writing only what differs; says "created", "updated" or "unchanged". The
+    importers (content, ads) use it, so importing the same document twice changes nothing."""
+    row = rows.get(key)
+    if row is None:
+        row = rows[key] = model(**values)
+        session.add(row)
+        return row, "created"
+    status = "unchanged"
+    for name, value in values.items():
+        if getattr(row, name) != value:  # aware datetimes compare as instants
+            setattr(row, name, value)
+            status = "updated"
+    return row, status

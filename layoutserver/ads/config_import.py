@@ -27,7 +27,7 @@ from layoutserver.ads.models import AdSlot, Advertiser, Campaign, Creative, Line
 from layoutserver.ads.schemas import AdsDocumentSchema
 from layoutserver.ads.version import bump_ads_version
 from layoutserver.content.importer import ImportReport
-from layoutserver.db import Base, Database
+from layoutserver.db import Base, Database, upsert
 
 __all__ = ["AdsImportError", "ImportReport", "import_ads", "import_ads_file", "load_ads_document"]
 
@@ -188,17 +188,7 @@ class _Import:
         return ImportReport(counts["created"], counts["updated"], counts["unchanged"])
 
     def _upsert(self, kind: str, key: str, values: Mapping[str, Any]) -> tuple[Any, str]:
-        row = self.rows[kind].get(key)
-        if row is None:
-            row = self.rows[kind][key] = MODEL[kind](**values)
-            self.session.add(row)
-            status = "created"
-        else:
-            status = "unchanged"
-            for name, value in values.items():
-                if getattr(row, name) != value:  # aware datetimes compare as instants
-                    setattr(row, name, value)
-                    status = "updated"
+        row, status = upsert(self.session, self.rows[kind], MODEL[kind], key, values)
         self.statuses[status] += 1
         return row, status
 

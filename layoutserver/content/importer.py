@@ -24,7 +24,7 @@ from layoutserver.content.models import Article, Author, EditorialList, Editoria
 from layoutserver.content.sanitize import sanitize_html
 from layoutserver.content.schemas import DocumentSchema
 from layoutserver.content.version import bump_content_version
-from layoutserver.db import Base, Database
+from layoutserver.db import Base, Database, upsert
 
 _IN_CHUNK = 500  # keys per IN (...) query, well under every database's bound-parameter limit
 
@@ -182,17 +182,7 @@ class _Import:
     def _upsert(
         self, rows: dict[str, _M], model: type[_M], key: str, values: Mapping[str, Any]
     ) -> tuple[_M, str]:
-        row = rows.get(key)
-        if row is None:
-            row = rows[key] = model(**values)
-            self.session.add(row)
-            status = "created"
-        else:
-            status = "unchanged"
-            for name, value in values.items():
-                if getattr(row, name) != value:  # aware datetimes compare as instants
-                    setattr(row, name, value)
-                    status = "updated"
+        row, status = upsert(self.session, rows, model, key, values)
         self.statuses[status] += 1
         return row, status
 
