@@ -49,6 +49,7 @@ __all__ = [
     "PageContext",
     "PlacementRequest",
     "RenderContext",
+    "Rendered",
     "RequestView",
     "SectionView",
     "ServedAd",
@@ -232,6 +233,16 @@ class PlacementRequest:
 
 
 @dataclass(frozen=True)
+class Rendered:
+    """What ``prepare_page`` returns for a placement it has rendered itself: that is the
+    placement's output, and ``render`` is not called for it (no render-thread handoff). For a
+    widget whose whole-page step already produces each placement's HTML, such as ad spots."""
+
+    html: str | Markup
+    """Escaped unless Markup, as render's output is."""
+
+
+@dataclass(frozen=True)
 class RenderContext(PageContext):
     """A page context plus the placement being rendered."""
 
@@ -263,7 +274,8 @@ class Widget(abc.ABC):
         """The whole-page step: called once per request, before rendering, with every placement
         of this widget on the page that must render (cache hits are left out). Returns each
         placement's share keyed by placement id; render sees it as ``ctx.prepared``. A widget
-        that decides several placements together (ad slots of one page) does it here."""
+        that decides several placements together (ad slots of one page) does it here. A share
+        that is a :class:`Rendered` is the placement's output itself: render is not called."""
         return {}
 
     @abc.abstractmethod

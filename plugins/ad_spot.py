@@ -20,6 +20,7 @@ from layoutserver.widgets import (
     PageContext,
     PlacementRequest,
     RenderContext,
+    Rendered,
     ServedAd,
     Widget,
 )
@@ -51,10 +52,14 @@ class AdSpot(Widget):
         if page.ads is None:
             return {}
         served = page.ads.decide_page(page, [p.options["slot"] for p in placements])
-        return {p.placement_id: served.get(p.options["slot"]) for p in placements}
+        # Each slot's markup is ready here: handed back as Rendered, render is not called.
+        return {p.placement_id: Rendered(_html(served.get(p.options["slot"])))
+                for p in placements}
 
     def render(self, ctx: RenderContext, options: Any) -> Markup:
-        served = ctx.prepared
-        if not isinstance(served, ServedAd):
-            return Markup("")
-        return served.html
+        """Only when the whole-page step gave nothing (no ad server, or it failed)."""
+        return _html(ctx.prepared)
+
+
+def _html(served: Any) -> Markup:
+    return served.html if isinstance(served, ServedAd) else Markup("")

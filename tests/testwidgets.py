@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 from marshmallow import Schema, fields
 
-from layoutserver.widgets import CachePolicy, Markup, RenderContext, Widget
+from layoutserver.widgets import (
+    CachePolicy,
+    Markup,
+    PageContext,
+    PlacementRequest,
+    RenderContext,
+    Rendered,
+    Widget,
+)
 
 
 class Raising(Widget):
@@ -63,4 +72,24 @@ class PerRequest(Widget):
         return f"device={ctx.request.device} consent={ctx.request.consent}"
 
 
-TEST_WIDGETS = [Raising, Slow, Counting, PerRequest]
+class Together(Widget):
+    """Numbers its placements in one go; renders them itself when asked to."""
+
+    name = "test_together"
+    version = "1"
+    cache_policy = CachePolicy.per_request()
+    calls: ClassVar[list[list[str]]] = []
+
+    @classmethod
+    def prepare_page(
+        cls, page: PageContext, placements: Sequence[PlacementRequest]
+    ) -> Mapping[str, Any]:
+        cls.calls.append([p.placement_id for p in placements])
+        return {p.placement_id: Rendered(f"<{n} of {len(placements)}>")
+                for n, p in enumerate(placements, start=1)}
+
+    def render(self, ctx: RenderContext, options: Any) -> Markup:
+        raise AssertionError("render must not be called for a Rendered share")
+
+
+TEST_WIDGETS = [Raising, Slow, Counting, PerRequest, Together]

@@ -19,7 +19,13 @@ from layoutserver.registry import InstalledWidget, WidgetRegistry
 from layoutserver.render.fragment_cache import FragmentCache
 from layoutserver.render.pool import Job, RenderPool
 from layoutserver.render.track import RenderTrack
-from layoutserver.widgets import CachePolicy, PageContext, PlacementRequest, RenderContext
+from layoutserver.widgets import (
+    CachePolicy,
+    PageContext,
+    PlacementRequest,
+    RenderContext,
+    Rendered,
+)
 
 log = logging.getLogger(__name__)
 
@@ -116,19 +122,33 @@ class Renderer:
         shares = self._prepare(page, misses)
         batch: list[tuple[int, Job]] = []
         alone: list[tuple[int, Job]] = []
+        futures: dict[int, RenderFuture] = {}
         for index, (placement, installed, key) in enumerate(misses):
+            share = shares.get(placement.id)
+            if isinstance(share, Rendered):  # rendered in the whole-page step already
+                futures[index] = self._done(installed, key, share)
+                continue
             context = RenderContext(**vars(page), placement_id=placement.id,
-                                    region=placement.region, prepared=shares.get(placement.id))
+                                    region=placement.region, prepared=share)
             job = (None if key is None else key.fresh,
                    self._task(installed, placement, context, key))
             (batch if self.track.trusted(installed.name) else alone).append((index, job))
-        futures: dict[int, RenderFuture] = {}
         if batch:
             submitted = self.pool.submit_batch([job for _, job in batch])
             futures.update(zip((index for index, _ in batch), submitted, strict=True))
         for index, (flight, task) in alone:
             futures[index] = self.pool.submit(flight, task)
         return [(*miss, futures[index]) for index, miss in enumerate(misses)]
+
+    def _done(self, installed: InstalledWidget, key: CacheKeys | None,
+              share: Rendered) -> RenderFuture:
+        html = share.html if isinstance(share.html, Markup) else escape(share.html)
+        if key is not None:
+            self.cache.set(key.fresh, str(html), installed.widget.cache_policy.ttl)
+            self.cache.set_last_good(key.last_good, str(html))
+        future: RenderFuture = Future()
+        future.set_result((html, 0.0))
+        return future
 
     def _key(self, layout: Layout, page: PageContext, placement: Placement,
              installed: InstalledWidget, content_version: int) -> CacheKeys:
