@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import random
 import secrets
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app, has_request_context, request, url_for
 from markupsafe import Markup
+from werkzeug.routing import Map
 
 from layoutserver.ads import reader
 from layoutserver.ads.counting import Tracked, record
@@ -110,13 +112,21 @@ class AdServer:
 
 
 def _path(endpoint: str) -> str:
-    """The path of a tracking route up to its token (built once per page, not per URL);
-    outside a request (a widget rendered by a test fixture) from the app's URL map."""
-    if has_request_context():
-        path = url_for(endpoint, token=_MARK)
-    else:
-        path = current_app.url_map.bind("localhost").build(endpoint, {"token": _MARK})
-    return path.removesuffix(_MARK)
+    """The path of a tracking route up to its token; outside a request (a widget rendered by a
+    test fixture) from the app's URL map. Kept per script root: it never changes."""
+    root = request.script_root if has_request_context() else ""
+    kept = _PATHS.setdefault(current_app.url_map, {})
+    known = kept.get((endpoint, root))
+    if known is None:
+        if has_request_context():
+            path = url_for(endpoint, token=_MARK)
+        else:
+            path = current_app.url_map.bind("localhost").build(endpoint, {"token": _MARK})
+        known = kept[(endpoint, root)] = path.removesuffix(_MARK)
+    return known
+
+
+_PATHS: weakref.WeakKeyDictionary[Map, dict[tuple[str, str], str]] = weakref.WeakKeyDictionary()
 
 
 _MARK = "TOKEN"
