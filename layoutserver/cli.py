@@ -2,10 +2,11 @@
 
     layoutserver widgets list        installed widgets: distribution, version, options; failures
     layoutserver layouts check       validate config/layouts/*.toml without serving
-    layoutserver db init             create the tables
+    layoutserver db upgrade          apply the schema migrations (db init is the same)
+    layoutserver db revision -m MSG  autogenerate a migration from the models (for developers)
     layoutserver content import F    import content from a JSON file (idempotent)
     layoutserver ads import F        import an ad configuration from a JSON file (idempotent)
-    layoutserver demo load           create the tables and import the demo content and ads
+    layoutserver demo load           migrate the schema and import the demo content and ads
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from marshmallow import Schema, missing
 
-from layoutserver import create_app
+from layoutserver import create_app, migrate
 from layoutserver.ads.config_import import AdsImportError, import_ads_file
 from layoutserver.content.importer import ContentImportError, import_file
 from layoutserver.core import get_core
@@ -104,12 +105,34 @@ def db_group() -> None:
     """The database."""
 
 
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply the schema migrations up to REVISION (default: the newest). A database made
+    before there were migrations is stamped at the first one, not re-created."""
+    _upgrade(revision)
+
+
 @db_group.command("init")
 @with_appcontext
 def db_init() -> None:
-    """Create any missing tables."""
-    get_database().create_all()
-    click.echo("database ready")
+    """Create the tables, or bring them up to date: the same as ``db upgrade``."""
+    _upgrade("head")
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration does.")
+def db_revision(message: str) -> None:
+    """Autogenerate a migration in layoutserver/migrations/versions from the difference between
+    the models and the newest migration (on a scratch SQLite database); review it by hand."""
+    click.echo(f"wrote {migrate.revision(message)}")
+
+
+def _upgrade(revision: str) -> None:
+    url = current_app.config["DATABASE_URL"]
+    migrate.upgrade(url, revision)
+    click.echo(f"database ready (revision {migrate.current(url)})")
 
 
 @main.group()
@@ -146,9 +169,9 @@ def demo() -> None:
 @demo.command("load")
 @with_appcontext
 def demo_load() -> None:
-    """Create the tables and import the demo content (the seed article page) and the demo ad
+    """Migrate the schema and import the demo content (the seed article page) and the demo ad
     configuration; idempotent."""
-    get_database().create_all()
+    _upgrade("head")
     with resources.as_file(resources.files("layoutserver") / "demo" / "content.json") as path:
         _import(path)
     with resources.as_file(resources.files("layoutserver") / "demo" / "ads.json") as path:
