@@ -30,8 +30,12 @@ from layoutserver.widgets import (
 log = logging.getLogger(__name__)
 
 #: Outcomes that leave output worth storing in a page-level cache. "unavailable" (a widget that
-#: failed to load or is disabled) is stable until the next start, so it counts as clean.
-CLEAN_OUTCOMES = frozenset({"hit", "miss", "unavailable"})
+#: failed to load or is disabled) is stable until the next start, so it counts as clean; so does
+#: "esi" (a per-request placement left to the edge cache as an include).
+CLEAN_OUTCOMES = frozenset({"hit", "miss", "unavailable", "esi"})
+#: An include stands for a per-request widget the edge fetches itself: the page around it may
+#: be cached as long as its other widgets allow.
+INCLUDE_POLICY = CachePolicy.shared_for(ttl=24 * 3600)
 #: An unavailable placement (its widget failed to load or is disabled) is empty until the next
 #: start: it must not shorten the cache lifetime of what is around it.
 UNAVAILABLE_POLICY = CachePolicy.shared_for(ttl=24 * 3600)
@@ -81,8 +85,11 @@ class Renderer:
         page: PageContext,
         placements: Sequence[Placement],
         content_version: int,
+        include: Callable[[Placement], Markup] | None = None,
     ) -> list[RenderedPlacement]:
-        """Render ``placements`` of one page, in the order given."""
+        """Render ``placements`` of one page, in the order given. With ``include``, per-request
+        placements are not rendered: each becomes ``include(placement)`` (an ESI include), for an
+        edge cache to fetch on its own."""
         started = time.perf_counter()
         deadline = started + self.budget_seconds
         results: dict[str, RenderedPlacement] = {}
@@ -94,6 +101,11 @@ class Renderer:
                                               UNAVAILABLE_POLICY)
                 continue
             policy = installed.widget.cache_policy
+            if include is not None and not policy.shared:
+                markup = include(placement)
+                results[placement.id] = RenderedPlacement(placement, markup, markup, "esi", 0.0,
+                                                          INCLUDE_POLICY)
+                continue
             key = None
             if policy.shared and self.cache.enabled:
                 key = self._key(layout, page, placement, installed, content_version)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from flask import Response, abort, request
+from flask import Response, abort, request, url_for
 from markupsafe import Markup
 
 from layoutserver.core import Core, get_core
@@ -88,6 +88,24 @@ def serve(
     layout: Layout, slug: str, representation: str, placements: Sequence[Placement],
     build: Builder,
 ) -> Response:
+    """The response for one representation. An edge cache that says it does ESI (the
+    ``Surrogate-Capability`` request header) gets HTML with an ``<esi:include>`` for each
+    per-request widget instead of its output: the page itself then stays cacheable, and the
+    edge fetches each included widget's own URL, uncached."""
+    esi = _edge_includes(representation)
+    response = _serve(layout, slug, representation + ("+esi" if esi else ""), placements, build,
+                      _includer(layout, slug) if esi else None)
+    if esi:
+        response.headers["Surrogate-Control"] = 'content="ESI/1.0"'
+    if representation != "json" and not representation.startswith("widget:"):
+        response.vary.add("Surrogate-Capability")
+    return response
+
+
+def _serve(
+    layout: Layout, slug: str, representation: str, placements: Sequence[Placement],
+    build: Builder, include: Callable[[Placement], Markup] | None,
+) -> Response:
     core = get_core()
     started = time.perf_counter()
     site = core.site_view()
@@ -118,7 +136,8 @@ def serve(
     if subject is None:
         abort(404, f"No {layout.subject} {slug!r}.")
     context = core.page_context(layout, slug, subject, reader, site)
-    assembly = Assembly(layout, subject, core.renderer.render(layout, context, placements, version))
+    rendered = core.renderer.render(layout, context, placements, version, include)
+    assembly = Assembly(layout, subject, rendered)
     live_items = [item for item in assembly.rendered if not item.policy.shared]
     shell, mimetype = build(marked(assembly, live_items))
     body = fill(shell, mimetype, live_items)
@@ -129,6 +148,25 @@ def serve(
     timings = assembly.timings()
     timings.append(("total", _ms(started), "rendered"))
     return finish(body, mimetype, policy, server_timing(timings), inside.vary_headers, etag=etag)
+
+
+def _edge_includes(representation: str) -> bool:
+    """Whether to answer with ESI includes: an HTML page or region, for an edge that does ESI."""
+    if representation == "json" or representation.startswith("widget:"):
+        return False
+    return "ESI/1.0" in request.headers.get("Surrogate-Capability", "")
+
+
+def _includer(layout: Layout, slug: str) -> Callable[[Placement], Markup]:
+    """Includes of the placements' own URLs, carrying the page's query (ad key-values)."""
+    query = request.query_string.decode("latin-1")
+
+    def include(placement: Placement) -> Markup:
+        url = url_for("pages.widget", page_type=layout.page_type, slug=slug,
+                      placement_id=placement.id)
+        return Markup('<esi:include src="{}"/>').format(f"{url}?{query}" if query else url)
+
+    return include
 
 
 def _cached_body(core: Core, key: str) -> CachedBody | None:
