@@ -7,12 +7,15 @@
     layoutserver content import F    import content from a JSON file (idempotent)
     layoutserver ads import F        import an ad configuration from a JSON file (idempotent)
     layoutserver demo load           migrate the schema and import the demo content and ads
+    layoutserver tokens create NAME --role ROLE   a new API token, printed once
+    layoutserver tokens revoke NAME  /  tokens list
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,8 @@ from marshmallow import Schema, missing
 
 from layoutserver import create_app, migrate
 from layoutserver.ads.config_import import AdsImportError, import_ads_file
+from layoutserver.auth import tokens as api_tokens
+from layoutserver.auth.roles import ROLES
 from layoutserver.content.importer import ContentImportError, import_file
 from layoutserver.core import get_core
 from layoutserver.db import get_database
@@ -176,6 +181,59 @@ def demo_load() -> None:
         _import(path)
     with resources.as_file(resources.files("layoutserver") / "demo" / "ads.json") as path:
         _import_ads(path)
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens (only their hashes are stored)."""
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="What the token may do.")
+@with_appcontext
+def tokens_create(name: str, role: str) -> None:
+    """Create a token called NAME (its name in the audit log) and print it, once."""
+    try:
+        with get_database().session() as session:
+            token = api_tokens.create_token(session, name, role)
+    except ValueError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(token)
+    click.echo("Store this token now: it cannot be shown again (only its hash is kept).", err=True)
+
+
+@tokens.command("revoke")
+@click.argument("name")
+@with_appcontext
+def tokens_revoke(name: str) -> None:
+    """Revoke the token called NAME; it stops working at once."""
+    try:
+        with get_database().session() as session:
+            api_tokens.revoke_token(session, name)
+    except ValueError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"revoked {name}")
+
+
+@tokens.command("list")
+@with_appcontext
+def tokens_list() -> None:
+    """Every token: name, role, prefix, created, last used, revoked (never the token)."""
+    with get_database().session() as session:
+        rows = api_tokens.list_tokens(session)
+    click.echo("name\trole\tprefix\tcreated\tlast used\trevoked")
+    for row in rows:
+        click.echo("\t".join([
+            row.name, row.role, row.prefix, _when(row.created_at), _when(row.last_used_at),
+            _when(row.revoked_at),
+        ]))
+
+
+def _when(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.isoformat(timespec="seconds")
 
 
 def _import(path: Path) -> None:

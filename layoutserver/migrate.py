@@ -18,12 +18,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, create_engine, inspect, pool
 
 import layoutserver.ads.models
+import layoutserver.auth.models
 import layoutserver.content.models
 from layoutserver.db import Base, UTCDateTime
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: Every models module: importing them puts all the tables in ``Base.metadata``.
-MODELS = (layoutserver.content.models, layoutserver.ads.models)
+MODELS = (layoutserver.content.models, layoutserver.ads.models, layoutserver.auth.models)
 #: The first revision: the schema ``create_all`` made before there were migrations.
 BASELINE = "8f2b1c4d5e6a"
 VERSION_TABLE = "alembic_version"
@@ -41,13 +42,15 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
-    """Migrate the database to ``revision``. One made by ``create_all`` before there were
-    migrations (the tables, no version) is first stamped at the baseline, not re-created."""
+    """Migrate the database to ``revision``. One made by ``create_all`` (the tables, no
+    version) is first stamped, not re-created: at the head when it already has the models'
+    exact schema (``create_all`` of the current code), else at the baseline (``create_all``
+    from before there were migrations), and upgraded from there."""
     config = alembic_config(database_url)
     with _engine(database_url) as engine:
         tables = set(inspect(engine).get_table_names())
     if VERSION_TABLE not in tables and tables & set(Base.metadata.tables):
-        command.stamp(config, BASELINE)
+        command.stamp(config, BASELINE if differences(database_url) else "head")
     command.upgrade(config, revision)
 
 

@@ -1,0 +1,61 @@
+"""Roles and what each may do, as one explicit table.
+
+=========  ===========================  =======================================
+area       read                         write
+=========  ===========================  =======================================
+content    every role                   admin, publisher
+ads        every role                   admin, adops
+reports    admin, adops, viewer         nobody (reports are derived, read-only)
+layouts    every role                   nobody (loaded from files)
+widgets    every role                   nobody (installed plugins)
+tokens     admin                        admin
+audit      admin                        nobody (written only as a side effect of
+                                        changes, never directly)
+=========  ===========================  =======================================
+
+So ``admin`` may do everything there is to do, ``adops`` changes ads and reads reports,
+``publisher`` changes content (and, being a CMS integration more often than a person, does not
+see the commercial delivery figures), ``viewer`` reads everything but tokens and the audit log.
+Writing always implies reading. An unknown role may do nothing (fail closed); an unknown area
+is a programming error (``ValueError``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Role = Literal["admin", "adops", "publisher", "viewer"]
+Area = Literal["content", "ads", "reports", "layouts", "widgets", "tokens", "audit"]
+
+ROLES: tuple[Role, ...] = get_args(Role)
+AREAS: tuple[Area, ...] = get_args(Area)
+
+_EVERYONE = frozenset(ROLES)
+_NOBODY: frozenset[str] = frozenset()
+
+#: area -> (roles that may read, roles that may write)
+PERMISSIONS: dict[Area, tuple[frozenset[str], frozenset[str]]] = {
+    "content": (_EVERYONE, frozenset({"admin", "publisher"})),
+    "ads": (_EVERYONE, frozenset({"admin", "adops"})),
+    "reports": (frozenset({"admin", "adops", "viewer"}), _NOBODY),
+    "layouts": (_EVERYONE, _NOBODY),
+    "widgets": (_EVERYONE, _NOBODY),
+    "tokens": (frozenset({"admin"}), frozenset({"admin"})),
+    "audit": (frozenset({"admin"}), _NOBODY),
+}
+
+
+def allowed(role: str, area: Area, write: bool) -> bool:
+    """May a token with ``role`` read (or, with ``write``, change) ``area``?"""
+    try:
+        readers, writers = PERMISSIONS[area]
+    except KeyError:
+        raise ValueError(f"unknown area {area!r} (expected one of {', '.join(AREAS)})") from None
+    return role in (writers if write else readers)
+
+
+def check_role(role: str) -> str:
+    """``role`` if it is one, else a ``ValueError`` naming the roles there are."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r} (expected one of {', '.join(ROLES)})")
+    return role

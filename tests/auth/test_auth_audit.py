@@ -1,0 +1,110 @@
+"""Recording changes in the audit log and reading them back, filtered, newest first."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from layoutserver.auth.audit import audit_entries, record_change
+from layoutserver.auth.models import AuditEntry
+from layoutserver.db import Database
+
+T0 = datetime(2024, 10, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def history(database: Database) -> Database:
+    """An article created, edited and deleted by "cms", and a slot created by "ops"."""
+    with database.session() as session:
+        record_change(session, "cms", "create", "article", 7, None, {"title": "A"}, now=T0)
+        record_change(session, "cms", "update", "article", "7", {"title": "A"}, {"title": "B"},
+                      now=T0 + timedelta(minutes=1))
+        record_change(session, "ops", "create", "ad_slot", 3, None, {"code": "top"},
+                      now=T0 + timedelta(minutes=2))
+        record_change(session, "cms", "delete", "article", 7, {"title": "B"}, None,
+                      now=T0 + timedelta(minutes=3))
+    return database
+
+
+def summary(database: Database, **filters: Any) -> list[tuple[str, str, str, str]]:
+    with database.session() as session:
+        return [(e.actor, e.action, e.resource_type, e.resource_id)
+                for e in audit_entries(session, **filters)]
+
+
+def test_entries_are_written_with_before_and_after(history: Database) -> None:
+    with history.session() as session:
+        entries = audit_entries(session)
+    update = entries[2]
+    assert (update.actor, update.action, update.at) == ("cms", "update", T0 + timedelta(minutes=1))
+    assert (update.before, update.after) == ({"title": "A"}, {"title": "B"})
+    assert entries[0].after is None and entries[3].before is None
+
+
+def test_newest_first(history: Database) -> None:
+    assert summary(history) == [
+        ("cms", "delete", "article", "7"),
+        ("ops", "create", "ad_slot", "3"),
+        ("cms", "update", "article", "7"),
+        ("cms", "create", "article", "7"),
+    ]
+
+
+def test_entries_at_the_same_moment_come_newest_recorded_first(database: Database) -> None:
+    with database.session() as session:
+        for number in range(3):
+            record_change(session, "cms", "create", "tag", number, None, {}, now=T0)
+    assert [entry[3] for entry in summary(database)] == ["2", "1", "0"]
+
+
+def test_filters(history: Database) -> None:
+    assert len(summary(history, resource_type="article")) == 3
+    assert len(summary(history, resource_type="article", resource_id=7)) == 3
+    assert summary(history, resource_type="article", resource_id="8") == []
+    assert summary(history, actor="ops") == [("ops", "create", "ad_slot", "3")]
+    assert [e[1] for e in summary(history, since=T0 + timedelta(minutes=1))] == [
+        "delete", "create", "update"]
+    assert [e[1] for e in summary(history, actor="cms", since=T0 + timedelta(minutes=2))] == [
+        "delete"]
+
+
+def test_limit_and_offset(history: Database) -> None:
+    assert [e[1] for e in summary(history, limit=2)] == ["delete", "create"]
+    assert [e[1] for e in summary(history, limit=2, offset=2)] == ["update", "create"]
+    assert summary(history, offset=4) == []
+
+
+def test_the_entry_is_a_copy_of_what_was_passed(database: Database) -> None:
+    after: dict[str, Any] = {"title": "A", "tags": ["x"]}
+    with database.session() as session:
+        entry = record_change(session, "cms", "create", "article", 1, None, after, now=T0)
+        after["tags"].append("y")
+    assert entry.after == {"title": "A", "tags": ["x"]}
+
+
+@pytest.mark.parametrize(
+    ("action", "before", "after", "error", "message"),
+    [
+        ("rename", None, {}, ValueError, "unknown action 'rename'"),
+        ("create", {}, {}, ValueError, "a create has no 'before'"),
+        ("delete", {}, {}, ValueError, "a delete has no 'after'"),
+        ("update", {}, {"at": datetime.now(UTC)}, TypeError, "not JSON serializable"),
+    ],
+)
+def test_bad_entries_are_refused(
+    database: Database, action: Any, before: Any, after: Any, error: type[Exception], message: str
+) -> None:
+    with database.session() as session:
+        with pytest.raises(error, match=message):
+            record_change(session, "cms", action, "article", 1, before, after)
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+def test_an_entry_rolls_back_with_the_change(database: Database) -> None:
+    with pytest.raises(RuntimeError), database.session() as session:
+        record_change(session, "cms", "create", "article", 1, None, {}, now=T0)
+        raise RuntimeError("the change failed")
+    assert summary(database) == []
