@@ -150,7 +150,8 @@ class AdCount(Base):
     line_item_id: Mapped[int] = mapped_column(Integer)
     creative_id: Mapped[int] = mapped_column(Integer)
     slot: Mapped[str] = mapped_column(String(100))
-    hour: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Indexed: delivery reports select a range of hours across every line item.
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     impressions: Mapped[int] = mapped_column(Integer, default=0)
     clicks: Mapped[int] = mapped_column(Integer, default=0)
 

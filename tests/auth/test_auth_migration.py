@@ -9,7 +9,6 @@ from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
 from layoutserver import migrate
-from layoutserver.db import Base
 
 NEW_TABLES = {"api_tokens", "audit_entries"}
 
@@ -24,12 +23,14 @@ def tables(url: str) -> set[str]:
 
 def test_a_pre_migration_database_gets_the_new_tables(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    # The schema as it was before there were migrations: the baseline, with no version table.
+    command.upgrade(migrate.alembic_config(url), migrate.BASELINE)
     engine = create_engine(url)
-    old = [table for name, table in Base.metadata.tables.items() if name not in NEW_TABLES]
-    Base.metadata.create_all(engine, tables=old)
     with engine.begin() as connection:
+        connection.execute(text("DROP TABLE alembic_version"))
         connection.execute(text("INSERT INTO sections (slug, name) VALUES ('world', 'World')"))
     engine.dispose()
+    assert not tables(url) & NEW_TABLES
 
     migrate.upgrade(url)
     assert migrate.current(url) == migrate.head()
