@@ -41,8 +41,10 @@ DEFAULTS: dict[str, Any] = {
     "SITE_LOCALE": "en-US",
     # Pins the site clock (ISO 8601, site time zone when naive). Empty: the real clock.
     "SITE_NOW": "",
-    # Request headers a site or edge cache may send to state device class and storage consent.
     "LOG_LEVEL": "INFO",
+    # "text" for a terminal, "json" (one object per line, with the request id) for production.
+    "LOG_FORMAT": "text",
+    # Request headers a site or edge cache may send to state device class and storage consent.
     "DEVICE_HEADER": "X-Device-Class",
     "CONSENT_HEADER": "X-Storage-Consent",
     # Signs ad tracking tokens. Unset: one is generated once and kept in the instance folder.

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from support import SEED_PATH, SEED_SLUG
+from support import DEMO_SETTINGS, SEED_PATH, SEED_SLUG
 from testwidgets import TEST_WIDGETS
 
 from layoutserver import create_app
@@ -26,16 +26,6 @@ pytest_plugins = ["browser_fixtures"]
 
 DEMO_CONTENT = REPO / "layoutserver" / "demo" / "content.json"
 
-#: The demo's settings (config/demo.toml), on a throwaway database.
-DEMO_SETTINGS = {
-    "LAYOUTS_DIR": str(REPO / "config" / "layouts"),
-    "SITE_NAME": "layoutserver demo",
-    "SITE_TIMEZONE": "America/New_York",
-    "SITE_NOW": "2024-10-10T12:00:00",
-    # Generous, so a loaded CI machine never turns a render into a fallback; the budget tests
-    # set their own.
-    "WIDGET_BUDGET_MS": 5000,
-}
 
 
 AppFactory = Callable[..., Flask]

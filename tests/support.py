@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 SEED_SLUG = "east-turkistan-government-in-exile-condemns-china-pakistan-cooperation"
 SEED_PATH = f"/pages/article/{SEED_SLUG}"
 JSON = {"Accept": "application/json"}
+REPO = Path(__file__).resolve().parent.parent
+
+#: The demo's settings (config/demo.toml), on a throwaway database.
+DEMO_SETTINGS = {
+    "LAYOUTS_DIR": str(REPO / "config" / "layouts"),
+    "SITE_NAME": "layoutserver demo",
+    "SITE_TIMEZONE": "America/New_York",
+    "SITE_NOW": "2024-10-10T12:00:00",
+    # Generous, so a loaded CI machine never turns a render into a fallback; the budget tests
+    # set their own.
+    "WIDGET_BUDGET_MS": 5000,
+}
 
 TIMING_ENTRY = re.compile(r'([\w-]+);dur=[\d.]+;desc="\w+ ([\w-]+)"')
 

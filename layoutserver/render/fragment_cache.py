@@ -57,7 +57,8 @@ class LocalMemo:
 
 class FragmentCache:
     def __init__(self, cache: BaseCache, enabled: bool = True, local_capacity: int = 2000) -> None:
-        self._cache = cache
+        self.backend = cache
+        """The flask-caching backend itself (health checks probe it)."""
         self.enabled = enabled
         """False under NullCache: nothing is stored, not even in the local memo."""
         self.local = LocalMemo(local_capacity)
@@ -69,14 +70,14 @@ class FragmentCache:
 
     def get(self, key: str) -> Any:
         try:
-            return self._cache.get(key)
+            return self.backend.get(key)
         except Exception:
             log.exception("cache get failed; treating as a miss")
             return None
 
     def set(self, key: str, value: Any, ttl: int) -> None:
         try:
-            self._cache.set(key, value, timeout=ttl)
+            self.backend.set(key, value, timeout=ttl)
         except Exception:
             log.exception("cache set failed; output not stored")
 

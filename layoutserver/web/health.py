@@ -1,0 +1,59 @@
+"""``/healthz``: the process answers. ``/readyz``: what it needs answers too (the database and
+the cache backend); 503 naming what failed, for a load balancer to stop sending traffic."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, jsonify
+
+from layoutserver.core import get_core
+from layoutserver.db import get_database
+
+blueprint = Blueprint("health", __name__)
+log = logging.getLogger(__name__)
+
+PROBE_KEY = "readyz-probe"
+
+
+@blueprint.get("/healthz")
+def healthz() -> Response:
+    return _no_store(jsonify({"status": "ok"}))
+
+
+@blueprint.get("/readyz")
+def readyz() -> Response:
+    checks = {"database": _database(), "cache": _cache()}
+    ready = all(state == "ok" for state in checks.values())
+    response = jsonify({"status": "ready" if ready else "not ready", "checks": checks})
+    response.status_code = 200 if ready else 503
+    return _no_store(response)
+
+
+def _database() -> str:
+    try:
+        get_database().read_int("SELECT 1")
+    except Exception as exc:
+        log.warning("readyz: database unreachable: %s", exc)
+        return f"unreachable: {type(exc).__name__}"
+    return "ok"
+
+
+def _cache() -> str:
+    """A set and a get through the cache backend (NullCache, caching off, counts as ok)."""
+    fragments = get_core().fragments
+    if not fragments.enabled:
+        return "ok"
+    try:
+        fragments.backend.set(PROBE_KEY, "1", timeout=10)
+        if fragments.backend.get(PROBE_KEY) != "1":
+            return "unreachable: a value set could not be read back"
+    except Exception as exc:
+        log.warning("readyz: cache unreachable: %s", exc)
+        return f"unreachable: {type(exc).__name__}"
+    return "ok"
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
