@@ -1,13 +1,36 @@
-"""Errors as HTML or JSON, by what the client accepts; never a bare 500 page."""
+"""Errors as HTML or JSON, by what the client accepts; never a bare 500 page.
+
+Another part of the app (the admin API) can take over the errors under a path prefix with
+:func:`register_error_area`: its handler then renders every HTTP error there, the unexpected
+ones (as a 500) included, whatever the client accepts.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
+
+AREAS_KEY = "layoutserver.error_areas"
+AreaHandler = Callable[[HTTPException], ResponseReturnValue]
+
+
+def register_error_area(app: Flask, prefix: str, handler: AreaHandler) -> None:
+    """Render the HTTP errors of requests whose path starts with ``prefix`` by ``handler``."""
+    app.extensions.setdefault(AREAS_KEY, {})[prefix] = handler
+
+
+def _area_handler() -> AreaHandler | None:
+    areas: dict[str, AreaHandler] = current_app.extensions.get(AREAS_KEY, {})
+    for prefix, handler in areas.items():
+        if request.path == prefix or request.path.startswith(prefix.rstrip("/") + "/"):
+            return handler
+    return None
 
 
 def wants_json() -> bool:
@@ -29,13 +52,19 @@ def error_response(status: int, title: str, detail: str) -> Response:
     return response
 
 
-def _http_error(exc: HTTPException) -> Response:
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
+    handler = _area_handler()
+    if handler is not None:
+        return handler(exc)
     return error_response(exc.code or 500, exc.name, exc.description or exc.name)
 
 
-def _unexpected(exc: Exception) -> Response:
+def _unexpected(exc: Exception) -> ResponseReturnValue:
     log.exception("unhandled error on %s %s", request.method, request.path)
     error = InternalServerError()
+    handler = _area_handler()
+    if handler is not None:
+        return handler(error)
     return error_response(500, error.name, "The server failed; the error is logged.")
 
 

@@ -1,0 +1,77 @@
+"""The admin REST API: flask-smorest blueprints under ``/api/v1``, its OpenAPI document at
+``/api/openapi.json`` and an interactive docs page at ``/api/docs`` (Swagger UI, served from the
+``swagger-ui-bundle`` package, no CDN).
+
+Errors under ``/api`` are always JSON (flask-smorest's payload: ``code``, ``status``,
+``message``, ``errors``), whatever the client accepts: see :func:`register_error_area`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, Response, send_from_directory
+from flask_smorest import Api as _SmorestApi
+
+from layoutserver.web.errors import register_error_area
+
+EXTENSION_KEY = "layoutserver.api"
+PREFIX = "/api"
+URL_PREFIX = f"{PREFIX}/v1"
+SECURITY_SCHEME = "bearerAuth"
+SWAGGER_ASSETS = f"{PREFIX}/docs/assets/"
+
+DEFAULTS: dict[str, Any] = {
+    "API_TITLE": "layoutserver",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": PREFIX,
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "docs",
+}
+
+
+class Api(_SmorestApi):  # type: ignore[misc]
+    """flask-smorest's Api whose error handler covers ``/api`` only: the site keeps its own."""
+
+    def _register_error_handlers(self) -> None:
+        register_error_area(self._app, PREFIX, self.handle_http_exception)
+
+
+def init_app(app: Flask) -> Api:
+    from layoutserver.api import catalog, content
+
+    for name, value in DEFAULTS.items():
+        app.config.setdefault(name, value)
+    assets = _swagger_ui_path()
+    if assets is not None:
+        app.config.setdefault("OPENAPI_SWAGGER_UI_URL", SWAGGER_ASSETS)
+        app.register_blueprint(_assets_blueprint(assets))
+    api = Api(spec_kwargs={"security": [{SECURITY_SCHEME: []}]})
+    api.init_app(app)
+    api.spec.components.security_scheme(SECURITY_SCHEME, {
+        "type": "http", "scheme": "bearer",
+        "description": "An API token: `layoutserver tokens create NAME --role ROLE`.",
+    })
+    for blueprint in (*content.BLUEPRINTS, *catalog.BLUEPRINTS):
+        api.register_blueprint(blueprint, url_prefix=URL_PREFIX + blueprint.url_prefix)
+    app.extensions[EXTENSION_KEY] = api
+    return api
+
+
+def _swagger_ui_path() -> str | None:
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+    except ImportError:  # the docs page is optional; the document is not
+        return None
+    return str(swagger_ui_path)
+
+
+def _assets_blueprint(directory: str) -> Blueprint:
+    blueprint = Blueprint("api_docs_assets", __name__)
+
+    @blueprint.get(f"{SWAGGER_ASSETS}<path:filename>")
+    def asset(filename: str) -> Response:
+        return send_from_directory(directory, filename, max_age=86400)
+
+    return blueprint

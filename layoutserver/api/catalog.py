@@ -1,0 +1,88 @@
+"""Read-only ``/api/v1/layouts``, ``/api/v1/widgets`` and (admin only) ``/api/v1/audit``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationParameters
+from sqlalchemy import func, select
+
+from layoutserver.api import schemas
+from layoutserver.api.auth import require
+from layoutserver.auth.models import AuditEntry
+from layoutserver.core import get_core
+from layoutserver.db import get_database
+
+layouts = Blueprint("layouts", __name__, url_prefix="/layouts",
+                    description="The loaded page layouts (read-only: they are files).")
+widgets = Blueprint("widgets", __name__, url_prefix="/widgets",
+                    description="The installed widgets and their options (read-only).")
+audit = Blueprint("audit", __name__, url_prefix="/audit",
+                  description="Who changed what, when (admin only).")
+
+
+@layouts.route("")
+class Layouts(MethodView):
+    @require(layouts, "layouts")
+    @layouts.response(200, schemas.Layout(many=True))
+    def get(self) -> Any:
+        """Every loaded layout with its regions and placements."""
+        return [
+            {
+                "page_type": layout.page_type, "subject": layout.subject,
+                "title": layout.title,
+                "regions": [
+                    {"name": region.name, "placements": [
+                        {"id": p.id, "widget": p.widget, "available": p.available}
+                        for p in region.placements
+                    ]}
+                    for region in layout.regions
+                ],
+            }
+            for layout in get_core().layouts
+        ]
+
+
+@widgets.route("")
+class Widgets(MethodView):
+    @require(widgets, "widgets")
+    @widgets.response(200, schemas.Widget(many=True))
+    def get(self) -> Any:
+        """Every installed widget, with its options."""
+        from layoutserver.cli import describe_options  # the CLI imports the app factory
+
+        return [
+            {
+                "name": installed.name, "version": installed.widget.version,
+                "description": installed.widget.description,
+                "distribution": installed.distribution,
+                "distribution_version": installed.distribution_version,
+                "options": describe_options(installed.widget.options_schema),
+            }
+            for installed in get_core().registry
+        ]
+
+
+@audit.route("")
+class Audit(MethodView):
+    @require(audit, "audit")
+    @audit.arguments(schemas.AuditQuery, location="query", as_kwargs=True)
+    @audit.response(200, schemas.AuditEntry(many=True))
+    @audit.paginate()
+    def get(self, pagination_parameters: PaginationParameters, **filters: str) -> Any:
+        """Changes, newest first, filtered by resource type, resource id and actor."""
+        query = select(AuditEntry)
+        for name, value in filters.items():
+            query = query.where(getattr(AuditEntry, name) == value)
+        page = pagination_parameters
+        with get_database().session() as session:
+            page.item_count = session.scalar(
+                select(func.count()).select_from(query.subquery())) or 0
+            return list(session.scalars(
+                query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+                .offset(page.first_item).limit(page.page_size)))
+
+
+BLUEPRINTS = (layouts, widgets, audit)

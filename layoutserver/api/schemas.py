@@ -1,0 +1,126 @@
+"""The API's schemas: the content import schemas, as created, updated and shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields
+
+from layoutserver.auth.audit import ACTIONS
+from layoutserver.content.schemas import (
+    ArticleSchema,
+    AuthorSchema,
+    EditorialListSchema,
+    SectionSchema,
+)
+
+
+class _Partial(Schema):
+    """Every field optional: an update changes the fields it gives."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("partial", True)
+        super().__init__(**kwargs)
+
+
+class Section(SectionSchema):
+    pass
+
+
+class SectionUpdate(_Partial, SectionSchema):
+    class Meta:
+        exclude = ("slug",)
+
+
+class Author(AuthorSchema):
+    pass
+
+
+class AuthorUpdate(_Partial, AuthorSchema):
+    class Meta:
+        exclude = ("slug",)
+
+
+class ArticleCreate(ArticleSchema):
+    pass
+
+
+class Article(ArticleSchema):
+    # Shown as the service dumps it (already an ISO 8601 string with an offset).
+    published_at = fields.String(  # type: ignore[assignment]
+        required=True, metadata={"format": "date-time"})
+
+
+class ArticleUpdate(_Partial, ArticleSchema):
+    class Meta:
+        exclude = ("slug",)
+
+
+class EditorialList(EditorialListSchema):
+    pass
+
+
+class EditorialListUpdate(_Partial, EditorialListSchema):
+    class Meta:
+        exclude = ("name",)
+
+
+class ArticleQuery(Schema):
+    section = fields.String(metadata={"description": "A section's slug."})
+    author = fields.String(metadata={"description": "An author's slug."})
+    tag = fields.String()
+    published_after = fields.AwareDateTime(
+        format="iso", metadata={"description": "Inclusive, with a UTC offset."})
+    published_before = fields.AwareDateTime(
+        format="iso", metadata={"description": "Exclusive, with a UTC offset."})
+
+
+class AuditQuery(Schema):
+    resource_type = fields.String()
+    resource_id = fields.String()
+    actor = fields.String()
+
+
+class AuditEntry(Schema):
+    id = fields.Integer()
+    at = fields.AwareDateTime(format="iso")
+    actor = fields.String()
+    action = fields.String(metadata={"enum": list(ACTIONS)})
+    resource_type = fields.String()
+    resource_id = fields.String()
+    before = fields.Dict(allow_none=True)
+    after = fields.Dict(allow_none=True)
+
+
+class Placement(Schema):
+    id = fields.String()
+    widget = fields.String()
+    available = fields.Boolean()
+
+
+class Region(Schema):
+    name = fields.String()
+    placements = fields.List(fields.Nested(Placement))
+
+
+class Layout(Schema):
+    page_type = fields.String()
+    subject = fields.String()
+    title = fields.String()
+    regions = fields.List(fields.Nested(Region))
+
+
+class WidgetOption(Schema):
+    name = fields.String()
+    type = fields.String()
+    required = fields.Boolean()
+    default = fields.Raw(allow_none=True)
+
+
+class Widget(Schema):
+    name = fields.String()
+    version = fields.String()
+    description = fields.String()
+    distribution = fields.String()
+    distribution_version = fields.String()
+    options = fields.List(fields.Nested(WidgetOption))

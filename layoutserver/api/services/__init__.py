@@ -1,0 +1,1 @@
+"""The rules of the admin API's resources, without HTTP: the web console calls them too."""

@@ -1,0 +1,77 @@
+"""The content service on its own: no Flask, a session, an actor and plain dicts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from layoutserver.api.services import content as service
+from layoutserver.auth.audit import audit_entries
+from layoutserver.content.models import ContentState
+from layoutserver.db import Database
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'service.sqlite3'}")
+    database.create_all()
+    with database.session() as session:
+        service.create(session, "setup", "section", {"slug": "world", "name": "World"})
+        service.create(session, "setup", "author", {"slug": "ann", "name": "Ann"})
+    yield database
+    database.dispose()
+
+
+def version(database: Database) -> int:
+    with database.session() as session:
+        return session.scalar(select(ContentState.version)) or 0
+
+
+def test_a_change_is_audited_and_bumps_the_version_in_its_transaction(
+    database: Database,
+) -> None:
+    start = version(database)
+    with database.session() as session:
+        shown = service.create(session, "cms", "article", {
+            "slug": "a", "title": "A", "body_html": "<p>a</p>",
+            "published_at": "2024-10-10T09:00:00-04:00", "section": "world", "author": "ann",
+        })
+    assert shown["published_at"] == "2024-10-10T13:00:00+00:00"
+    assert version(database) == start + 1
+    with database.session() as session:
+        [entry] = audit_entries(session, resource_type="article", resource_id="a")
+        assert (entry.actor, entry.action, entry.before, entry.after) == ("cms", "create", None,
+                                                                          shown)
+
+
+def test_a_failed_change_leaves_nothing_behind(database: Database) -> None:
+    start = version(database)
+    with pytest.raises(service.Invalid) as caught, database.session() as session:
+        service.update(session, "cms", "section", "world", {"name": ""})
+    assert "name" in caught.value.messages
+    with pytest.raises(service.Invalid) as caught, database.session() as session:
+        service.create(session, "cms", "article", {
+            "slug": "b", "title": "B", "body_html": "", "published_at": "2024-10-10T09:00:00Z",
+            "section": "nowhere",
+        })
+    assert caught.value.messages == {"section": ["Unknown section 'nowhere'."]}
+    assert version(database) == start
+    with database.session() as session:
+        assert service.list_items(session, "article") == ([], 0)
+
+
+def test_errors_for_missing_and_taken_keys(database: Database) -> None:
+    with pytest.raises(service.NotFound), database.session() as session:
+        service.get(session, "author", "bob")
+    with pytest.raises(service.Conflict), database.session() as session:
+        service.create(session, "cms", "author", {"slug": "ann", "name": "Ann again"})
+    with pytest.raises(service.Invalid), database.session() as session:
+        service.create(session, "cms", "author", ["not", "a", "dict"])  # type: ignore[arg-type]
+
+
+def test_only_articles_filter(database: Database) -> None:
+    with pytest.raises(ValueError, match="only articles"), database.session() as session:
+        service.list_items(session, "section", filters=service.ArticleFilters())
