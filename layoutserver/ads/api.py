@@ -17,7 +17,11 @@ from layoutserver.ads.decisions.model import PageRequest, SlotDecision
 from layoutserver.ads.extension import get_ads
 from layoutserver.ads.reader import USER_KEY
 from layoutserver.ads.schemas import CODE_PATTERN, DEVICES
+from layoutserver.api.auth import bearer_token
+from layoutserver.auth.roles import allowed
+from layoutserver.auth.tokens import authenticate
 from layoutserver.core import get_core
+from layoutserver.db import get_database
 from layoutserver.layouts import Layout
 from layoutserver.render.request_view import device_class, storage_consent
 from layoutserver.widgets import ArticleView
@@ -60,6 +64,26 @@ def _json(document: Mapping[str, Any], status: int = 200) -> Response:
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _denied() -> Response | None:
+    """None when the request's bearer token may read ``ads``; else the 401 or 403 answer."""
+    token = bearer_token()
+    principal = None
+    if token is not None:
+        with get_database().session() as session:
+            principal = authenticate(session, token)
+    if principal is None:
+        message = ("A bearer token is required." if token is None
+                   else "The bearer token is unknown or revoked.")
+        response = _json({"code": 401, "status": "Unauthorized", "message": message}, 401)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="layoutserver"'
+        return response
+    if not allowed(principal.role, "explain", False):
+        return _json({"code": 403, "status": "Forbidden",
+                      "message": f"Role {principal.role!r} may not use explain: it is "
+                                 "for ad ops."}, 403)
+    return None
 
 
 def _field_errors(messages: Any, path: str = "") -> Iterator[tuple[str, str]]:
@@ -137,7 +161,11 @@ def explain() -> Response:
     ``tags=a,b``, ``path=``, ``user_key=``: a reader's key, empty for none as when consent
     is denied; default a reader with no history): for each slot of the page type's layout, or
     of ``slots``, every line item considered and why it was or was not chosen. Nothing is
-    counted. For ad ops: once the admin API brings auth, this requires the ad ops role."""
+    counted. For ad ops: it takes a bearer token that may read ``ads`` (401 or 403 as JSON,
+    in the admin API's error shape, otherwise)."""
+    denied = _denied()
+    if denied is not None:
+        return denied
     args = request.args
     core = get_core()
     page_type, slug = args.get("page_type", ""), args.get("slug", "")

@@ -28,6 +28,10 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_URL_PREFIX": PREFIX,
     "OPENAPI_JSON_PATH": "openapi.json",
     "OPENAPI_SWAGGER_UI_PATH": "docs",
+    # Uploaded creative images: where they are stored (empty: ad-uploads in the instance
+    # folder) and how large one may be.
+    "API_UPLOADS_DIR": "",
+    "API_UPLOAD_MAX_BYTES": 1024 * 1024,
 }
 
 
@@ -39,7 +43,7 @@ class Api(_SmorestApi):  # type: ignore[misc]
 
 
 def init_app(app: Flask) -> Api:
-    from layoutserver.api import catalog, content
+    from layoutserver.api import ads, catalog, content, reports
 
     for name, value in DEFAULTS.items():
         app.config.setdefault(name, value)
@@ -53,8 +57,10 @@ def init_app(app: Flask) -> Api:
         "type": "http", "scheme": "bearer",
         "description": "An API token: `layoutserver tokens create NAME --role ROLE`.",
     })
-    for blueprint in (*content.BLUEPRINTS, *catalog.BLUEPRINTS):
+    for blueprint in (*content.BLUEPRINTS, *ads.BLUEPRINTS, *reports.BLUEPRINTS,
+                      *catalog.BLUEPRINTS):
         api.register_blueprint(blueprint, url_prefix=URL_PREFIX + blueprint.url_prefix)
+    app.register_blueprint(ads.uploads)
     app.extensions[EXTENSION_KEY] = api
     return api
 

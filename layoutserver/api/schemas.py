@@ -1,11 +1,18 @@
-"""The API's schemas: the content import schemas, as created, updated and shown."""
+"""The API's schemas: the content and ads import schemas, as created, updated and shown."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
+from layoutserver.ads.schemas import (
+    AdvertiserSchema,
+    CampaignSchema,
+    CreativeSchema,
+    LineItemSchema,
+    SlotSchema,
+)
 from layoutserver.auth.audit import ACTIONS
 from layoutserver.content.schemas import (
     ArticleSchema,
@@ -124,3 +131,78 @@ class Widget(Schema):
     distribution = fields.String()
     distribution_version = fields.String()
     options = fields.List(fields.Nested(WidgetOption))
+
+
+# -- ads --------------------------------------------------------------------------------------
+
+
+class AdSlot(SlotSchema):
+    pass
+
+
+class AdSlotUpdate(_Partial, SlotSchema):
+    class Meta:
+        exclude = ("code",)
+
+
+class Advertiser(AdvertiserSchema):
+    pass
+
+
+class AdvertiserUpdate(_Partial, AdvertiserSchema):
+    class Meta:
+        exclude = ("name",)
+
+
+class Campaign(CampaignSchema):
+    pass
+
+
+class CampaignUpdate(_Partial, CampaignSchema):
+    class Meta:
+        exclude = ("name",)
+
+
+class Creative(CreativeSchema):
+    pass
+
+
+class CreativeUpdate(_Partial, CreativeSchema):
+    class Meta:
+        exclude = ("name",)
+
+
+class LineItemCreate(LineItemSchema):
+    pass
+
+
+class LineItem(LineItemSchema):
+    # Shown as the service dumps them (ISO 8601 strings in UTC).
+    start = fields.String(  # type: ignore[assignment]
+        required=True, metadata={"format": "date-time"})
+    end = fields.String(  # type: ignore[assignment]
+        required=True, metadata={"format": "date-time"})
+
+
+class LineItemUpdate(_Partial, LineItemSchema):
+    class Meta:
+        exclude = ("name",)
+
+
+class AdSlotQuery(Schema):
+    enabled = fields.Boolean()
+
+
+class CampaignQuery(Schema):
+    advertiser = fields.String(metadata={"description": "An advertiser's name."})
+
+
+class LineItemQuery(Schema):
+    campaign = fields.String(metadata={"description": "A campaign's name."})
+    status = fields.String(validate=validate.OneOf(("draft", "active", "paused")))
+    tier = fields.String(validate=validate.OneOf(("sponsorship", "standard", "house")))
+
+
+class CreativeQuery(Schema):
+    advertiser = fields.String(metadata={"description": "An advertiser's name."})
+    kind = fields.String(validate=validate.OneOf(("image", "html", "text")))

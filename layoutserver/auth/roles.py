@@ -5,6 +5,8 @@ area       read                         write
 =========  ===========================  =======================================
 content    every role                   admin, publisher
 ads        every role                   admin, adops
+explain    admin, adops                 nobody (why each line item won or lost a slot:
+                                        ad ops' tool, not for a CMS integration)
 reports    admin, adops, viewer         nobody (reports are derived, read-only)
 layouts    every role                   nobody (loaded from files)
 widgets    every role                   nobody (installed plugins)
@@ -25,7 +27,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 Role = Literal["admin", "adops", "publisher", "viewer"]
-Area = Literal["content", "ads", "reports", "layouts", "widgets", "tokens", "audit"]
+Area = Literal["content", "ads", "explain", "reports", "layouts", "widgets", "tokens", "audit"]
 
 ROLES: tuple[Role, ...] = get_args(Role)
 AREAS: tuple[Area, ...] = get_args(Area)
@@ -37,6 +39,7 @@ _NOBODY: frozenset[str] = frozenset()
 PERMISSIONS: dict[Area, tuple[frozenset[str], frozenset[str]]] = {
     "content": (_EVERYONE, frozenset({"admin", "publisher"})),
     "ads": (_EVERYONE, frozenset({"admin", "adops"})),
+    "explain": (frozenset({"admin", "adops"}), _NOBODY),
     "reports": (frozenset({"admin", "adops", "viewer"}), _NOBODY),
     "layouts": (_EVERYONE, _NOBODY),
     "widgets": (_EVERYONE, _NOBODY),

@@ -7,20 +7,31 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from adsupport import AD_LAYOUT, ADS_SETTINGS, DEMO_ADS, SEED_SLOTS, counts
 from flask import Flask
 from support import SEED_SLUG
 
 from layoutserver.ads.api import layout_slots
 from layoutserver.ads.config_import import import_ads_file
+from layoutserver.auth.tokens import create_token
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 from layoutserver.layouts import Layout, Placement, Region
 
 
-def explain(app: Flask, query: str, status: int = 200) -> Any:
-    response = app.test_client().get(f"/ads/explain?{query}",
-                                     headers={"Accept": "application/json"})
+def token(app: Flask, role: str = "adops") -> str:
+    """A token of ``role`` on ``app`` (one per app and role)."""
+    tokens: dict[str, str] = app.extensions.setdefault("test.explain_tokens", {})
+    if role not in tokens:
+        with get_database(app).session() as session:
+            tokens[role] = create_token(session, f"explain-{role}", role)
+    return tokens[role]
+
+
+def explain(app: Flask, query: str, status: int = 200, role: str = "adops") -> Any:
+    response = app.test_client().get(f"/ads/explain?{query}", headers={
+        "Accept": "application/json", "Authorization": f"Bearer {token(app, role)}"})
     assert response.status_code == status, response.json
     return response.json
 
@@ -111,7 +122,32 @@ def test_unknown_slots_and_page_types(ads_app: Flask) -> None:
 
 def test_explaining_counts_nothing(ads_app: Flask) -> None:
     client = ads_app.test_client()
+    headers = {"Authorization": f"Bearer {token(ads_app)}"}
+    path = "/ads/explain?page_type=article&slots=news-1"
     for _ in range(3):
-        assert client.get("/ads/explain?page_type=article&slots=news-1").status_code == 200
+        assert client.get(path, headers=headers).status_code == 200
     assert counts(get_database(ads_app)) == []
-    assert "Set-Cookie" not in client.get("/ads/explain?page_type=article&slots=news-1").headers
+    assert "Set-Cookie" not in client.get(path, headers=headers).headers
+
+
+@pytest.mark.parametrize("headers", [
+    {}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic abc"}])
+def test_explaining_takes_a_token(ads_app: Flask, headers: dict[str, str]) -> None:
+    response = ads_app.test_client().get("/ads/explain?page_type=article&slots=news-1",
+                                         headers=headers)
+    assert response.status_code == 401
+    assert response.is_json and response.get_json()["code"] == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_ad_ops_and_admins_may_explain(ads_app: Flask) -> None:
+    for role in ("admin", "adops"):
+        explain(ads_app, "page_type=article&slots=news-1", role=role)
+
+
+@pytest.mark.parametrize("role", ["publisher", "viewer"])
+def test_other_roles_may_not_explain(ads_app: Flask, role: str) -> None:
+    response = ads_app.test_client().get(
+        "/ads/explain?page_type=article&slots=news-1",
+        headers={"Authorization": f"Bearer {token(ads_app, role=role)}"})
+    assert response.status_code == 403 and response.get_json()["code"] == 403

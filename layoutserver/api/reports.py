@@ -1,0 +1,126 @@
+"""``/api/v1/reports/delivery``: impressions, clicks and CTR over a range of site-local dates, by
+day or hour, optionally grouped by line item, creative and slot, as JSON or CSV.
+
+CSV is answered for ``Accept: text/csv`` (preferred over JSON) or ``format=csv``. Line items and
+creatives are filtered by name, slots by code, as the ads resources name them. Reading takes the
+``reports`` area (``admin``, ``adops``, ``viewer``). The report itself is
+:func:`layoutserver.ads.reports.delivery_report`; its ``ValueError`` (end before start, a range too
+long) answers 422.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from flask import Response, current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from layoutserver.ads.models import Creative, LineItem
+from layoutserver.ads.reports import Report, delivery_report, to_csv
+from layoutserver.api.auth import require
+from layoutserver.core import get_core
+from layoutserver.db import get_database
+
+GROUPS = ("line_item", "creative", "slot")
+
+blp = Blueprint("reports", __name__, url_prefix="/reports",
+                description="Delivery reports (JSON or CSV).")
+
+
+class DeliveryQuery(Schema):
+    start = fields.Date(required=True, metadata={"description": "First site-local day."})
+    end = fields.Date(required=True, metadata={"description": "Last site-local day (included)."})
+    granularity = fields.String(load_default="day", validate=validate.OneOf(("day", "hour")))
+    group_by = fields.List(fields.String(validate=validate.OneOf(GROUPS)), load_default=list)
+    line_item = fields.List(fields.String(), metadata={"description": "Line item names."})
+    creative = fields.List(fields.String(), metadata={"description": "Creative names."})
+    slot = fields.List(fields.String(), metadata={"description": "Slot codes."})
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")),
+                           metadata={"description": "csv: the same as Accept: text/csv."})
+
+
+class ReportRow(Schema):
+    period = fields.String()
+    line_item_id = fields.Integer(allow_none=True)
+    line_item_name = fields.String(allow_none=True)
+    creative_id = fields.Integer(allow_none=True)
+    creative_name = fields.String(allow_none=True)
+    slot = fields.String(allow_none=True)
+    impressions = fields.Integer()
+    clicks = fields.Integer()
+    ctr = fields.Float(allow_none=True)
+
+
+class Totals(Schema):
+    impressions = fields.Integer()
+    clicks = fields.Integer()
+    ctr = fields.Float(allow_none=True)
+
+
+class DeliveryReport(Schema):
+    start = fields.Date()
+    end = fields.Date()
+    timezone = fields.String()
+    granularity = fields.String()
+    group_by = fields.List(fields.String())
+    rows = fields.List(fields.Nested(ReportRow))
+    totals = fields.Nested(Totals)
+
+
+@blp.route("/delivery")
+class Delivery(MethodView):
+    @require(blp, "reports")
+    @blp.arguments(DeliveryQuery, location="query")
+    @blp.response(200, DeliveryReport)
+    @blp.alt_response(200, success=True, content_type="text/csv", schema={"type": "string"},
+                      description="The report: JSON, or CSV for Accept: text/csv or format=csv.")
+    def get(self, query: dict[str, Any]) -> Any:
+        """The delivery report of a date range."""
+        timezone = get_core(current_app).timezone
+        with get_database().session() as session:
+            line_items = _ids(session, LineItem, query.get("line_item"), "line_item")
+            creatives = _ids(session, Creative, query.get("creative"), "creative")
+            try:
+                report = delivery_report(
+                    session, start=query["start"], end=query["end"], timezone=timezone,
+                    granularity=query["granularity"], group_by=tuple(query["group_by"]),
+                    line_item_ids=line_items, creative_ids=creatives, slots=query.get("slot"),
+                )
+            except ValueError as error:
+                abort(422, message=str(error), errors={"query": {"_schema": [str(error)]}})
+        if query["format"] == "csv" or _wants_csv():
+            return Response(to_csv(report), mimetype="text/csv",
+                            headers={"Content-Disposition": 'attachment; filename="delivery.csv"'})
+        return _shown(report)
+
+
+def _wants_csv() -> bool:
+    return request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+
+
+def _ids(session: Any, model: type[LineItem] | type[Creative], names: list[str] | None,
+         field: str) -> list[int] | None:
+    if names is None:
+        return None
+    found = dict(session.execute(select(model.name, model.id).where(model.name.in_(names))).all())
+    unknown = [name for name in names if name not in found]
+    if unknown:
+        what = field.replace("_", " ")
+        abort(422, message="The input is invalid.",
+              errors={"query": {field: [f"Unknown {what} {name!r}." for name in unknown]}})
+    return [found[name] for name in names]
+
+
+def _shown(report: Report) -> dict[str, Any]:
+    return {
+        "start": report.start, "end": report.end, "timezone": report.timezone.key,
+        "granularity": report.granularity, "group_by": list(report.group_by),
+        "rows": [asdict(row) for row in report.rows], "totals": asdict(report.totals),
+    }
+
+
+BLUEPRINTS = (blp,)

@@ -1,0 +1,387 @@
+"""Ad slots, advertisers, campaigns, line items and creatives: read, create, update, delete.
+
+No Flask here: every function takes a SQLAlchemy ``Session`` (the caller's transaction), the
+actor's name (for the audit log) and plain, JSON-like dicts. A resource is named as the import
+format (``docs/ads.md``) names it: slots by code, everything else by name; references between
+them are codes and names too. Input is validated with the import schemas of
+:mod:`layoutserver.ads.schemas` and written by the importer itself (the same reference checks,
+the same row values), so an object created here is exactly what importing it would create. A
+change is recorded in the audit log and bumps the ads config version in the same transaction, so
+the next ad decision uses it.
+
+An update is a merge: the fields given replace those shown, and the result is validated as a
+whole (so ``end`` must still be after ``start`` when only one of them is given). The key (code or
+name) cannot be changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from marshmallow import Schema, ValidationError
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from layoutserver.ads.config_import import KINDS as DOC_KINDS
+from layoutserver.ads.config_import import _Import
+from layoutserver.ads.models import (
+    AdSlot,
+    Advertiser,
+    Campaign,
+    Creative,
+    LineItem,
+    line_item_creatives,
+)
+from layoutserver.ads.schemas import (
+    AdvertiserSchema,
+    CampaignSchema,
+    CreativeSchema,
+    LineItemSchema,
+    SlotSchema,
+)
+from layoutserver.ads.version import bump_ads_version
+from layoutserver.auth.audit import Action, record_change
+
+Kind = Literal["slot", "advertiser", "campaign", "line_item", "creative"]
+Row = AdSlot | Advertiser | Campaign | LineItem | Creative
+Dump = dict[str, Any]
+Messages = dict[str, Any]
+
+
+class AdsError(Exception):
+    """Base of the errors an ads operation raises."""
+
+
+class NotFound(AdsError, LookupError):
+    def __init__(self, kind: Kind, key: str) -> None:
+        self.kind, self.key = kind, key
+        super().__init__(f"there is no {kind.replace('_', ' ')} {key!r}")
+
+
+class Invalid(AdsError, ValueError):
+    """Bad input; ``messages`` maps each field to its messages (marshmallow's shape)."""
+
+    def __init__(self, messages: Messages) -> None:
+        self.messages = messages
+        super().__init__(f"invalid input: {messages}")
+
+
+class Conflict(AdsError):
+    """The change clashes with what is stored (a key taken, a row still referenced)."""
+
+    def __init__(self, message: str, messages: Messages | None = None) -> None:
+        self.messages = messages or {}
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class _Spec:
+    model: type[Row]
+    schema: type[Schema]
+    key: str  # code for slots, name for the others
+    doc: str  # the import document's list
+
+
+_SPECS: dict[Kind, _Spec] = {
+    "slot": _Spec(AdSlot, SlotSchema, "code", "slots"),
+    "advertiser": _Spec(Advertiser, AdvertiserSchema, "name", "advertisers"),
+    "campaign": _Spec(Campaign, CampaignSchema, "name", "campaigns"),
+    "line_item": _Spec(LineItem, LineItemSchema, "name", "line_items"),
+    "creative": _Spec(Creative, CreativeSchema, "name", "creatives"),
+}
+KINDS: tuple[Kind, ...] = tuple(_SPECS)
+#: The filters ``list_items`` takes for each kind.
+FILTERS: dict[Kind, tuple[str, ...]] = {
+    "slot": ("enabled",), "advertiser": (), "campaign": ("advertiser",),
+    "line_item": ("campaign", "status", "tier"), "creative": ("advertiser", "kind"),
+}
+
+
+def input_schema(kind: Kind, *, partial: bool = False) -> Schema:
+    """The schema a create (or, ``partial``, an update: every field optional, the key not
+    allowed) validates with."""
+    spec = _SPECS[kind]
+    if partial:
+        return spec.schema(partial=True, exclude=(spec.key,))
+    return spec.schema()
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def dump(kind: Kind, row: Row) -> Dump:
+    """``row`` as the API shows it: the import format, datetimes as ISO 8601 in UTC."""
+    if isinstance(row, AdSlot):
+        return {
+            "code": row.code, "name": row.name, "sizes": row.sizes, "label": row.label,
+            "enabled": row.enabled, "when_empty": row.when_empty,
+            "house_creative": row.house_creative.name if row.house_creative else None,
+            "lazy": row.lazy, "count_on_render": row.count_on_render,
+        }
+    if isinstance(row, Advertiser):
+        return {"name": row.name}
+    if isinstance(row, Campaign):
+        return {"name": row.name, "advertiser": row.advertiser.name}
+    if isinstance(row, Creative):
+        return {
+            "name": row.name, "advertiser": row.advertiser.name if row.advertiser else None,
+            "kind": row.kind, "size": f"{row.width}x{row.height}", "click_url": row.click_url,
+            "image_url": row.image_url, "alt": row.alt, "html": row.html, "text": row.text,
+        }
+    goal = None
+    if row.goal_metric is not None:
+        goal = {"metric": row.goal_metric, "amount": row.goal_amount, "period": row.goal_period}
+    return {
+        "name": row.name, "campaign": row.campaign.name, "tier": row.tier,
+        "priority": row.priority, "start": _utc(row.start), "end": _utc(row.end),
+        "dayparts": row.dayparts, "goal": goal, "pacing": row.pacing, "weight": row.weight,
+        "caps": row.caps, "targeting": row.targeting, "exclusion_labels": row.exclusion_labels,
+        "roadblock": row.roadblock, "status": row.status,
+        "creatives": [creative.name for creative in row.creatives],
+    }
+
+
+def _find(session: Session, kind: Kind, key: str) -> Row:
+    spec = _SPECS[kind]
+    column = getattr(spec.model, spec.key)
+    row = cast("Row | None", session.scalar(select(spec.model).where(column == key)))
+    if row is None:
+        raise NotFound(kind, key)
+    return row
+
+
+def get(session: Session, kind: Kind, key: str) -> Dump:
+    return dump(kind, _find(session, kind, key))
+
+
+def list_items(
+    session: Session, kind: Kind, *, offset: int = 0, limit: int = 20,
+    filters: Mapping[str, Any] | None = None,
+) -> tuple[list[Dump], int]:
+    """One page of ``kind`` by key and the total count; ``filters`` (of ``FILTERS[kind]``,
+    ``ValueError`` for another) keep the rows whose field equals the value given."""
+    spec = _SPECS[kind]
+    query: Select[Any] = select(spec.model)
+    for name, value in (filters or {}).items():
+        if value is None:
+            continue
+        if name not in FILTERS[kind]:
+            raise ValueError(f"a {kind} has no filter {name!r}")
+        query = query.where(_condition(spec.model, name, value))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    query = query.order_by(getattr(spec.model, spec.key))
+    rows = session.scalars(query.offset(offset).limit(limit)).unique()
+    return [dump(kind, row) for row in rows], int(total)
+
+
+def _condition(model: type[Row], name: str, value: Any) -> Any:
+    if name == "advertiser":
+        return model.advertiser.has(Advertiser.name == value)  # type: ignore[union-attr]
+    if name == "campaign":
+        return LineItem.campaign.has(Campaign.name == value)
+    return getattr(model, name) == value
+
+
+def _load(kind: Kind, data: Any, timezone: tzinfo) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        raise Invalid({"_schema": ["Invalid input type."]})
+    try:
+        loaded: dict[str, Any] = input_schema(kind).load(data)
+    except ValidationError as error:
+        raise Invalid(_messages(error)) from error
+    if kind == "line_item":
+        for name in ("start", "end"):
+            if loaded[name].tzinfo is None:  # as the importer: site-local
+                loaded[name] = loaded[name].replace(tzinfo=timezone)
+    return loaded
+
+
+def _messages(error: ValidationError) -> Messages:
+    if isinstance(error.messages, dict):
+        return error.messages
+    return {"_schema": error.messages}
+
+
+_PATH = re.compile(r"^[a-z_]+\[0\]\.([^:]+): (.*)$")
+
+
+def _write(session: Session, kind: Kind, loaded: dict[str, Any]) -> None:
+    """Check ``loaded``'s references and write it, as the importer would."""
+    doc: dict[str, list[dict[str, Any]]] = {name: [] for name in DOC_KINDS}
+    doc[_SPECS[kind].doc] = [loaded]
+    job = _Import(session, doc)
+    errors = job.errors()
+    if errors:
+        messages: Messages = {}
+        for error in errors:
+            match = _PATH.match(error)
+            field, message = (match.group(1), match.group(2)) if match else ("_schema", error)
+            messages.setdefault(field, []).append(message)
+        raise Invalid(messages)
+    job.write()
+    session.flush()
+
+
+def create(
+    session: Session, actor: str, kind: Kind, data: Any, timezone: tzinfo = UTC
+) -> Dump:
+    """Create a ``kind`` from ``data``; ``Invalid`` or ``Conflict`` (its key is taken).
+    A line item's start and end without a UTC offset are in ``timezone`` (the site's)."""
+    spec = _SPECS[kind]
+    loaded = _load(kind, data, timezone)
+    key = loaded[spec.key]
+    column = getattr(spec.model, spec.key)
+    if session.scalar(select(spec.model.id).where(column == key)) is not None:
+        raise Conflict(f"there is already a {kind.replace('_', ' ')} {key!r}",
+                       {spec.key: [f"Already taken: {key!r}."]})
+    _write(session, kind, loaded)
+    after = get(session, kind, key)
+    _changed(session, actor, "create", kind, key, None, after)
+    return after
+
+
+def update(
+    session: Session, actor: str, kind: Kind, key: str, data: Any, timezone: tzinfo = UTC
+) -> Dump:
+    """Change the fields of ``data`` (the others are kept); ``NotFound`` or ``Invalid``.
+    An update that changes nothing is not recorded and does not bump the version."""
+    row = _find(session, kind, key)
+    if not isinstance(data, Mapping):
+        raise Invalid({"_schema": ["Invalid input type."]})
+    try:
+        input_schema(kind, partial=True).load(data)  # unknown fields, the key
+    except ValidationError as error:
+        raise Invalid(_messages(error)) from error
+    before = dump(kind, row)
+    loaded = _load(kind, {**before, **data}, timezone)
+    _write(session, kind, loaded)
+    session.expire(row)
+    after = get(session, kind, key)
+    if after != before:
+        _changed(session, actor, "update", kind, key, before, after)
+    return after
+
+
+def delete(session: Session, actor: str, kind: Kind, key: str) -> None:
+    """Delete a ``kind``; ``NotFound``, or ``Conflict`` while something still names it."""
+    row = _find(session, kind, key)
+    users = _users(session, row)
+    if users:
+        raise Conflict(f"{kind.replace('_', ' ')} {key!r} is still used by "
+                       + ", ".join(users))
+    before = dump(kind, row)
+    session.delete(row)
+    session.flush()
+    _changed(session, actor, "delete", kind, key, before, None)
+
+
+def _users(session: Session, row: Row) -> list[str]:
+    """What still references ``row`` ("campaign 'x'", ...), at most a few of each kind."""
+    found: list[str] = []
+
+    def named(kind: str, query: Select[Any]) -> None:
+        found.extend(f"{kind} {name!r}" for name in session.scalars(query.limit(5)))
+
+    if isinstance(row, Advertiser):
+        named("campaign", select(Campaign.name).where(Campaign.advertiser_id == row.id))
+        named("creative", select(Creative.name).where(Creative.advertiser_id == row.id))
+    elif isinstance(row, Campaign):
+        named("line item", select(LineItem.name).where(LineItem.campaign_id == row.id))
+    elif isinstance(row, Creative):
+        named("line item", select(LineItem.name).join(
+            line_item_creatives, line_item_creatives.c.line_item_id == LineItem.id,
+        ).where(line_item_creatives.c.creative_id == row.id))
+        named("slot", select(AdSlot.code).where(AdSlot.house_creative_id == row.id))
+    elif isinstance(row, AdSlot):
+        found.extend(
+            f"line item {item.name!r}" for item in session.scalars(select(LineItem))
+            if row.code in item.targeting.get("slots", ())
+        )
+    return found
+
+
+def _changed(
+    session: Session, actor: str, action: Action, kind: Kind, key: str,
+    before: Dump | None, after: Dump | None,
+) -> None:
+    record_change(session, actor, action, kind, key, before, after)
+    bump_ads_version(session)
+
+
+# -- creative images --------------------------------------------------------------------------
+
+#: The image types an upload may have, by their magic bytes (WebP: see ``sniff_image``).
+IMAGE_TYPES: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpg"), (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+)
+#: The media type each stored extension is served with.
+MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}
+
+
+class TooLarge(AdsError):
+    """The upload is over the size limit."""
+
+
+class Unsupported(AdsError):
+    """The upload is not an image of an accepted type."""
+
+
+def sniff_image(data: bytes) -> str | None:
+    """The extension of ``data``'s image type by its magic bytes (PNG, JPEG, GIF, WebP), or
+    None. SVG is never one: it is XML that can carry scripts and links."""
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    for magic, extension in IMAGE_TYPES:
+        if data.startswith(magic):
+            return extension
+    return None
+
+
+def image_filename(data: bytes) -> str:
+    """The name an accepted image is stored under: its SHA-256 and its type's extension, so the
+    URL of a file never changes what it shows (and may be cached for good)."""
+    extension = sniff_image(data)
+    if extension is None:
+        raise Unsupported("not a PNG, JPEG, GIF or WebP image")
+    return f"{hashlib.sha256(data).hexdigest()}.{extension}"
+
+
+def store_image(
+    session: Session, actor: str, name: str, data: bytes, *, directory: Path, url_prefix: str,
+    max_bytes: int,
+) -> Dump:
+    """Store ``data`` as creative ``name``'s image (in ``directory``, served at
+    ``url_prefix/<file name>``) and point its ``image_url`` at it. ``NotFound``; ``TooLarge``;
+    ``Unsupported`` for anything but PNG, JPEG, GIF or WebP by its magic bytes (SVG is
+    refused, not sanitized); ``Invalid`` for an empty file or a creative not of kind image."""
+    row = _find(session, "creative", name)
+    assert isinstance(row, Creative)
+    if len(data) > max_bytes:
+        raise TooLarge(f"the image is {len(data)} bytes; at most {max_bytes} are allowed")
+    if not data:
+        raise Invalid({"file": ["The file is empty."]})
+    filename = image_filename(data)
+    if row.kind != "image":
+        raise Invalid({"file": [f"Creative {name!r} is of kind {row.kind}, not image."]})
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / filename
+    if not target.exists():  # the same bytes, the same name: nothing to rewrite
+        partial = directory / f".{filename}.{os.getpid()}.part"
+        partial.write_bytes(data)
+        os.replace(partial, target)
+    before = dump("creative", row)
+    row.image_url = f"{url_prefix.rstrip('/')}/{filename}"
+    session.flush()
+    after = dump("creative", row)
+    if after != before:
+        _changed(session, actor, "update", "creative", name, before, after)
+    return after
