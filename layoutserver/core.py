@@ -41,7 +41,8 @@ class Core:
         self.fragments = FragmentCache(backend, enabled=config["CACHE_TYPE"] != "NullCache")
         self.pool = RenderPool(config["RENDER_THREADS"])
         self.renderer = Renderer(registry, self.fragments, self.pool,
-                                 config["WIDGET_BUDGET_MS"] / 1000)
+                                 config["WIDGET_BUDGET_MS"] / 1000,
+                                 scope_versions=self.content.scope_versions)
         self.timezone = site_timezone(config)
         self.pinned_now = site_now(config)
         self.layouts = LayoutSet({})

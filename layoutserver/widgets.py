@@ -35,6 +35,7 @@ from layoutserver.content.views import (
 )
 
 __all__ = [
+    "DEPENDENCY_KINDS",
     "VARY_KEYS",
     "AdSource",
     "ArticleSummary",
@@ -63,6 +64,10 @@ __all__ = [
 
 #: The render-context keys a shared cache entry may vary on.
 VARY_KEYS = frozenset({"page_type", "slug", "device", "locale", "consent", "date"})
+#: What a widget's output may depend on (``CachePolicy.depends_on``): ``subject`` (the page's
+#: article or section, its author and section), ``articles`` (lists of articles), ``lists``
+#: (editorial lists and the articles in them).
+DEPENDENCY_KINDS = frozenset({"subject", "articles", "lists"})
 
 WIDGET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -83,10 +88,17 @@ class CachePolicy:
     ttl: int = 300
     vary: tuple[str, ...] = ()
     shared: bool = True
+    depends_on: tuple[str, ...] | None = None
+    """The content the output depends on (``DEPENDENCY_KINDS``): a content edit then leaves
+    the output cached unless it touched one of these. None: any content change (the safe
+    default); ``()``: no content at all."""
 
     @classmethod
-    def shared_for(cls, ttl: int, vary: Sequence[str] = ()) -> CachePolicy:
-        return cls(ttl=ttl, vary=tuple(vary), shared=True)
+    def shared_for(
+        cls, ttl: int, vary: Sequence[str] = (), depends_on: Sequence[str] | None = None
+    ) -> CachePolicy:
+        return cls(ttl=ttl, vary=tuple(vary), shared=True,
+                   depends_on=None if depends_on is None else tuple(depends_on))
 
     @classmethod
     def per_request(cls) -> CachePolicy:
@@ -320,6 +332,10 @@ def widget_problems(candidate: object) -> list[str]:
             problems.append(
                 f"cache_policy varies on unknown keys {sorted(unknown)}; known: {sorted(VARY_KEYS)}"
             )
+        if policy.depends_on is not None and set(policy.depends_on) - DEPENDENCY_KINDS:
+            problems.append(f"cache_policy depends on unknown content "
+                            f"{sorted(set(policy.depends_on) - DEPENDENCY_KINDS)}; known: "
+                            f"{sorted(DEPENDENCY_KINDS)}")
         if policy.shared and policy.ttl <= 0:
             problems.append("a shared cache_policy needs a ttl above 0")
     if not isinstance(candidate.assets, Assets):

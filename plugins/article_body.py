@@ -28,7 +28,7 @@ class ArticleBody(Widget):
     name = "article_body"
     version = "1.0"
     description = "The article of an article page: title, date and body."
-    cache_policy = CachePolicy.shared_for(ttl=300, vary=("slug",))
+    cache_policy = CachePolicy.shared_for(ttl=300, vary=("slug",), depends_on=("subject",))
     assets = Assets(css=("article_body.css",))
     static_folder = STATIC_FOLDER
 

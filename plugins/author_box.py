@@ -39,7 +39,7 @@ class AuthorBox(Widget):
     version = "1.0"
     description = "Profile of the shown article's author; empty when it has none."
     options_schema = AuthorBoxOptions
-    cache_policy = CachePolicy.shared_for(ttl=600, vary=("slug",))
+    cache_policy = CachePolicy.shared_for(ttl=600, vary=("slug",), depends_on=("subject",))
     assets = Assets(css=("author_box.css",))
     static_folder = STATIC_FOLDER
 

@@ -17,7 +17,7 @@ class DateBar(Widget):
     version = "1.0"
     description = "The site's current date in its time zone."
     # Keyed by the site-local date, so it turns over at the site's midnight, not a TTL later.
-    cache_policy = CachePolicy.shared_for(ttl=3600, vary=("date",))
+    cache_policy = CachePolicy.shared_for(ttl=3600, vary=("date",), depends_on=())
     assets = Assets(css=("date_bar.css",))
     static_folder = STATIC_FOLDER
 

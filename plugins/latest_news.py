@@ -47,7 +47,8 @@ class LatestNews(Widget):
     options_schema = LatestNewsOptions
     # Varies on slug: the article shown is left out of the list. Also on date, as articles
     # scheduled for later appear when their time comes.
-    cache_policy = CachePolicy.shared_for(ttl=120, vary=("slug", "date"))
+    cache_policy = CachePolicy.shared_for(ttl=120, vary=("slug", "date"),
+                                          depends_on=("subject", "articles"))
     assets = Assets(css=("news_list.css",))
     static_folder = STATIC_FOLDER
 

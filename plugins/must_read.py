@@ -28,7 +28,7 @@ class MustRead(Widget):
     description = "An editorial list by name; the heading defaults to the list's title."
     options_schema = MustReadOptions
     # The same on every page: it varies on nothing.
-    cache_policy = CachePolicy.shared_for(ttl=300)
+    cache_policy = CachePolicy.shared_for(ttl=300, depends_on=("lists",))
     assets = Assets(css=("news_list.css",))
     static_folder = STATIC_FOLDER
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from layoutserver.content.models import Article, Author, EditorialList, EditorialPick, Section, Tag
 from layoutserver.content.sanitize import sanitize_html
 from layoutserver.content.schemas import DocumentSchema
-from layoutserver.content.version import bump_content_version
+from layoutserver.content.version import article_scopes, bump_content_version
 from layoutserver.db import Base, Database, upsert
 
 _IN_CHUNK = 500  # keys per IN (...) query, well under every database's bound-parameter limit
@@ -122,6 +122,9 @@ class _Import:
         self.lists = _fetch(session, EditorialList, EditorialList.name, names)
         self.tags = _fetch(session, Tag, Tag.name, [tag for x in arts for tag in x["tags"]])
         self.statuses: Counter[str] = Counter()
+        self.scopes: set[str] | None = set()
+        """The content scopes the import changed; None once a section or author changed (their
+        changes show on many pages: every scope is bumped)."""
 
     def _keys(self, kind: str) -> list[str]:
         return [item[_KEY_FIELD[kind]] for item in self.doc[kind]]
@@ -163,7 +166,9 @@ class _Import:
             row, status = self._upsert(self.articles, Article, art["slug"], values)
             if {tag.name for tag in row.tags} != set(names):  # tag order carries no meaning
                 row.tags = [self._tag(name) for name in names]
-                self._restate(status)
+                status = self._restate(status)
+            if status != "unchanged":
+                self._touch(article_scopes(art["slug"]))
         for lst in self.doc["editorial_lists"]:
             values = {"name": lst["name"], "title": lst["title"]}
             row_list, status = self._upsert(self.lists, EditorialList, lst["name"], values)
@@ -175,7 +180,9 @@ class _Import:
                 row_list.picks.extend(
                     EditorialPick(article=article, position=n) for n, article in enumerate(picked)
                 )
-                self._restate(status)
+                status = self._restate(status)
+            if status != "unchanged":
+                self._touch(("lists",))
         counts = self.statuses
         return ImportReport(counts["created"], counts["updated"], counts["unchanged"])
 
@@ -184,13 +191,21 @@ class _Import:
     ) -> tuple[_M, str]:
         row, status = upsert(self.session, rows, model, key, values)
         self.statuses[status] += 1
+        if status != "unchanged" and model in (Section, Author):
+            self.scopes = None
         return row, status
 
-    def _restate(self, status: str) -> None:
+    def _restate(self, status: str) -> str:
         """Count a row first found unchanged as updated: its tags or picks changed."""
         if status == "unchanged":
             self.statuses["unchanged"] -= 1
             self.statuses["updated"] += 1
+            return "updated"
+        return status
+
+    def _touch(self, scopes: Iterable[str]) -> None:
+        if self.scopes is not None:
+            self.scopes.update(scopes)
 
     def _tag(self, name: str) -> Tag:
         if name not in self.tags:
@@ -209,7 +224,7 @@ def import_content(database: Database, document: Mapping[str, Any]) -> ImportRep
             raise ContentImportError(errors)
         report = job.write()
         if report.changed:
-            bump_content_version(session)
+            bump_content_version(session, job.scopes)
     return report
 
 

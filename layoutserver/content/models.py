@@ -84,6 +84,17 @@ class EditorialPick(Base):
     article: Mapped[Article] = relationship(lazy="joined")
 
 
+class ContentScope(Base):
+    """The version of one part of the content: ``article:<slug>``, ``articles`` (any article
+    list), ``lists`` (editorial lists), ``all``. A widget's cached output is keyed by the scopes
+    it depends on, so an edit invalidates the fragments it affects and leaves the rest cached."""
+
+    __tablename__ = "content_scopes"
+
+    name: Mapped[str] = mapped_column(String(250), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class ContentState(Base):
     """One row whose version changes whenever content changes; fragment cache keys carry it."""
 

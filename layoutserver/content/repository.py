@@ -18,6 +18,7 @@ from sqlalchemy import Executable, Select, bindparam, func, select
 from layoutserver.content.models import (
     Article,
     Author,
+    ContentScope,
     EditorialList,
     EditorialPick,
     Section,
@@ -50,10 +51,23 @@ class ContentRepository:
 
     def __init__(self, database: Database) -> None:
         self._database = database
+        self._scopes: tuple[int, dict[str, int]] | None = None
 
     def version(self) -> int:
         """The content version: it changes whenever content is imported or edited."""
         return self._database.read_int(VERSION_SQL)
+
+    def scope_versions(self, version: int) -> dict[str, int]:
+        """Every content scope's version (``content_scopes``), read again only when the
+        content ``version`` has moved since the last read in this process."""
+        kept = self._scopes
+        if kept is not None and kept[0] == version:
+            return kept[1]
+        with self._database.reading() as connection:
+            rows = connection.execute(select(ContentScope.name, ContentScope.version)).all()
+        scopes = {str(name): int(value) for name, value in rows}
+        self._scopes = (version, scopes)
+        return scopes
 
     def article(self, slug: str, *, published_before: datetime | None = None) -> ArticleView | None:
         """The article, unless it is scheduled after ``published_before``."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
@@ -14,17 +14,20 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from layoutserver.content.version import ALL
 from layoutserver.layouts import Layout, Placement
 from layoutserver.registry import InstalledWidget, WidgetRegistry
 from layoutserver.render.fragment_cache import FragmentCache
 from layoutserver.render.pool import Job, RenderPool
 from layoutserver.render.track import RenderTrack
 from layoutserver.widgets import (
+    ArticleView,
     CachePolicy,
     PageContext,
     PlacementRequest,
     RenderContext,
     Rendered,
+    Widget,
 )
 
 log = logging.getLogger(__name__)
@@ -72,7 +75,11 @@ class Renderer:
         cache: FragmentCache,
         pool: RenderPool,
         budget_seconds: float,
+        scope_versions: Callable[[int], Mapping[str, int]] | None = None,
     ) -> None:
+        self.scope_versions = scope_versions
+        """Content scope versions for a content version (``ContentRepository.scope_versions``);
+        None: every fragment keys on the content version alone."""
         self.registry = registry
         self.cache = cache
         self.pool = pool
@@ -167,8 +174,26 @@ class Renderer:
         widget = installed.widget
         vary = [f"{name}={page.vary_value(name)}" for name in widget.cache_policy.vary]
         base = ("w", widget.name, widget.version, placement.options_key, layout.digest, *vary)
-        return CacheKeys(fresh=self.cache.key(*base, f"cv={content_version}"),
+        return CacheKeys(fresh=self.cache.key(*base, *self._content(widget, page,
+                                                                    content_version)),
                          last_good=self.cache.key(*base))
+
+    def _content(self, widget: Widget, page: PageContext, content_version: int) -> list[str]:
+        """The content versions a widget's output depends on: all content (the content
+        version) unless its policy names what it reads; then ``all`` plus those scopes."""
+        depends_on = widget.cache_policy.depends_on
+        if depends_on is None or self.scope_versions is None:
+            return [f"cv={content_version}"]
+        if not depends_on:  # no content at all: no content edit touches it
+            return []
+        scopes = self.scope_versions(content_version)
+        parts = [f"all={scopes.get(ALL, 0)}"]
+        for kind in sorted(depends_on):
+            if kind == "subject":
+                prefix = "article" if isinstance(page.subject, ArticleView) else "section"
+                kind = f"{prefix}:{page.slug}"
+            parts.append(f"{kind}={scopes.get(kind, 0)}")
+        return parts
 
     def _prepare(
         self, page: PageContext, misses: list[tuple[Placement, InstalledWidget, CacheKeys | None]]

@@ -30,7 +30,7 @@ from layoutserver.content.schemas import (
     EditorialListSchema,
     SectionSchema,
 )
-from layoutserver.content.version import bump_content_version
+from layoutserver.content.version import article_scopes, bump_content_version
 
 Kind = Literal["section", "author", "article", "editorial_list"]
 Row = Section | Author | Article | EditorialList
@@ -235,7 +235,8 @@ def _changed(
     before: Dump | None, after: Dump | None,
 ) -> None:
     record_change(session, actor, action, kind, key, before, after)
-    bump_content_version(session)
+    scopes = {"article": article_scopes(key), "editorial_list": ("lists",)}.get(kind)
+    bump_content_version(session, scopes)  # a section or author: every scope
 
 
 def _apply(session: Session, kind: Kind, row: Row, values: dict[str, Any]) -> None:
