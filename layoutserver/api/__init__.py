@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, send_from_directory
 from flask_smorest import Api as _SmorestApi
+from flask_smorest.pagination import PaginationMetadataSchema
 
 from layoutserver.web.errors import register_error_area
 
@@ -40,6 +41,14 @@ class Api(_SmorestApi):  # type: ignore[misc]
 
     def _register_error_handlers(self) -> None:
         register_error_area(self._app, PREFIX, self.handle_http_exception)
+
+    def _register_pagination_header(self) -> None:
+        # X-Pagination is a JSON object: OpenAPI describes that with ``content``, a header's
+        # ``schema`` alone meaning the ``simple`` style (``total,5,page,1``).
+        self.spec.components.header("PAGINATION", {
+            "description": "Pagination metadata",
+            "content": {"application/json": {"schema": PaginationMetadataSchema}},
+        }, lazy=True)
 
 
 def init_app(app: Flask) -> Api:

@@ -73,7 +73,7 @@ def _family(
             page = pagination_parameters
             with _session() as session:
                 items, total = service.list_items(
-                    session, kind, offset=page.first_item, limit=page.page_size,
+                    session, kind, offset=schemas.page_offset(page), limit=page.page_size,
                     filters=filters,
                 )
             page.item_count = total

@@ -82,7 +82,7 @@ class Audit(MethodView):
                 select(func.count()).select_from(query.subquery())) or 0
             return list(session.scalars(
                 query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-                .offset(page.first_item).limit(page.page_size)))
+                .offset(schemas.page_offset(page)).limit(page.page_size)))
 
 
 BLUEPRINTS = (layouts, widgets, audit)

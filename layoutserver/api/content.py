@@ -60,7 +60,7 @@ def _family(
             page = pagination_parameters
             with _session() as session:
                 items, total = service.list_items(
-                    session, kind, offset=page.first_item, limit=page.page_size,
+                    session, kind, offset=schemas.page_offset(page), limit=page.page_size,
                     filters=service.ArticleFilters(**filters) if query else None,
                 )
             page.item_count = total

@@ -21,6 +21,15 @@ from layoutserver.content.schemas import (
     SectionSchema,
 )
 
+#: Past this many rows every page is empty; the database's 64-bit OFFSET ends a little after.
+MAX_OFFSET = 2**62
+
+
+def page_offset(page: Any) -> int:
+    """The first row of ``page`` (flask-smorest's ``PaginationParameters``) as an SQL OFFSET:
+    a page number too large for the database asks for an empty page, not a server error."""
+    return min(int(page.first_item), MAX_OFFSET)
+
 
 class _Partial(Schema):
     """Every field optional: an update changes the fields it gives."""
