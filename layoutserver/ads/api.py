@@ -166,7 +166,12 @@ def explain() -> Response:
     denied = _denied()
     if denied is not None:
         return denied
-    args = request.args
+    return _json(explain_report(request.args))
+
+
+def explain_report(args: Mapping[str, str]) -> dict[str, Any]:
+    """The explain answer for query-string-like ``args`` (see :func:`explain`); aborts 400/404
+    on a bad device or an unknown page type. The admin API's ``/api/v1/explain`` uses it too."""
     core = get_core()
     page_type, slug = args.get("page_type", ""), args.get("slug", "")
     layout = core.layouts.get(page_type)
@@ -210,7 +215,7 @@ def explain() -> Response:
     page = {"page_type": page_type, "slug": slug, "section": section, "tags": sorted(tags),
             "device": device, "path": ad_request.path, "key_values": ad_request.key_values,
             "user_key": ad_request.user_key, "now": ad_request.now.isoformat()}
-    return _json({"page": page, "config_version": snapshot.version, "slots": report})
+    return {"page": page, "config_version": snapshot.version, "slots": report}
 
 
 def _page_subject(layout: Layout | None, slug: str) -> tuple[str | None, frozenset[str]]:

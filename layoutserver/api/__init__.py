@@ -52,7 +52,7 @@ class Api(_SmorestApi):  # type: ignore[misc]
 
 
 def init_app(app: Flask) -> Api:
-    from layoutserver.api import ads, catalog, content, reports
+    from layoutserver.api import ads, catalog, content, explain, reports
 
     for name, value in DEFAULTS.items():
         app.config.setdefault(name, value)
@@ -67,7 +67,7 @@ def init_app(app: Flask) -> Api:
         "description": "An API token: `layoutserver tokens create NAME --role ROLE`.",
     })
     for blueprint in (*content.BLUEPRINTS, *ads.BLUEPRINTS, *reports.BLUEPRINTS,
-                      *catalog.BLUEPRINTS):
+                      *explain.BLUEPRINTS, *catalog.BLUEPRINTS):
         api.register_blueprint(blueprint, url_prefix=URL_PREFIX + blueprint.url_prefix)
     app.register_blueprint(ads.uploads)
     app.extensions[EXTENSION_KEY] = api

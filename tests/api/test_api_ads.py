@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -15,14 +14,10 @@ from apisupport import Api
 from flask import Flask
 from support import SEED_PATH
 
-from layoutserver.ads.config_import import import_ads_file
 from layoutserver.auth.roles import ROLES
 from layoutserver.auth.tokens import create_token
-from layoutserver.core import get_core
 from layoutserver.db import get_database
 
-DEMO_ADS = Path(__file__).resolve().parents[2] / "layoutserver" / "demo" / "ads.json"
-ADS_SETTINGS = {"SECRET_KEY": "test-secret", "ADS_SEED": 7}
 FLIGHT = {"start": "2024-10-01T00:00:00-04:00", "end": "2024-11-01T00:00:00-04:00"}
 CREATIVE = {
     "name": "api-banner", "advertiser": "Tailspin Coffee", "kind": "image", "size": "728x90",
@@ -45,13 +40,6 @@ FAMILIES: dict[str, tuple[str, dict[str, Any]]] = {
                    {**LINE_ITEM, "name": "api-draft", "status": "draft",
                     "creatives": ["northwind-leaderboard-a"], "campaign": "Northwind fall fares"}),
 }
-
-
-@pytest.fixture
-def ads_api_app(make_app: Callable[..., Flask]) -> Flask:
-    app = make_app(settings=ADS_SETTINGS)
-    import_ads_file(get_database(app), DEMO_ADS, get_core(app).timezone)
-    return app
 
 
 @pytest.fixture
