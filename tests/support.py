@@ -22,6 +22,22 @@ DEMO_SETTINGS = {
     "WIDGET_BUDGET_MS": 5000,
 }
 
+#: An article layout with a shared widget and a per-request one (``test_per_request``).
+PER_REQUEST = """\
+subject = "article"
+
+[[regions]]
+name = "main"
+
+[[regions.placements]]
+widget = "article_body"
+id = "article"
+
+[[regions.placements]]
+widget = "test_per_request"
+id = "reader"
+"""
+
 TIMING_ENTRY = re.compile(r'([\w-]+);dur=[\d.]+;desc="\w+ ([\w-]+)"')
 
 

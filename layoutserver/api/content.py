@@ -12,15 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import request
-from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from flask_smorest.pagination import PaginationParameters
 from marshmallow import Schema
 from sqlalchemy.orm import Session
 
 from layoutserver.api import schemas
-from layoutserver.api.auth import principal, require
+from layoutserver.api.families import resource_family
 from layoutserver.api.services import content as service
 from layoutserver.db import get_database
 
@@ -39,85 +36,45 @@ def _session() -> Iterator[Session]:
         abort(409, message=str(error), errors={"json": error.messages})
 
 
+class _ContentService:
+    """The content service as a family's views call it (article lists take filters). Each call
+    looks the service function up when made."""
+
+    @staticmethod
+    def list_items(session: Session, kind: service.Kind, *, offset: int, limit: int,
+                   filters: dict[str, Any]) -> tuple[list[Any], int]:
+        found = service.ArticleFilters(**filters) if kind == "article" else None
+        items, total = service.list_items(session, kind, offset=offset, limit=limit,
+                                          filters=found)
+        return list(items), total
+
+    @staticmethod
+    def get(session: Session, kind: service.Kind, key: str) -> Any:
+        return service.get(session, kind, key)
+
+    @staticmethod
+    def create(session: Session, actor: str, kind: service.Kind, body: dict[str, Any]) -> Any:
+        return service.create(session, actor, kind, body)
+
+    @staticmethod
+    def update(session: Session, actor: str, kind: service.Kind, key: str,
+               body: dict[str, Any]) -> Any:
+        return service.update(session, actor, kind, key, body)
+
+    @staticmethod
+    def delete(session: Session, actor: str, kind: service.Kind, key: str) -> None:
+        service.delete(session, actor, kind, key)
+
+
 def _family(
     kind: service.Kind, path: str, key: str, shown: type[Schema], created: type[Schema],
     updated: type[Schema], query: type[Schema] | None = None,
 ) -> Blueprint:
-    noun = kind.replace("_", " ")
-    blp = Blueprint(path.strip("/"), __name__, url_prefix=path,
-                    description=f"{noun.capitalize()}s.")
-    query_schema = query or Schema
-
-    @blp.route("")
-    class Collection(MethodView):
-        @require(blp, "content")
-        @blp.etag
-        @blp.arguments(query_schema, location="query", as_kwargs=True)
-        @blp.response(200, shown(many=True))
-        @blp.paginate()
-        def get(self, pagination_parameters: PaginationParameters, **filters: Any) -> Any:
-            """List them, one page at a time."""
-            page = pagination_parameters
-            with _session() as session:
-                items, total = service.list_items(
-                    session, kind, offset=schemas.page_offset(page), limit=page.page_size,
-                    filters=service.ArticleFilters(**filters) if query else None,
-                )
-            page.item_count = total
-            return items
-
-        @require(blp, "content", write=True)
-        @blp.etag
-        @blp.arguments(created)
-        @blp.response(201, shown)
-        @blp.alt_response(409, response="CONFLICT")
-        def post(self, _loaded: Any) -> Any:
-            """Create one."""
-            with _session() as session:
-                return service.create(session, principal().name, kind, _raw_body())
-
-    @blp.route(f"/<{key}>")
-    class Item(MethodView):
-        @require(blp, "content")
-        @blp.etag
-        @blp.response(200, shown)
-        @blp.alt_response(404, response="NOT_FOUND")
-        def get(self, **keys: str) -> Any:
-            """Get one."""
-            with _session() as session:
-                return service.get(session, kind, keys[key])
-
-        @require(blp, "content", write=True)
-        @blp.etag
-        @blp.arguments(updated)
-        @blp.response(200, shown)
-        @blp.alt_response(404, response="NOT_FOUND")
-        def patch(self, _loaded: Any, **keys: str) -> Any:
-            """Change the fields given."""
-            with _session() as session:
-                blp.check_etag(service.get(session, kind, keys[key]))
-                return service.update(session, principal().name, kind, keys[key], _raw_body())
-
-        @require(blp, "content", write=True)
-        @blp.etag
-        @blp.response(204)
-        @blp.alt_response(404, response="NOT_FOUND")
-        @blp.alt_response(409, response="CONFLICT")
-        def delete(self, **keys: str) -> None:
-            """Delete one (a section or author only when no article names it)."""
-            with _session() as session:
-                blp.check_etag(service.get(session, kind, keys[key]))
-                service.delete(session, principal().name, kind, keys[key])
-
-    Collection.__name__ = f"{kind.title().replace('_', '')}s"
-    Item.__name__ = kind.title().replace("_", "")
-    return blp
-
-
-def _raw_body() -> dict[str, Any]:
-    """The JSON body as sent: the service validates it itself (the console sends it too)."""
-    body: dict[str, Any] = request.get_json()
-    return body
+    return resource_family(
+        kind=kind, path=path, key=key, name=path.strip("/"), import_name=__name__,
+        area="content", service=_ContentService(), scope=_session, shown=shown,
+        created=created, updated=updated, query=query,
+    )
 
 
 sections = _family("section", "/sections", "slug", schemas.Section, schemas.Section,

@@ -6,23 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support import SEED_PATH, SEED_SLUG
+from support import PER_REQUEST, SEED_PATH, SEED_SLUG
 
 ESI = {"Surrogate-Capability": 'varnish="ESI/1.0"'}
 
-PER_REQUEST = """subject = "article"
-
-[[regions]]
-name = "main"
-
-[[regions.placements]]
-widget = "article_body"
-id = "article"
-
-[[regions.placements]]
-widget = "test_per_request"
-id = "reader"
-"""
 
 
 @pytest.fixture

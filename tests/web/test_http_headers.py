@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from support import JSON
+from support import JSON, PER_REQUEST
 
 from layoutserver.core import get_core
 from layoutserver.web.responses import VARY_HEADERS
@@ -108,20 +108,6 @@ def test_cache_control_is_the_shortest_ttl_inside(demo_client: Any) -> None:
     assert author.headers["Cache-Control"] == "public, max-age=600"
 
 
-PER_REQUEST = """\
-subject = "article"
-
-[[regions]]
-name = "main"
-
-[[regions.placements]]
-widget = "article_body"
-id = "article"
-
-[[regions.placements]]
-widget = "test_per_request"
-id = "reader"
-"""
 
 
 @pytest.fixture

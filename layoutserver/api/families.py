@@ -1,0 +1,126 @@
+"""A resource family: a collection (GET a page, filtered; POST a new one) and an item (GET,
+PATCH, DELETE) under one path, the same for content and for ads. Items carry an ETag; PATCH and
+DELETE need a matching ``If-Match`` (428 without one, 412 on a stale one). What differs between
+the domains is passed in: the permission area, the service doing the rules, and how its errors
+become HTTP errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationParameters
+from marshmallow import Schema
+from sqlalchemy.orm import Session
+
+from layoutserver.api import schemas
+from layoutserver.api.auth import principal, require
+from layoutserver.auth.roles import Area
+
+SessionScope = Callable[[], AbstractContextManager[Session]]
+"""A transaction whose service errors become HTTP errors."""
+
+
+class FamilyService(Protocol):
+    """The service-layer calls a family's views make (see ``api/services``). ``kind`` is the
+    domain's own kind literal."""
+
+    def list_items(self, session: Session, kind: Any, *, offset: int, limit: int,
+                   filters: dict[str, Any]) -> tuple[list[Any], int]: ...
+
+    def get(self, session: Session, kind: Any, key: str) -> Any: ...
+
+    def create(self, session: Session, actor: str, kind: Any, body: dict[str, Any]) -> Any: ...
+
+    def update(self, session: Session, actor: str, kind: Any, key: str,
+               body: dict[str, Any]) -> Any: ...
+
+    def delete(self, session: Session, actor: str, kind: Any, key: str) -> None: ...
+
+
+def resource_family(
+    *, kind: str, path: str, key: str, name: str, import_name: str, area: Area,
+    service: FamilyService, scope: SessionScope, shown: type[Schema], created: type[Schema],
+    updated: type[Schema], query: type[Schema] | None = None, key_rule: str = "",
+) -> Blueprint:
+    """The blueprint of one family. ``key`` names the item's path parameter; ``key_rule`` is
+    its converter (``path`` for names that may hold a slash)."""
+    noun = kind.replace("_", " ")
+    blp = Blueprint(name, import_name, url_prefix=path, description=f"{noun.capitalize()}s.")
+
+    @blp.route("")
+    class Collection(MethodView):
+        @require(blp, area)
+        @blp.etag
+        @blp.arguments(query or Schema, location="query", as_kwargs=True)
+        @blp.response(200, shown(many=True))
+        @blp.paginate()
+        def get(self, pagination_parameters: PaginationParameters, **filters: Any) -> Any:
+            """List them, one page at a time."""
+            page = pagination_parameters
+            with scope() as session:
+                items, total = service.list_items(
+                    session, kind, offset=schemas.page_offset(page), limit=page.page_size,
+                    filters=filters,
+                )
+            page.item_count = total
+            return items
+
+        @require(blp, area, write=True)
+        @blp.etag
+        @blp.arguments(created)
+        @blp.response(201, shown)
+        @blp.alt_response(409, response="CONFLICT")
+        def post(self, _loaded: Any) -> Any:
+            """Create one."""
+            with scope() as session:
+                return service.create(session, principal().name, kind, raw_body())
+
+    rule = f"/<{key_rule}:{key}>" if key_rule else f"/<{key}>"
+
+    @blp.route(rule)
+    class Item(MethodView):
+        @require(blp, area)
+        @blp.etag
+        @blp.response(200, shown)
+        @blp.alt_response(404, response="NOT_FOUND")
+        def get(self, **keys: str) -> Any:
+            """Get one."""
+            with scope() as session:
+                return service.get(session, kind, keys[key])
+
+        @require(blp, area, write=True)
+        @blp.etag
+        @blp.arguments(updated)
+        @blp.response(200, shown)
+        @blp.alt_response(404, response="NOT_FOUND")
+        def patch(self, _loaded: Any, **keys: str) -> Any:
+            """Change the fields given (the result is validated as a whole)."""
+            with scope() as session:
+                blp.check_etag(service.get(session, kind, keys[key]))
+                return service.update(session, principal().name, kind, keys[key], raw_body())
+
+        @require(blp, area, write=True)
+        @blp.etag
+        @blp.response(204)
+        @blp.alt_response(404, response="NOT_FOUND")
+        @blp.alt_response(409, response="CONFLICT")
+        def delete(self, **keys: str) -> None:
+            """Delete one that nothing references any more (409 otherwise)."""
+            with scope() as session:
+                blp.check_etag(service.get(session, kind, keys[key]))
+                service.delete(session, principal().name, kind, keys[key])
+
+    Collection.__name__ = f"{kind.title().replace('_', '')}s"
+    Item.__name__ = kind.title().replace("_", "")
+    return blp
+
+
+def raw_body() -> dict[str, Any]:
+    """The JSON body as sent: the service validates it itself (the console sends it too)."""
+    body: dict[str, Any] = request.get_json()
+    return body
