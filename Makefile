@@ -29,11 +29,15 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed system-packages lint typecheck pytest
 
-# What the tests need from Debian: the system Chromium, which Playwright drives (browser tests).
+# What the tests need from Debian: the system Chromium, which Playwright drives (browser tests),
+# and redis-server (the Redis tests start throwaway servers on loopback).
 system-packages:
 	@command -v chromium >/dev/null || { \
 		echo "installing chromium (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@command -v redis-server >/dev/null || { \
+		echo "installing redis-server (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 from flask_caching import Cache
 
-from layoutserver import ads, api, db, web
+from layoutserver import ads, api, db, redis_store, web
 from layoutserver.core import EXTENSION_KEY, Core
 from layoutserver.logs import configure_logging
 from layoutserver.registry import WidgetRegistry
@@ -38,6 +38,7 @@ def create_app(
     configure_logging(app)
 
     database = db.init_app(app)
+    redis_store.init_app(app)
     cache = Cache()
     cache.init_app(app)
     app.extensions["layoutserver.cache"] = cache

@@ -6,6 +6,7 @@
     layoutserver db revision -m MSG  autogenerate a migration from the models (for developers)
     layoutserver content import F    import content from a JSON file (idempotent)
     layoutserver ads import F        import an ad configuration from a JSON file (idempotent)
+    layoutserver ads flush           copy the Redis ad counters into the database (idempotent)
     layoutserver demo load           migrate the schema and import the demo content and ads
     layoutserver tokens create NAME --role ROLE   a new API token, printed once
     layoutserver tokens revoke NAME  /  tokens list
@@ -27,6 +28,7 @@ from marshmallow import Schema, missing
 
 from layoutserver import create_app, migrate
 from layoutserver.ads.config_import import AdsImportError, import_ads_file
+from layoutserver.ads.extension import get_ads
 from layoutserver.auth import tokens as api_tokens
 from layoutserver.auth.roles import ROLES
 from layoutserver.content.importer import ContentImportError, import_file
@@ -164,6 +166,24 @@ def ads() -> None:
 def ads_import(path: Path) -> None:
     """Import ad slots, advertisers, campaigns, creatives and line items from a JSON file."""
     _import_ads(path)
+
+
+@ads.command("flush")
+@with_appcontext
+def ads_flush() -> None:
+    """Copy the Redis impression and click counters into the database now (what every host
+    does every ADS_FLUSH_SECONDS); flushing twice counts once."""
+    flusher = get_ads().flusher
+    if flusher is None:
+        click.echo("No REDIS_URL: counts already go straight to the database.")
+        return
+    report = flusher.flush()
+    if report.skipped:
+        raise click.ClickException("another process is flushing right now; try again")
+    click.echo(f"flushed {report.windows} hour window(s), {report.rows} count row(s); "
+               f"moved {report.user_rows_moved} reader count(s) and copied "
+               f"{report.guards_copied} replay guard(s) counted while Redis was down; "
+               f"purged {report.guards_purged} expired replay guard(s)")
 
 
 @main.group()

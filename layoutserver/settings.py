@@ -21,10 +21,22 @@ from flask import Config
 ENV_PREFIX = "LAYOUTSERVER"
 
 DEFAULTS: dict[str, Any] = {
-    # Storage. Empty DATABASE_URL means a SQLite file in the Flask instance folder.
+    # Storage. Empty DATABASE_URL means a SQLite file in the Flask instance folder; for
+    # PostgreSQL: postgresql+psycopg://user:password@host:5432/name.
     "DATABASE_URL": "",
-    # flask-caching: SimpleCache is the in-process default; NullCache disables caching.
-    "CACHE_TYPE": "SimpleCache",
+    # Redis (redis://host:6379/0), shared by every host: fragment cache, ad counters, frequency
+    # caps, replay guards. Empty: none (an in-process cache, counts straight to the database).
+    "REDIS_URL": "",
+    # Seconds a process may keep the content and ads config versions before reading them again:
+    # how soon a change made on another host shows. Unset: 0 on SQLite (read on every request,
+    # it is cheap), 0.5 elsewhere. A change made in this process shows on its next request.
+    "VERSION_POLL_SECONDS": None,
+    # Seconds between flushes of the Redis ad counters into the database (0: no background
+    # flush; `layoutserver ads flush` then does it).
+    "ADS_FLUSH_SECONDS": 5,
+    # flask-caching. Unset: RedisCache on REDIS_URL when there is one, else SimpleCache (the
+    # in-process default). NullCache disables caching.
+    "CACHE_TYPE": None,
     "CACHE_DEFAULT_TIMEOUT": 300,
     "CACHE_THRESHOLD": 20000,
     "CACHE_KEY_PREFIX": "ls:",
@@ -88,6 +100,7 @@ def load_settings(config: Config, overrides: Mapping[str, Any] | None = None) ->
 
 
 def _normalise(config: Config) -> None:
+    _cache_backend(config)
     disabled = config["WIDGETS_DISABLED"]
     if isinstance(disabled, str):
         config["WIDGETS_DISABLED"] = [name.strip() for name in disabled.split(",") if name.strip()]
@@ -95,8 +108,41 @@ def _normalise(config: Config) -> None:
         value = config[key]
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise SettingsError(f"{key} must be a positive whole number, not {value!r}")
+    for key in ("VERSION_POLL_SECONDS", "ADS_FLUSH_SECONDS"):
+        value = config[key]
+        if value is None and key == "VERSION_POLL_SECONDS":
+            continue
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise SettingsError(f"{key} must be a number of seconds (0 or more), not {value!r}")
     site_timezone(config)
     site_now(config)
+
+
+REDIS_TIMEOUT_SECONDS = 0.25
+"""Socket timeouts of every Redis client: a Redis that stops answering costs a request at most
+this long before the circuit breaker (``layoutserver.breaker``) skips it for a while."""
+
+
+def _cache_backend(config: Config) -> None:
+    redis_url = config["REDIS_URL"]
+    if redis_url and not str(redis_url).startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(f"REDIS_URL must start with redis://, rediss:// or unix://, "
+                            f"not {redis_url!r}")
+    if not config["CACHE_TYPE"]:
+        config["CACHE_TYPE"] = "RedisCache" if redis_url else "SimpleCache"
+    if config["CACHE_TYPE"] == "RedisCache":
+        config.setdefault("CACHE_REDIS_URL", redis_url)
+        options = dict(config.get("CACHE_OPTIONS") or {})
+        options.setdefault("socket_timeout", REDIS_TIMEOUT_SECONDS)
+        options.setdefault("socket_connect_timeout", REDIS_TIMEOUT_SECONDS)
+        config["CACHE_OPTIONS"] = options
+
+
+def version_poll_seconds(config: Mapping[str, Any], database_url: str) -> float:
+    value = config["VERSION_POLL_SECONDS"]
+    if value is None:
+        return 0.0 if database_url.startswith("sqlite") else 0.5
+    return float(value)
 
 
 def site_timezone(config: Mapping[str, Any]) -> ZoneInfo:

@@ -20,6 +20,10 @@ DEMO_SETTINGS = {
     # Generous, so a loaded CI machine never turns a render into a fallback; the budget tests
     # set their own.
     "WIDGET_BUDGET_MS": 5000,
+    # Tests flush the Redis counters themselves, and read versions on every request even on
+    # PostgreSQL (a test may change content through a second app, as another host would).
+    "ADS_FLUSH_SECONDS": 0,
+    "VERSION_POLL_SECONDS": 0,
 }
 
 #: An article layout with a shared widget and a per-request one (``test_per_request``).

@@ -8,10 +8,13 @@ the engine decides against), ``service`` (``PageContext.ads``), ``markup``, ``to
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Flask, Response
 
 from layoutserver.ads import api, reader, routes
 from layoutserver.ads.extension import EXTENSION_KEY, AdsExtension, check_settings, get_ads
+from layoutserver.ads.flush import BackgroundFlush
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 
@@ -33,4 +36,17 @@ def init_app(app: Flask) -> AdsExtension:
         return reader.set_user_cookie(app.config, response)
 
     app.after_request(set_user_cookie)
+    background = extension.background_flush
+    if background is not None:
+        # Started by the first request: in a gunicorn worker, after the fork (a thread started
+        # before it would not survive), and never by a CLI command.
+        app.before_request_funcs.setdefault(None, []).insert(0, _starter(app, background))
     return extension
+
+
+def _starter(app: Flask, background: BackgroundFlush) -> Callable[[], None]:
+    def start_flush() -> None:
+        background.start()
+        app.before_request_funcs[None].remove(start_flush)
+
+    return start_flush

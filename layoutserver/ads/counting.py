@@ -49,7 +49,7 @@ def record(session: Session, kind: Kind, tracked: Tracked, now: datetime) -> boo
         return False
     hour = hour_of(now)
     key = {"line_item_id": tracked.line_item_id, "creative_id": tracked.creative_id,
-           "slot": tracked.slot, "hour": hour}
+           "slot": tracked.slot, "hour": hour, "source": ""}
     column = "impressions" if kind == "impression" else "clicks"
     _add(session, AdCount, key, column)
     if kind == "impression" and tracked.user_key and tracked.line_item_id:

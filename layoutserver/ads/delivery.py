@@ -30,6 +30,9 @@ from layoutserver.db import Database, UTCDateTime
 
 _IN_CHUNK = 500
 
+NO_SOURCE = "-"
+"""A ``skip_source`` no row has (epochs are hex): every row counts, as without Redis."""
+
 
 GOAL_COUNTS_MAX_AGE = 1.0
 """Seconds a process reuses the goal counts of a set of line items. Goals and pacing then lag
@@ -119,10 +122,14 @@ class DatabaseDeliveryState:
             kept = self._goal_counts.get(key)
             if kept is not None:
                 return kept
-        counts = self._grouped(GOALS, self._goal_ids, {"day": self._day, "hour": self._hour})
+        counts = self._read_goals()
         if self._goal_counts is not None:
             self._goal_counts.put(key, counts)
         return counts
+
+    def _read_goals(self, skip_source: str = NO_SOURCE) -> dict[int, tuple[int, ...]]:
+        return self._grouped(GOALS, self._goal_ids, {"day": self._day, "hour": self._hour,
+                                                     "skip_source": skip_source})
 
     def _load_users(self, user_key: str) -> dict[int, tuple[int, ...]]:
         values = {"user_key": user_key, "week": self._week, "day": self._day, "hour": self._hour}
@@ -178,10 +185,11 @@ GOALS: Select[Any] = (
         *(_since(AdCount.impressions, AdCount.hour, since) for since in (None, _DAY, _HOUR)),
         *(_since(AdCount.clicks, AdCount.hour, since) for since in (None, _DAY, _HOUR)),
     )
-    .where(AdCount.line_item_id.in_(_IDS))
+    .where(AdCount.line_item_id.in_(_IDS), AdCount.source != bindparam("skip_source"))
     .group_by(AdCount.line_item_id)
 )
-"""Impressions and clicks of each line item: lifetime, today, this hour (site-local)."""
+"""Impressions and clicks of each line item: lifetime, today, this hour (site-local), from
+every source but ``skip_source`` (the Redis epoch whose counters are read instead)."""
 USERS: Select[Any] = (
     select(
         UserCount.line_item_id,

@@ -9,11 +9,15 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from layoutserver.ads.flush import BackgroundFlush, Flusher
+from layoutserver.ads.redis_counts import RedisCounts
 from layoutserver.ads.service import AdServer
 from layoutserver.ads.snapshot_source import SnapshotSource
+from layoutserver.ads.tally import Tally
 from layoutserver.ads.tokens import Tokens, instance_secret
 from layoutserver.core import Core
 from layoutserver.db import Database
+from layoutserver.redis_store import get_redis
 from layoutserver.settings import SettingsError
 
 EXTENSION_KEY = "layoutserver.ads"
@@ -30,7 +34,17 @@ class AdsExtension:
         self._tokens: Tokens | None = None
         self._lock = threading.Lock()
         self.snapshots = SnapshotSource(database, core.timezone)
-        self.server = AdServer(self.snapshots, database, self.tokens, app.config,
+        store = get_redis(app)
+        guard_seconds = int(app.config["ADS_TOKEN_MAX_AGE"]) + 3600
+        self.redis_counts = (None if store is None
+                             else RedisCounts(store, core.timezone, guard_seconds))
+        self.tally = Tally(database, self.redis_counts, self._line_item_end)
+        self.flusher = (None if self.redis_counts is None
+                        else Flusher(database, self.redis_counts, guard_seconds, self.now))
+        interval = float(app.config["ADS_FLUSH_SECONDS"])
+        self.background_flush = (None if self.flusher is None or interval <= 0
+                                 else BackgroundFlush(self.flusher, interval))
+        self.server = AdServer(self.snapshots, self.tally, self.tokens, app.config,
                                seed=app.config["ADS_SEED"])
 
     def tokens(self) -> Tokens:
@@ -42,6 +56,10 @@ class AdsExtension:
                     secret = self.config["SECRET_KEY"] or instance_secret(self._instance_path)
                     self._tokens = Tokens(secret, int(self.config["ADS_TOKEN_MAX_AGE"]))
         return self._tokens
+
+    def _line_item_end(self, line_item_id: int) -> datetime | None:
+        item = self.snapshots.current().line_items.get(line_item_id)
+        return None if item is None else item.end
 
     def now(self) -> datetime:
         """The site clock (pinned in the demo): what decisions and counts are timed by."""

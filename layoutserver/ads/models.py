@@ -141,10 +141,17 @@ class AdCount(Base):
     """Impressions and clicks per line item, creative, slot and UTC hour (upserted).
 
     ``line_item_id`` is 0 for a slot's house creative (no line item). No foreign keys: counts
-    outlive the configuration they were served under."""
+    outlive the configuration they were served under.
+
+    ``source`` says who wrote the row: ``""`` for counts added here one by one (no Redis, or
+    Redis unreachable), else the Redis epoch whose counters a flush copied (absolute values,
+    so flushing a window twice counts it once; see ``layoutserver.ads.flush``). Reports sum
+    every source."""
 
     __tablename__ = "ad_counts"
-    __table_args__ = (UniqueConstraint("line_item_id", "creative_id", "slot", "hour"),)
+    __table_args__ = (
+        UniqueConstraint("line_item_id", "creative_id", "slot", "hour", "source"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     line_item_id: Mapped[int] = mapped_column(Integer)
@@ -154,6 +161,7 @@ class AdCount(Base):
     hour: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     impressions: Mapped[int] = mapped_column(Integer, default=0)
     clicks: Mapped[int] = mapped_column(Integer, default=0)
+    source: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
 
 class UserCount(Base):

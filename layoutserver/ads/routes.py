@@ -5,8 +5,8 @@ demo creatives.
 ``?f=gif``); ``GET /ads/c/<token>`` counts a click once per token and redirects (302) to the
 creative's stored click URL, looked up by creative id: the destination never comes from the
 request. A tampered, expired or foreign token gets 400 with a short message, no redirect and no
-count. Counts are committed before the response is sent; a replay is answered like the first
-use but not counted again.
+count. Counts are durable (in Redis, or committed to the database) before the response is
+sent; a replay is answered like the first use but not counted again.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, abort, current_app, redirect, request, send_from_directory
 from werkzeug.wrappers import Response as BaseResponse
 
-from layoutserver.ads.counting import Kind, Tracked, record
+from layoutserver.ads.counting import Kind, Tracked
 from layoutserver.ads.extension import get_ads
 from layoutserver.ads.models import Creative
 from layoutserver.ads.tokens import TokenError
@@ -50,8 +50,7 @@ def _no_store(response: R) -> R:
 def impression(token: str) -> Response:
     tracked = _verified("impression", token)
     ads = get_ads()
-    with ads.sessions.begin() as session:
-        record(session, "impression", tracked, ads.now())
+    ads.tally.record("impression", tracked, ads.now())
     if request.args.get("f") == "gif":
         return _no_store(Response(GIF, mimetype="image/gif"))
     return _no_store(Response(status=204))
@@ -64,9 +63,9 @@ def click(token: str) -> BaseResponse:
     with ads.sessions.begin() as session:
         creative = session.get(Creative, tracked.creative_id)
         destination = "" if creative is None else creative.click_url
-        if not _is_http(destination):
-            abort(404, "This ad is no longer available.")
-        record(session, "click", tracked, ads.now())
+    if not _is_http(destination):
+        abort(404, "This ad is no longer available.")
+    ads.tally.record("click", tracked, ads.now())
     response = redirect(destination, 302)
     response.headers["Referrer-Policy"] = "no-referrer"
     return _no_store(response)

@@ -1,9 +1,9 @@
 """The ad server: whole-page decisions turned into slot markup with signed tracking URLs.
 
 :class:`AdServer` is the ``AdSource`` a page context carries (``PageContext.ads``). Per call:
-one version query (the snapshot is rebuilt only when the config changed), at most two delivery
-queries (goal counts, the reader's cap counts), the engine, and for slots that count on render
-one write transaction, committed before the page is sent.
+one version check (the snapshot is rebuilt only when the config changed), at most two delivery
+reads (goal counts, the reader's cap counts: ``layoutserver.ads.tally``), the engine, and for
+slots that count on render their counts, made before the page is sent.
 """
 
 from __future__ import annotations
@@ -19,15 +19,14 @@ from markupsafe import Markup
 from werkzeug.routing import Map
 
 from layoutserver.ads import reader
-from layoutserver.ads.counting import Tracked, record
+from layoutserver.ads.counting import Tracked
 from layoutserver.ads.decisions import decide_page
 from layoutserver.ads.decisions.model import PageDecision, PageRequest
 from layoutserver.ads.decisions.snapshot import Snapshot
-from layoutserver.ads.delivery import DatabaseDeliveryState, GoalCounts
 from layoutserver.ads.markup import Links, reserved_size, slot_html
 from layoutserver.ads.snapshot_source import SnapshotSource
+from layoutserver.ads.tally import Tally
 from layoutserver.ads.tokens import Tokens
-from layoutserver.db import Database
 from layoutserver.widgets import ArticleView, PageContext, SectionView, ServedAd
 
 
@@ -37,17 +36,16 @@ class AdServer:
     def __init__(
         self,
         snapshots: SnapshotSource,
-        database: Database,
+        tally: Tally,
         tokens: Callable[[], Tokens],
         config: Mapping[str, Any],
         seed: int | None = None,
     ) -> None:
         self.snapshots = snapshots
-        self._database = database
+        self.tally = tally
         self._tokens = tokens
         self._config = config
         self._seeded = None if seed is None else random.Random(seed)  # noqa: S311 - a lottery
-        self.goal_counts = GoalCounts()
 
     # -- AdSource ------------------------------------------------------------------------------
 
@@ -69,9 +67,7 @@ class AdServer:
     ) -> tuple[Snapshot, PageDecision]:
         """The engine's decision against the current snapshot and the stored delivery."""
         snapshot = self.snapshots.current()
-        state = DatabaseDeliveryState(self._database, snapshot, request,
-                                      new_reader=reader.is_new(request.user_key),
-                                      goal_counts=self.goal_counts)
+        state = self.tally.delivery_state(snapshot, request, reader.is_new(request.user_key))
         return snapshot, decide_page(snapshot, request, state, self.rng(), explain)
 
     def serve(self, request: PageRequest, base_url: str = "") -> dict[str, ServedAd]:
@@ -105,9 +101,7 @@ class AdServer:
             served[code] = ServedAd(code, html, str(size), line_item_id, creative.id,
                                     impression, click)
         if counted:
-            with self._database.session() as session:
-                for tracked in counted:
-                    record(session, "impression", tracked, request.now)
+            self.tally.record_all("impression", counted, request.now)
         return served
 
 

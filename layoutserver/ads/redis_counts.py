@@ -1,0 +1,207 @@
+"""Impression and click counters, frequency-cap counters and token replay guards in Redis,
+shared by every host and updated atomically: one Lua script per count.
+
+Keys live under an **epoch**: a random id kept in Redis (``<prefix>epoch``). Counts flushed into
+the database carry the epoch as their ``source`` (``layoutserver.ads.flush``), so a Redis that
+lost its data (a new epoch) never overwrites or hides what was flushed before: goal counts are
+the database's rows of other sources plus this epoch's counters.
+
+Per epoch (``E`` = ``<prefix><epoch>:``, ``H`` = UTC hour number, ``k`` = ``i`` or ``c``):
+
+=====================  =====================================================================
+``E g:k:<token id>``    the replay guard, set once, expires after the token's lifetime
+``E w:H``               hash ``k|line item|creative|slot`` -> count: the window the flush copies
+``E windows``           set of the hours ``w:H`` holds counts for (until flushed for good)
+``E li:<id>:k``         a line item's count in this epoch; ``...:d:<local date>`` the site-local
+                        day's, ``...:h:H`` the hour's (goals and pacing)
+``E u:<id>:<user>``     hash of one reader's impressions of a capped line item: ``t`` (flight),
+                        ``w:<monday>``, ``d:<date>``, ``h:H``
+=====================  =====================================================================
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from layoutserver.ads.counting import Kind, Tracked
+from layoutserver.redis_store import RedisStore
+
+DAY_KEY_TTL = 3 * 86400
+HOUR_KEY_TTL = 2 * 86400
+USER_KEY_MIN_TTL = 8 * 86400
+"""A reader's cap counts live at least a week (weekly caps) and until the line item ends."""
+
+_RECORD = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then return 0 end
+redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
+redis.call('SADD', KEYS[4], ARGV[4])
+if ARGV[5] == '1' then
+  redis.call('INCR', KEYS[5])
+  redis.call('INCR', KEYS[6])
+  redis.call('EXPIRE', KEYS[6], ARGV[10])
+  redis.call('INCR', KEYS[7])
+  redis.call('EXPIRE', KEYS[7], ARGV[11])
+end
+if ARGV[6] ~= '0' then
+  redis.call('HINCRBY', KEYS[8], 't', 1)
+  redis.call('HINCRBY', KEYS[8], ARGV[7], 1)
+  redis.call('HINCRBY', KEYS[8], ARGV[8], 1)
+  redis.call('HINCRBY', KEYS[8], ARGV[9], 1)
+  redis.call('EXPIRE', KEYS[8], ARGV[6])
+end
+return 1
+"""
+"""KEYS: epoch, guard, window, windows, line item total, day, hour, user. ARGV: epoch, guard
+TTL, window field, hour number, count the line item (1/0), user TTL (0: no user), the user's
+week, day and hour fields, day and hour key TTLs. Answers 1 (counted), 0 (a replay) or -1 (the
+epoch moved: Redis lost its data; the caller reads the new epoch and tries again)."""
+
+
+class EpochMoved(Exception):
+    """Redis's epoch is not the one this process knew: its data was lost or flushed."""
+
+
+def hour_number(moment: datetime) -> int:
+    return int(moment.timestamp()) // 3600
+
+
+class Calendar:
+    """The site-local day, week and hour labels of one moment, as keys and fields use them."""
+
+    def __init__(self, moment: datetime, timezone: tzinfo) -> None:
+        local = moment.astimezone(timezone)
+        self.hour = hour_number(moment)
+        self.day = local.date().isoformat()
+        self.week = (local.date() - timedelta(days=local.weekday())).isoformat()
+
+
+class RedisCounts:
+    def __init__(self, store: RedisStore, timezone: tzinfo, guard_seconds: int) -> None:
+        self.store = store
+        self.timezone = timezone
+        self._guard_seconds = guard_seconds
+        self._record = store.client.register_script(_RECORD)
+        self._epoch: str | None = None
+
+    # -- the epoch -----------------------------------------------------------------------------
+
+    @property
+    def epoch_key(self) -> str:
+        return f"{self.store.prefix}epoch"
+
+    def epoch(self, refresh: bool = False) -> str:
+        """This Redis's epoch, created when there is none (a new or emptied Redis)."""
+        if self._epoch is None or refresh:
+            client = self.store.client
+            client.set(self.epoch_key, secrets.token_hex(4), nx=True)
+            value = client.get(self.epoch_key)
+            self._epoch = value.decode() if isinstance(value, bytes) else str(value)
+        return self._epoch
+
+    def key(self, name: str, epoch: str | None = None) -> str:
+        return f"{self.store.prefix}{epoch or self.epoch()}:{name}"
+
+    # -- counting ------------------------------------------------------------------------------
+
+    def record(self, kind: Kind, tracked: Tracked, now: datetime, user_until: datetime | None
+               ) -> bool:
+        """Count ``tracked`` once for ``kind``; False when the token was counted before.
+        ``user_until``: when the line item ends (a reader's cap counts are kept that long, and
+        at least a week); unused without a user key."""
+        for attempt in (1, 2):
+            try:
+                return self._record_once(kind, tracked, now, user_until)
+            except EpochMoved:
+                self.epoch(refresh=True)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _record_once(self, kind: Kind, tracked: Tracked, now: datetime,
+                     user_until: datetime | None) -> bool:
+        epoch = self.epoch()
+        letter = kind[0]
+        calendar = Calendar(now, self.timezone)
+        item = tracked.line_item_id
+        counts_user = kind == "impression" and bool(tracked.user_key) and item != 0
+        user_ttl = 0
+        if counts_user:
+            left = 0 if user_until is None else int((user_until - now).total_seconds())
+            user_ttl = max(USER_KEY_MIN_TTL, left + 86400)
+        keys = [
+            self.epoch_key,
+            self.key(f"g:{letter}:{tracked.token_id}", epoch),
+            self.key(f"w:{calendar.hour}", epoch),
+            self.key("windows", epoch),
+            self.key(f"li:{item}:{letter}", epoch),
+            self.key(f"li:{item}:{letter}:d:{calendar.day}", epoch),
+            self.key(f"li:{item}:{letter}:h:{calendar.hour}", epoch),
+            self.key(f"u:{item}:{tracked.user_key or ''}", epoch),
+        ]
+        args: list[Any] = [
+            epoch, self._guard_seconds,
+            f"{letter}|{item}|{tracked.creative_id}|{tracked.slot}", calendar.hour,
+            "1" if item else "0", user_ttl,
+            f"w:{calendar.week}", f"d:{calendar.day}", f"h:{calendar.hour}",
+            DAY_KEY_TTL, HOUR_KEY_TTL,
+        ]
+        answer = int(self._record(keys=keys, args=args))
+        if answer < 0:
+            raise EpochMoved
+        return answer == 1
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def goal_counts(self, ids: Sequence[int], now: datetime) -> dict[int, tuple[int, ...]]:
+        """Each line item's counts in this epoch: impressions lifetime, today, this hour, then
+        clicks the same (the layout of ``layoutserver.ads.delivery.GOALS``)."""
+        if not ids:
+            return {}
+        calendar = Calendar(now, self.timezone)
+        suffixes = ("", f":d:{calendar.day}", f":h:{calendar.hour}")
+
+        def queue(pipe: Any) -> None:  # keys named per attempt: the epoch may have moved
+            pipe.mget([self.key(f"li:{item}:{letter}{suffix}")
+                       for item in ids for letter in "ic" for suffix in suffixes])
+
+        found = self._read(queue)[0]
+        return {item: tuple(int(value or 0) for value in found[6 * n : 6 * n + 6])
+                for n, item in enumerate(ids)}
+
+    def user_counts(self, user_key: str, ids: Sequence[int], now: datetime
+                    ) -> dict[int, tuple[int, ...]]:
+        """One reader's impressions of each line item: flight, this week, today, this hour
+        (the layout of ``layoutserver.ads.delivery.USERS``)."""
+        if not ids:
+            return {}
+        calendar = Calendar(now, self.timezone)
+        fields = ("t", f"w:{calendar.week}", f"d:{calendar.day}", f"h:{calendar.hour}")
+
+        def queue(pipe: Any) -> None:
+            for item in ids:
+                pipe.hmget(self.key(f"u:{item}:{user_key}"), fields)
+
+        found = self._read(queue)
+        return {item: tuple(int(value or 0) for value in values)
+                for item, values in zip(ids, found, strict=True)}
+
+    def _read(self, queue: Any) -> list[Any]:
+        """Run the reads ``queue`` puts on a pipeline, checking the epoch in the same round
+        trip; on a moved epoch read it again and retry once."""
+        for attempt in (1, 2):
+            epoch = self.epoch()
+            pipe = self.store.client.pipeline(transaction=False)
+            pipe.get(self.epoch_key)
+            queue(pipe)
+            answers = pipe.execute()
+            current = answers[0].decode() if isinstance(answers[0], bytes) else answers[0]
+            if current == epoch:
+                return list(answers[1:])
+            self.epoch(refresh=True)
+            if attempt == 2:
+                break
+        raise EpochMoved

@@ -1,0 +1,184 @@
+"""Counting through Redis, shared by two apps on one database and one Redis (two hosts): each
+token counts once whichever host sees it, caps and goals see every host's counts at once, the
+flush copies exact counts into the database and counts a window once however often it runs, and
+an unreachable Redis loses nothing: counts go to the database and come back into Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import redis
+from adsupport import ADS_SETTINGS, counts, small_config, user_counts
+from flask import Flask
+from flask.testing import FlaskClient
+from redis_fixtures import RedisServer
+from sqlalchemy import select
+
+from layoutserver.ads import get_ads
+from layoutserver.ads.config_import import import_ads
+from layoutserver.ads.delivery import GoalCounts
+from layoutserver.ads.models import AdCount
+from layoutserver.core import get_core
+from layoutserver.db import get_database
+
+PAGE = {"page_type": "article", "slug": "a-story", "path": "/pages/article/a-story"}
+HOUR = "2024-10-10T16:00:00+00:00"  # the pinned site clock, 12:00 in New York
+Hosts = Callable[..., tuple[Flask, Flask]]
+
+
+@pytest.fixture
+def hosts(make_app: Callable[..., Flask], redis_settings: dict[str, Any]) -> Hosts:
+    """``hosts(redis=..., **acme)``: two apps sharing one database and one Redis, with the small
+    ad configuration; goal counts are read fresh on every decision."""
+
+    def factory(redis_url: str | None = None, **acme: Any) -> tuple[Flask, Flask]:
+        settings = {**ADS_SETTINGS, **redis_settings}
+        if redis_url:
+            settings["REDIS_URL"] = redis_url
+        first = make_app(settings=settings)
+        import_ads(get_database(first), small_config(**acme), get_core(first).timezone)
+        second = make_app(settings={**settings, "DATABASE_URL": get_database(first).url},
+                          demo=False)
+        for app in (first, second):
+            get_ads(app).tally.goal_counts = GoalCounts(max_age=0)
+        return first, second
+
+    return factory
+
+
+def decide(client: FlaskClient, user_key: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"page": PAGE, "slots": ["top"]}
+    if user_key:
+        body["user_key"] = user_key
+    response = client.post("/ads/decide", json=body)
+    assert response.status_code == 200, response.json
+    decision: dict[str, Any] = response.json["decisions"][0]
+    return decision
+
+
+def path_of(url: str) -> str:
+    return url.removeprefix("http://localhost")
+
+
+def flush(app: Flask) -> Any:
+    flusher = get_ads(app).flusher
+    assert flusher is not None
+    return flusher.flush()
+
+
+def test_a_token_counts_once_across_hosts_and_a_flush_twice_counts_once(hosts: Hosts) -> None:
+    a, b = hosts()
+    ad = decide(a.test_client())
+    assert b.test_client().get(path_of(ad["impression_url"])).status_code == 204
+    assert a.test_client().get(path_of(ad["impression_url"])).status_code == 204  # a replay
+    assert a.test_client().get(path_of(ad["click_url"])).status_code == 302
+    assert b.test_client().get(path_of(ad["click_url"])).status_code == 302  # a replay
+    database = get_database(a)
+    assert counts(database) == []  # in Redis until flushed
+    first = flush(a)
+    assert (first.windows, first.rows) == (1, 1)
+    expected = [(1, ad["creative_id"], "top", HOUR, 1, 1)]
+    assert counts(database) == expected
+    flush(b)
+    flush(a)
+    assert counts(database) == expected
+
+
+def test_more_counts_after_a_flush_raise_the_row_to_the_new_total(hosts: Hosts) -> None:
+    a, b = hosts()
+    for host in (a, b, a):
+        host.test_client().get(path_of(decide(host.test_client())["impression_url"]))
+        flush(b)
+    assert [row[4] for row in counts(get_database(a))] == [3]
+
+
+def test_a_frequency_cap_holds_across_hosts(hosts: Hosts) -> None:
+    a, b = hosts(caps=[{"impressions": 2, "period": "day"}])
+    served = []
+    for host in (a, b, a, b, a):
+        ad = decide(host.test_client(), user_key="reader-1")
+        served.append(ad["line_item_id"])
+        host.test_client().get(path_of(ad["impression_url"]))
+    assert served == [1, 1, 2, 2, 2]  # then only the house line item (2)
+    assert user_counts(get_database(a)) == {}  # cap counts live in Redis
+
+
+def test_a_lifetime_goal_is_reached_on_every_host_without_waiting_for_a_flush(
+    hosts: Hosts,
+) -> None:
+    a, b = hosts(goal={"metric": "impressions", "amount": 3, "period": "lifetime"},
+                 pacing="asap")
+    served = []
+    for host in (a, b, a, b, a):
+        ad = decide(host.test_client())
+        served.append(ad["line_item_id"])
+        host.test_client().get(path_of(ad["impression_url"]))
+    assert served == [1, 1, 1, 2, 2]
+
+
+def test_goal_counts_add_the_database_rows_of_other_sources(hosts: Hosts) -> None:
+    a, b = hosts(goal={"metric": "impressions", "amount": 3, "period": "lifetime"},
+                 pacing="asap")
+    for host in (a, b):
+        host.test_client().get(path_of(decide(host.test_client())["impression_url"]))
+    flush(a)
+    # Redis loses its data: a new epoch starts from zero, the flushed rows still count.
+    store = get_ads(a).redis_counts
+    assert store is not None
+    client = store.store.client
+    for key in client.scan_iter(f"{store.store.prefix}*"):
+        client.delete(key)
+    ad = decide(b.test_client())
+    assert ad["line_item_id"] == 1
+    b.test_client().get(path_of(ad["impression_url"]))
+    assert decide(a.test_client())["line_item_id"] == 2  # 2 flushed + 1 in the new epoch
+    flush(a)
+    with get_database(a).session() as session:
+        sources = session.scalars(select(AdCount.source)).all()
+    assert len(set(sources)) == 2 and "" not in sources
+    assert sum(row[4] for row in counts(get_database(a))) == 3
+
+
+def test_with_redis_unreachable_counts_go_to_the_database_and_come_back(
+    hosts: Hosts, redis_server: RedisServer
+) -> None:
+    a, b = hosts(redis_url=redis_server.url, caps=[{"impressions": 2, "period": "day"}])
+    first = decide(a.test_client(), user_key="reader-1")
+    redis_server.stop()
+    assert a.test_client().get(path_of(first["impression_url"])).status_code == 204
+    database = get_database(a)
+    assert [row[4] for row in counts(database)] == [1]  # counted in the database
+    assert user_counts(database) == {("reader-1", 1): 1}
+    second = decide(b.test_client(), user_key="reader-1")  # decided against the database
+    assert second["line_item_id"] == 1
+    redis_server.start()
+    for app in (a, b):  # as the breaker would after its pause
+        redis_counts = get_ads(app).redis_counts
+        assert redis_counts is not None
+        redis_counts.store.breaker.reset()
+    report = flush(a)
+    assert report.user_rows_moved == 1 and report.guards_copied == 1
+    assert user_counts(database) == {}
+    # the replay guard came back: the first token is not counted again
+    a.test_client().get(path_of(first["impression_url"]))
+    b.test_client().get(path_of(second["impression_url"]))
+    flush(a)
+    assert sorted(row[4] for row in counts(database)) == [1, 1]  # one per source
+    # the cap saw the impression counted in the database: 2 of 2 reached
+    assert decide(a.test_client(), user_key="reader-1")["line_item_id"] == 2
+
+
+def test_the_flush_lock_keeps_two_flushes_from_running_at_once(hosts: Hosts) -> None:
+    a, _ = hosts()
+    store = get_ads(a).redis_counts
+    assert store is not None
+    store.store.client.set(store.key("flush-lock"), "someone-else")
+    assert flush(a).skipped
+    store.store.client.delete(store.key("flush-lock"))
+    assert not flush(a).skipped
+
+
+def test_redis_is_a_real_server(redis_url: str) -> None:
+    assert redis.Redis.from_url(redis_url).ping()
