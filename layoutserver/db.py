@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from time import monotonic
 from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from layoutserver.settings import version_poll_seconds
+
 EXTENSION_KEY = "layoutserver.db"
+UNREACHABLE_RETRY_SECONDS = 1.0
+
+log = logging.getLogger(__name__)
 
 
 #: Constraint and index names that are the same on every database, so that migrations can
@@ -55,11 +63,43 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Database:
     """Engine and sessions for one app."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, version_poll: float = 0.0) -> None:
+        """``version_poll``: seconds :meth:`read_version` may keep a version (0: read it every
+        time)."""
         self.url = url
         self.engine: Engine = _make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self._readers = threading.local()
+        self.version_poll = version_poll
+        self._versions: dict[str, tuple[float, int]] = {}
+        # A commit in this process may have moved a version: read them again next time.
+        event.listen(self.sessionmaker, "after_commit", self._forget_versions)
+
+    def _forget_versions(self, _session: Session) -> None:
+        self._versions = {}
+
+    def read_version(self, sql: str) -> int:
+        """A version number (content, ads config): read again at most every ``version_poll``
+        seconds, and after any commit made through this database's sessions.
+
+        When the database cannot be reached, the last version read is answered (and the read
+        tried again a second later), so pages whose fragments are cached keep being served; it
+        raises only when no version was ever read."""
+        kept = self._versions.get(sql)
+        now = monotonic()
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        try:
+            value = self.read_int(sql)
+        except DBAPIError as error:
+            if kept is None:
+                raise
+            log.warning("database unreachable (%s); serving version %s from memory",
+                        type(error.orig).__name__, kept[1])
+            self._versions[sql] = (now + UNREACHABLE_RETRY_SECONDS, kept[1])
+            return kept[1]
+        self._versions[sql] = (now + self.version_poll, value)
+        return value
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -87,13 +127,12 @@ class Database:
     def read_int(self, sql: str) -> int:
         """One integer from a one-row query (0 when there is no row): the version numbers
         checked on every request. On SQLite each thread keeps one DBAPI connection for these
-        reads (a pool checkout costs more than the read); elsewhere a pooled one is used."""
+        reads (a pool checkout costs more than the read); elsewhere a pooled connection is
+        used, through SQLAlchemy, so that a failure raises as a ``DBAPIError``."""
         if self.engine.dialect.name != "sqlite":
-            connection = self.engine.raw_connection()
-            try:
-                return _read_int(connection, sql)
-            finally:
-                connection.close()
+            with self.engine.connect() as connection:
+                value = connection.exec_driver_sql(sql).scalar()
+                return int(value) if value is not None else 0
         held = getattr(self._readers, "connection", None)
         if held is None:
             held = self._readers.connection = self.engine.raw_connection()
@@ -149,7 +188,7 @@ def init_app(app: Flask) -> Database:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{Path(app.instance_path) / 'layoutserver.sqlite3'}"
         app.config["DATABASE_URL"] = url
-    database = Database(url)
+    database = Database(url, version_poll_seconds(app.config, url))
     app.extensions[EXTENSION_KEY] = database
     return database
 

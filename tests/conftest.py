@@ -42,6 +42,7 @@ def make_app(tmp_path: Path) -> Iterator[AppFactory]:
         layouts: Mapping[str, str] | None = None,
         settings: Mapping[str, Any] | None = None,
         demo: bool = True,
+        create: bool = True,
     ) -> Flask:
         number = len(apps)
         values: dict[str, Any] = {
@@ -57,7 +58,8 @@ def make_app(tmp_path: Path) -> Iterator[AppFactory]:
         values.update(settings or {})
         app = create_app(values, extra_widgets=TEST_WIDGETS)
         app.config["TESTING"] = True
-        get_database(app).create_all()
+        if create:
+            get_database(app).create_all()
         if demo:
             import_file(get_database(app), DEMO_CONTENT)
         apps.append(app)

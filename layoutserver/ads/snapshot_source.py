@@ -53,7 +53,7 @@ class SnapshotSource:
         """How many snapshots this source has built (tests and monitoring read it)."""
 
     def version(self) -> int:
-        return self._database.read_int(VERSION_SQL)
+        return self._database.read_version(VERSION_SQL)
 
     def current(self) -> Snapshot:
         """The snapshot of the stored configuration: one version query, and a rebuild only

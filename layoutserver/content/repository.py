@@ -55,7 +55,7 @@ class ContentRepository:
 
     def version(self) -> int:
         """The content version: it changes whenever content is imported or edited."""
-        return self._database.read_int(VERSION_SQL)
+        return self._database.read_version(VERSION_SQL)
 
     def scope_versions(self, version: int) -> dict[str, int]:
         """Every content scope's version (``content_scopes``), read again only when the

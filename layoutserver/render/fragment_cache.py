@@ -3,8 +3,9 @@
 A key holds the widget's name and version, its options, the values of the context keys it varies
 on, the layout's digest and the content version. A second entry per placement, without the
 content version and kept longer, is the "last good" output shown when a later render fails or
-overruns its budget. A cache backend error is logged and treated as a miss: caching must never
-take a page down (flask-caching lets backend errors through, see its issues #61 and #217).
+overruns its budget. A cache backend error is logged and treated as a miss, and the backend is
+skipped for a while (:class:`~layoutserver.breaker.Breaker`): caching must never take a page
+down (flask-caching lets backend errors through, see its issues #61 and #217).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections import OrderedDict
 from typing import Any
 
 from flask_caching.backends.base import BaseCache
+
+from layoutserver.breaker import Breaker
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,9 @@ class FragmentCache:
         self.enabled = enabled
         """False under NullCache: nothing is stored, not even in the local memo."""
         self.local = LocalMemo(local_capacity)
+        self.breaker = Breaker("fragment cache")
+        """After a backend error (a shared Redis gone), the backend is skipped for a while:
+        misses, rendered, instead of a socket timeout per lookup."""
 
     @staticmethod
     def key(*parts: object) -> str:
@@ -69,17 +75,21 @@ class FragmentCache:
         return digest.hexdigest()
 
     def get(self, key: str) -> Any:
+        if not self.breaker.closed():
+            return None
         try:
             return self.backend.get(key)
-        except Exception:
-            log.exception("cache get failed; treating as a miss")
+        except Exception as error:
+            self.breaker.trip(error)
             return None
 
     def set(self, key: str, value: Any, ttl: int) -> None:
+        if not self.breaker.closed():
+            return
         try:
             self.backend.set(key, value, timeout=ttl)
-        except Exception:
-            log.exception("cache set failed; output not stored")
+        except Exception as error:
+            self.breaker.trip(error)
 
     def get_last_good(self, key: str) -> Any:
         return self.get(f"good:{key}")

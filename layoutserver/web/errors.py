@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,25 @@ def _unexpected(exc: Exception) -> ResponseReturnValue:
     return error_response(500, error.name, "The server failed; the error is logged.")
 
 
+def _database_unreachable(exc: DBAPIError) -> ResponseReturnValue:
+    """A database that does not answer (connection refused or lost) is a 503, with nothing
+    changed: the transaction never committed. Any other database error is unexpected (500)."""
+    if not isinstance(exc, OperationalError | InterfaceError) and not exc.connection_invalidated:
+        return _unexpected(exc)
+    log.warning("database unreachable on %s %s: %s", request.method, request.path,
+                type(exc.orig).__name__)
+    message = "The database is unreachable, so nothing was changed or counted. Try again shortly."
+    error = ServiceUnavailable(message)
+    error.data = {"message": message}  # type: ignore[attr-defined]  # flask-smorest's message
+    handler = _area_handler()
+    response = handler(error) if handler is not None else error_response(
+        503, error.name, error.description or error.name)
+    final = current_app.make_response(response)
+    final.headers["Retry-After"] = "5"
+    return final
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DBAPIError, _database_unreachable)
     app.register_error_handler(Exception, _unexpected)

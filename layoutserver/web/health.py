@@ -1,5 +1,6 @@
-"""``/healthz``: the process answers. ``/readyz``: what it needs answers too (the database and
-the cache backend); 503 naming what failed, for a load balancer to stop sending traffic."""
+"""``/healthz``: the process answers. ``/readyz``: what it needs answers too (the database, the
+cache backend and, when configured, Redis); 503 naming what failed, for a load balancer to stop
+sending traffic."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask import Blueprint, Response, jsonify
 
 from layoutserver.core import get_core
 from layoutserver.db import get_database
+from layoutserver.redis_store import ERRORS, get_redis
 
 blueprint = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -24,6 +26,8 @@ def healthz() -> Response:
 @blueprint.get("/readyz")
 def readyz() -> Response:
     checks = {"database": _database(), "cache": _cache()}
+    if get_redis() is not None:
+        checks["redis"] = _redis()
     ready = all(state == "ok" for state in checks.values())
     response = jsonify({"status": "ready" if ready else "not ready", "checks": checks})
     response.status_code = 200 if ready else 503
@@ -36,6 +40,20 @@ def _database() -> str:
     except Exception as exc:
         log.warning("readyz: database unreachable: %s", exc)
         return f"unreachable: {type(exc).__name__}"
+    return "ok"
+
+
+def _redis() -> str:
+    """Ping the Redis the ad counters use. Pages keep rendering without it (counts go to the
+    database), but a host whose Redis is gone is not one a load balancer should prefer."""
+    store = get_redis()
+    assert store is not None
+    try:
+        store.ping()
+    except ERRORS as exc:
+        log.warning("readyz: redis unreachable: %s", exc)
+        return f"unreachable: {type(exc).__name__}"
+    store.breaker.reset()
     return "ok"
 
 
