@@ -1,16 +1,59 @@
-"""gunicorn settings. Every value can be overridden from the environment (see README)."""
+"""gunicorn settings: production defaults, each overridable from the environment (README).
+
+Workers are processes (``sync``: one request at a time each, ``2 x cores + 1`` of them), so one
+slow render or database read never holds up another request of the same worker. A worker that
+hangs past ``GUNICORN_TIMEOUT`` is killed and replaced; on SIGHUP or SIGTERM workers finish what
+they are answering within ``GUNICORN_GRACEFUL_TIMEOUT``. ``GUNICORN_MAX_REQUESTS`` recycles a
+worker after that many requests (with jitter, so they do not all restart at once).
+
+Prometheus: every worker writes its metrics into ``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary
+folder unless set), emptied when the server starts; ``/metrics`` then answers for the host.
+"""
+
+from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
 
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
-max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "0"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER",
+                                         str(max(max_requests // 10, 0))))
+# Behind a load balancer: the addresses whose X-Forwarded-* headers are trusted.
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The app is built in each worker, after the fork: its background threads (the ads counter
+# flush) and connection pools belong to that worker.
+preload_app = False
+# The workers' heartbeat files in memory rather than on a disk that may stall.
+worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+
+METRICS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+    prefix="layoutserver-metrics-")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_DIR
+
+
+def on_starting(server: Any) -> None:
+    """Start from empty metric files: values of a previous run's workers would add up."""
+    directory = Path(METRICS_DIR)
+    if directory.is_dir():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

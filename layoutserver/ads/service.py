@@ -43,6 +43,8 @@ class AdServer:
     ) -> None:
         self.snapshots = snapshots
         self.tally = tally
+        self.observers: list[Callable[[Mapping[str, ServedAd]], None]] = []
+        """Called with each page's served slots (``layoutserver.metrics``)."""
         self._tokens = tokens
         self._config = config
         self._seeded = None if seed is None else random.Random(seed)  # noqa: S311 - a lottery
@@ -102,6 +104,8 @@ class AdServer:
                                     impression, click)
         if counted:
             self.tally.record_all("impression", counted, request.now)
+        for observer in self.observers:
+            observer(served)
         return served
 
 

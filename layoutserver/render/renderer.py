@@ -85,6 +85,8 @@ class Renderer:
         self.pool = pool
         self.budget_seconds = budget_seconds
         self.track = RenderTrack(budget_seconds)
+        self.observers: list[Callable[[Sequence[RenderedPlacement]], None]] = []
+        """Called with each render's results (``layoutserver.metrics``)."""
 
     def render(
         self,
@@ -131,7 +133,10 @@ class Renderer:
         for placement, installed, key, future in futures:
             results[placement.id] = self._collect(placement, installed, key, future, deadline,
                                                   started)
-        return [results[placement.id] for placement in placements]
+        ordered = [results[placement.id] for placement in placements]
+        for observer in self.observers:
+            observer(ordered)
+        return ordered
 
     def _submit(
         self, page: PageContext, misses: list[tuple[Placement, InstalledWidget, CacheKeys | None]]

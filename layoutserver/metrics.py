@@ -1,0 +1,124 @@
+"""Prometheus metrics at ``/metrics``: requests by route and status, widget render time and
+failures, fragment and page cache hits and misses, ad decisions and fill per slot, impressions
+and clicks.
+
+The metrics are module-level (prometheus-client keeps one registry per process). Under gunicorn,
+``config/gunicorn.conf.py`` sets ``PROMETHEUS_MULTIPROC_DIR`` before any worker imports this
+module, so each worker writes its values to files there and ``/metrics`` answers for all
+workers of the host (prometheus-client's multiprocess mode); without it, for this process.
+
+Hooks, not calls sprinkled through the code: an ``after_request`` function, an observer on the
+renderer, a listener on the ad tally and one on the ad server's decisions.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+
+from flask import Flask, Response, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as prometheus_multiprocess
+
+from layoutserver.ads.counting import Kind, Tracked
+from layoutserver.render.renderer import RenderedPlacement
+from layoutserver.widgets import ServedAd
+
+REQUESTS = Counter("layoutserver_http_requests", "HTTP requests answered",
+                   ["route", "method", "status"])
+REQUEST_SECONDS = Histogram("layoutserver_http_request_seconds", "Time to answer a request",
+                            ["route"], buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5,
+                                                1, 2.5))
+WIDGET_SECONDS = Histogram("layoutserver_widget_render_seconds", "Time to render a widget",
+                           ["widget"], buckets=(.0005, .001, .0025, .005, .01, .025, .05, .1,
+                                                .25, .5, 1))
+WIDGET_FAILURES = Counter("layoutserver_widget_failures",
+                          "Widget renders that raised or overran their budget",
+                          ["widget", "outcome"])
+CACHE_LOOKUPS = Counter("layoutserver_cache_lookups", "Fragment and page cache lookups",
+                        ["cache", "result"])
+AD_DECISIONS = Counter("layoutserver_ad_decisions", "Slot decisions, filled or empty",
+                       ["slot", "filled"])
+AD_EVENTS = Counter("layoutserver_ad_events", "Impressions and clicks counted",
+                    ["kind", "slot"])
+
+_FAILED = frozenset({"error", "timeout", "stale"})
+_STARTED = "layoutserver.started"
+
+
+def observe_render(rendered: Sequence[RenderedPlacement]) -> None:
+    for item in rendered:
+        widget = item.placement.widget
+        outcome = item.outcome
+        if outcome == "hit":
+            CACHE_LOOKUPS.labels("fragment", "hit").inc()
+            continue
+        if outcome in ("unavailable", "esi"):
+            continue
+        WIDGET_SECONDS.labels(widget).observe(item.duration_ms / 1000)
+        if outcome in _FAILED:
+            WIDGET_FAILURES.labels(widget, outcome).inc()
+        if item.policy.shared:
+            CACHE_LOOKUPS.labels("fragment", "miss").inc()
+
+
+def observe_decisions(served: Mapping[str, ServedAd]) -> None:
+    for code, ad in served.items():
+        AD_DECISIONS.labels(code, "yes" if ad.creative_id is not None else "no").inc()
+
+
+def observe_count(kind: Kind, tracked: Tracked) -> None:
+    AD_EVENTS.labels(kind, tracked.slot).inc()
+
+
+def _started() -> None:
+    request.environ[_STARTED] = time.perf_counter()
+
+
+def _answered(response: Response) -> Response:
+    rule = request.url_rule
+    route = rule.rule if rule is not None else "(unmatched)"
+    REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+    started = request.environ.get(_STARTED)
+    if started is not None:
+        REQUEST_SECONDS.labels(route).observe(time.perf_counter() - started)
+    timing = response.headers.get("Server-Timing")
+    if timing is not None and 'desc="page-cache' in timing:
+        CACHE_LOOKUPS.labels("page", "hit").inc()
+    elif timing is not None and 'total;' in timing:
+        CACHE_LOOKUPS.labels("page", "miss").inc()
+    return response
+
+
+def metrics() -> Response:
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        registry = CollectorRegistry()
+        prometheus_multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+        body = generate_latest(registry)
+    else:
+        body = generate_latest()
+    response = Response(body, mimetype=CONTENT_TYPE_LATEST)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """After the core and ads are bound: hook the renderer, the tally and the ad server."""
+    from layoutserver.ads import get_ads
+    from layoutserver.core import get_core
+
+    app.before_request(_started)
+    app.after_request(_answered)
+    app.add_url_rule("/metrics", "metrics", metrics)
+    get_core(app).renderer.observers.append(observe_render)
+    ads = get_ads(app)
+    ads.tally.listeners.append(observe_count)
+    ads.server.observers.append(observe_decisions)
