@@ -60,6 +60,11 @@ class Database:
         self.engine: Engine = _make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self._readers = threading.local()
+        self._held = self.engine.dialect.name == "sqlite"
+        #: Elsewhere (PostgreSQL) reads take a pooled connection in autocommit: each read is one
+        #: round trip that sees the latest commit, with no BEGIN and ROLLBACK around it.
+        self._reads = self.engine if self._held else self.engine.execution_options(
+            isolation_level="AUTOCOMMIT")
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -71,9 +76,10 @@ class Database:
     def reading(self) -> Iterator[Connection]:
         """A connection for reads. On SQLite each thread keeps one and ends its transaction
         after every use (so the next read sees the latest commit): cheaper than a pool checkout
-        for the queries of every uncached render. Elsewhere a pooled connection."""
-        if self.engine.dialect.name != "sqlite":
-            with self.engine.connect() as connection:
+        for the queries of every uncached render. Elsewhere a pooled connection in autocommit
+        (each statement sees the latest commit)."""
+        if not self._held:
+            with self._reads.connect() as connection:
                 yield connection
             return
         held: Connection | None = getattr(self._readers, "reads", None)
@@ -87,13 +93,11 @@ class Database:
     def read_int(self, sql: str) -> int:
         """One integer from a one-row query (0 when there is no row): the version numbers
         checked on every request. On SQLite each thread keeps one DBAPI connection for these
-        reads (a pool checkout costs more than the read); elsewhere a pooled one is used."""
-        if self.engine.dialect.name != "sqlite":
-            connection = self.engine.raw_connection()
-            try:
-                return _read_int(connection, sql)
-            finally:
-                connection.close()
+        reads (a pool checkout costs more than the read); elsewhere a pooled one in autocommit."""
+        if not self._held:
+            with self._reads.connect() as connection:
+                value = connection.exec_driver_sql(sql).scalar()
+            return int(value) if value is not None else 0
         held = getattr(self._readers, "connection", None)
         if held is None:
             held = self._readers.connection = self.engine.raw_connection()
