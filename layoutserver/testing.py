@@ -25,7 +25,6 @@ when ``LAYOUTSERVER_TEST_DATABASE_URL`` names a server; ``layoutserver_redis_url
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping
@@ -39,13 +38,13 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import Markup
-from sqlalchemy import Engine, create_engine, make_url, pool, text
 
 from layoutserver import create_app
 from layoutserver.content.importer import import_content
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 from layoutserver.layouts import Layout, Placement, Region
+from layoutserver.scratch import DatabaseServer, ScratchDatabases
 from layoutserver.widgets import ArticleView, RequestView, Widget
 
 #: A PostgreSQL server (``postgresql+psycopg://user@host:port/maintenance_db``) to make each
@@ -117,70 +116,37 @@ class ContentHelper:
         return view
 
 
-class ScratchDatabases:
-    """The fresh, empty databases of one test: SQLite files in a directory, or databases
-    created on a PostgreSQL server (``CREATE DATABASE`` costs ~20 ms there, about what
-    ``create_all`` costs) and dropped, with any connection left open, when the test ends."""
-
-    _numbers = itertools.count()
-
-    def __init__(self, directory: Path, server: Engine | None) -> None:
-        self._directory = directory
-        self._server = server
-        self._names: list[str] = []
-
-    def new(self) -> str:
-        number = len(self._names)
-        if self._server is None:
-            name = f"db{number}.sqlite3"
-            self._names.append(name)
-            return f"sqlite:///{self._directory / name}"
-        name = f"t_{os.getpid()}_{next(self._numbers)}"
-        with self._server.connect() as connection:
-            # template0 and a file copy: the quickest way to an empty database.
-            connection.execute(text(f"CREATE DATABASE {name} TEMPLATE template0 "
-                                    "STRATEGY FILE_COPY"))
-        self._names.append(name)
-        url = self._server.url.set(database=name)
-        return url.render_as_string(hide_password=False)
-
-    def drop_all(self) -> None:
-        if self._server is None:
-            return
-        with self._server.connect() as connection:
-            for name in self._names:
-                connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        self._names.clear()
-
-
 @pytest.fixture(scope="session")
-def layoutserver_database_server() -> Iterator[Engine | None]:
-    """An engine on the PostgreSQL server named by LAYOUTSERVER_TEST_DATABASE_URL, for
-    creating and dropping databases; None without it (SQLite files)."""
+def layoutserver_database_server() -> Iterator[DatabaseServer | None]:
+    """The PostgreSQL server named by LAYOUTSERVER_TEST_DATABASE_URL, where the tests' databases
+    are created; None without it (SQLite files)."""
     server_url = os.environ.get(TEST_DATABASE_ENV)
     if not server_url:
         yield None
         return
-    if make_url(server_url).get_backend_name() != "postgresql":
-        raise pytest.UsageError(f"{TEST_DATABASE_ENV} must name a PostgreSQL server")
-    engine = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
-    yield engine
-    engine.dispose()
+    try:
+        server = DatabaseServer(server_url)
+    except ValueError as error:
+        raise pytest.UsageError(f"{TEST_DATABASE_ENV}: {error}") from error
+    yield server
+    server.close()
 
 
 @pytest.fixture
 def layoutserver_new_database(
-    tmp_path: Path, layoutserver_database_server: Engine | None
-) -> Iterator[Callable[[], str]]:
-    """``layoutserver_new_database()``: the URL of another fresh, empty database for this test
-    (a SQLite file under tmp_path, or a database on the test PostgreSQL server)."""
+    tmp_path: Path, layoutserver_database_server: DatabaseServer | None
+) -> Iterator[Callable[..., str]]:
+    """``layoutserver_new_database(seed=None)``: the URL of another fresh database for this
+    test (a SQLite file under tmp_path, or a database on the test PostgreSQL server), empty or
+    as ``seed`` (a function of the URL, e.g. ``layoutserver.scratch.create_tables``) fills it.
+    On PostgreSQL a seed runs once per session and its result is copied."""
     databases = ScratchDatabases(tmp_path, layoutserver_database_server)
     yield databases.new
     databases.drop_all()
 
 
 @pytest.fixture
-def layoutserver_database_url(layoutserver_new_database: Callable[[], str]) -> str:
+def layoutserver_database_url(layoutserver_new_database: Callable[..., str]) -> str:
     """The URL of a fresh, empty database for this test."""
     return layoutserver_new_database()
 

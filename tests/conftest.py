@@ -18,6 +18,7 @@ from layoutserver import create_app
 from layoutserver.content.importer import import_file
 from layoutserver.core import get_core
 from layoutserver.db import Database, get_database
+from layoutserver.scratch import create_tables
 
 REPO = Path(__file__).resolve().parent.parent
 __all__ = ["DEMO_SETTINGS", "SEED_PATH", "SEED_SLUG"]
@@ -32,10 +33,20 @@ DEMO_CONTENT = REPO / "layoutserver" / "demo" / "content.json"
 AppFactory = Callable[..., Flask]
 
 
+def demo_content(url: str) -> None:
+    """The seed of make_app's databases: every table and the demo content."""
+    database = Database(url)
+    try:
+        database.create_all()
+        import_file(database, DEMO_CONTENT)
+    finally:
+        database.dispose()
+
+
 @pytest.fixture
 def make_app(
     tmp_path: Path,
-    layoutserver_new_database: Callable[[], str],
+    layoutserver_new_database: Callable[..., str],
     layoutserver_redis_url: str | None,
 ) -> Iterator[AppFactory]:
     """``make_app(layouts={"article": TOML}, settings={...}, demo=True)``: an app on a fresh
@@ -52,7 +63,7 @@ def make_app(
         number = len(apps)
         values: dict[str, Any] = {
             **DEMO_SETTINGS,
-            "DATABASE_URL": layoutserver_new_database(),
+            "DATABASE_URL": layoutserver_new_database(demo_content if demo else create_tables),
         }
         if layoutserver_redis_url:
             values["REDIS_URL"] = layoutserver_redis_url
@@ -65,9 +76,6 @@ def make_app(
         values.update(settings or {})
         app = create_app(values, extra_widgets=TEST_WIDGETS)
         app.config["TESTING"] = True
-        get_database(app).create_all()
-        if demo:
-            import_file(get_database(app), DEMO_CONTENT)
         apps.append(app)
         return app
 
@@ -78,10 +86,9 @@ def make_app(
 
 
 @pytest.fixture
-def database(layoutserver_database_url: str) -> Iterator[Database]:
+def database(layoutserver_new_database: Callable[..., str]) -> Iterator[Database]:
     """A Database with every table, on a fresh database, without Flask."""
-    database = Database(layoutserver_database_url)
-    database.create_all()
+    database = Database(layoutserver_new_database(create_tables))
     yield database
     database.dispose()
 
