@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -184,3 +185,23 @@ def upsert(
             setattr(row, name, value)
             status = "updated"
     return row, status
+
+
+def increment(session: Session, model: type[Base], key: Mapping[str, Any],
+              column: str = "version") -> int:
+    """Add 1 to ``column`` of ``model``'s row with primary ``key``, creating the row at 1, in
+    ``session``'s transaction; returns the new value. One ``INSERT ... ON CONFLICT DO UPDATE
+    ... RETURNING``: two writers neither lose an increment nor both create the row (with an
+    UPDATE, then an INSERT when nothing was updated, the second writer to create a row fails
+    on PostgreSQL; SQLite serializes writers)."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        raise NotImplementedError(f"increment on {dialect}")
+    insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(model)
+    target = getattr(model, column)
+    statement = (
+        insert.values(**key, **{column: 1})
+        .on_conflict_do_update(index_elements=list(key), set_={column: target + 1})
+        .returning(target)
+    )
+    return int(session.execute(statement).scalar_one())
