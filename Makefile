@@ -7,7 +7,7 @@ PORT ?= 8000
 SEED_PATH := /pages/article/east-turkistan-government-in-exile-condemns-china-pakistan-cooperation
 DEMO_SETTINGS := LAYOUTSERVER_SETTINGS=config/demo.toml
 
-.PHONY: run test system-packages lint typecheck pytest bench clean
+.PHONY: run test system-packages lint typecheck pytest test-pg bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,8 @@ run: $(VENV)/.installed
 	@echo
 	$(DEMO_SETTINGS) PORT=$(PORT) $(BIN)/gunicorn -c config/gunicorn.conf.py wsgi:app
 
-test: $(VENV)/.installed system-packages lint typecheck pytest
+# The suite runs twice: on SQLite files, then on PostgreSQL with Redis (test-pg).
+test: $(VENV)/.installed system-packages lint typecheck pytest test-pg
 
 # What the tests need from Debian: the system Chromium, which Playwright drives (browser tests),
 # and redis-server (the Redis tests start throwaway servers on loopback).
@@ -47,6 +48,12 @@ typecheck: $(VENV)/.installed
 
 pytest: $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+# The suite on PostgreSQL and Redis: .ci/services installs them when missing (apt-get), starts
+# throwaway servers on loopback, runs pytest with LAYOUTSERVER_TEST_DATABASE_URL and
+# LAYOUTSERVER_TEST_REDIS_URL set (a fresh database per test), then stops them, pass or fail.
+test-pg: $(VENV)/.installed
+	.ci/services $(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
 	bench/run.sh

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -70,17 +71,25 @@ class Database:
         self.engine: Engine = _make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self._readers = threading.local()
+        self._held = self.engine.dialect.name == "sqlite"
+        #: Elsewhere (PostgreSQL) reads take a pooled connection in autocommit: each read is one
+        #: round trip that sees the latest commit, with no BEGIN and ROLLBACK around it.
+        self._reads = self.engine if self._held else self.engine.execution_options(
+            isolation_level="AUTOCOMMIT")
         self.version_poll = version_poll
         self._versions: dict[str, tuple[float, int]] = {}
-        # A commit in this process may have moved a version: read them again next time.
-        event.listen(self.sessionmaker, "after_commit", self._forget_versions)
+        # A commit in this process that moved a version (``increment``): read them again next
+        # time, so this process sees its own change at once.
+        event.listen(self.sessionmaker, "after_commit", self._after_commit)
+        event.listen(self.sessionmaker, "after_rollback", _unmark)
 
-    def _forget_versions(self, _session: Session) -> None:
-        self._versions = {}
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop(_VERSIONS_MOVED, False):
+            self._versions = {}
 
     def read_version(self, sql: str) -> int:
         """A version number (content, ads config): read again at most every ``version_poll``
-        seconds, and after any commit made through this database's sessions.
+        seconds, and again after this process committed a change of a version (``increment``).
 
         When the database cannot be reached, the last version read is answered (and the read
         tried again a second later), so pages whose fragments are cached keep being served; it
@@ -111,9 +120,10 @@ class Database:
     def reading(self) -> Iterator[Connection]:
         """A connection for reads. On SQLite each thread keeps one and ends its transaction
         after every use (so the next read sees the latest commit): cheaper than a pool checkout
-        for the queries of every uncached render. Elsewhere a pooled connection."""
-        if self.engine.dialect.name != "sqlite":
-            with self.engine.connect() as connection:
+        for the queries of every uncached render. Elsewhere a pooled connection in autocommit
+        (each statement sees the latest commit)."""
+        if not self._held:
+            with self._reads.connect() as connection:
                 yield connection
             return
         held: Connection | None = getattr(self._readers, "reads", None)
@@ -127,12 +137,12 @@ class Database:
     def read_int(self, sql: str) -> int:
         """One integer from a one-row query (0 when there is no row): the version numbers
         checked on every request. On SQLite each thread keeps one DBAPI connection for these
-        reads (a pool checkout costs more than the read); elsewhere a pooled connection is
-        used, through SQLAlchemy, so that a failure raises as a ``DBAPIError``."""
-        if self.engine.dialect.name != "sqlite":
-            with self.engine.connect() as connection:
+        reads (a pool checkout costs more than the read); elsewhere a pooled one in autocommit,
+        through SQLAlchemy, so that a failure raises as a ``DBAPIError``."""
+        if not self._held:
+            with self._reads.connect() as connection:
                 value = connection.exec_driver_sql(sql).scalar()
-                return int(value) if value is not None else 0
+            return int(value) if value is not None else 0
         held = getattr(self._readers, "connection", None)
         if held is None:
             held = self._readers.connection = self.engine.raw_connection()
@@ -219,3 +229,32 @@ def upsert(
             setattr(row, name, value)
             status = "updated"
     return row, status
+
+
+def increment(session: Session, model: type[Base], key: Mapping[str, Any],
+              column: str = "version") -> int:
+    """Add 1 to ``column`` of ``model``'s row with primary ``key``, creating the row at 1, in
+    ``session``'s transaction; returns the new value. One ``INSERT ... ON CONFLICT DO UPDATE
+    ... RETURNING``: two writers neither lose an increment nor both create the row (with an
+    UPDATE, then an INSERT when nothing was updated, the second writer to create a row fails
+    on PostgreSQL; SQLite serializes writers)."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        raise NotImplementedError(f"increment on {dialect}")
+    insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(model)
+    target = getattr(model, column)
+    statement = (
+        insert.values(**key, **{column: 1})
+        .on_conflict_do_update(index_elements=list(key), set_={column: target + 1})
+        .returning(target)
+    )
+    value = int(session.execute(statement).scalar_one())
+    session.info[_VERSIONS_MOVED] = True
+    return value
+
+
+_VERSIONS_MOVED = "layoutserver.versions_moved"
+
+
+def _unmark(session: Session) -> None:
+    session.info.pop(_VERSIONS_MOVED, None)

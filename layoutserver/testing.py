@@ -16,20 +16,25 @@ In a plugin package's tests::
         assert "Oslo" in result.html
 
 Fixtures: ``layoutserver_widgets`` (override it), ``layoutserver_settings`` (override or extend
-it), ``layoutserver_app``, ``layoutserver_client``, ``layoutserver_content`` and
-``render_widget``.
+it), ``layoutserver_app``, ``layoutserver_client``, ``layoutserver_content``,
+``render_widget``, and the databases under them: ``layoutserver_database_url`` and
+``layoutserver_new_database``, a SQLite file by default, a fresh PostgreSQL database per test
+when ``LAYOUTSERVER_TEST_DATABASE_URL`` names a server; ``layoutserver_redis_url`` from
+``LAYOUTSERVER_TEST_REDIS_URL``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+import os
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import Markup
@@ -39,7 +44,15 @@ from layoutserver.content.importer import import_content
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 from layoutserver.layouts import Layout, Placement, Region
+from layoutserver.scratch import DatabaseServer, ScratchDatabases
 from layoutserver.widgets import ArticleView, RequestView, Widget
+
+#: A PostgreSQL server (``postgresql+psycopg://user@host:port/maintenance_db``) to make each
+#: test's databases on instead of SQLite files; ``.ci/services`` starts one for ``make test``.
+TEST_DATABASE_ENV = "LAYOUTSERVER_TEST_DATABASE_URL"
+#: A Redis database (``redis://host:port/n``) the test apps get as REDIS_URL, emptied after
+#: each test.
+TEST_REDIS_ENV = "LAYOUTSERVER_TEST_REDIS_URL"
 
 TEST_LAYOUT = """\
 subject = "article"
@@ -103,6 +116,55 @@ class ContentHelper:
         return view
 
 
+@pytest.fixture(scope="session")
+def layoutserver_database_server() -> Iterator[DatabaseServer | None]:
+    """The PostgreSQL server named by LAYOUTSERVER_TEST_DATABASE_URL, where the tests' databases
+    are created; None without it (SQLite files)."""
+    server_url = os.environ.get(TEST_DATABASE_ENV)
+    if not server_url:
+        yield None
+        return
+    try:
+        server = DatabaseServer(server_url)
+    except ValueError as error:
+        raise pytest.UsageError(f"{TEST_DATABASE_ENV}: {error}") from error
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def layoutserver_new_database(
+    tmp_path: Path, layoutserver_database_server: DatabaseServer | None
+) -> Iterator[Callable[..., str]]:
+    """``layoutserver_new_database(seed=None)``: the URL of another fresh database for this
+    test (a SQLite file under tmp_path, or a database on the test PostgreSQL server), empty or
+    as ``seed`` (a function of the URL, e.g. ``layoutserver.scratch.create_tables``) fills it.
+    On PostgreSQL a seed runs once per session and its result is copied."""
+    databases = ScratchDatabases(tmp_path, layoutserver_database_server)
+    yield databases.new
+    databases.drop_all()
+
+
+@pytest.fixture
+def layoutserver_database_url(layoutserver_new_database: Callable[..., str]) -> str:
+    """The URL of a fresh, empty database for this test."""
+    return layoutserver_new_database()
+
+
+@pytest.fixture
+def layoutserver_redis_url() -> Iterator[str | None]:
+    """The test Redis database (LAYOUTSERVER_TEST_REDIS_URL), emptied after the test; None
+    without one."""
+    url = os.environ.get(TEST_REDIS_ENV) or None
+    yield url
+    if url is not None:
+        client = redis.Redis.from_url(url)
+        try:
+            client.flushdb()
+        finally:
+            client.close()
+
+
 @pytest.fixture
 def layoutserver_widgets() -> list[type[Widget]]:
     """Widget classes to register in the test app beside the installed ones. Override it."""
@@ -110,13 +172,16 @@ def layoutserver_widgets() -> list[type[Widget]]:
 
 
 @pytest.fixture
-def layoutserver_settings(tmp_path: Path) -> dict[str, Any]:
-    """Settings of the test app: a SQLite file and a one-layout directory under tmp_path."""
+def layoutserver_settings(
+    tmp_path: Path, layoutserver_database_url: str, layoutserver_redis_url: str | None
+) -> dict[str, Any]:
+    """Settings of the test app: a fresh database and a one-layout directory under tmp_path."""
     layouts = tmp_path / "layouts"
     layouts.mkdir()
     (layouts / "article.toml").write_text(TEST_LAYOUT)
     return {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'layoutserver.sqlite3'}",
+        "DATABASE_URL": layoutserver_database_url,
+        **({"REDIS_URL": layoutserver_redis_url} if layoutserver_redis_url else {}),
         "LAYOUTS_DIR": str(layouts),
         "CACHE_TYPE": "SimpleCache",
         "SITE_TIMEZONE": "UTC",

@@ -4,7 +4,6 @@ environment, the way an operator runs it."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +19,6 @@ from layoutserver.db import Database
 REPO = Path(__file__).resolve().parent.parent
 PROJECT_LAYOUTS = REPO / "config" / "layouts"
 BUILT_INS = {"article_body", "author_box", "latest_news", "must_read", "date_bar"}
-
-
-@pytest.fixture
-def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Settings only from the environment: a fresh SQLite file and the project's layouts."""
-    for name in list(os.environ):
-        if name.startswith("LAYOUTSERVER_"):
-            monkeypatch.delenv(name)
-    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    monkeypatch.setenv("LAYOUTSERVER_DATABASE_URL", url)
-    monkeypatch.setenv("LAYOUTSERVER_LAYOUTS_DIR", str(PROJECT_LAYOUTS))
-    return url
 
 
 def run(*args: str) -> Result:
@@ -50,7 +37,7 @@ def count_rows(url: str, model: Any) -> int:
 # --- widgets list ----------------------------------------------------------------------------
 
 
-def test_widgets_list_shows_distribution_version_and_options(database_url: str) -> None:
+def test_widgets_list_shows_distribution_version_and_options(cli_database_url: str) -> None:
     result = run("widgets", "list")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -77,7 +64,7 @@ def test_widgets_list_shows_distribution_version_and_options(database_url: str) 
     assert "FAILED" not in result.output
 
 
-def test_widgets_list_json(database_url: str) -> None:
+def test_widgets_list_json(cli_database_url: str) -> None:
     result = run("widgets", "list", "--json")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
@@ -96,7 +83,7 @@ def test_widgets_list_json(database_url: str) -> None:
 
 
 def test_widgets_list_shows_a_failed_plugin_with_its_error(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     install_broken_dist(tmp_path, monkeypatch)
     result = run("widgets", "list")
@@ -117,7 +104,7 @@ def test_widgets_list_shows_a_failed_plugin_with_its_error(
 # --- layouts check ----------------------------------------------------------------------------
 
 
-def test_layouts_check_passes_on_the_project_layouts(database_url: str) -> None:
+def test_layouts_check_passes_on_the_project_layouts(cli_database_url: str) -> None:
     result = run("layouts", "check")
     assert result.exit_code == 0, result.output
     assert f"ok  {PROJECT_LAYOUTS / 'article.toml'}: article (3 regions, 11 placements)" in (
@@ -130,7 +117,7 @@ def test_layouts_check_passes_on_the_project_layouts(database_url: str) -> None:
 
 
 def test_layouts_check_fails_naming_file_region_placement_and_field(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     layouts = tmp_path / "layouts"
     layouts.mkdir()
@@ -148,7 +135,7 @@ def test_layouts_check_fails_naming_file_region_placement_and_field(
 
 
 def test_layouts_check_warns_about_a_failed_plugin_but_passes(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     install_broken_dist(tmp_path, monkeypatch)
     result = run("layouts", "check")
@@ -159,11 +146,11 @@ def test_layouts_check_warns_about_a_failed_plugin_but_passes(
 # --- db, demo and content ----------------------------------------------------------------------
 
 
-def test_db_init_creates_the_tables(database_url: str) -> None:
+def test_db_init_creates_the_tables(cli_database_url: str) -> None:
     result = run("db", "init")
     assert result.exit_code == 0, result.output
     assert "database ready" in result.stdout
-    database = Database(database_url)
+    database = Database(cli_database_url)
     try:
         tables = set(inspect(database.engine).get_table_names())
     finally:
@@ -171,20 +158,20 @@ def test_db_init_creates_the_tables(database_url: str) -> None:
     assert {Article.__tablename__, Section.__tablename__} <= tables
 
 
-def test_demo_load_is_idempotent(database_url: str) -> None:
+def test_demo_load_is_idempotent(cli_database_url: str) -> None:
     first = run("demo", "load")
     assert first.exit_code == 0, first.output
     assert " 0 created" not in first.stdout
-    articles = count_rows(database_url, Article)
+    articles = count_rows(cli_database_url, Article)
     assert articles > 0
     second = run("demo", "load")
     assert second.exit_code == 0, second.output
     assert "0 created, 0 updated" in second.stdout
-    assert count_rows(database_url, Article) == articles
+    assert count_rows(cli_database_url, Article) == articles
 
 
 def test_content_import_of_an_invalid_file_exits_1_and_writes_nothing(
-    database_url: str, tmp_path: Path
+    cli_database_url: str, tmp_path: Path
 ) -> None:
     assert run("db", "init").exit_code == 0
     document = {
@@ -198,11 +185,11 @@ def test_content_import_of_an_invalid_file_exits_1_and_writes_nothing(
     assert result.exit_code == 1
     assert "nothing imported" in result.stderr
     assert "articles[0].published_at" in result.stderr
-    assert count_rows(database_url, Section) == 0
-    assert count_rows(database_url, Article) == 0
+    assert count_rows(cli_database_url, Section) == 0
+    assert count_rows(cli_database_url, Article) == 0
 
 
-def test_content_import_of_a_valid_file(database_url: str, tmp_path: Path) -> None:
+def test_content_import_of_a_valid_file(cli_database_url: str, tmp_path: Path) -> None:
     assert run("db", "init").exit_code == 0
     document = {"sections": [{"slug": "world", "name": "World"}]}
     path = tmp_path / "content.json"
@@ -210,4 +197,4 @@ def test_content_import_of_a_valid_file(database_url: str, tmp_path: Path) -> No
     result = run("content", "import", str(path))
     assert result.exit_code == 0, result.output
     assert f"{path}: 1 created, 0 updated, 0 unchanged" in result.stdout
-    assert count_rows(database_url, Section) == 1
+    assert count_rows(cli_database_url, Section) == 1

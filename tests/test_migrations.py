@@ -3,7 +3,6 @@ models, and the CLI applies them."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -18,8 +17,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
+def url(layoutserver_database_url: str) -> str:
+    return layoutserver_database_url
 
 
 def tables(url: str) -> set[str]:
@@ -79,15 +78,10 @@ def test_a_database_made_by_create_all_is_stamped_not_recreated(url: str) -> Non
 
 
 @pytest.fixture
-def cli_url(url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The demo's settings (config/demo.toml) on a fresh SQLite file, from the environment."""
-    for name in list(os.environ):
-        if name.startswith("LAYOUTSERVER_"):
-            monkeypatch.delenv(name)
+def cli_url(cli_database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The demo's settings (config/demo.toml) on a fresh database, from the environment."""
     monkeypatch.setenv("LAYOUTSERVER_SETTINGS", str(REPO / "config" / "demo.toml"))
-    monkeypatch.setenv("LAYOUTSERVER_LAYOUTS_DIR", str(REPO / "config" / "layouts"))
-    monkeypatch.setenv("LAYOUTSERVER_DATABASE_URL", url)
-    return url
+    return cli_database_url
 
 
 def run(*args: str) -> Result:

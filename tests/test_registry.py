@@ -239,9 +239,11 @@ def test_the_app_starts_and_serves_pages_with_broken_plugins_installed(
     assert 'data-placement="latest-news"' in response.get_data(as_text=True)
 
 
-def test_widgets_disabled_skips_a_widget(broken_dist: Path, tmp_path: Path) -> None:
+def test_widgets_disabled_skips_a_widget(
+    broken_dist: Path, layoutserver_database_url: str
+) -> None:
     app = create_app({
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'disabled.sqlite3'}",
+        "DATABASE_URL": layoutserver_database_url,
         "LAYOUTS_DIR": str(REPO / "config" / "layouts"),
         "WIDGETS_DISABLED": ["newsletter_signup", "fails_on_import"],
     })
@@ -257,7 +259,7 @@ def test_widgets_disabled_skips_a_widget(broken_dist: Path, tmp_path: Path) -> N
 
 
 def test_widgets_disabled_from_the_environment_as_a_comma_list(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, layoutserver_database_url: str
 ) -> None:
     monkeypatch.setenv("LAYOUTSERVER_WIDGETS_DISABLED", "newsletter_signup, date_bar")
     monkeypatch.delenv("LAYOUTSERVER_SETTINGS", raising=False)
@@ -266,7 +268,7 @@ def test_widgets_disabled_from_the_environment_as_a_comma_list(
     (layouts / "article.toml").write_text(
         '[[regions]]\nname = "main"\n\n[[regions.placements]]\nwidget = "latest_news"\n'
     )
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'env.sqlite3'}",
+    app = create_app({"DATABASE_URL": layoutserver_database_url,
                       "LAYOUTS_DIR": str(layouts)})
     try:
         registry = get_core(app).registry

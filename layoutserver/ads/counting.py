@@ -71,9 +71,10 @@ def _dialect_insert(session: Session, model: Any) -> sqlite.Insert | postgresql.
 def _claim(session: Session, token_id: str, kind: str, now: datetime) -> bool:
     insert = _dialect_insert(session, TokenUse)
     if insert is not None:
+        # RETURNING, not rowcount: psycopg reports no rowcount (-1) for an INSERT.
         statement = insert.values(token_id=token_id, kind=kind, used_at=now)
-        done = session.execute(statement.on_conflict_do_nothing())
-        return bool(getattr(done, "rowcount", 0))
+        claimed = statement.on_conflict_do_nothing().returning(TokenUse.token_id)
+        return session.execute(claimed).first() is not None
     try:
         with session.begin_nested():
             session.add(TokenUse(token_id=token_id, kind=kind, used_at=now))

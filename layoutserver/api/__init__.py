@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, Response, send_from_directory
 from flask_smorest import Api as _SmorestApi
 from flask_smorest.pagination import PaginationMetadataSchema
 
+from layoutserver.api.nul import refuse_nul
 from layoutserver.web.errors import register_error_area
 
 EXTENSION_KEY = "layoutserver.api"
@@ -69,6 +70,8 @@ def init_app(app: Flask) -> Api:
     for blueprint in (*content.BLUEPRINTS, *ads.BLUEPRINTS, *reports.BLUEPRINTS,
                       *explain.BLUEPRINTS, *catalog.BLUEPRINTS):
         api.register_blueprint(blueprint, url_prefix=URL_PREFIX + blueprint.url_prefix)
+        # On the app, not the blueprint: the blueprints are shared by every app made.
+        app.before_request_funcs.setdefault(blueprint.name, []).append(refuse_nul)
     app.register_blueprint(ads.uploads)
     app.extensions[EXTENSION_KEY] = api
     return api

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from layoutserver.content.models import ContentScope, ContentState
+from layoutserver.db import increment
 
 STATE_ID = 1
 
@@ -33,29 +33,10 @@ def bump_content_version(session: Session, scopes: Iterable[str] | None = None) 
     versions); the scopes say *what*, and fragment keys carry only the scopes their widget
     depends on.
 
-    The increment is a single ``UPDATE ... SET version = version + 1`` so that two writers
-    cannot both read N and write N + 1. The row is created at version 1 if it is missing.
+    Each increment is one upsert (:func:`layoutserver.db.increment`), so that two writers
+    cannot both read N and write N + 1; a missing row is created at version 1.
     """
-    result = session.execute(
-        update(ContentState)
-        .where(ContentState.id == STATE_ID)
-        .values(version=ContentState.version + 1)
-    )
+    version = increment(session, ContentState, {"id": STATE_ID})
     for name in sorted(set(scopes) if scopes is not None else {ALL}):
-        _bump_scope(session, name)
-    if getattr(result, "rowcount", 0) == 0:
-        session.add(ContentState(id=STATE_ID, version=1))
-        session.flush()
-        return 1
-    version = session.scalar(select(ContentState.version).where(ContentState.id == STATE_ID))
-    return int(version or 0)
-
-
-def _bump_scope(session: Session, name: str) -> None:
-    done = session.execute(
-        update(ContentScope).where(ContentScope.name == name)
-        .values(version=ContentScope.version + 1)
-    )
-    if getattr(done, "rowcount", 0) == 0:
-        session.add(ContentScope(name=name, version=1))
-        session.flush()
+        increment(session, ContentScope, {"name": name})
+    return version

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
-from adsupport import REPO, small_config
+from adsupport import small_config
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
@@ -17,15 +16,9 @@ from layoutserver.db import Database
 
 
 @pytest.fixture
-def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    for name in list(os.environ):
-        if name.startswith("LAYOUTSERVER_"):
-            monkeypatch.delenv(name)
-    url = f"sqlite:///{tmp_path / 'cli-ads.sqlite3'}"
-    monkeypatch.setenv("LAYOUTSERVER_DATABASE_URL", url)
-    monkeypatch.setenv("LAYOUTSERVER_LAYOUTS_DIR", str(REPO / "config" / "layouts"))
+def database_url(cli_database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("LAYOUTSERVER_SITE_TIMEZONE", "America/New_York")
-    return url
+    return cli_database_url
 
 
 def run(*args: str) -> Result:

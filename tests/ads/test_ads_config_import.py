@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,14 +17,6 @@ from layoutserver.ads.models import AdSlot, AdsState, Creative, LineItem
 from layoutserver.db import Database
 
 TZ = ZoneInfo("America/New_York")
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    db = Database(f"sqlite:///{tmp_path}/ads.db")
-    db.create_all()
-    yield db
-    db.dispose()
 
 
 def version(database: Database) -> int:

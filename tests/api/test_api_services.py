@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
@@ -15,14 +12,12 @@ from layoutserver.db import Database
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'service.sqlite3'}")
-    database.create_all()
+def database(database: Database) -> Database:
+    """The shared fresh database, with a section and an author to file articles under."""
     with database.session() as session:
         service.create(session, "setup", "section", {"slug": "world", "name": "World"})
         service.create(session, "setup", "author", {"slug": "ann", "name": "Ann"})
-    yield database
-    database.dispose()
+    return database
 
 
 def version(database: Database) -> int:

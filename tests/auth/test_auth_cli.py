@@ -3,7 +3,6 @@ environment, on a migrated SQLite file."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -17,16 +16,10 @@ REPO = Path(__file__).resolve().parent.parent.parent
 
 
 @pytest.fixture
-def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    for name in list(os.environ):
-        if name.startswith("LAYOUTSERVER_"):
-            monkeypatch.delenv(name)
-    url = f"sqlite:///{tmp_path / 'cli-tokens.sqlite3'}"
-    monkeypatch.setenv("LAYOUTSERVER_DATABASE_URL", url)
-    monkeypatch.setenv("LAYOUTSERVER_LAYOUTS_DIR", str(REPO / "config" / "layouts"))
+def database_url(cli_database_url: str) -> str:
     result = run("db", "upgrade")
     assert result.exit_code == 0, result.output
-    return url
+    return cli_database_url
 
 
 def run(*args: str) -> Result:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
@@ -21,8 +19,8 @@ def tables(url: str) -> set[str]:
         engine.dispose()
 
 
-def test_a_pre_migration_database_gets_the_new_tables(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+def test_a_pre_migration_database_gets_the_new_tables(layoutserver_database_url: str) -> None:
+    url = layoutserver_database_url
     # The schema as it was before there were migrations: the baseline, with no version table.
     command.upgrade(migrate.alembic_config(url), migrate.BASELINE)
     engine = create_engine(url)
@@ -42,8 +40,8 @@ def test_a_pre_migration_database_gets_the_new_tables(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_the_revision_downgrades_and_upgrades_again(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+def test_the_revision_downgrades_and_upgrades_again(layoutserver_database_url: str) -> None:
+    url = layoutserver_database_url
     migrate.upgrade(url)
     command.downgrade(migrate.alembic_config(url), migrate.BASELINE)
     assert not tables(url) & NEW_TABLES

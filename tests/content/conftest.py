@@ -1,10 +1,11 @@
-"""Fixtures for the content tests: a fresh SQLite database and the demo document."""
+"""Fixtures for the content tests: the demo document, row counts and the content version of
+the ``database`` fixture (tests/conftest.py)."""
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +25,6 @@ from layoutserver.db import Database
 
 DEMO_PATH = Path(__file__).resolve().parents[2] / "layoutserver" / "demo" / "content.json"
 _DEMO: dict[str, Any] = json.loads(DEMO_PATH.read_text(encoding="utf-8"))
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    db = Database(f"sqlite:///{tmp_path}/t.db")
-    db.create_all()
-    yield db
-    db.dispose()
 
 
 @pytest.fixture

@@ -294,7 +294,7 @@ class _VersionTwo(Widget):
         return Markup("<p>output of version 2</p>")
 
 
-def _deploys(tmp_path: Path) -> tuple[Flask, Flask]:
+def _deploys(tmp_path: Path, database_url: str) -> tuple[Flask, Flask]:
     """The same site before and after a deploy that bumps a widget's version, both on one
     shared cache backend (a file-system cache standing in for Redis or memcached)."""
     layouts = tmp_path / "versioned-layouts"
@@ -302,7 +302,7 @@ def _deploys(tmp_path: Path) -> tuple[Flask, Flask]:
     (layouts / "article.toml").write_text(VERSIONED)
     settings = {
         "LAYOUTS_DIR": str(layouts),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'versioned.sqlite3'}",
+        "DATABASE_URL": database_url,
         "CACHE_TYPE": "FileSystemCache",
         "CACHE_DIR": str(tmp_path / "shared-cache"),
         "SITE_TIMEZONE": "America/New_York",
@@ -321,8 +321,10 @@ def _close(*apps: Flask) -> None:
         get_database(app).dispose()
 
 
-def test_a_new_widget_version_misses_the_fragment_cache(tmp_path: Path) -> None:
-    before, after = _deploys(tmp_path)
+def test_a_new_widget_version_misses_the_fragment_cache(
+    tmp_path: Path, layoutserver_database_url: str
+) -> None:
+    before, after = _deploys(tmp_path, layoutserver_database_url)
     try:
         old = before.test_client().get(SEED_PATH).get_data(as_text=True)
         assert "output of version 1" in old
@@ -333,10 +335,12 @@ def test_a_new_widget_version_misses_the_fragment_cache(tmp_path: Path) -> None:
         _close(before, after)
 
 
-def test_a_new_widget_version_misses_the_page_cache(tmp_path: Path) -> None:
+def test_a_new_widget_version_misses_the_page_cache(
+    tmp_path: Path, layoutserver_database_url: str
+) -> None:
     """The cache key of a whole page holds its widgets' versions as well: after a deploy, a
     shared cache does not keep serving pages built by the old widget."""
-    before, after = _deploys(tmp_path)
+    before, after = _deploys(tmp_path, layoutserver_database_url)
     try:
         assert "output of version 1" in before.test_client().get(SEED_PATH).get_data(as_text=True)
         page = after.test_client().get(SEED_PATH)

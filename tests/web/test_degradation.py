@@ -60,7 +60,7 @@ def test_a_database_that_refuses_connections_gives_503_not_500(
     make_app: Callable[..., Flask],
 ) -> None:
     url = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/nothing"
-    app = make_app(settings={"DATABASE_URL": url}, demo=False, create=False)
+    app = make_app(settings={"DATABASE_URL": url}, demo=False)
     client = app.test_client()
     page = client.get(SEED_PATH, headers=JSON)
     assert page.status_code == 503
