@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -181,7 +182,8 @@ def layoutserver_settings(
     (layouts / "article.toml").write_text(TEST_LAYOUT)
     return {
         "DATABASE_URL": layoutserver_database_url,
-        **({"REDIS_URL": layoutserver_redis_url} if layoutserver_redis_url else {}),
+        **({"REDIS_URL": layoutserver_redis_url,
+            "CACHE_KEY_PREFIX": f"t{uuid.uuid4().hex[:12]}:"} if layoutserver_redis_url else {}),
         "LAYOUTS_DIR": str(layouts),
         "CACHE_TYPE": "SimpleCache",
         "SITE_TIMEZONE": "UTC",

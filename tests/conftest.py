@@ -4,6 +4,7 @@ pytest plugin through its ``pytest11`` entry point; these add the demo site and 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,9 @@ def make_app(
             **DEMO_SETTINGS,
             "DATABASE_URL": layoutserver_new_database(demo_content if demo else create_tables),
         }
-        if layoutserver_redis_url:
+        if layoutserver_redis_url:  # keys of this app's own: no test sees another's
             values["REDIS_URL"] = layoutserver_redis_url
+            values["CACHE_KEY_PREFIX"] = f"t{uuid.uuid4().hex[:12]}:"
         if layouts is not None:
             directory = tmp_path / f"layouts{number}"
             directory.mkdir()

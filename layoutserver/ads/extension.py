@@ -17,7 +17,7 @@ from layoutserver.ads.tally import Tally
 from layoutserver.ads.tokens import Tokens, instance_secret
 from layoutserver.core import Core
 from layoutserver.db import Database
-from layoutserver.redis_store import get_redis
+from layoutserver.redis_store import ERRORS, get_redis
 from layoutserver.settings import SettingsError
 
 EXTENSION_KEY = "layoutserver.ads"
@@ -56,6 +56,17 @@ class AdsExtension:
                     secret = self.config["SECRET_KEY"] or instance_secret(self._instance_path)
                     self._tokens = Tokens(secret, int(self.config["ADS_TOKEN_MAX_AGE"]))
         return self._tokens
+
+    def flush_counts(self) -> None:
+        """Copy the Redis counters into the database now, so that a report read next includes
+        every acknowledged count. Best effort: skipped when another process holds the flush
+        lock or Redis is unreachable (the report then lags by at most ``ADS_FLUSH_SECONDS``)."""
+        if self.flusher is None or not self.flusher.counts.store.breaker.closed():
+            return
+        try:
+            self.flusher.flush()
+        except ERRORS as error:
+            self.flusher.counts.store.breaker.trip(error)
 
     def _line_item_end(self, line_item_id: int) -> datetime | None:
         item = self.snapshots.current().line_items.get(line_item_id)

@@ -61,7 +61,7 @@ class Flusher:
         """``clock``: the site clock counts are timed by (pinned in the demo and tests)."""
         self._database = database
         self._clock = clock
-        self._counts = counts
+        self.counts = counts
         self._guard_seconds = guard_seconds
         client = counts.store.client
         self._release = client.register_script(_RELEASE)
@@ -71,9 +71,9 @@ class Flusher:
         saves duplicate work). ``now``: the site clock's, unless given."""
         now = now or self._clock()
         report = FlushReport()
-        client = self._counts.store.client
-        self._counts.epoch(refresh=True)  # a Redis that lost its data has a new epoch
-        lock = self._counts.key("flush-lock")
+        client = self.counts.store.client
+        self.counts.epoch(refresh=True)  # a Redis that lost its data has a new epoch
+        lock = self.counts.key("flush-lock")
         owner = secrets.token_hex(8)
         if not client.set(lock, owner, nx=True, ex=LOCK_SECONDS):
             report.skipped = True
@@ -88,7 +88,7 @@ class Flusher:
     # -- counters -> database ------------------------------------------------------------------
 
     def _flush_windows(self, now: datetime, report: FlushReport) -> None:
-        counts = self._counts
+        counts = self.counts
         client = counts.store.client
         epoch = counts.epoch()
         windows_key = counts.key("windows", epoch)
@@ -113,7 +113,7 @@ class Flusher:
     # -- database (counted while Redis was down) -> Redis --------------------------------------
 
     def _reconcile(self, now: datetime, report: FlushReport) -> None:
-        counts = self._counts
+        counts = self.counts
         client = counts.store.client
         with self._database.session() as session:
             rows = session.execute(select(UserCount).limit(_RECONCILE_BATCH)).scalars().all()

@@ -19,6 +19,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from layoutserver.ads import get_ads
 from layoutserver.ads.models import Creative, LineItem
 from layoutserver.ads.reports import Report, delivery_report, to_csv
 from layoutserver.api.auth import require
@@ -81,6 +82,7 @@ class Delivery(MethodView):
     def get(self, query: dict[str, Any]) -> Any:
         """The delivery report of a date range."""
         timezone = get_core(current_app).timezone
+        get_ads().flush_counts()  # counts still in Redis, too
         with get_database().session() as session:
             line_items = _ids(session, LineItem, query.get("line_item"), "line_item")
             creatives = _ids(session, Creative, query.get("creative"), "creative")

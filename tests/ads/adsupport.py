@@ -8,10 +8,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from sqlalchemy import select
 
+from layoutserver.ads import get_ads
 from layoutserver.ads.models import AdCount, UserCount
-from layoutserver.db import Database
+from layoutserver.db import Database, get_database
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_ADS = REPO / "layoutserver" / "demo" / "ads.json"
@@ -58,12 +60,31 @@ def counts(database: Database) -> list[tuple[int, int, str, str, int, int]]:
 
 
 def user_counts(database: Database) -> dict[tuple[str, int], int]:
+    """Readers' impressions per line item counted in the database (no Redis, or Redis down)."""
     with database.session() as session:
         found: dict[tuple[str, int], int] = {}
         for row in session.scalars(select(UserCount)):
             key = (row.user_key, row.line_item_id)
             found[key] = found.get(key, 0) + row.impressions
         return found
+
+
+def reader_counts(app: Flask) -> dict[tuple[str, int], int]:
+    """Readers' impressions per line item wherever the app counts them: the database, plus
+    Redis's reader counters when the app has a Redis."""
+    database = Database(get_database(app).url)
+    try:
+        found = user_counts(database)
+    finally:
+        database.dispose()
+    counts = get_ads(app).redis_counts
+    if counts is not None:
+        client = counts.store.client
+        for key in client.scan_iter(counts.key("u:*")):
+            line_item, user_key = key.decode().rsplit(":u:", 1)[1].split(":", 1)
+            total = int(client.hget(key, "t") or 0)
+            found[(user_key, int(line_item))] = found.get((user_key, int(line_item)), 0) + total
+    return found
 
 
 def demo_document() -> dict[str, Any]:

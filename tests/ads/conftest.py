@@ -10,6 +10,7 @@ import pytest
 from adsupport import ADS_SETTINGS, DEMO_ADS, small_config
 from flask import Flask
 
+from layoutserver.ads import get_ads
 from layoutserver.ads.config_import import import_ads, import_ads_file
 from layoutserver.core import get_core
 from layoutserver.db import Database, get_database
@@ -37,10 +38,14 @@ def small_app(make_app: Callable[..., Flask]) -> Callable[..., Flask]:
 
 @pytest.fixture
 def fresh_database() -> Iterator[Callable[[Flask], Database]]:
-    """A new engine on an app's database file: reads what was committed, nothing cached."""
+    """A new engine on an app's database: reads what was committed, nothing cached (after a
+    flush of the app's Redis counters, when it has a Redis)."""
     opened: list[Database] = []
 
     def open_for(app: Flask) -> Database:
+        flusher = get_ads(app).flusher
+        if flusher is not None:  # counts in Redis: what a flush would store
+            flusher.flush()
         database = Database(get_database(app).url)
         opened.append(database)
         return database

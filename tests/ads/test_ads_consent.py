@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from adsupport import AD_LAYOUT, ADS_SETTINGS, DEMO_ADS, user_counts
+from adsupport import AD_LAYOUT, ADS_SETTINGS, DEMO_ADS, reader_counts
 from flask import Flask
 from flask.testing import FlaskClient
 from support import SEED_SLUG
@@ -109,7 +109,7 @@ def test_denied_storage_sets_no_cookie_and_skips_capped_line_items(
         ad = response.json["decisions"][0]
         assert ad["line_item_id"] == 2  # the house line item, not the capped sponsorship
         client.get(ad["impression_url"].removeprefix("http://localhost"))
-    assert user_counts(fresh_database(app)) == {}
+    assert reader_counts(app) == {}
 
 
 def test_a_given_user_key_is_ignored_when_storage_is_denied(
@@ -136,7 +136,7 @@ def test_the_sites_header_is_the_key_and_sets_no_cookie(
     response = decide(client, headers={"X-User-Key": "site-reader-42"})
     assert cookies(response) == []
     client.get(response.json["decisions"][0]["impression_url"].removeprefix("http://localhost"))
-    assert user_counts(fresh_database(app)) == {("site-reader-42", 1): 1}
+    assert reader_counts(app) == {("site-reader-42", 1): 1}
 
 
 @pytest.mark.parametrize(("headers", "cookie_set"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 import pytest
-from adsupport import SEED_SLOTS, counts, small_config, user_counts
+from adsupport import SEED_SLOTS, counts, reader_counts, small_config
 from flask import Flask, request
 from support import SEED_SLUG
 
@@ -80,7 +80,7 @@ def test_caps_hold_over_many_pages_for_one_reader(
         assert ad.impression_url is not None
         assert client.get(ad.impression_url).status_code == 204  # the beacon fires
     assert capped == 3
-    assert user_counts(fresh_database(app)) == {("reader-with-a-key-1", 1): 3}
+    assert reader_counts(app) == {("reader-with-a-key-1", 1): 3}
 
 
 def test_count_on_render_counts_at_once_and_caps_hold_without_beacons(
@@ -97,7 +97,7 @@ def test_count_on_render_counts_at_once_and_caps_hold_without_beacons(
                for ad in decided)
     database = fresh_database(app)
     assert sum(row[4] for row in counts(database)) == 6
-    assert user_counts(database) == {("reader-with-a-key-2", 1): 2}
+    assert reader_counts(app) == {("reader-with-a-key-2", 1): 2}
 
 
 def test_a_page_decided_outside_a_request_has_urls_and_no_user_key(ads_app: Flask) -> None:

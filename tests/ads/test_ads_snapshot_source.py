@@ -89,7 +89,8 @@ def test_a_decision_reads_no_configuration_and_few_counters(
 def test_delivery_questions_are_answered_from_two_queries(
     small_app: Callable[..., Flask],
 ) -> None:
-    app = small_app(goal={"metric": "impressions", "amount": 1000, "period": "daily"},
+    app = small_app(settings={"REDIS_URL": ""},  # the database's delivery state
+                    goal={"metric": "impressions", "amount": 1000, "period": "daily"},
                     pacing="asap", caps=[{"impressions": 5, "period": "day"},
                                          {"impressions": 2, "period": "hour"}])
     decide(app, ["top"], user_key="reader-with-history")
