@@ -55,11 +55,11 @@ HOST = "127.0.0.1"
 NULL_PATH = "/_bench/null"
 SEED_PATH = "/pages/article/east-turkistan-government-in-exile-condemns-china-pakistan-cooperation"
 SEED_MARKER = b"East Turkistan Government in Exile Condemns"
-TARGETS = {"warm": 0.8, "nocache": 0.2, "ads": 0.5}
+TARGETS = {"warm": 0.8, "nocache": 0.2, "ads": 0.5, "pg": 0.8}
 NOISE_CORES = 0.25
 """Background CPU (cores) above which a run is reported as noisy."""
 LABELS = {"warm": "seed page, warm cache", "nocache": "seed page, caching disabled",
-          "ads": "seed page + 5 ad spots, warm"}
+          "ads": "seed page + 5 ad spots, warm", "pg": "seed page, PostgreSQL + Redis"}
 #: Each server: its cache backend, the widgets switched off, and what the seed page's
 #: Server-Timing must say to prove it is served the way the run claims. "warm" and "nocache"
 #: are the page of the core issue (its ad spots switched off, so it is all shared); "ads" is the
@@ -68,7 +68,12 @@ SERVERS = {
     "warm": ("SimpleCache", "ad_spot", 'desc="page-cache hit"'),
     "nocache": ("NullCache", "ad_spot", 'desc="rendered"'),
     "ads": ("SimpleCache", "", "per-request widgets rendered"),
+    # Production mode: the warm page of "warm" on PostgreSQL, the shared cache in Redis
+    # (CACHE_TYPE chosen from REDIS_URL). Needs the servers bench/run.sh starts (.ci/services).
+    "pg": ("", "ad_spot", 'desc="page-cache hit"'),
 }
+PRODUCTION = {"pg"}
+"""Servers on the PostgreSQL and Redis of ``.ci/services`` (LAYOUTSERVER_TEST_*_URL)."""
 
 
 class BenchError(RuntimeError):
@@ -340,6 +345,8 @@ def measure_server(name: str, env: dict[str, str], tmp: Path,
     port = free_port()
     server_env = {**env, "PORT": str(port), "LAYOUTSERVER_CACHE_TYPE": cache_type,
                   "LAYOUTSERVER_WIDGETS_DISABLED": disabled}
+    if name in PRODUCTION:
+        server_env.update(production_env())
     run = ServerRun(name, cache_type, UrlResult("null route", NULL_PATH),
                     UrlResult(LABELS[name], SEED_PATH))
     print(f"\n== {name}: CACHE_TYPE={cache_type}, gunicorn on {HOST}:{port}", flush=True)
@@ -389,6 +396,17 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         "wrk": (wrk_version.stdout or wrk_version.stderr).splitlines()[0].strip(),
     }
+
+
+def production_env() -> dict[str, str]:
+    """The database and Redis URLs of the servers ``.ci/services`` started."""
+    database = os.environ.get("LAYOUTSERVER_TEST_DATABASE_URL")
+    redis = os.environ.get("LAYOUTSERVER_TEST_REDIS_URL")
+    if not database or not redis:
+        raise BenchError("the pg server needs PostgreSQL and Redis: run bench/run.sh, which "
+                         "starts them (.ci/services), or set LAYOUTSERVER_TEST_DATABASE_URL "
+                         "and LAYOUTSERVER_TEST_REDIS_URL")
+    return {"LAYOUTSERVER_DATABASE_URL": database, "LAYOUTSERVER_REDIS_URL": redis}
 
 
 def load_demo(env: dict[str, str]) -> None:
@@ -477,6 +495,8 @@ def main(argv: list[str] | None = None) -> int:
             for name in SERVERS:
                 if args.only and name not in args.only:
                     continue
+                if name in PRODUCTION:
+                    load_demo({**env, **production_env()})
                 runs.append(measure_server(name, env, tmp, args))
         except BenchError as exc:
             print(f"\nbench FAILED: {exc}", file=sys.stderr)

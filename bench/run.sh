@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make bench`: requests/s of the seed page (warm cache, caching disabled, with its ad spots)
+# `make bench`: requests/s of the seed page (warm cache, caching disabled, with its ad spots,
+# warm on PostgreSQL + Redis)
 # against a null Flask route, under gunicorn with config/gunicorn.conf.py, loaded by wrk; then
 # the in-process time of a whole-page ad decision with 10, 1,000 and 10,000 line items.
 # See docs/performance.md.
@@ -14,6 +15,7 @@ if ! command -v wrk >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq wrk >/dev/null
 fi
 
-"$VENV/bin/python" bench/pages.py "$@"
+# The pg server runs on a throwaway PostgreSQL and Redis on loopback (.ci/services, as make test).
+.ci/services "$VENV/bin/python" bench/pages.py "$@"
 echo
 "$VENV/bin/python" bench/decisions.py
