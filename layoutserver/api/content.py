@@ -49,8 +49,8 @@ class _ContentService:
         return list(items), total
 
     @staticmethod
-    def get(session: Session, kind: service.Kind, key: str) -> Any:
-        return service.get(session, kind, key)
+    def get(session: Session, kind: service.Kind, key: str, *, lock: bool = False) -> Any:
+        return service.get(session, kind, key, lock=lock)
 
     @staticmethod
     def create(session: Session, actor: str, kind: service.Kind, body: dict[str, Any]) -> Any:

@@ -1,6 +1,7 @@
 """A resource family: a collection (GET a page, filtered; POST a new one) and an item (GET,
 PATCH, DELETE) under one path, the same for content and for ads. Items carry an ETag; PATCH and
-DELETE need a matching ``If-Match`` (428 without one, 412 on a stale one). What differs between
+DELETE need a matching ``If-Match`` (428 without one, 412 on a stale one), checked against the
+item read with a row lock on PostgreSQL, so no other change lands in between. What differs between
 the domains is passed in: the permission area, the service doing the rules, and how its errors
 become HTTP errors."""
 
@@ -32,7 +33,7 @@ class FamilyService(Protocol):
     def list_items(self, session: Session, kind: Any, *, offset: int, limit: int,
                    filters: dict[str, Any]) -> tuple[list[Any], int]: ...
 
-    def get(self, session: Session, kind: Any, key: str) -> Any: ...
+    def get(self, session: Session, kind: Any, key: str, *, lock: bool = False) -> Any: ...
 
     def create(self, session: Session, actor: str, kind: Any, body: dict[str, Any]) -> Any: ...
 
@@ -101,7 +102,7 @@ def resource_family(
         def patch(self, _loaded: Any, **keys: str) -> Any:
             """Change the fields given (the result is validated as a whole)."""
             with scope() as session:
-                blp.check_etag(service.get(session, kind, keys[key]))
+                blp.check_etag(service.get(session, kind, keys[key], lock=True))
                 return service.update(session, principal().name, kind, keys[key], raw_body())
 
         @require(blp, area, write=True)
@@ -112,7 +113,7 @@ def resource_family(
         def delete(self, **keys: str) -> None:
             """Delete one that nothing references any more (409 otherwise)."""
             with scope() as session:
-                blp.check_etag(service.get(session, kind, keys[key]))
+                blp.check_etag(service.get(session, kind, keys[key], lock=True))
                 service.delete(session, principal().name, kind, keys[key])
 
     Collection.__name__ = f"{kind.title().replace('_', '')}s"

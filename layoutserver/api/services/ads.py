@@ -149,17 +149,22 @@ def dump(kind: Kind, row: Row) -> Dump:
     }
 
 
-def _find(session: Session, kind: Kind, key: str) -> Row:
+def _find(session: Session, kind: Kind, key: str, *, lock: bool = False) -> Row:
     spec = _SPECS[kind]
     column = getattr(spec.model, spec.key)
-    row = cast("Row | None", session.scalar(select(spec.model).where(column == key)))
+    query = select(spec.model).where(column == key)
+    if lock:
+        query = query.with_for_update(of=spec.model)
+    row = cast("Row | None", session.scalar(query))
     if row is None:
         raise NotFound(kind, key)
     return row
 
 
-def get(session: Session, kind: Kind, key: str) -> Dump:
-    return dump(kind, _find(session, kind, key))
+def get(session: Session, kind: Kind, key: str, *, lock: bool = False) -> Dump:
+    """``lock``: hold the row until the transaction ends (``SELECT ... FOR UPDATE``; SQLite
+    ignores it), for a check, such as If-Match, that the change made next relies on."""
+    return dump(kind, _find(session, kind, key, lock=lock))
 
 
 def list_items(

@@ -109,17 +109,22 @@ def dump(kind: Kind, row: Row) -> Dump:
     return dumped
 
 
-def _find(session: Session, kind: Kind, key: str) -> Row:
+def _find(session: Session, kind: Kind, key: str, *, lock: bool = False) -> Row:
     spec = _SPECS[kind]
     column = getattr(spec.model, spec.key)
-    row = session.scalar(select(spec.model).where(column == key))
+    query = select(spec.model).where(column == key)
+    if lock:
+        query = query.with_for_update(of=spec.model)
+    row = session.scalar(query)
     if row is None:
         raise NotFound(kind, key)
     return cast(Row, row)
 
 
-def get(session: Session, kind: Kind, key: str) -> Dump:
-    return dump(kind, _find(session, kind, key))
+def get(session: Session, kind: Kind, key: str, *, lock: bool = False) -> Dump:
+    """``lock``: hold the row until the transaction ends (``SELECT ... FOR UPDATE``; SQLite
+    ignores it), for a check, such as If-Match, that the change made next relies on."""
+    return dump(kind, _find(session, kind, key, lock=lock))
 
 
 @dataclass(frozen=True)
