@@ -12,7 +12,16 @@ from time import monotonic
 from typing import Any, TypeVar
 
 from flask import Flask, current_app
-from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+    false,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -251,6 +260,17 @@ def increment(session: Session, model: type[Base], key: Mapping[str, Any],
     value = int(session.execute(statement).scalar_one())
     session.info[_VERSIONS_MOVED] = True
     return value
+
+
+def take_write_lock(session: Session, model: type[Base]) -> None:
+    """On SQLite, take the database's write lock now, in ``session``'s transaction, so that what
+    is read next cannot change before this transaction commits: the ``SELECT ... FOR UPDATE``
+    of a database without row locks. A write that matches no row is enough (pysqlite begins the
+    transaction before it; SQLite takes the lock at its start, waiting for another writer's
+    commit). Elsewhere nothing: PostgreSQL locks the rows read ``FOR UPDATE``."""
+    if session.get_bind().dialect.name == "sqlite":
+        table: Table = model.__table__  # type: ignore[assignment]
+        session.execute(table.update().where(false()).values({table.c[0].name: table.c[0]}))
 
 
 _VERSIONS_MOVED = "layoutserver.versions_moved"

@@ -48,6 +48,7 @@ from layoutserver.ads.schemas import (
 )
 from layoutserver.ads.version import bump_ads_version
 from layoutserver.auth.audit import Action, record_change
+from layoutserver.db import take_write_lock
 
 Kind = Literal["slot", "advertiser", "campaign", "line_item", "creative"]
 Row = AdSlot | Advertiser | Campaign | LineItem | Creative
@@ -155,6 +156,7 @@ def _find(session: Session, kind: Kind, key: str, *, lock: bool = False) -> Row:
     query = select(spec.model).where(column == key)
     if lock:
         query = query.with_for_update(of=spec.model)
+        take_write_lock(session, spec.model)
     row = cast("Row | None", session.scalar(query))
     if row is None:
         raise NotFound(kind, key)
@@ -162,8 +164,9 @@ def _find(session: Session, kind: Kind, key: str, *, lock: bool = False) -> Row:
 
 
 def get(session: Session, kind: Kind, key: str, *, lock: bool = False) -> Dump:
-    """``lock``: hold the row until the transaction ends (``SELECT ... FOR UPDATE``; SQLite
-    ignores it), for a check, such as If-Match, that the change made next relies on."""
+    """``lock``: hold the row until the transaction ends (``SELECT ... FOR UPDATE``; on SQLite,
+    which has no row locks, the database's write lock), for a check, such as If-Match, that
+    the change made next relies on."""
     return dump(kind, _find(session, kind, key, lock=lock))
 
 

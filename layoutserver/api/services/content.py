@@ -31,6 +31,7 @@ from layoutserver.content.schemas import (
     SectionSchema,
 )
 from layoutserver.content.version import article_scopes, bump_content_version
+from layoutserver.db import take_write_lock
 
 Kind = Literal["section", "author", "article", "editorial_list"]
 Row = Section | Author | Article | EditorialList
@@ -115,6 +116,7 @@ def _find(session: Session, kind: Kind, key: str, *, lock: bool = False) -> Row:
     query = select(spec.model).where(column == key)
     if lock:
         query = query.with_for_update(of=spec.model)
+        take_write_lock(session, spec.model)
     row = session.scalar(query)
     if row is None:
         raise NotFound(kind, key)
@@ -122,8 +124,9 @@ def _find(session: Session, kind: Kind, key: str, *, lock: bool = False) -> Row:
 
 
 def get(session: Session, kind: Kind, key: str, *, lock: bool = False) -> Dump:
-    """``lock``: hold the row until the transaction ends (``SELECT ... FOR UPDATE``; SQLite
-    ignores it), for a check, such as If-Match, that the change made next relies on."""
+    """``lock``: hold the row until the transaction ends (``SELECT ... FOR UPDATE``; on SQLite,
+    which has no row locks, the database's write lock), for a check, such as If-Match, that
+    the change made next relies on."""
     return dump(kind, _find(session, kind, key, lock=lock))
 
 
