@@ -43,6 +43,7 @@ class SessionInterface(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     from layoutserver.console import (  # noqa: F401 - the modules register their views
+        bulk,
         crud,
         home,
         lists,

@@ -202,3 +202,27 @@ def test_an_unknown_resource_or_key_is_not_found(adops: FlaskClient) -> None:
     assert adops.get("/admin/widgets").status_code == 404
     assert adops.get("/admin/line-items/edit/nothing").status_code == 404
     assert post(adops, "/admin/line-items/edit/nothing", LINE_ITEM).status_code == 404
+
+
+@pytest.mark.parametrize(("path", "name"), [("campaigns", "Spring"),
+                                            ("advertisers", "Spring Co")])
+def test_pausing_and_resuming_a_whole_campaign_or_advertiser(
+    console_app: Flask, adops: FlaskClient, path: str, name: str
+) -> None:
+    set_up(adops)
+    post(adops, "/admin/line-items/new", {**LINE_ITEM, "name": "Spring draft", "status": "draft"})
+    response = post(adops, f"/admin/{path}/pause/{name}", {"action": "pause"})
+    assert response.status_code == 302
+    assert "Paused 1 line item(s)" in adops.get(response.headers["Location"]).get_data(
+        as_text=True)
+    assert stored(console_app, "line_item", "Spring sale")["status"] == "paused"
+    assert stored(console_app, "line_item", "Spring draft")["status"] == "draft"
+    assert stored(console_app, "line_item", ITEM_ELSEWHERE)["status"] == "active"
+    post(adops, f"/admin/{path}/pause/{name}", {"action": "resume"})
+    assert stored(console_app, "line_item", "Spring sale")["status"] == "active"
+    assert stored(console_app, "line_item", "Spring draft")["status"] == "draft"
+    assert post(adops, f"/admin/{path}/pause/{name}", {"action": "stop"}).status_code == 400
+    assert post(adops, f"/admin/{path}/pause/Nobody", {"action": "pause"}).status_code == 404
+
+
+ITEM_ELSEWHERE = "Northwind fall fares roadblock"
