@@ -50,6 +50,7 @@ def init_app(app: Flask) -> None:
         preview,
         reports,
         sign_in,
+        uploads,
     )
 
     for name, (flask_default, value) in SESSION_SETTINGS.items():

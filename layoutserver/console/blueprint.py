@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, request
@@ -9,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from layoutserver.console import access
 from layoutserver.console.resources import ADS_RESOURCES, CONTENT_RESOURCES
+from layoutserver.core import get_core
 
 PREFIX = "/admin"
 
@@ -41,4 +43,11 @@ def _context() -> dict[str, Any]:
         "may": access.may,
         "ads_resources": ADS_RESOURCES,
         "content_resources": CONTENT_RESOURCES,
+        "local_time": local_time,
     }
+
+
+def local_time(value: str) -> str:
+    """An ISO 8601 instant as the service shows it, in site time: ``2024-10-01 06:00``."""
+    moment = datetime.fromisoformat(value).astimezone(get_core().timezone)
+    return moment.strftime("%Y-%m-%d %H:%M")

@@ -14,6 +14,8 @@ was typed and each message beside its field, answered 422 (409 for a conflict).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -38,6 +40,10 @@ from layoutserver.core import get_core
 from layoutserver.db import get_database
 
 PAGE_SIZE = 50
+SEEN_FIELD = "_seen"
+STALE = ("Someone changed this since you opened the page: nothing was saved. Your changes are "
+         "below; the page's side panels show what is stored now. Saving again replaces their "
+         "change with yours.")
 
 
 def _resource(path: str, write: bool = False) -> Resource:
@@ -101,29 +107,42 @@ def edit(path: str, key: str) -> ResponseReturnValue:
     resource = _resource(path, write=request.method == "POST")
     timezone = get_core().timezone
     not_found, invalid, conflict = _errors(resource)
-    if request.method == "POST":
-        data, errors = read_form(resource.fields, request.form, timezone, creating=False)
-        if not errors:
-            try:
-                with get_database().session() as session:
-                    resource.update(session, current_user().actor, key, data)
-            except not_found as error:
-                abort(404, str(error))
-            except (invalid, conflict) as error:
-                errors = field_errors(resource.fields, getattr(error, "messages", {}))
-                errors = errors or {FORM_ERRORS: [str(error)]}
-            else:
-                flash(f"Saved {resource.noun} {key}.")
-                return redirect(url_for("console.edit", path=path, key=key))
-        return _form(resource, _refused(resource, errors, False), 422, key)
+    if request.method == "GET":
+        try:
+            with get_database().session() as session:
+                shown = resource.get(session, key)
+        except not_found as error:
+            abort(404, str(error))
+        state = FormState(resource.fields, form_values(resource.fields, shown, timezone),
+                          creating=False, seen=fingerprint(shown))
+        return _form(resource, state, 200, key, shown)
+    data, errors = read_form(resource.fields, request.form, timezone, creating=False)
+    seen, status = request.form.get(SEEN_FIELD, ""), 422
+    current: dict[str, Any] | None = None
     try:
         with get_database().session() as session:
-            shown = resource.get(session, key)
+            current = resource.get(session, key)
+            if seen and seen != fingerprint(current):
+                errors, seen, status = {FORM_ERRORS: [STALE]}, fingerprint(current), 409
+            elif not errors:
+                resource.update(session, current_user().actor, key, data)
+                flash(f"Saved {resource.noun} {key}.")
+                return redirect(url_for("console.edit", path=path, key=key))
     except not_found as error:
         abort(404, str(error))
-    state = FormState(resource.fields, form_values(resource.fields, shown, timezone),
-                      creating=False)
-    return _form(resource, state, 200, key, shown)
+    except (invalid, conflict) as error:
+        errors = field_errors(resource.fields, getattr(error, "messages", {}))
+        errors = errors or {FORM_ERRORS: [str(error)]}
+    state = _refused(resource, errors, False)
+    state.seen = seen
+    return _form(resource, state, status, key, current)
+
+
+def fingerprint(shown: dict[str, Any]) -> str:
+    """A short digest of a resource as the service shows it: the form carries the one it was
+    made from, so a save over someone else's change since is caught (the API's ETag)."""
+    text = json.dumps(shown, sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 def _refused(resource: Resource, errors: dict[str, list[str]], creating: bool) -> FormState:

@@ -299,6 +299,8 @@ class FormState:
     values: dict[str, Any]
     errors: Errors = field(default_factory=dict)
     creating: bool = True
+    seen: str = ""
+    """The fingerprint of the stored resource the form was made from (editing only)."""
 
     def groups(self) -> list[tuple[str, list[Field]]]:
         found: dict[str, list[Field]] = {}

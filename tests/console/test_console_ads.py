@@ -3,11 +3,12 @@ fields, the audit log naming the user, and the one-click changes."""
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
 import pytest
-from consolesupport import field_error, post, sign_in
+from consolesupport import csrf, field_error, post, sign_in
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -226,3 +227,67 @@ def test_pausing_and_resuming_a_whole_campaign_or_advertiser(
 
 
 ITEM_ELSEWHERE = "Northwind fall fares roadblock"
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_uploading_a_creatives_image(
+    console_app: Flask, adops: FlaskClient, tmp_path: Any
+) -> None:
+    console_app.config["API_UPLOADS_DIR"] = str(tmp_path / "uploads")
+    set_up(adops)
+    post(adops, "/admin/creatives/new", {**CREATIVE, "name": "spring-image", "kind": "image",
+                                         "image_url": "/x.png", "alt": "Spring", "html": ""})
+    page = adops.get("/admin/creatives/edit/spring-image").get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in page
+
+    def upload(data: bytes, filename: str = "banner.png") -> str:
+        response = adops.post("/admin/creatives/image/spring-image", data={
+            "csrf_token": csrf(adops, "/admin/"), "file": (io.BytesIO(data), filename)},
+            content_type="multipart/form-data")
+        assert response.status_code == 302
+        return adops.get(response.headers["Location"]).get_data(as_text=True)
+
+    assert "Uploaded the image of spring-image." in upload(PNG)
+    image_url = stored(console_app, "creative", "spring-image")["image_url"]
+    assert image_url.startswith("/ads/uploads/") and image_url.endswith(".png")
+    assert adops.get(image_url).data == PNG
+    assert "Not uploaded: not a PNG" in upload(b"<svg/>", "x.svg")
+    assert stored(console_app, "creative", "spring-image")["image_url"] == image_url
+    console_app.config["API_UPLOAD_MAX_BYTES"] = 10
+    assert "Not uploaded: the image is" in upload(PNG)
+    console_app.config["API_UPLOAD_MAX_BYTES"] = 1024
+    response = adops.post("/admin/creatives/image/spring-banner", data={
+        "csrf_token": csrf(adops, "/admin/"), "file": (io.BytesIO(PNG), "b.png")},
+        content_type="multipart/form-data")
+    assert "is of kind html" in adops.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_save_over_someone_elses_change_is_caught(
+    console_app: Flask, adops: FlaskClient
+) -> None:
+    set_up(adops)
+    page = adops.get("/admin/line-items/edit/Spring sale").get_data(as_text=True)
+    seen = re.search(r'name="_seen" value="(\w+)"', page)
+    assert seen is not None
+    with get_database(console_app).session() as session:
+        ads.update(session, "someone", "line_item", "Spring sale", {"priority": 7})
+    mine = {**LINE_ITEM, "weight": "3", "_seen": seen[1]}
+    response = post(adops, "/admin/line-items/edit/Spring sale", mine)
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "Someone changed this since you opened the page" in html
+    assert stored(console_app, "line_item", "Spring sale")["priority"] == 7  # theirs kept
+    again = re.search(r'name="_seen" value="(\w+)"', html)
+    assert again is not None and again[1] != seen[1]
+    response = post(adops, "/admin/line-items/edit/Spring sale", {**mine, "_seen": again[1]})
+    assert response.status_code == 302  # knowingly saved over it
+    assert stored(console_app, "line_item", "Spring sale")["weight"] == 3
+
+
+def test_lists_show_times_in_site_time(adops: FlaskClient) -> None:
+    set_up(adops)
+    page = adops.get("/admin/line-items?campaign=Spring").get_data(as_text=True)
+    assert "2024-10-01 00:00" in page  # stored as 04:00 UTC
+    assert "(site time)" in page

@@ -39,7 +39,9 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def shot(page: Any, name: str) -> None:
+    """The top of the page as the user sees it (PNG, the viewport only: small files)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
@@ -81,10 +83,12 @@ def test_an_ad_ops_user_sets_up_a_campaign_that_serves_and_is_reported(
     page.fill("#f-text", AD_TEXT)
     submit(page)
     error = page.locator("#f-size-error")
+    error.scroll_into_view_if_needed()
     assert "Not a size" in error.inner_text()
     assert page.locator("#f-size").get_attribute("aria-invalid") == "true"
     assert page.input_value("#f-text") == AD_TEXT  # nothing typed is lost
-    shot(page, "validation-error")
+    page.evaluate("document.querySelector('#f-kind').scrollIntoView()")
+    page.screenshot(path=str(SHOTS / "validation-error.png"))
     page.fill("#f-size", "300x250")
     submit(page)
     page.wait_for_selector("text=Created creative tailwind-rectangle")
