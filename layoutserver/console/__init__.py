@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from layoutserver.ads.tokens import instance_secret
 from layoutserver.console import access
 from layoutserver.console.blueprint import PREFIX, blueprint
+from layoutserver.console.throttle import Throttle
 from layoutserver.web.errors import register_error_area
 
 #: Flask's session settings as the console wants them, applied where a setting (file or
@@ -57,6 +58,7 @@ def init_app(app: Flask) -> None:
         if app.config.get(name) == flask_default:
             app.config[name] = value
     app.session_interface = SessionInterface()
+    app.extensions[sign_in.THROTTLE_KEY] = Throttle()
     app.register_blueprint(blueprint)
     register_error_area(app, PREFIX, _error)
 

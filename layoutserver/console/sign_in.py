@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from math import ceil
 from urllib.parse import urlsplit
 
-from flask import redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from layoutserver.auth.users import sign_in as check_password
 from layoutserver.console import access
 from layoutserver.console.blueprint import PREFIX, blueprint
+from layoutserver.console.throttle import Throttle
 from layoutserver.db import get_database
+
+THROTTLE_KEY = "layoutserver.console.throttle"
 
 
 @blueprint.route("/sign-in", methods=["GET", "POST"])
@@ -20,16 +24,26 @@ def sign_in() -> Response | str:
         if access.load_user() is not None:
             return redirect(wanted)
         return render_template("console/sign_in.html", next=wanted, name="", error="")
-    name = request.form.get("name", "")
+    name = request.form.get("name", "").strip()
+    address = request.remote_addr or ""
+    throttle: Throttle = current_app.extensions[THROTTLE_KEY]
+    wait = throttle.wait(name, address)
+    if wait > 0:
+        return _refused(wanted, name, 429, f"Too many failed sign-ins for {name!r}: try again "
+                                           f"in {ceil(wait / 60)} minute(s).")
     with get_database().session() as session:
         user = check_password(session, name, request.form.get("password", ""))
     if user is None:
-        return Response(render_template(
-            "console/sign_in.html", next=wanted, name=name,
-            error="That name and password do not match a user.",
-        ), status=401, mimetype="text/html")
+        throttle.failed(name, address)
+        return _refused(wanted, name, 401, "That name and password do not match a user.")
+    throttle.succeeded(name, address)
     access.remember(user)
     return redirect(wanted)
+
+
+def _refused(wanted: str, name: str, status: int, error: str) -> Response:
+    return Response(render_template("console/sign_in.html", next=wanted, name=name,
+                                    error=error), status=status, mimetype="text/html")
 
 
 @blueprint.post("/sign-out")

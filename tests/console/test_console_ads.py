@@ -291,3 +291,18 @@ def test_lists_show_times_in_site_time(adops: FlaskClient) -> None:
     page = adops.get("/admin/line-items?campaign=Spring").get_data(as_text=True)
     assert "2024-10-01 00:00" in page  # stored as 04:00 UTC
     assert "(site time)" in page
+
+
+def test_admins_see_who_changed_what(client: FlaskClient) -> None:
+    sign_in(client, "admin")
+    set_up(client)
+    post(client, "/admin/line-items/set/Spring sale", {"action": "Pause"})
+    page = client.get("/admin/line-items/edit/Spring sale").get_data(as_text=True)
+    history = page[page.index("<h2>History</h2>"):]
+    assert history.index("user:admin updated: status") < history.index("user:admin created")
+
+
+def test_others_do_not_see_the_audit_log(adops: FlaskClient) -> None:
+    set_up(adops)
+    assert "<h2>History</h2>" not in adops.get("/admin/line-items/edit/Spring sale").get_data(
+        as_text=True)
