@@ -84,6 +84,7 @@ def create(path: str) -> ResponseReturnValue:
     timezone = get_core().timezone
     if request.method == "GET":
         values = form_values(resource.fields, _defaults(resource), timezone)
+        values.update(_prefilled(resource))
         return _form(resource, FormState(resource.fields, values, creating=True))
     data, errors = read_form(resource.fields, request.form, timezone, creating=True)
     if not errors:
@@ -156,6 +157,14 @@ def _form(resource: Resource, state: FormState, status: int = 200, key: str | No
     html = render_template("console/form.html", resource=resource, form=state, key=key,
                            shown=shown, writable=may(resource.area, True), **context)
     return html if status == 200 else (html, status)
+
+
+def _prefilled(resource: Resource) -> dict[str, Any]:
+    """Values a link to the new form gives in its query string (``?campaign=Spring``), as the
+    form shows them."""
+    return {spec.name: (request.args.getlist(spec.name) if spec.kind == "multi"
+                        else request.args[spec.name])
+            for spec in resource.fields if spec.name in request.args}
 
 
 def _defaults(resource: Resource) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from layoutserver.ads.api import AD_SPOT_WIDGET
 from layoutserver.ads.decisions.model import CreativeSpec, Size, SlotSpec
 from layoutserver.ads.markup import Links, slot_html
 from layoutserver.api.services import ads as ads_service
@@ -30,7 +31,9 @@ def extra_context(resource: Resource, key: str, shown: Mapping[str, Any] | None
     if shown is None:
         return {}
     found: dict[str, Any] = {"history": history(resource.kind, key) if may("audit") else None}
-    if resource.kind == "creative":
+    if resource.kind == "slot":
+        found["placements"] = placements(key)
+    elif resource.kind == "creative":
         found["creative_preview"] = creative_preview(shown)
     elif resource.kind == "campaign":
         found["related"] = {"line_item": _related("line_item", {"campaign": key})}
@@ -65,6 +68,23 @@ def _changed_fields(before: Mapping[str, Any] | None, after: Mapping[str, Any] |
     if before is None or after is None:
         return []
     return sorted(name for name in {*before, *after} if before.get(name) != after.get(name))
+
+
+def placements(code: str) -> list[tuple[str, str]]:
+    """(page type, placement id) of each ad spot that shows slot ``code``, in every layout."""
+    found: list[tuple[str, str]] = []
+    for layout in get_core().layouts:
+        for placement in layout.placements():
+            if placement.widget == AD_SPOT_WIDGET and slot_code(placement.options) == code:
+                found.append((layout.page_type, placement.id))
+    return found
+
+
+def slot_code(options: Any) -> str | None:
+    """The slot an ad spot placement's options name."""
+    code = options.get("slot") if isinstance(options, Mapping) else getattr(options, "slot",
+                                                                            None)
+    return code if isinstance(code, str) else None
 
 
 def _related(kind: ads_service.Kind, filters: dict[str, Any]) -> list[dict[str, Any]]:

@@ -28,6 +28,7 @@ from layoutserver.ads.markup import Links, slot_html
 from layoutserver.ads.schemas import DEVICES
 from layoutserver.console.access import may, requires
 from layoutserver.console.blueprint import blueprint
+from layoutserver.console.extras import slot_code
 from layoutserver.core import get_core
 from layoutserver.layouts import Layout
 from layoutserver.render.assembly import Assembly
@@ -106,7 +107,7 @@ def preview_page() -> str:
     for item in rendered:
         slot_note = None
         if item.placement.widget == AD_SPOT_WIDGET:
-            code = _slot_code(item.placement.options)
+            code = slot_code(item.placement.options)
             slot_note = slots.get(code) if code else None
         boxes.setdefault(item.placement.region, []).append(Box(item, slot_note))
     assembly = Assembly(layout, subject, rendered)
@@ -116,11 +117,6 @@ def preview_page() -> str:
         assets=assembly.assets(core.registry), total_ms=total_ms,
         explained=may("explain"),
     )
-
-
-def _slot_code(options: Any) -> str | None:
-    code = options.get("slot") if isinstance(options, dict) else getattr(options, "slot", None)
-    return code if isinstance(code, str) else None
 
 
 def _slot_notes(layout: Layout, page_type: str, slug: str, device: str) -> dict[str, SlotNote]:

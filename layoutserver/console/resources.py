@@ -144,6 +144,7 @@ SLOT = Resource(
         Action("Enable", "enabled", True, lambda row: not row["enabled"]),
     ),
     filters=("enabled",),
+    extras=("slot",),
 )
 
 ADVERTISER = Resource(

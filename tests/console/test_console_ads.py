@@ -306,3 +306,23 @@ def test_others_do_not_see_the_audit_log(adops: FlaskClient) -> None:
     set_up(adops)
     assert "<h2>History</h2>" not in adops.get("/admin/line-items/edit/Spring sale").get_data(
         as_text=True)
+
+
+def test_a_slots_page_says_where_it_is_placed(adops: FlaskClient) -> None:
+    page = adops.get("/admin/slots/edit/news-2").get_data(as_text=True)
+    assert "article pages, placement <code>ad-news-2</code>" in page
+    response = post(adops, "/admin/slots/new", {
+        "code": "unplaced", "name": "U", "sizes.*": "300x250", "when_empty": "collapse"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    page = adops.get("/admin/slots/edit/unplaced").get_data(as_text=True)
+    assert "No layout places this slot yet" in page
+
+
+def test_links_to_new_forms_prefill_them(adops: FlaskClient) -> None:
+    set_up(adops)
+    campaign = adops.get("/admin/campaigns/edit/Spring").get_data(as_text=True)
+    assert "/admin/line-items/new?campaign=Spring" in campaign
+    page = adops.get("/admin/line-items/new?campaign=Spring&targeting.slots=news-1"
+                     ).get_data(as_text=True)
+    assert '<option value="Spring" selected>' in page
+    assert 'value="news-1" checked' in page
