@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from itertools import accumulate
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Response, abort, render_template, request
 from sqlalchemy import select
@@ -22,7 +24,7 @@ from layoutserver.ads.reports import MAX_DAYS, GroupBy, Report, ReportRow, deliv
 from layoutserver.api.services import ads as ads_service
 from layoutserver.console.access import requires
 from layoutserver.console.blueprint import blueprint
-from layoutserver.console.charts import Series, bar_chart
+from layoutserver.console.charts import Series, bar_chart, cumulative_chart
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 
@@ -126,11 +128,17 @@ def line_item_report(name: str) -> str:
             span = Range(span.end - timedelta(days=MAX_DAYS - 1), span.end)
         daily = _report(session, span, (), [line_item_id or 0])
         slots = _report(session, span, ("slot",), [line_item_id or 0])
+        goal = item["goal"]
+        earlier = 0
+        if goal and goal["period"] == "lifetime" and span.start > flight_start.date():
+            before = Range(max(flight_start.date(), span.start - timedelta(days=MAX_DAYS)),
+                           span.start - timedelta(days=1))
+            totals = _report(session, before, (), [line_item_id or 0]).totals
+            earlier = totals.impressions if goal["metric"] == "impressions" else totals.clicks
     days = span.days()
     by_day = {row.period: row for row in daily.rows}
     impressions = [by_day[d].impressions if d in by_day else 0 for d in days]
     clicks = [by_day[d].clicks if d in by_day else 0 for d in days]
-    goal = item["goal"]
     pace = daily_pace(goal, flight_start, flight_end)
     charts = [
         bar_chart(days, Series("Impressions", impressions, "impressions",
@@ -140,11 +148,20 @@ def line_item_report(name: str) -> str:
     ]
     delivered = None
     if goal:
-        delivered = sum(impressions if goal["metric"] == "impressions" else clicks)
+        values = impressions if goal["metric"] == "impressions" else clicks
+        delivered = sum(values)
+        if goal["period"] == "lifetime":
+            totals_by_day = list(accumulate(values, initial=earlier))[1:]
+            running = [total for day, total in zip(days, totals_by_day, strict=True)
+                       if day <= _today().isoformat()]
+            expected = [expected_by(goal["amount"], flight_start, flight_end,
+                                    _end_of(day, timezone)) for day in days]
+            charts.insert(0, cumulative_chart(days, running, expected, goal["metric"]))
+            delivered = running[-1] if running else earlier
     return render_template("console/report_line_item.html", item=item, span=span,
                            charts=charts, totals=daily.totals, slots=top_slots(slots),
                            rows=list(zip(days, impressions, clicks, strict=True)), goal=goal,
-                           pace=pace, delivered=delivered)
+                           pace=pace, delivered=delivered, as_of=min(span.end, _today()))
 
 
 def daily_pace(goal: dict[str, Any] | None, start: datetime, end: datetime) -> float | None:
@@ -156,6 +173,17 @@ def daily_pace(goal: dict[str, Any] | None, start: datetime, end: datetime) -> f
         return float(goal["amount"])
     days = max((end - start).total_seconds() / 86400, 1 / 24)
     return float(goal["amount"]) / days
+
+
+def expected_by(amount: int, start: datetime, end: datetime, moment: datetime) -> float:
+    """How much of a lifetime goal of ``amount`` an even pace has delivered at ``moment``."""
+    share = (moment - start).total_seconds() / max((end - start).total_seconds(), 1)
+    return amount * min(max(share, 0.0), 1.0)
+
+
+def _end_of(day: str, timezone: ZoneInfo) -> datetime:
+    return datetime.combine(date.fromisoformat(day) + timedelta(days=1), time(),
+                            tzinfo=timezone)
 
 
 @blueprint.get("/reports/delivery.csv")

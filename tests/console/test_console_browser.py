@@ -133,7 +133,8 @@ def test_an_ad_ops_user_sets_up_a_campaign_that_serves_and_is_reported(
     row.locator("a").click()
     page.wait_for_selector("svg.chart")
     assert page.locator("svg.chart rect title", has_text="2024-10-10: 1").count() == 1
-    assert page.locator(".chart-pace").count() == 1
+    assert page.locator("svg.chart").count() == 3  # with the running total against the goal
+    assert page.locator("line.chart-pace").count() == 1
     shot(page, "report")
 
     page.goto(f"{site}/admin/line-items")

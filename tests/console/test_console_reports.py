@@ -11,8 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from support import SEED_PATH
 
-from layoutserver.console.charts import Series, bar_chart, nice_ceiling
-from layoutserver.console.reports import daily_pace
+from layoutserver.console.charts import Series, bar_chart, cumulative_chart, nice_ceiling
+from layoutserver.console.reports import daily_pace, expected_by
 
 ITEM = "Northwind fall fares roadblock"
 
@@ -48,16 +48,29 @@ def test_a_goal_draws_its_pace_line(console_app: Flask, client: FlaskClient) -> 
     response = post(client, f"/admin/line-items/edit/{ITEM}", {
         "campaign": "Northwind fall fares", "status": "active", "tier": "sponsorship",
         "priority": "1", "weight": "1", "start": "2024-10-01T00:00", "end": "2024-11-01T00:00",
-        "creatives": ["northwind-leaderboard-a", "northwind-rectangle", "northwind-banner-a"],
+        "creatives": ["northwind-leaderboard-a", "northwind-leaderboard-b", "northwind-rectangle",
+                      "northwind-banner-a", "northwind-banner-b"],
         "targeting.slots": ["article-1", "article-2", "article-3"],
         "targeting.page_types": "article", "targeting.sections": "world",
         "goal.metric": "impressions", "goal.amount": "31000", "goal.period": "lifetime",
-        "pacing": "even", "roadblock": "1", "exclusion_labels": "airline"})
+        "pacing": "asap", "roadblock": "1", "exclusion_labels": "airline"})
     assert response.status_code == 302, response.get_data(as_text=True)
+    serve_and_count(console_app.test_client(), 2)
     page = client.get(f"/admin/reports/line-item/{ITEM}").get_data(as_text=True)
-    assert page.count('class="chart-pace"') == 1  # on the impressions chart only
+    assert page.count('<svg class="chart"') == 3
+    assert "Impressions so far against the goal" in page
+    assert page.count('class="chart-pace"') == 2  # the impressions bars and the running total
     assert "pace 1,000/day" in page
     assert "even pace 1,000 a day" in page
+    # 10 days of a 31-day flight have passed by the end of 2024-10-10: 10,000 on pace
+    assert "2024-10-10: 6 delivered, 10,000 on pace" in page  # today; the flight goes on
+    assert "delivered 6 by 2024-10-10" in page
+    later = client.get(f"/admin/reports/line-item/{ITEM}?start=2024-10-10&end=2024-10-12"
+                       ).get_data(as_text=True)
+    assert "2024-10-10: 6 delivered" in later
+    earlier = client.get(f"/admin/reports/line-item/{ITEM}?start=2024-10-01&end=2024-10-09"
+                         ).get_data(as_text=True)
+    assert "2024-10-09: 0 delivered, 9,000 on pace" in earlier
 
 
 def test_the_overview_lists_line_items_and_top_slots(
@@ -108,6 +121,24 @@ def test_the_chart_escapes_and_scales() -> None:
     heights = [float(h) for h in re.findall(r'<rect [^>]*height="([\d.]+)"', svg)]
     assert heights[1] == pytest.approx(2 * heights[0])
     assert 'class="chart-pace"' in svg and "pace 8/day" in svg
+
+
+def test_the_pace_to_a_lifetime_goal() -> None:
+    start = datetime(2024, 10, 1, tzinfo=UTC)
+    end = datetime(2024, 10, 11, tzinfo=UTC)
+    assert expected_by(1000, start, end, start) == 0
+    assert expected_by(1000, start, end, datetime(2024, 10, 6, tzinfo=UTC)) == 500
+    assert expected_by(1000, start, end, datetime(2024, 12, 1, tzinfo=UTC)) == 1000
+    assert expected_by(1000, start, end, datetime(2024, 9, 1, tzinfo=UTC)) == 0
+
+
+def test_the_running_total_chart() -> None:
+    svg = str(cumulative_chart(["2024-10-01", "2024-10-02"], [3, 9], [5.0, 10.0],
+                               "impressions"))
+    assert svg.count("<polyline") == 2
+    assert "2024-10-02: 9 delivered, 10 on pace" in svg
+    partial = str(cumulative_chart(["2024-10-01", "2024-10-02"], [3], [5.0, 10.0], "clicks"))
+    assert "2024-10-01: 3 delivered, 5 on pace" in partial
 
 
 def test_the_daily_pace() -> None:
