@@ -26,15 +26,18 @@ from layoutserver.ads.decisions.model import Size
 from layoutserver.ads.extension import get_ads
 from layoutserver.ads.markup import Links, slot_html
 from layoutserver.ads.schemas import DEVICES
+from layoutserver.api.services import content as content_service
 from layoutserver.console.access import may, requires
 from layoutserver.console.blueprint import blueprint
 from layoutserver.console.extras import slot_code
 from layoutserver.core import get_core
+from layoutserver.db import get_database
 from layoutserver.layouts import Layout
 from layoutserver.render.assembly import Assembly
 from layoutserver.render.renderer import RenderedPlacement
 from layoutserver.web.pages import SLUG
 
+SUGGESTIONS = 20
 #: The iframe's width for each device, in CSS pixels.
 FRAME_WIDTHS = {"desktop": 1200, "tablet": 820, "mobile": 390}
 
@@ -76,7 +79,16 @@ def preview() -> str:
     device = _choice("device", DEVICES, "desktop")
     return render_template("console/preview.html", page_types=page_types, page_type=page_type,
                            slug=slug, device=device, devices=DEVICES,
-                           width=FRAME_WIDTHS[device])
+                           width=FRAME_WIDTHS[device], suggestions=_suggestions())
+
+
+def _suggestions() -> list[tuple[str, str]]:
+    """(slug, title) of the latest articles and of the sections, for the slug field."""
+    with get_database().session() as session:
+        articles, _ = content_service.list_items(session, "article", limit=SUGGESTIONS)
+        sections, _ = content_service.list_items(session, "section", limit=SUGGESTIONS)
+    return ([(row["slug"], row["title"]) for row in articles]
+            + [(row["slug"], f"section: {row['name']}") for row in sections])
 
 
 @blueprint.get("/preview/page")

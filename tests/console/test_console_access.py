@@ -180,3 +180,28 @@ def test_the_throttle_forgets_after_its_window() -> None:
     throttle.failed("a", "ip", now=62)
     throttle.succeeded("a", "ip")
     assert throttle.wait("a", "ip", now=63) == 0
+
+
+def test_an_unknown_console_url_is_a_console_page(client: FlaskClient) -> None:
+    sign_in(client, "viewer")
+    response = client.get("/admin/slots/edit")
+    assert response.status_code == 404
+    assert "layoutserver console" in response.get_data(as_text=True)
+    response = client.get("/admin/no/such/page/at/all")
+    assert response.status_code == 404
+    assert "Back to the console" in response.get_data(as_text=True)
+
+
+def test_the_console_ships_everything_it_shows() -> None:
+    """No CDN, web font or outside script: the only absolute URL in the console's templates
+    and style sheets is SVG's namespace, which is never fetched."""
+    from pathlib import Path
+
+    import layoutserver.console
+
+    root = Path(layoutserver.console.__file__).parent
+    files = [*root.glob("templates/console/*.html"), *root.glob("static/*"), *root.glob("*.py")]
+    assert len(files) > 20
+    for path in files:
+        text = path.read_text(encoding="utf-8").replace("http://www.w3.org/2000/svg", "")
+        assert "http://" not in text and "https://" not in text and "@import" not in text, path

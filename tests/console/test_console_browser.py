@@ -61,6 +61,8 @@ def submit(page: Any, label: str = "Create") -> None:
 def test_an_ad_ops_user_sets_up_a_campaign_that_serves_and_is_reported(
     site: str, page: Any, browser: Any
 ) -> None:
+    fetched: list[str] = []
+    page.context.on("request", lambda request: fetched.append(request.url))
     page.goto(f"{site}/admin/")
     assert "/admin/sign-in" in page.url
     shot(page, "sign-in")
@@ -143,6 +145,10 @@ def test_an_ad_ops_user_sets_up_a_campaign_that_serves_and_is_reported(
     page.goto(f"{site}/admin/line-items")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
     shot(page, "line-items-phone")
+
+    # Nothing the console showed came from anywhere but this server (no CDN, font, script).
+    assert fetched and all(url.startswith(site) or url.startswith(("data:", "about:"))
+                           for url in fetched), [u for u in fetched if not u.startswith(site)]
 
     # A post without the CSRF token (as another site's form would send) is refused.
     status = page.evaluate("""async () => (await fetch('/admin/advertisers/new', {

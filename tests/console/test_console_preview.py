@@ -84,3 +84,10 @@ def test_a_mistyped_page_is_explained(client: FlaskClient) -> None:
     assert response.status_code == 404
     assert "No article" in response.get_data(as_text=True)
     assert client.get("/admin/preview/page?page_type=article&slug=Bad Slug").status_code == 404
+
+
+def test_the_slug_field_suggests_articles_and_sections(client: FlaskClient) -> None:
+    sign_in(client, "viewer")
+    page = client.get("/admin/preview").get_data(as_text=True)
+    assert f'<option value="{SEED_SLUG}">' in page
+    assert ">section: " in page
