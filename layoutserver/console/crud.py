@@ -40,6 +40,7 @@ from layoutserver.core import get_core
 from layoutserver.db import get_database
 
 PAGE_SIZE = 50
+MAX_PAGE = 100_000
 SEEN_FIELD = "_seen"
 STALE = ("Someone changed this since you opened the page: nothing was saved. Your changes are "
          "below; the page's side panels show what is stored now. Saving again replaces their "
@@ -64,7 +65,7 @@ def _errors(resource: Resource) -> tuple[type[Exception], type[Exception], type[
 @blueprint.get("/<path>")
 def listing(path: str) -> str:
     resource = _resource(path)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     filters = {name: _filter_value(request.args[name]) for name in resource.filters
                if request.args.get(name)}
     with get_database().session() as session:

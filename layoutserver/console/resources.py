@@ -96,15 +96,18 @@ class Resource:
         self.service().delete(session, actor, self.kind, key)
 
 
-def names(kind: str, domain: Domain = "ads", *, optional: bool = False
+def names(kind: str, domain: Domain = "ads", *, optional: bool = False,
+          label: Callable[[Mapping[str, Any]], str] | None = None,
           ) -> Callable[[], list[tuple[str, str]]]:
-    """Choices of the keys of ``kind`` (looked up when the form is shown)."""
+    """Choices of the keys of ``kind`` (looked up when the form is shown), each shown as its
+    key or as ``label`` makes it."""
 
     def choices() -> list[tuple[str, str]]:
         resource = RESOURCES_BY_KIND[kind]
         with get_database().session() as session:
             rows, _ = resource.list_items(session, 0, MAX_CHOICES, {})
-        found = [(str(row[resource.key]), str(row[resource.key])) for row in rows]
+        found = [(str(row[resource.key]), label(row) if label else str(row[resource.key]))
+                 for row in rows]
         return [("", "(none)"), *found] if optional else found
 
     return choices
@@ -112,6 +115,10 @@ def names(kind: str, domain: Domain = "ads", *, optional: bool = False
 
 def fixed(*values: str) -> Callable[[], list[tuple[str, str]]]:
     return lambda: [(value, value) for value in values]
+
+
+def _sizes(sizes: Mapping[str, list[str]]) -> str:
+    return ", ".join(sorted({size for listed in sizes.values() for size in listed}))
 
 
 TARGETING = "Targeting"
@@ -170,7 +177,8 @@ LINE_ITEM = Resource(
         Field("campaign", "Campaign", "select", choices=names("campaign")),
         Field("status", "Status", "select", choices=fixed("draft", "active", "paused"),
               help="Only active line items serve."),
-        Field("creatives", "Creatives", "multi", choices=names("creative")),
+        Field("creatives", "Creatives", "multi", choices=names(
+            "creative", label=lambda row: f"{row['name']} ({row['kind']} {row['size']})")),
         Field("tier", "Tier", "select", group=SCHEDULE,
               choices=fixed("sponsorship", "standard", "house")),
         Field("priority", "Priority", "int", group=SCHEDULE,
@@ -182,7 +190,8 @@ LINE_ITEM = Resource(
         Field("dayparts", "Day parts", "dayparts", group=SCHEDULE,
               help="One per line: days start-end in site hours, e.g. mon-fri 6-10; "
                    "empty serves around the clock."),
-        Field("targeting.slots", "Slots", "multi", group=TARGETING, choices=names("slot")),
+        Field("targeting.slots", "Slots", "multi", group=TARGETING, choices=names(
+            "slot", label=lambda row: f"{row['code']} ({_sizes(row['sizes'])})")),
         Field("targeting.page_types", "Page types", "list", group=TARGETING),
         Field("targeting.sections", "Sections", "list", group=TARGETING),
         Field("targeting.tags", "Tags", "list", group=TARGETING),

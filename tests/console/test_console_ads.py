@@ -326,3 +326,19 @@ def test_links_to_new_forms_prefill_them(adops: FlaskClient) -> None:
                      ).get_data(as_text=True)
     assert '<option value="Spring" selected>' in page
     assert 'value="news-1" checked' in page
+
+
+def test_a_page_number_out_of_range_is_an_empty_page(adops: FlaskClient) -> None:
+    for page in ("0", "-3", "x", "99999999999999999999999"):
+        response = adops.get(f"/admin/line-items?page={page}")
+        assert response.status_code == 200, page
+    assert "Page 5000 is past the last (1)" in adops.get("/admin/line-items?page=5000").get_data(
+        as_text=True)
+
+
+def test_choices_show_sizes_to_match_slots_and_creatives(adops: FlaskClient) -> None:
+    set_up(adops)
+    page = adops.get("/admin/line-items/new").get_data(as_text=True)
+    assert "> news-2 (300x250)</label>" in page
+    assert "> article-1 (320x50, 728x90)</label>" in page
+    assert "> spring-banner (html 728x90)</label>" in page
