@@ -91,3 +91,4 @@ def delete_user(session: Session, name: str) -> None:
     if user is None:
         raise ValueError(f"there is no user named {name!r}")
     session.delete(user)
+    session.flush()

@@ -91,3 +91,12 @@ def test_the_slug_field_suggests_articles_and_sections(client: FlaskClient) -> N
     page = client.get("/admin/preview").get_data(as_text=True)
     assert f'<option value="{SEED_SLUG}">' in page
     assert ">section: " in page
+
+
+def test_a_section_page_is_previewed_too(client: FlaskClient) -> None:
+    sign_in(client, "publisher")
+    page = client.get("/admin/preview/page?page_type=section&slug=world").get_data(as_text=True)
+    assert 'data-widget="latest_news"' in page and 'data-widget="must_read"' in page
+    assert "section / world on desktop" in page
+    response = client.get("/admin/preview/page?page_type=section&slug=no-such-section")
+    assert response.status_code == 404
