@@ -16,7 +16,6 @@ from itsdangerous import URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
 
 from layoutserver.ads.tokens import instance_secret
-from layoutserver.console import access
 from layoutserver.console.blueprint import PREFIX, blueprint
 from layoutserver.console.throttle import Throttle
 from layoutserver.web.errors import register_error_area
@@ -72,4 +71,4 @@ def _error(error: HTTPException) -> Response:
     return response
 
 
-__all__ = ["access", "init_app"]
+__all__ = ["init_app"]

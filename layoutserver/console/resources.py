@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from flask import current_app
+from sqlalchemy.orm import Session
 
 from layoutserver.ads.schemas import DEVICES
 from layoutserver.api.services import ads as ads_service
@@ -64,35 +65,33 @@ class Resource:
     def service(self) -> Any:
         return ads_service if self.domain == "ads" else content_service
 
-    # The service calls, one signature for both domains.
+    # The service calls, one signature for both domains. ``kind`` is always one of the
+    # domain service's ``Kind``; the ads service reads naive datetimes in the site time zone.
 
-    def list_items(self, session: Any, offset: int, limit: int,
+    def _extra(self) -> tuple[Any, ...]:
+        return (get_core(current_app).timezone,) if self.domain == "ads" else ()
+
+    def list_items(self, session: Session, offset: int, limit: int,
                    filters: Mapping[str, Any]) -> tuple[list[dict[str, Any]], int]:
         if self.domain == "ads":
-            return ads_service.list_items(session, self.kind, offset=offset,  # type: ignore[arg-type]
+            return ads_service.list_items(session, cast(Any, self.kind), offset=offset,
                                           limit=limit, filters=filters)
-        return content_service.list_items(session, self.kind, offset=offset,  # type: ignore[arg-type]
+        return content_service.list_items(session, cast(Any, self.kind), offset=offset,
                                           limit=limit)
 
-    def get(self, session: Any, key: str) -> dict[str, Any]:
-        found: dict[str, Any] = self.service().get(session, self.kind, key)
-        return found
+    def get(self, session: Session, key: str) -> dict[str, Any]:
+        return cast(dict[str, Any], self.service().get(session, self.kind, key))
 
-    def create(self, session: Any, actor: str, data: dict[str, Any]) -> dict[str, Any]:
-        if self.domain == "ads":
-            return ads_service.create(session, actor, self.kind, data,  # type: ignore[arg-type]
-                                      get_core(current_app).timezone)
-        return content_service.create(session, actor, self.kind, data)  # type: ignore[arg-type]
+    def create(self, session: Session, actor: str, data: dict[str, Any]) -> dict[str, Any]:
+        return cast(dict[str, Any],
+                    self.service().create(session, actor, self.kind, data, *self._extra()))
 
-    def update(self, session: Any, actor: str, key: str, data: dict[str, Any]
+    def update(self, session: Session, actor: str, key: str, data: dict[str, Any]
                ) -> dict[str, Any]:
-        if self.domain == "ads":
-            return ads_service.update(session, actor, self.kind, key,  # type: ignore[arg-type]
-                                      data, get_core(current_app).timezone)
-        return content_service.update(session, actor, self.kind,  # type: ignore[arg-type]
-                                      key, data)
+        return cast(dict[str, Any], self.service().update(session, actor, self.kind, key, data,
+                                                          *self._extra()))
 
-    def delete(self, session: Any, actor: str, key: str) -> None:
+    def delete(self, session: Session, actor: str, key: str) -> None:
         self.service().delete(session, actor, self.kind, key)
 
 
