@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 from flask_caching import Cache
 
-from layoutserver import ads, api, db, metrics, redis_store, web
+from layoutserver import ads, api, console, db, metrics, redis_store, web
 from layoutserver.core import EXTENSION_KEY, Core
 from layoutserver.logs import configure_logging
 from layoutserver.registry import WidgetRegistry
@@ -53,5 +53,6 @@ def create_app(
     ads.init_app(app)
     web.init_app(app)
     api.init_app(app)
+    console.init_app(app)
     metrics.init_app(app)
     return app

@@ -10,6 +10,8 @@
     layoutserver demo load           migrate the schema and import the demo content and ads
     layoutserver tokens create NAME --role ROLE   a new API token, printed once
     layoutserver tokens revoke NAME  /  tokens list
+    layoutserver users create NAME --role ROLE [--password-stdin]   a console user
+    layoutserver users delete NAME  /  users list
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from layoutserver import create_app, migrate
 from layoutserver.ads.config_import import AdsImportError, import_ads_file
 from layoutserver.ads.extension import get_ads
 from layoutserver.auth import tokens as api_tokens
+from layoutserver.auth import users as console_users
 from layoutserver.auth.roles import ROLES
 from layoutserver.content.importer import ContentImportError, import_file
 from layoutserver.core import get_core
@@ -250,6 +253,59 @@ def tokens_list() -> None:
             row.name, row.role, row.prefix, _when(row.created_at), _when(row.last_used_at),
             _when(row.revoked_at),
         ]))
+
+
+@main.group()
+def users() -> None:
+    """Web console users (only salted password hashes are stored)."""
+
+
+@users.command("create")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="What the user may do.")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of standard input (for scripts).")
+@with_appcontext
+def users_create(name: str, role: str, password_stdin: bool) -> None:
+    """Create a user called NAME who signs in to /admin; the password is asked for (twice)
+    unless --password-stdin is given."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with get_database().session() as session:
+            console_users.create_user(session, name, role, password)
+    except ValueError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"created user {name.strip()} ({role})")
+
+
+@users.command("delete")
+@click.argument("name")
+@with_appcontext
+def users_delete(name: str) -> None:
+    """Delete the user called NAME; their console sessions end on their next request."""
+    try:
+        with get_database().session() as session:
+            console_users.delete_user(session, name)
+    except ValueError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"deleted {name}")
+
+
+@users.command("list")
+@with_appcontext
+def users_list() -> None:
+    """Every user: name, role, created, last sign-in (never the password)."""
+    with get_database().session() as session:
+        rows = console_users.list_users(session)
+    click.echo("name\trole\tcreated\tlast sign-in")
+    for row in rows:
+        click.echo("\t".join([row.name, row.role, _when(row.created_at),
+                              _when(row.last_sign_in_at)]))
 
 
 def _when(moment: datetime | None) -> str:

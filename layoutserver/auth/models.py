@@ -1,4 +1,4 @@
-"""SQLAlchemy models of API tokens and the audit log."""
+"""SQLAlchemy models of API tokens, console users and the audit log."""
 
 from __future__ import annotations
 
@@ -45,3 +45,18 @@ class AuditEntry(Base):
     resource_id: Mapped[str] = mapped_column(String(200))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class User(Base):
+    """A person signing in to the web console (``/admin``), with the same roles as API tokens.
+    Only a salted, slow hash of the password is stored (``layoutserver.auth.users``)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    """The sign-in name; ``user:<name>`` is the audit log's actor."""
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -40,6 +40,17 @@ class Principal:
     role: str
 
 
+def check_name(name: str, noun: str) -> str:
+    """``name`` stripped; ``ValueError`` when empty or longer than ``MAX_NAME_LENGTH`` (the
+    names of tokens and of console users are the audit log's actors)."""
+    name = name.strip()
+    if not name:
+        raise ValueError(f"a {noun} needs a name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"{noun} names are at most {MAX_NAME_LENGTH} characters")
+    return name
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -51,11 +62,7 @@ def create_token(
 
     ``ValueError`` for an empty or overlong name, an unknown role, or a name already used
     (revoked tokens' names included, so that the audit log's actors stay unambiguous)."""
-    name = name.strip()
-    if not name:
-        raise ValueError("a token needs a name")
-    if len(name) > MAX_NAME_LENGTH:
-        raise ValueError(f"token names are at most {MAX_NAME_LENGTH} characters")
+    name = check_name(name, "token")
     check_role(role)
     if session.scalar(select(ApiToken.id).where(ApiToken.name == name)) is not None:
         raise ValueError(f"there is already a token named {name!r}")

@@ -2,7 +2,7 @@
 part of the unique key, so flushed absolute values and direct increments never mix in one row.
 
 Revision ID: c3d4e5f6a7b8
-Revises: 8fa981bea5e5
+Revises: b7c1d2e3f4a5
 Create Date: 2026-11-29 04:05:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c3d4e5f6a7b8"
-down_revision: str | Sequence[str] | None = "8fa981bea5e5"
+down_revision: str | Sequence[str] | None = "b7c1d2e3f4a5"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,94 @@
+"""Console users: created by the CLI, signed in with a name and password.
+
+Passwords are hashed with werkzeug's ``generate_password_hash`` (scrypt, salted): unlike API
+tokens (256 random bits, see ``tokens``), a password is a low-entropy secret, so its hash must be
+slow to guess against. A failed sign-in does the same work whether the name exists or not, so
+timing does not tell which names exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from layoutserver.auth.models import User
+from layoutserver.auth.roles import check_role
+from layoutserver.auth.tokens import check_name
+
+MIN_PASSWORD_LENGTH = 8
+ACTOR_PREFIX = "user:"
+#: Checked against when the name is unknown, so that a miss costs as much as a wrong password.
+_DUMMY_HASH = generate_password_hash("not a password of anyone")
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """Who a console request acts as."""
+
+    id: int
+    name: str
+    role: str
+
+    @property
+    def actor(self) -> str:
+        """The audit log's name for this user (API tokens are named bare)."""
+        return ACTOR_PREFIX + self.name
+
+
+def create_user(
+    session: Session, name: str, role: str, password: str, *, now: datetime | None = None
+) -> User:
+    """Add a user; ``ValueError`` for an empty, overlong or taken name, an unknown role or a
+    password shorter than ``MIN_PASSWORD_LENGTH``."""
+    name = check_name(name, "user")
+    check_role(role)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+    if session.scalar(select(User.id).where(User.name == name)) is not None:
+        raise ValueError(f"there is already a user named {name!r}")
+    user = User(name=name, role=role, password_hash=generate_password_hash(password),
+                created_at=now or datetime.now(UTC))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def sign_in(
+    session: Session, name: str, password: str, *, now: datetime | None = None
+) -> SignedIn | None:
+    """The user when ``password`` is theirs (their last sign-in is then recorded), else None."""
+    user = session.scalar(select(User).where(User.name == name.strip()))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password):
+        return None
+    user.last_sign_in_at = now or datetime.now(UTC)
+    return SignedIn(user.id, user.name, user.role)
+
+
+def find_user(session: Session, user_id: int, name: str) -> SignedIn | None:
+    """The user with ``user_id`` and ``name`` as they are now: a deleted user is None (also
+    when a new user was given the same id), a changed role shows at once."""
+    user = session.get(User, user_id)
+    if user is None or user.name != name:
+        return None
+    return SignedIn(user.id, user.name, user.role)
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.name)))
+
+
+def delete_user(session: Session, name: str) -> None:
+    """Delete the user called ``name`` (``ValueError`` if there is none); signed-in sessions of
+    theirs stop working on their next request."""
+    user = session.scalar(select(User).where(User.name == name.strip()))
+    if user is None:
+        raise ValueError(f"there is no user named {name!r}")
+    session.delete(user)
+    session.flush()

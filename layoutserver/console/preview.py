@@ -1,0 +1,158 @@
+"""Page preview: any page type and slug rendered with every widget and ad slot outlined and
+labelled.
+
+``/admin/preview`` is the form and, below it, the page in an iframe (as wide as the device
+chosen); ``/admin/preview/page`` is that page: every placement rendered by the site's renderer
+(the same cache, budget and fallbacks, so the times shown are those the page's
+``Server-Timing`` reports), each wrapped in an outline labelled with its widget, placement and
+render time and outcome. Ad slots are not decided by the renderer (that could count an
+impression or set a reader cookie): each shows the creative that explain
+(``layoutserver.ads.api.explain_report``) chose for a reader with no history, with its slot
+code, the chosen line item and why; every line item considered and the reason it lost are
+listed for the roles that may use explain (admin, adops). Nothing here counts.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from flask import abort, render_template, request
+from markupsafe import Markup
+
+from layoutserver.ads.api import AD_SPOT_WIDGET, explain_report
+from layoutserver.ads.decisions.model import Size
+from layoutserver.ads.extension import get_ads
+from layoutserver.ads.markup import Links, slot_html
+from layoutserver.ads.schemas import DEVICES
+from layoutserver.api.services import content as content_service
+from layoutserver.console.access import may, requires
+from layoutserver.console.blueprint import blueprint
+from layoutserver.console.extras import slot_code
+from layoutserver.core import get_core
+from layoutserver.db import get_database
+from layoutserver.layouts import Layout
+from layoutserver.render.assembly import Assembly
+from layoutserver.render.renderer import RenderedPlacement
+from layoutserver.web.pages import SLUG
+
+SUGGESTIONS = 20
+#: The iframe's width for each device, in CSS pixels.
+FRAME_WIDTHS = {"desktop": 1200, "tablet": 820, "mobile": 390}
+
+
+@dataclass(frozen=True)
+class SlotNote:
+    """What the preview says about one ad slot."""
+
+    code: str
+    status: str
+    html: Markup
+    chosen: dict[str, Any] | None
+    """The chosen line item as explain lists it (``name``, ``reason``); None when nothing
+    serves."""
+    why: str
+    """Why the chosen one won: its tier and priority, and how many others lost."""
+    house: bool
+    considered: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Box:
+    rendered: RenderedPlacement
+    slot: SlotNote | None
+
+
+def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = request.args.get(name, default)
+    return value if value in allowed else default
+
+
+@blueprint.get("/preview")
+@requires("layouts")
+def preview() -> str:
+    core = get_core()
+    page_types = sorted(core.layouts.layouts)
+    page_type = request.args.get("page_type", "")
+    slug = request.args.get("slug", "").strip()
+    device = _choice("device", DEVICES, "desktop")
+    return render_template("console/preview.html", page_types=page_types, page_type=page_type,
+                           slug=slug, device=device, devices=DEVICES,
+                           width=FRAME_WIDTHS[device], suggestions=_suggestions())
+
+
+def _suggestions() -> list[tuple[str, str]]:
+    """(slug, title) of the latest articles and of the sections, for the slug field."""
+    with get_database().session() as session:
+        articles, _ = content_service.list_items(session, "article", limit=SUGGESTIONS)
+        sections, _ = content_service.list_items(session, "section", limit=SUGGESTIONS)
+    return ([(row["slug"], row["title"]) for row in articles]
+            + [(row["slug"], f"section: {row['name']}") for row in sections])
+
+
+@blueprint.get("/preview/page")
+@requires("layouts")
+def preview_page() -> str:
+    core = get_core()
+    page_type, slug = request.args.get("page_type", ""), request.args.get("slug", "")
+    device = _choice("device", DEVICES, "desktop")
+    layout = core.layouts.get(page_type)
+    if layout is None:
+        abort(404, f"Unknown page type {page_type!r}; page types: "
+                   f"{', '.join(sorted(core.layouts.layouts)) or '(none)'}.")
+    if not SLUG.match(slug) or len(slug) > 200:
+        abort(404, f"Not a slug: {slug!r}.")
+    site = core.site_view()
+    subject = core.subject(layout, slug, site)
+    if subject is None:
+        abort(404, f"No {layout.subject} {slug!r} (or not published yet).")
+    reader = replace(core.request_view(request), device=device, consent=None,
+                     path=f"/pages/{page_type}/{slug}", query={})
+    context = replace(core.page_context(layout, slug, subject, reader, site), ads=None)
+    started = time.perf_counter()
+    rendered = core.renderer.render(layout, context, list(layout.placements()),
+                                    core.content.version())
+    total_ms = (time.perf_counter() - started) * 1000
+    slots = _slot_notes(layout, page_type, slug, device)
+    boxes: dict[str, list[Box]] = {}
+    for item in rendered:
+        slot_note = None
+        if item.placement.widget == AD_SPOT_WIDGET:
+            code = slot_code(item.placement.options)
+            slot_note = slots.get(code) if code else None
+        boxes.setdefault(item.placement.region, []).append(Box(item, slot_note))
+    assembly = Assembly(layout, subject, rendered)
+    return render_template(
+        "console/preview_page.html", layout=layout, slug=slug, device=device,
+        regions=[(region.name, boxes.get(region.name, [])) for region in layout.regions],
+        assets=assembly.assets(core.registry), total_ms=total_ms,
+        explained=may("explain"),
+    )
+
+
+def _slot_notes(layout: Layout, page_type: str, slug: str, device: str) -> dict[str, SlotNote]:
+    """Explain's decision for each slot of the page, with the chosen creative's markup."""
+    report = explain_report({"page_type": page_type, "slug": slug, "device": device})
+    snapshot = get_ads().server.snapshots.current()
+    notes: dict[str, SlotNote] = {}
+    for entry in report["slots"]:
+        code, decision = entry["slot"], entry["decision"]
+        chosen = next((c for c in entry["considered"] if c["chosen"]), None)
+        html = Markup("")
+        slot = snapshot.slots.get(code)
+        if decision is not None and slot is not None:
+            creative = snapshot.creatives.get(decision["creative_id"])
+            if creative is not None:
+                size = Size.parse(decision["size"]) if decision["size"] else creative.size
+                html = slot_html(slot, creative, size,
+                                 Links(click=creative.click_url, impression=None))
+        why = ""
+        if chosen is not None:
+            spec = snapshot.line_items.get(chosen["line_item_id"])
+            lost = len(entry["considered"]) - 1
+            why = (f"{spec.tier.name.lower()} tier, priority {spec.priority}; " if spec else ""
+                   ) + f"{lost} other line item(s) lost"
+        notes[code] = SlotNote(code, entry["status"], html, chosen, why,
+                               bool(decision and decision["house"]), entry["considered"])
+    return notes

@@ -1,0 +1,216 @@
+"""Delivery reports: ``/admin/reports`` (every line item and the top slots over a range of site
+days), ``/admin/reports/line-item/<name>`` (one line item's delivery per day against its goal,
+as SVG charts with the pace line, its top slots and CTR) and ``/admin/reports/delivery.csv``
+(the same rows as CSV). The numbers are :func:`layoutserver.ads.reports.delivery_report`'s, the
+CSV its :func:`~layoutserver.ads.reports.to_csv`. For the ``reports`` area (admin, adops,
+viewer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from itertools import accumulate
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Response, abort, render_template, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from layoutserver.ads import get_ads
+from layoutserver.ads.models import LineItem
+from layoutserver.ads.reports import MAX_DAYS, GroupBy, Report, ReportRow, delivery_report, to_csv
+from layoutserver.api.services import ads as ads_service
+from layoutserver.console.access import requires
+from layoutserver.console.blueprint import blueprint
+from layoutserver.console.charts import Series, bar_chart, cumulative_chart
+from layoutserver.core import get_core
+from layoutserver.db import get_database
+
+DEFAULT_DAYS = 14
+TOP_SLOTS = 10
+
+
+@dataclass(frozen=True)
+class Range:
+    start: date
+    end: date
+    error: str = ""
+
+    def days(self) -> list[str]:
+        count = (self.end - self.start).days + 1
+        return [(self.start + timedelta(days=n)).isoformat() for n in range(max(count, 0))]
+
+
+def _range(default_start: date, default_end: date) -> Range:
+    """The ``start`` and ``end`` of the query string, or the defaults; a bad one is reported
+    and the defaults used."""
+    try:
+        start = date.fromisoformat(request.args.get("start") or default_start.isoformat())
+        end = date.fromisoformat(request.args.get("end") or default_end.isoformat())
+    except ValueError:
+        return Range(default_start, default_end, "Dates are written YYYY-MM-DD; showing the "
+                                                 "default range instead.")
+    if end < start:
+        return Range(default_start, default_end, f"The end ({end}) is before the start "
+                                                 f"({start}); showing the default range.")
+    if (end - start).days + 1 > MAX_DAYS:
+        return Range(end - timedelta(days=MAX_DAYS - 1), end,
+                     f"A report covers at most {MAX_DAYS} days; showing the last {MAX_DAYS}.")
+    return Range(start, end)
+
+
+def _today() -> date:
+    return get_core().site_view().now.date()
+
+
+def _report(session: Session, span: Range, group_by: Sequence[GroupBy],
+            line_item_ids: list[int] | None = None) -> Report:
+    get_ads().flush_counts()  # counts still in Redis, too
+    return delivery_report(session, start=span.start, end=span.end,
+                           timezone=get_core().timezone, group_by=group_by,
+                           line_item_ids=line_item_ids)
+
+
+def top_slots(report: Report, limit: int = TOP_SLOTS) -> list[ReportRow]:
+    """A report grouped by slot, summed over its days, the most impressions first."""
+    sums: dict[str, list[int]] = {}
+    for row in report.rows:
+        found = sums.setdefault(row.slot or "", [0, 0])
+        found[0] += row.impressions
+        found[1] += row.clicks
+    rows = [ReportRow(period=f"{report.start}..{report.end}", slot=slot, impressions=imps,
+                      clicks=clicks) for slot, (imps, clicks) in sums.items()]
+    rows.sort(key=lambda row: (-row.impressions, row.slot or ""))
+    return rows[:limit]
+
+
+def by_line_item(report: Report) -> list[ReportRow]:
+    """A report grouped by line item, summed over its days, the most impressions first."""
+    sums: dict[int, list[Any]] = {}
+    for row in report.rows:
+        found = sums.setdefault(row.line_item_id or 0, [row.line_item_name, 0, 0])
+        found[1] += row.impressions
+        found[2] += row.clicks
+    rows = [ReportRow(period="", line_item_id=key, line_item_name=name, impressions=imps,
+                      clicks=clicks) for key, (name, imps, clicks) in sums.items()]
+    rows.sort(key=lambda row: (-row.impressions, row.line_item_name or ""))
+    return rows
+
+
+@blueprint.get("/reports")
+@requires("reports")
+def reports_home() -> str:
+    today = _today()
+    span = _range(today - timedelta(days=DEFAULT_DAYS - 1), today)
+    with get_database().session() as session:
+        items = _report(session, span, ("line_item",))
+        slots = _report(session, span, ("slot",))
+    return render_template("console/reports.html", span=span, totals=items.totals,
+                           line_items=by_line_item(items), slots=top_slots(slots))
+
+
+@blueprint.get("/reports/line-item/<path:name>")
+@requires("reports")
+def line_item_report(name: str) -> str:
+    with get_database().session() as session:
+        try:
+            item = ads_service.get(session, "line_item", name)
+        except ads_service.NotFound as error:
+            abort(404, str(error))
+        line_item_id = session.scalar(select(LineItem.id).where(LineItem.name == name))
+        timezone = get_core().timezone
+        flight_start = datetime.fromisoformat(item["start"]).astimezone(timezone)
+        flight_end = datetime.fromisoformat(item["end"]).astimezone(timezone)
+        last_day = (flight_end - timedelta(microseconds=1)).date()
+        span = _range(flight_start.date(), last_day)
+        if (span.end - span.start).days + 1 > MAX_DAYS and not span.error:
+            span = Range(span.end - timedelta(days=MAX_DAYS - 1), span.end)
+        daily = _report(session, span, (), [line_item_id or 0])
+        slots = _report(session, span, ("slot",), [line_item_id or 0])
+        goal = item["goal"]
+        earlier = 0
+        if goal and goal["period"] == "lifetime" and span.start > flight_start.date():
+            before = Range(max(flight_start.date(), span.start - timedelta(days=MAX_DAYS)),
+                           span.start - timedelta(days=1))
+            totals = _report(session, before, (), [line_item_id or 0]).totals
+            earlier = totals.impressions if goal["metric"] == "impressions" else totals.clicks
+    days = span.days()
+    by_day = {row.period: row for row in daily.rows}
+    impressions = [by_day[d].impressions if d in by_day else 0 for d in days]
+    clicks = [by_day[d].clicks if d in by_day else 0 for d in days]
+    pace = daily_pace(goal, flight_start, flight_end)
+    charts = [
+        bar_chart(days, Series("Impressions", impressions, "impressions",
+                               pace if goal and goal["metric"] == "impressions" else None)),
+        bar_chart(days, Series("Clicks", clicks, "clicks",
+                               pace if goal and goal["metric"] == "clicks" else None)),
+    ]
+    delivered = None
+    if goal:
+        values = impressions if goal["metric"] == "impressions" else clicks
+        delivered = sum(values)
+        if goal["period"] == "lifetime":
+            totals_by_day = list(accumulate(values, initial=earlier))[1:]
+            running = [total for day, total in zip(days, totals_by_day, strict=True)
+                       if day <= _today().isoformat()]
+            expected = [expected_by(goal["amount"], flight_start, flight_end,
+                                    _end_of(day, timezone)) for day in days]
+            charts.insert(0, cumulative_chart(days, running, expected, goal["metric"]))
+            delivered = running[-1] if running else earlier
+    return render_template("console/report_line_item.html", item=item, span=span,
+                           charts=charts, totals=daily.totals, slots=top_slots(slots),
+                           rows=list(zip(days, impressions, clicks, strict=True)), goal=goal,
+                           pace=pace, delivered=delivered, as_of=min(span.end, _today()))
+
+
+def daily_pace(goal: dict[str, Any] | None, start: datetime, end: datetime) -> float | None:
+    """The amount a day that meets the goal evenly: a daily goal's amount, or a lifetime goal
+    spread over the flight (by its length in hours, so a partial first day counts as such)."""
+    if not goal:
+        return None
+    if goal["period"] == "daily":
+        return float(goal["amount"])
+    days = max((end - start).total_seconds() / 86400, 1 / 24)
+    return float(goal["amount"]) / days
+
+
+def expected_by(amount: int, start: datetime, end: datetime, moment: datetime) -> float:
+    """How much of a lifetime goal of ``amount`` an even pace has delivered at ``moment``."""
+    share = (moment - start).total_seconds() / max((end - start).total_seconds(), 1)
+    return amount * min(max(share, 0.0), 1.0)
+
+
+def _end_of(day: str, timezone: ZoneInfo) -> datetime:
+    return datetime.combine(date.fromisoformat(day) + timedelta(days=1), time(),
+                            tzinfo=timezone)
+
+
+@blueprint.get("/reports/delivery.csv")
+@requires("reports")
+def delivery_csv() -> Response:
+    """``?start=&end=&group_by=line_item&group_by=slot&line_item=NAME``: per day, as CSV."""
+    today = _today()
+    span = _range(today - timedelta(days=DEFAULT_DAYS - 1), today)
+    if span.error:
+        abort(400, span.error.split(";")[0] + ".")
+    groups = request.args.getlist("group_by")
+    names = request.args.getlist("line_item")
+    with get_database().session() as session:
+        ids = None
+        if names:
+            found = dict(session.execute(select(LineItem.name, LineItem.id)
+                                         .where(LineItem.name.in_(names))).all())
+            unknown = [name for name in names if name not in found]
+            if unknown:
+                abort(404, f"Unknown line item(s): {', '.join(map(repr, unknown))}.")
+            ids = list(found.values())
+        try:
+            report = _report(session, span, groups, ids)  # type: ignore[arg-type]
+        except ValueError as error:
+            abort(400, str(error))
+    filename = f"delivery-{span.start}-{span.end}.csv"
+    return Response(to_csv(report), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

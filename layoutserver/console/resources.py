@@ -1,0 +1,292 @@
+"""The resources the console edits, as forms over the service layer.
+
+Each :class:`Resource` names its service kind, permission area, the fields of its form and the
+columns of its list. The console's generic views (``crud.py``) do the rest through the same
+service functions as the admin API (``layoutserver.api.services``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from layoutserver.ads.schemas import DEVICES
+from layoutserver.api.services import ads as ads_service
+from layoutserver.api.services import content as content_service
+from layoutserver.auth.roles import Area
+from layoutserver.console.forms import Field
+from layoutserver.core import get_core
+from layoutserver.db import get_database
+
+Domain = Literal["ads", "content"]
+MAX_CHOICES = 1000
+
+
+@dataclass(frozen=True)
+class Action:
+    """A one-click change from the list or the edit page (pause, resume, enable, disable)."""
+
+    label: str
+    field: str
+    value: Any
+    shown_when: Callable[[Mapping[str, Any]], bool]
+
+
+@dataclass(frozen=True)
+class Resource:
+    kind: str
+    domain: Domain
+    path: str
+    """The URL segment under /admin."""
+    title: str
+    key: str
+    fields: tuple[Field, ...]
+    columns: tuple[str, ...]
+    actions: tuple[Action, ...] = ()
+    filters: tuple[str, ...] = ()
+    """Service filters the list takes from the query string."""
+    singular: str = ""
+    notes: str = ""
+    extras: tuple[str, ...] = field(default=())
+    """Extra panels of the edit page (templates ``console/extra_<name>.html``)."""
+
+    @property
+    def area(self) -> Area:
+        return self.domain
+
+    @property
+    def noun(self) -> str:
+        return self.singular or self.kind.replace("_", " ")
+
+    def service(self) -> Any:
+        return ads_service if self.domain == "ads" else content_service
+
+    # The service calls, one signature for both domains. ``kind`` is always one of the
+    # domain service's ``Kind``; the ads service reads naive datetimes in the site time zone.
+
+    def _extra(self) -> tuple[Any, ...]:
+        return (get_core(current_app).timezone,) if self.domain == "ads" else ()
+
+    def list_items(self, session: Session, offset: int, limit: int,
+                   filters: Mapping[str, Any]) -> tuple[list[dict[str, Any]], int]:
+        if self.domain == "ads":
+            return ads_service.list_items(session, cast(Any, self.kind), offset=offset,
+                                          limit=limit, filters=filters)
+        return content_service.list_items(session, cast(Any, self.kind), offset=offset,
+                                          limit=limit)
+
+    def get(self, session: Session, key: str) -> dict[str, Any]:
+        return cast(dict[str, Any], self.service().get(session, self.kind, key))
+
+    def create(self, session: Session, actor: str, data: dict[str, Any]) -> dict[str, Any]:
+        return cast(dict[str, Any],
+                    self.service().create(session, actor, self.kind, data, *self._extra()))
+
+    def update(self, session: Session, actor: str, key: str, data: dict[str, Any]
+               ) -> dict[str, Any]:
+        return cast(dict[str, Any], self.service().update(session, actor, self.kind, key, data,
+                                                          *self._extra()))
+
+    def delete(self, session: Session, actor: str, key: str) -> None:
+        self.service().delete(session, actor, self.kind, key)
+
+
+def names(kind: str, domain: Domain = "ads", *, optional: bool = False,
+          label: Callable[[Mapping[str, Any]], str] | None = None,
+          ) -> Callable[[], list[tuple[str, str]]]:
+    """Choices of the keys of ``kind`` (looked up when the form is shown), each shown as its
+    key or as ``label`` makes it."""
+
+    def choices() -> list[tuple[str, str]]:
+        resource = RESOURCES_BY_KIND[kind]
+        with get_database().session() as session:
+            rows, _ = resource.list_items(session, 0, MAX_CHOICES, {})
+        found = [(str(row[resource.key]), label(row) if label else str(row[resource.key]))
+                 for row in rows]
+        return [("", "(none)"), *found] if optional else found
+
+    return choices
+
+
+def fixed(*values: str) -> Callable[[], list[tuple[str, str]]]:
+    return lambda: [(value, value) for value in values]
+
+
+def _sizes(sizes: Mapping[str, list[str]]) -> str:
+    return ", ".join(sorted({size for listed in sizes.values() for size in listed}))
+
+
+TARGETING = "Targeting"
+SCHEDULE = "Schedule and priority"
+DELIVERY = "Goal, pacing and caps"
+
+SLOT = Resource(
+    kind="slot", domain="ads", path="slots", title="Ad slots", key="code", singular="slot",
+    columns=("code", "name", "sizes", "enabled", "when_empty"),
+    fields=(
+        Field("code", "Code", create_only=True,
+              help="Lower-case letters, digits and hyphens; layouts name it in ad_spot."),
+        Field("name", "Name"),
+        Field("sizes.desktop", "Sizes on desktop", "list", empty="omit", group="Sizes",
+              help="Comma-separated, e.g. 728x90, 970x250."),
+        Field("sizes.tablet", "Sizes on tablet", "list", empty="omit", group="Sizes"),
+        Field("sizes.mobile", "Sizes on mobile", "list", empty="omit", group="Sizes"),
+        Field("sizes.*", "Sizes on any other device", "list", empty="omit", group="Sizes"),
+        Field("label", "Label", help="Shown above the ad, e.g. - Advertisement -."),
+        Field("enabled", "Enabled", "bool"),
+        Field("when_empty", "When nothing serves", "select", group="Fallback",
+              choices=fixed("collapse", "house")),
+        Field("house_creative", "House creative", "select", empty="none", group="Fallback",
+              choices=names("creative", optional=True)),
+        Field("lazy", "Load lazily", "bool", group="Loading"),
+        Field("count_on_render", "Count impressions on render", "bool", group="Loading"),
+    ),
+    actions=(
+        Action("Disable", "enabled", False, lambda row: bool(row["enabled"])),
+        Action("Enable", "enabled", True, lambda row: not row["enabled"]),
+    ),
+    filters=("enabled",),
+    extras=("slot",),
+)
+
+ADVERTISER = Resource(
+    kind="advertiser", domain="ads", path="advertisers", title="Advertisers", key="name",
+    columns=("name",), fields=(Field("name", "Name", create_only=True),),
+    extras=("advertiser",),
+)
+
+CAMPAIGN = Resource(
+    kind="campaign", domain="ads", path="campaigns", title="Campaigns", key="name",
+    columns=("name", "advertiser"), filters=("advertiser",),
+    fields=(Field("name", "Name", create_only=True),
+            Field("advertiser", "Advertiser", "select", choices=names("advertiser"))),
+    extras=("campaign",),
+)
+
+LINE_ITEM = Resource(
+    kind="line_item", domain="ads", path="line-items", title="Line items", key="name",
+    columns=("name", "campaign", "tier", "priority", "status", "start", "end"),
+    filters=("campaign", "status", "tier"),
+    fields=(
+        Field("name", "Name", create_only=True),
+        Field("campaign", "Campaign", "select", choices=names("campaign")),
+        Field("status", "Status", "select", choices=fixed("draft", "active", "paused"),
+              help="Only active line items serve."),
+        Field("creatives", "Creatives", "multi", choices=names(
+            "creative", label=lambda row: f"{row['name']} ({row['kind']} {row['size']})")),
+        Field("tier", "Tier", "select", group=SCHEDULE,
+              choices=fixed("sponsorship", "standard", "house")),
+        Field("priority", "Priority", "int", group=SCHEDULE,
+              help="Inside a tier, a lower number serves first."),
+        Field("weight", "Weight", "int", group=SCHEDULE,
+              help="Share among line items of the same tier and priority."),
+        Field("start", "Start", "datetime", group=SCHEDULE, help="Site time."),
+        Field("end", "End", "datetime", group=SCHEDULE, help="Site time."),
+        Field("dayparts", "Day parts", "dayparts", group=SCHEDULE,
+              help="One per line: days start-end in site hours, e.g. mon-fri 6-10; "
+                   "empty serves around the clock."),
+        Field("targeting.slots", "Slots", "multi", group=TARGETING, choices=names(
+            "slot", label=lambda row: f"{row['code']} ({_sizes(row['sizes'])})")),
+        Field("targeting.page_types", "Page types", "list", group=TARGETING),
+        Field("targeting.sections", "Sections", "list", group=TARGETING),
+        Field("targeting.tags", "Tags", "list", group=TARGETING),
+        Field("targeting.devices", "Devices", "multi", group=TARGETING,
+              choices=fixed(*DEVICES)),
+        Field("targeting.key_values", "Key-values", "key_values", group=TARGETING,
+              help="One per line: key=value1,value2."),
+        Field("targeting.paths", "Paths", "lines", group=TARGETING,
+              help="One pattern per line, e.g. /pages/article/*."),
+        Field("goal.metric", "Goal metric", "select", group=DELIVERY, empty="parent",
+              choices=lambda: [("", "(no goal)"), ("impressions", "impressions"),
+                               ("clicks", "clicks")]),
+        Field("goal.amount", "Goal amount", "int", group=DELIVERY, empty="omit"),
+        Field("goal.period", "Goal period", "select", group=DELIVERY,
+              choices=fixed("lifetime", "daily")),
+        Field("pacing", "Pacing", "select", group=DELIVERY, choices=fixed("even", "asap")),
+        Field("caps", "Frequency caps", "caps", group=DELIVERY,
+              help="One per line: impressions/period (hour, day, week, flight), e.g. 3/day."),
+        Field("exclusion_labels", "Exclusion labels", "list", group=DELIVERY,
+              help="Never on a page with another line item of the same label."),
+        Field("roadblock", "Roadblock", "bool", group=DELIVERY,
+              help="Fill every targeted slot of the page, or none."),
+    ),
+    actions=(
+        Action("Pause", "status", "paused", lambda row: row["status"] == "active"),
+        Action("Activate", "status", "active", lambda row: row["status"] != "active"),
+    ),
+    extras=("line_item",),
+)
+
+CREATIVE = Resource(
+    kind="creative", domain="ads", path="creatives", title="Creatives", key="name",
+    columns=("name", "advertiser", "kind", "size"), filters=("advertiser", "kind"),
+    fields=(
+        Field("name", "Name", create_only=True),
+        Field("advertiser", "Advertiser", "select", empty="none",
+              choices=names("advertiser", optional=True)),
+        Field("kind", "Kind", "select", choices=fixed("image", "html", "text")),
+        Field("size", "Size", help="WIDTHxHEIGHT, e.g. 300x250."),
+        Field("click_url", "Click URL"),
+        Field("image_url", "Image URL", group="Image", help="http(s):// or a path from /."),
+        Field("alt", "Alternative text", group="Image"),
+        Field("html", "HTML", "textarea", group="HTML",
+              help="Runs sandboxed in an iframe; %%CLICK_URL%% is the click URL."),
+        Field("text", "Text", group="Text"),
+    ),
+    extras=("creative",),
+)
+
+SECTION = Resource(
+    kind="section", domain="content", path="sections", title="Sections", key="slug",
+    columns=("slug", "name"),
+    fields=(Field("slug", "Slug", create_only=True), Field("name", "Name")),
+)
+
+AUTHOR = Resource(
+    kind="author", domain="content", path="authors", title="Authors", key="slug",
+    columns=("slug", "name"),
+    fields=(Field("slug", "Slug", create_only=True), Field("name", "Name"),
+            Field("bio", "Biography", "textarea"),
+            Field("avatar_url", "Avatar URL", empty="none")),
+)
+
+ARTICLE = Resource(
+    kind="article", domain="content", path="articles", title="Articles", key="slug",
+    columns=("slug", "title", "section", "author", "published_at"),
+    fields=(
+        Field("slug", "Slug", create_only=True),
+        Field("title", "Title"),
+        Field("published_at", "Published", "datetime", help="Site time."),
+        Field("section", "Section", "select", empty="none",
+              choices=names("section", "content", optional=True)),
+        Field("author", "Author", "select", empty="none",
+              choices=names("author", "content", optional=True)),
+        Field("tags", "Tags", "list"),
+        Field("excerpt", "Excerpt", "textarea"),
+        Field("body_html", "Body (HTML)", "textarea",
+              help="Sanitized when saved: scripts and unknown markup are removed."),
+    ),
+    extras=("article",),
+)
+
+EDITORIAL_LIST = Resource(
+    kind="editorial_list", domain="content", path="editorial-lists", title="Editorial lists",
+    key="name", singular="editorial list", columns=("name", "title", "articles"),
+    fields=(
+        Field("name", "Name", create_only=True, help="must-read is the Must read widget's."),
+        Field("title", "Title"),
+        Field("articles", "Articles, in order", "lines",
+              help="One article slug per line, first shown first."),
+    ),
+    extras=("editorial_list",),
+)
+
+ADS_RESOURCES: Sequence[Resource] = (SLOT, ADVERTISER, CAMPAIGN, LINE_ITEM, CREATIVE)
+CONTENT_RESOURCES: Sequence[Resource] = (ARTICLE, AUTHOR, SECTION, EDITORIAL_LIST)
+RESOURCES: Sequence[Resource] = (*ADS_RESOURCES, *CONTENT_RESOURCES)
+RESOURCES_BY_KIND = {resource.kind: resource for resource in RESOURCES}
+RESOURCES_BY_PATH = {resource.path: resource for resource in RESOURCES}
