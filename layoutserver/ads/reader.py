@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Request, Response, g, has_request_context, request
+from werkzeug.http import dump_cookie
 
 from layoutserver.ads import tcf
 
@@ -62,13 +64,42 @@ def set_user_cookie(config: Mapping[str, Any], response: Response) -> Response:
     """``after_request``: store a key made during this request."""
     key = g.pop(_NEW_KEY, None)
     if key:
-        response.set_cookie(
-            config["ADS_USER_COOKIE"],
-            key,
-            max_age=int(config["ADS_USER_COOKIE_DAYS"]) * 86400,
-            path="/",
-            secure=request.is_secure,
-            httponly=True,
-            samesite="Lax",
-        )
+        response.headers.add("Set-Cookie", user_cookie(config, key, request.is_secure))
     return response
+
+
+def user_cookie(config: Mapping[str, Any], key: str, secure: bool) -> str:
+    """The ``Set-Cookie`` value storing ``key``: a long-lived, HttpOnly, SameSite=Lax cookie."""
+    return _COOKIE.value(config["ADS_USER_COOKIE"], key, int(config["ADS_USER_COOKIE_DAYS"]),
+                         secure)
+
+
+class _CookieShape:
+    """werkzeug's ``Set-Cookie`` value, made once a second with a mark where the key goes:
+    putting a key in costs far less than making the whole value for every new reader. A key
+    of this server's making is URL-safe, so werkzeug would not quote it; any other key gets
+    a value of its own."""
+
+    _MARK = "KEY-MARK"
+
+    def __init__(self) -> None:
+        self._kept: tuple[tuple[Any, ...], str, str] = ((), "", "")
+
+    def value(self, name: str, key: str, days: int, secure: bool) -> str:
+        if not _MADE_KEY.match(key):
+            return self._make(name, key, days, secure)
+        shape = (int(time.time()), name, days, secure)
+        kept = self._kept
+        if kept[0] != shape:
+            prefix, _, suffix = self._make(name, self._MARK, days, secure).partition(self._MARK)
+            kept = self._kept = (shape, prefix, suffix)
+        return kept[1] + key + kept[2]
+
+    @staticmethod
+    def _make(name: str, key: str, days: int, secure: bool) -> str:
+        return dump_cookie(name, key, max_age=days * 86400, path="/", secure=secure,
+                           httponly=True, samesite="Lax")
+
+
+_MADE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_COOKIE = _CookieShape()

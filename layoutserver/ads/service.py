@@ -8,6 +8,7 @@ one write transaction, committed before the page is sent.
 
 from __future__ import annotations
 
+import os
 import random
 import secrets
 import weakref
@@ -24,7 +25,7 @@ from layoutserver.ads.decisions import decide_page
 from layoutserver.ads.decisions.model import PageDecision, PageRequest
 from layoutserver.ads.decisions.snapshot import Snapshot
 from layoutserver.ads.delivery import DatabaseDeliveryState, GoalCounts
-from layoutserver.ads.markup import Links, reserved_size, slot_html
+from layoutserver.ads.markup import Links, SlotTemplates, reserved_size
 from layoutserver.ads.snapshot_source import SnapshotSource
 from layoutserver.ads.tokens import Tokens
 from layoutserver.db import Database
@@ -48,6 +49,7 @@ class AdServer:
         self._config = config
         self._seeded = None if seed is None else random.Random(seed)  # noqa: S311 - a lottery
         self.goal_counts = GoalCounts()
+        self.templates = SlotTemplates()
 
     # -- AdSource ------------------------------------------------------------------------------
 
@@ -62,7 +64,7 @@ class AdServer:
         return reader.user_key(self._config, stated_consent, given)
 
     def rng(self) -> random.Random:
-        return self._seeded or random.Random()  # noqa: S311 - a lottery, not a secret
+        return self._seeded or _LOTTERY
 
     def decide(
         self, request: PageRequest, explain: bool = False
@@ -81,6 +83,7 @@ class AdServer:
         decision_id = secrets.token_urlsafe(12)
         tokens = self._tokens()
         click_path, impression_path = _path("ads.click"), _path("ads.impression")
+        templates = self.templates.of(snapshot)
         served: dict[str, ServedAd] = {}
         counted: list[Tracked] = []
         for code, slot_decision in decision.slots.items():
@@ -95,13 +98,15 @@ class AdServer:
             # per-user counts only where caps read them (and the key only in their URLs)
             user_key = request.user_key if item is not None and item.caps else None
             tracked = Tracked(decision_id, code, line_item_id or 0, creative.id, user_key)
-            click = base_url + click_path + tokens.sign("click", tracked)
-            impression: str | None = (base_url + impression_path
-                                      + tokens.sign("impression", tracked))
+            # one token for both URLs: the replay guard counts it once per kind
+            token = tokens.sign(tracked)
+            click = base_url + click_path + token
+            impression: str | None = None
             if slot.count_on_render:
                 counted.append(tracked)
-                impression = None
-            html = slot_html(slot, creative, size, Links(click, impression), base_url)
+            else:
+                impression = base_url + impression_path + token
+            html = templates.get(slot, creative, size, base_url).render(Links(click, impression))
             served[code] = ServedAd(code, html, str(size), line_item_id, creative.id,
                                     impression, click)
         if counted:
@@ -130,6 +135,11 @@ _PATHS: weakref.WeakKeyDictionary[Map, dict[tuple[str, str], str]] = weakref.Wea
 
 
 _MARK = "TOKEN"
+
+_LOTTERY = random.Random()  # noqa: S311 - a lottery, not a secret
+"""The lottery's random source when no seed is set: one per process (reseeded in a forked
+worker, so that workers do not draw alike), rather than a new one seeded per page."""
+os.register_at_fork(after_in_child=_LOTTERY.seed)
 
 
 def page_request(page: PageContext, slots: Sequence[str], user_key: str | None) -> PageRequest:

@@ -98,14 +98,16 @@ class Bucket:
     """Line items that are not roadblocks, best group first."""
     roadblocks: tuple[Candidate, ...]
     """Roadblock line items, best first."""
+    everything: tuple[Candidate, ...] = ()
+    """Every candidate, roadblocks included, best first (see :meth:`candidates`)."""
 
     def __len__(self) -> int:
-        return len(self.roadblocks) + sum(len(group.candidates) for group in self.groups)
+        return len(self.everything)
 
-    def candidates(self) -> list[Candidate]:
-        """Every candidate, roadblocks included, best first (for explanations)."""
-        plain = (candidate for group in self.groups for candidate in group.candidates)
-        return list(heapq.merge(self.roadblocks, plain, key=lambda c: c.entry.order))
+    def candidates(self) -> tuple[Candidate, ...]:
+        """Every candidate, roadblocks included, best first (for explanations, and for the
+        delivery counters a page may read): merged once, when the bucket is."""
+        return self.everything
 
 
 EMPTY_BUCKET = Bucket((), ())
@@ -270,11 +272,13 @@ def _order(candidate: Candidate) -> tuple[int, int, int]:
 
 def _bucket(candidates: Iterable[Candidate]) -> Bucket:
     """``candidates`` must come sorted by :attr:`Entry.order`."""
+    everything = tuple(candidates)
     plain: list[Candidate] = []
     roadblocks: list[Candidate] = []
-    for candidate in candidates:
+    for candidate in everything:
         (roadblocks if candidate.entry.item.roadblock else plain).append(candidate)
-    return Bucket(groups=tuple(_groups(plain)), roadblocks=tuple(roadblocks))
+    return Bucket(groups=tuple(_groups(plain)), roadblocks=tuple(roadblocks),
+                  everything=everything)
 
 
 def _groups(candidates: list[Candidate]) -> Iterator[Group]:
