@@ -21,6 +21,7 @@ and filled with the URLs per request.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
@@ -141,7 +142,11 @@ def slot_template(
 
 
 def _e(value: str) -> str:
-    return str(escape(value))
+    return str(escape(value)) if _UNSAFE.search(value) else value
+
+
+_UNSAFE = re.compile("[&<>\"']")
+"""What :func:`markupsafe.escape` replaces: a URL without any is left as it is."""
 
 
 def _s(value: str) -> str:

@@ -23,6 +23,7 @@ from flask import Request, Response, g, has_request_context, request
 from werkzeug.http import dump_cookie
 
 from layoutserver.ads import tcf
+from layoutserver.render.request_view import environ_key
 
 TCF_PARAM = "gdpr_consent"
 TCF_COOKIE = "euconsent-v2"
@@ -34,8 +35,10 @@ def storage_allowed(stated: bool | None, http: Request) -> bool:
     """False when the consent header (``stated``) or a TCF string denies storage."""
     if stated is False:
         return False
-    consent_string = http.args.get(TCF_PARAM) or http.cookies.get(TCF_COOKIE) or ""
-    return tcf.storage_consent(consent_string) is not False
+    environ = http.environ  # no query string or cookies to parse on most requests
+    consent_string = ((http.args.get(TCF_PARAM) if environ.get("QUERY_STRING") else None)
+                      or (http.cookies.get(TCF_COOKIE) if environ.get("HTTP_COOKIE") else None))
+    return not consent_string or tcf.storage_consent(consent_string) is not False
 
 
 def user_key(config: Mapping[str, Any], stated_consent: bool | None,
@@ -44,12 +47,17 @@ def user_key(config: Mapping[str, Any], stated_consent: bool | None,
     request). May make a new key, for :func:`set_user_cookie` to store."""
     if not has_request_context() or not storage_allowed(stated_consent, request):
         return None
+    environ = request.environ
     header = config["USER_KEY_HEADER"]
-    candidates = (given, request.headers.get(header) if header else None,
-                  request.cookies.get(config["ADS_USER_COOKIE"]), g.get(_NEW_KEY))
+    candidates = (
+        given,
+        environ.get(environ_key(header)) if header else None,
+        request.cookies.get(config["ADS_USER_COOKIE"]) if environ.get("HTTP_COOKIE") else None,
+        g.get(_NEW_KEY),
+    )
     for candidate in candidates:
         if candidate and USER_KEY.match(candidate):
-            return candidate
+            return str(candidate)
     key = secrets.token_urlsafe(18)
     setattr(g, _NEW_KEY, key)
     return key

@@ -82,7 +82,7 @@ class AdServer:
         snapshot, decision = self.decide(request)
         decision_id = secrets.token_urlsafe(12)
         tokens = self._tokens()
-        click_path, impression_path = _path("ads.click"), _path("ads.impression")
+        click_path, impression_path = _paths()
         templates = self.templates.of(snapshot)
         served: dict[str, ServedAd] = {}
         counted: list[Tracked] = []
@@ -116,22 +116,27 @@ class AdServer:
         return served
 
 
-def _path(endpoint: str) -> str:
-    """The path of a tracking route up to its token; outside a request (a widget rendered by a
-    test fixture) from the app's URL map. Kept per script root: it never changes."""
-    root = request.script_root if has_request_context() else ""
+def _paths() -> tuple[str, str]:
+    """The paths of the click and impression routes up to their token; outside a request (a
+    widget rendered by a test fixture) from the app's URL map. Kept per script root: they
+    never change."""
+    in_request = has_request_context()
+    root = request.environ.get("SCRIPT_NAME", "") if in_request else ""
     kept = _PATHS.setdefault(current_app.url_map, {})
-    known = kept.get((endpoint, root))
+    known = kept.get(root)
     if known is None:
-        if has_request_context():
-            path = url_for(endpoint, token=_MARK)
-        else:
-            path = current_app.url_map.bind("localhost").build(endpoint, {"token": _MARK})
-        known = kept[(endpoint, root)] = path.removesuffix(_MARK)
+        paths = []
+        for endpoint in ("ads.click", "ads.impression"):
+            if in_request:
+                path = url_for(endpoint, token=_MARK)
+            else:
+                path = current_app.url_map.bind("localhost").build(endpoint, {"token": _MARK})
+            paths.append(path.removesuffix(_MARK))
+        known = kept[root] = (paths[0], paths[1])
     return known
 
 
-_PATHS: weakref.WeakKeyDictionary[Map, dict[tuple[str, str], str]] = weakref.WeakKeyDictionary()
+_PATHS: weakref.WeakKeyDictionary[Map, dict[str, tuple[str, str]]] = weakref.WeakKeyDictionary()
 
 
 _MARK = "TOKEN"

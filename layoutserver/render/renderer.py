@@ -3,6 +3,7 @@ time budget, with the widget's fallback (or its last good output) when it fails 
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import defaultdict
@@ -266,15 +267,17 @@ class Renderer:
 
 def _wrap(placement: Placement, html: Markup, outcome: str, duration_ms: float,
           policy: CachePolicy) -> RenderedPlacement:
-    # Joined rather than Markup.format: this runs for every placement of every page, and the
-    # names are escaped all the same.
-    name, pid = escape(placement.widget), escape(placement.id)
-    wrapped = Markup(  # noqa: S704 - every part is escaped or already markup
-        f'<div class="ls-widget ls-widget--{name}" data-widget="{name}" data-placement="{pid}">'
-        f"{html}</div>"
-    )
+    # Joined rather than Markup.format: this runs for every placement of every page.
+    wrapped = Markup("".join((_head(placement.widget, placement.id), html, "</div>")))  # noqa: S704
     return RenderedPlacement(placement, wrapped, html, outcome, duration_ms,
                              policy if outcome in CLEAN_OUTCOMES else _not_for_long(policy))
+
+
+@functools.lru_cache(maxsize=1024)
+def _head(widget: str, placement_id: str) -> str:
+    """The wrapper's opening tag, names escaped (the same few for every page)."""
+    name, pid = escape(widget), escape(placement_id)
+    return f'<div class="ls-widget ls-widget--{name}" data-widget="{name}" data-placement="{pid}">'
 
 
 def _not_for_long(policy: CachePolicy) -> CachePolicy:

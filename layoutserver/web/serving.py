@@ -61,6 +61,8 @@ class Inside:
     versions: tuple[str, ...]
     """name=version of each widget inside: a new widget version must miss the body cache."""
     vary_headers: tuple[str, ...]
+    """The Vary response header's names (``Surrogate-Capability`` included for HTML that an
+    edge may get with ESI includes)."""
     needs_reader: bool
     """Whether the cache key needs facts of the request (device, locale, consent)."""
 
@@ -79,7 +81,10 @@ class Inside:
                 keys.update(installed.widget.cache_policy.vary)
                 versions.add(f"{installed.name}={installed.widget.version}")
         vary_keys = tuple(sorted(keys))
-        inside = cls(vary_keys, tuple(sorted(versions)), tuple(vary_headers(core, vary_keys)),
+        headers = vary_headers(core, vary_keys)
+        if _may_include(representation):
+            headers.append("Surrogate-Capability")
+        inside = cls(vary_keys, tuple(sorted(versions)), tuple(headers),
                      bool(keys & READER_KEYS))
         layout.memo[memo_key] = inside
         return inside
@@ -98,8 +103,6 @@ def serve(
                       _includer(layout, slug) if esi else None)
     if esi:
         response.headers["Surrogate-Control"] = 'content="ESI/1.0"'
-    if representation != "json" and not representation.startswith("widget:"):
-        response.vary.add("Surrogate-Capability")
     return response
 
 
@@ -158,11 +161,17 @@ def _fill_live(core: Core, layout: Layout, context: PageContext, cached: CachedB
                   inside.vary_headers, etag=etag)
 
 
+def _may_include(representation: str) -> bool:
+    """Whether the representation is HTML that an edge doing ESI gets with includes (a page or
+    a region): its response varies on ``Surrogate-Capability``."""
+    return representation != "json" and not representation.startswith("widget:")
+
+
 def _edge_includes(representation: str) -> bool:
     """Whether to answer with ESI includes: an HTML page or region, for an edge that does ESI."""
-    if representation == "json" or representation.startswith("widget:"):
+    if not _may_include(representation):
         return False
-    return "ESI/1.0" in request.headers.get("Surrogate-Capability", "")
+    return "ESI/1.0" in request.environ.get("HTTP_SURROGATE_CAPABILITY", "")
 
 
 def _includer(layout: Layout, slug: str) -> Callable[[Placement], Markup]:
