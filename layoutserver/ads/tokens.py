@@ -6,10 +6,11 @@ the replay guard is keyed by kind and token (``ad_token_uses``), so the token co
 impression and one click at most, and nothing else. A tampered, expired or foreign token
 (another secret) raises :class:`TokenError` and counts nothing.
 
-Tokens are signed here with a keyed HMAC copied per token (what itsdangerous does, without
-deriving the key and building the HMAC again for each of the page's tokens) and verified by
-itsdangerous itself. Tokens of the previous format (one per kind, the kind in the payload and
-the salt) are still accepted for their kind until they expire.
+Tokens are signed here with the HMAC itsdangerous computes, its inner and outer hashes keyed
+once (itsdangerous derives the key and builds an HMAC object again for every signature; a page
+signs one token per filled slot), and verified by itsdangerous itself. Tokens of the previous
+format (one per kind, the kind in the payload and the salt) are still accepted for their kind
+until they expire.
 
 The secret is the ``SECRET_KEY`` setting; when it is unset, one is generated on first use and
 kept in the instance folder (created atomically), so every gunicorn worker signs with the same.
@@ -18,7 +19,6 @@ kept in the instance folder (created atomically), so every gunicorn worker signs
 from __future__ import annotations
 
 import contextlib
-import hmac
 import os
 import re
 import secrets
@@ -61,8 +61,7 @@ class Tokens:
     def __init__(self, secret: str | bytes, max_age: int) -> None:
         self.max_age = max_age
         self._signer = _KeyKeepingSigner(secret, salt=SALT)
-        self._mac = hmac.new(self._signer.derive_key(),
-                             digestmod=self._signer.digest_method)
+        self._inner, self._outer = _keyed(self._signer.derive_key(), self._signer.digest_method)
         self._stamp: tuple[int, bytes] = (-1, b"")
         self._legacy = {
             kind: _KeyKeepingSigner(secret, salt=f"layoutserver.ads.{kind}")
@@ -76,9 +75,11 @@ class Tokens:
         if payload.count(SEPARATOR) != 4:
             raise ValueError(f"a token field holds {SEPARATOR!r}: {tracked!r}")
         value = payload.encode("ascii") + b"." + self._timestamp()
-        mac = self._mac.copy()
-        mac.update(value)
-        return (value + b"." + base64_encode(mac.digest())).decode("ascii")
+        inner = self._inner.copy()
+        inner.update(value)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return (value + b"." + base64_encode(outer.digest())).decode("ascii")
 
     def _timestamp(self) -> bytes:
         now = int(time.time())
@@ -115,6 +116,18 @@ class Tokens:
         return rest.split(SEPARATOR) if legacy_kind == kind else []
 
 
+def _keyed(key: bytes, digest_method: Any) -> tuple[Any, Any]:
+    """HMAC's inner and outer hashes with the key absorbed (RFC 2104): copying them is all a
+    signature has left to do."""
+    block = digest_method().block_size
+    if len(key) > block:
+        key = digest_method(key).digest()
+    key = key.ljust(block, b"\0")
+    return digest_method(key.translate(_IPAD)), digest_method(key.translate(_OPAD))
+
+
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
 SEPARATOR = "~"
 _FIELD = re.compile(r"^[A-Za-z0-9_.:-]*$")
 
