@@ -86,29 +86,28 @@ class AdServer:
         templates = self.templates.of(snapshot)
         served: dict[str, ServedAd] = {}
         counted: list[Tracked] = []
+        device, page_user_key = request.device, request.user_key
         for code, slot_decision in decision.slots.items():
             slot = snapshot.slots.get(code)
             creative = slot_decision.creative
-            size = None if slot is None else reserved_size(slot, slot_decision, request.device)
+            size = None if slot is None else reserved_size(slot, slot_decision, device)
             if slot is None or creative is None or size is None:
                 served[code] = ServedAd(code, Markup(""))
                 continue
             line_item_id = slot_decision.line_item_id
             item = snapshot.line_items.get(line_item_id or 0)
             # per-user counts only where caps read them (and the key only in their URLs)
-            user_key = request.user_key if item is not None and item.caps else None
+            user_key = page_user_key if item is not None and item.caps else None
             tracked = Tracked(decision_id, code, line_item_id or 0, creative.id, user_key)
             # one token for both URLs: the replay guard counts it once per kind
             token = tokens.sign(tracked)
-            click = base_url + click_path + token
-            impression: str | None = None
+            links = Links(base_url + click_path + token,
+                          None if slot.count_on_render else base_url + impression_path + token)
             if slot.count_on_render:
                 counted.append(tracked)
-            else:
-                impression = base_url + impression_path + token
-            html = templates.get(slot, creative, size, base_url).render(Links(click, impression))
+            html = templates.get(slot, creative, size, base_url).render(links)
             served[code] = ServedAd(code, html, str(size), line_item_id, creative.id,
-                                    impression, click)
+                                    links.impression, links.click)
         if counted:
             with self._database.session() as session:
                 for tracked in counted:
