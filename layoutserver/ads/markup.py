@@ -58,12 +58,17 @@ class SlotTemplate:
     text: str
     beacon: bool
     """Whether it shows the impression beacon (it needs an impression URL)."""
+    size: Size | None = None
+    """The size it reserves."""
     parts: tuple[tuple[str, str | None], ...] = field(init=False)
     """(static text, the field after it or None), in order."""
+    size_text: str = field(init=False)
+    """``str(size)``, e.g. ``300x250``."""
 
     def __post_init__(self) -> None:
         parts = tuple((literal, name) for literal, name, _, _ in Formatter().parse(self.text))
         object.__setattr__(self, "parts", parts)
+        object.__setattr__(self, "size_text", "" if self.size is None else str(self.size))
 
     def render(self, links: Links) -> Markup:
         click = _e(links.click)
@@ -100,9 +105,9 @@ class _SnapshotTemplates:
 
     def get(self, slot: SlotSpec, creative: CreativeSpec, size: Size,
             asset_base: str = "") -> SlotTemplate:
-        key = (slot.code, creative.id, size, asset_base)
+        key = (slot.code, creative.id, asset_base)
         template = self.kept.get(key)
-        if template is None:
+        if template is None or (template.size is not size and template.size != size):
             template = slot_template(slot, creative, size, not slot.count_on_render, asset_base)
             if len(self.kept) < self.limit:
                 self.kept[key] = template
@@ -151,6 +156,7 @@ def slot_template(
         f'height:{height}px;max-width:100%;overflow:hidden;margin:0 auto">{body}</div>'
         f"{_beacon(slot.lazy) if beacon else ''}</div>",
         beacon,
+        size,
     )
 
 

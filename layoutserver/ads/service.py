@@ -25,7 +25,7 @@ from layoutserver.ads.decisions import decide_page
 from layoutserver.ads.decisions.model import PageDecision, PageRequest
 from layoutserver.ads.decisions.snapshot import Snapshot
 from layoutserver.ads.delivery import DatabaseDeliveryState, GoalCounts
-from layoutserver.ads.markup import Links, SlotTemplates, reserved_size
+from layoutserver.ads.markup import Links, SlotTemplates
 from layoutserver.ads.snapshot_source import SnapshotSource
 from layoutserver.ads.tokens import Tokens
 from layoutserver.db import Database
@@ -86,12 +86,11 @@ class AdServer:
         templates = self.templates.of(snapshot)
         served: dict[str, ServedAd] = {}
         counted: list[Tracked] = []
-        device, page_user_key = request.device, request.user_key
+        page_user_key = request.user_key
         for code, slot_decision in decision.slots.items():
             slot = snapshot.slots.get(code)
             creative = slot_decision.creative
-            size = None if slot is None else reserved_size(slot, slot_decision, device)
-            if slot is None or creative is None or size is None:
+            if slot is None or creative is None:
                 served[code] = ServedAd(code, Markup(""))
                 continue
             line_item_id = slot_decision.line_item_id
@@ -105,9 +104,11 @@ class AdServer:
                           None if slot.count_on_render else base_url + impression_path + token)
             if slot.count_on_render:
                 counted.append(tracked)
-            html = templates.get(slot, creative, size, base_url).render(links)
-            served[code] = ServedAd(code, html, str(size), line_item_id, creative.id,
-                                    links.impression, links.click)
+            # the reserved size: the decided creative's (see markup.reserved_size)
+            template = templates.get(slot, creative, slot_decision.size or creative.size,
+                                     base_url)
+            served[code] = ServedAd(code, template.render(links), template.size_text,
+                                    line_item_id, creative.id, links.impression, links.click)
         if counted:
             with self._database.session() as session:
                 for tracked in counted:
