@@ -4,7 +4,9 @@ A cached body keeps a mark where each per-request placement goes (``LIVE_MARK``)
 its marks once, when it is stored (:class:`Shell`); a request then joins the pieces with the
 placements' fresh output, one copy of the body instead of a search-and-replace per placement.
 Its strong ETag hashes the shell's digest and the fresh output (each with its length), not the
-whole body again: two bodies get one ETag only if they are the same bytes.
+whole body again: two bodies get one ETag only if they are the same bytes. SHA-256 (truncated
+to 128 bits, as the other ETags): with the CPU's SHA instructions about twice as fast as
+BLAKE2b on a few kilobytes, and this runs on every request.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ class Shell:
             order.append(pid)
             start = position + len(mark)
         segments.append(shell[start:])
-        return cls(tuple(segments), tuple(order), hashlib.blake2b(shell, digest_size=16).digest())
+        return cls(tuple(segments), tuple(order), hashlib.sha256(shell).digest())
 
     def fill(self, mimetype: str, live: Sequence[RenderedPlacement]) -> tuple[bytes, str]:
         """The body with each placement's output where its mark is (JSON-escaped in a JSON
@@ -50,7 +52,7 @@ class Shell:
         by_id = {item.placement.id: str(item.html) for item in live}
         as_json = mimetype == "application/json"
         parts = [self.segments[0]]
-        etag = hashlib.blake2b(self.digest, digest_size=16)
+        etag = hashlib.sha256(self.digest)
         for pid, segment in zip(self.ids, self.segments[1:], strict=True):
             html = by_id.get(pid)
             if html is None:
@@ -61,4 +63,4 @@ class Shell:
             etag.update(text)
             parts.append(text)
             parts.append(segment)
-        return b"".join(parts), etag.hexdigest()
+        return b"".join(parts), etag.hexdigest()[:32]
