@@ -49,7 +49,7 @@ class Shell:
     def fill(self, mimetype: str, live: Sequence[RenderedPlacement]) -> tuple[bytes, str]:
         """The body with each placement's output where its mark is (JSON-escaped in a JSON
         body), and its strong ETag. A mark with no output given stays as it is."""
-        by_id = {item.placement.id: str(item.html) for item in live}
+        by_id = {item.placement.id: item.html for item in live}
         as_json = mimetype == "application/json"
         parts = [self.segments[0]]
         etag = hashlib.sha256(self.digest)
