@@ -13,23 +13,33 @@ the creative's size (so nothing shifts when it loads), holding
 
 and the impression beacon, a 1x1 image (``loading="lazy"`` when the slot is lazy), unless the
 impression was counted on render. A collapsed slot is empty markup. Every value is escaped.
+
+A slot's markup depends on the request only through its two URLs, so it is built as a
+:class:`SlotTemplate` (the rest escaped once, kept per configuration snapshot by the ad server)
+and filled with the URLs per request.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from string import Formatter
 
 from markupsafe import Markup, escape
 
 from layoutserver.ads.decisions.model import CreativeSpec, Size, SlotDecision, SlotSpec
+from layoutserver.ads.decisions.snapshot import Snapshot
 
 SANDBOX = "allow-scripts allow-popups allow-popups-to-escape-sandbox"
 CLICK_MACRO = "%%CLICK_URL%%"
-FRAME_DOCUMENT = (
+FRAME_HEAD = (
     '<!doctype html><html><head><meta charset="utf-8"><base target="_blank">'
-    "<style>html,body{{margin:0;padding:0;overflow:hidden}}</style></head>"
-    "<body>{}</body></html>"
+    "<style>html,body{margin:0;padding:0;overflow:hidden}</style></head><body>"
 )
+FRAME_TAIL = "</body></html>"
+# Where the URLs go in a template (str.format fields): the click URL escaped once (an href),
+# escaped twice (inside an HTML creative, itself escaped into srcdoc), the impression URL.
+_CLICK, _CLICK_IN_FRAME, _IMPRESSION = "{c}", "{cc}", "{i}"
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,71 @@ class Links:
     click: str
     impression: str | None
     """None when the impression was counted on render (no beacon)."""
+
+
+@dataclass(frozen=True)
+class SlotTemplate:
+    """A slot's markup with its URLs left out: ``text`` is a ``str.format`` template (fields
+    ``c``, ``cc``, ``i``) whose static parts are escaped already. It is split into its parts
+    once, so that filling it in joins a few strings instead of parsing the template."""
+
+    text: str
+    beacon: bool
+    """Whether it shows the impression beacon (it needs an impression URL)."""
+    size: Size | None = None
+    """The size it reserves."""
+    parts: tuple[tuple[str, str | None], ...] = field(init=False)
+    """(static text, the field after it or None), in order."""
+    size_text: str = field(init=False)
+    """``str(size)``, e.g. ``300x250``."""
+
+    def __post_init__(self) -> None:
+        parts = tuple((literal, name) for literal, name, _, _ in Formatter().parse(self.text))
+        object.__setattr__(self, "parts", parts)
+        object.__setattr__(self, "size_text", "" if self.size is None else str(self.size))
+
+    def render(self, links: Links) -> Markup:
+        click = _e(links.click)
+        values = {"c": click, "cc": _e(click),
+                  "i": _e(links.impression) if self.beacon and links.impression else ""}
+        out: list[str] = []
+        for literal, name in self.parts:
+            out.append(literal)
+            if name is not None:
+                out.append(values[name])
+        return Markup("".join(out))  # noqa: S704 - static parts escaped, values escaped here
+
+
+class SlotTemplates:
+    """The templates of one configuration snapshot, made on first use; a new snapshot starts
+    afresh. At most ``limit`` are kept (``asset_base`` comes from the request's host on the
+    client-side path)."""
+
+    def __init__(self, limit: int = 1024) -> None:
+        self._limit = limit
+        self._kept: tuple[Snapshot | None, dict[tuple[object, ...], SlotTemplate]] = (None, {})
+
+    def of(self, snapshot: Snapshot) -> _SnapshotTemplates:
+        kept = self._kept
+        if kept[0] is not snapshot:
+            kept = self._kept = (snapshot, {})
+        return _SnapshotTemplates(kept[1], self._limit)
+
+
+@dataclass(frozen=True, slots=True)
+class _SnapshotTemplates:
+    kept: dict[tuple[object, ...], SlotTemplate]
+    limit: int
+
+    def get(self, slot: SlotSpec, creative: CreativeSpec, size: Size,
+            asset_base: str = "") -> SlotTemplate:
+        key = (slot.code, creative.id, asset_base)
+        template = self.kept.get(key)
+        if template is None or (template.size is not size and template.size != size):
+            template = slot_template(slot, creative, size, not slot.count_on_render, asset_base)
+            if len(self.kept) < self.limit:
+                self.kept[key] = template
+        return template
 
 
 def reserved_size(slot: SlotSpec, decision: SlotDecision, device: str) -> Size | None:
@@ -53,56 +128,76 @@ def slot_html(
     slot: SlotSpec, creative: CreativeSpec | None, size: Size | None, links: Links,
     asset_base: str = "",
 ) -> Markup:
-    """The slot's markup; empty when there is no creative (the slot collapses).
-
-    Built with f-strings for speed (a page has several slots and renders per request): every
-    value that is not an ``int`` goes through :func:`_e`."""
+    """The slot's markup; empty when there is no creative (the slot collapses)."""
     if creative is None or size is None:
         return Markup("")
-    label = f'<div class="ad-spot__label">{_e(slot.label)}</div>' if slot.label else ""
+    return slot_template(slot, creative, size, links.impression is not None,
+                         asset_base).render(links)
+
+
+def slot_template(
+    slot: SlotSpec, creative: CreativeSpec, size: Size, beacon: bool, asset_base: str = ""
+) -> SlotTemplate:
+    """The slot's markup for ``creative`` at ``size``, the URLs left to fill in; with the
+    impression beacon when ``beacon`` (the impression is not counted on render)."""
+    label = f'<div class="ad-spot__label">{_s(slot.label)}</div>' if slot.label else ""
     if creative.kind == "html":
-        body = _frame(creative, size, links.click, slot.lazy)
+        body = _frame(creative, size, slot.lazy)
     elif creative.kind == "text":
-        body = (f'<a class="ad-spot__text" href="{_e(links.click)}" rel="sponsored noopener" '
+        body = (f'<a class="ad-spot__text" href="{_CLICK}" rel="sponsored noopener" '
                 'target="_blank" style="display:block;height:100%;padding:12px;'
-                f'text-align:left">{_e(creative.text)}</a>')
+                f'text-align:left">{_s(creative.text)}</a>')
     else:
-        body = _image(creative, size, links.click, slot.lazy, asset_base)
-    beacon = _beacon(links.impression, slot.lazy) if links.impression else ""
+        body = _image(creative, size, slot.lazy, asset_base)
     width, height = int(size.width), int(size.height)
-    return Markup(  # noqa: S704 - every value is escaped or an int
-        f'<div class="ad-spot" data-ad-slot="{_e(slot.code)}" data-ad-size="{width}x{height}" '
+    return SlotTemplate(
+        f'<div class="ad-spot" data-ad-slot="{_s(slot.code)}" data-ad-size="{width}x{height}" '
         f'style="position:relative">{label}<div class="ad-spot__box" style="width:{width}px;'
         f'height:{height}px;max-width:100%;overflow:hidden;margin:0 auto">{body}</div>'
-        f"{beacon}</div>"
+        f"{_beacon(slot.lazy) if beacon else ''}</div>",
+        beacon,
+        size,
     )
 
 
 def _e(value: str) -> str:
-    return str(escape(value))
+    return str(escape(value)) if _UNSAFE.search(value) else value
+
+
+_UNSAFE = re.compile("[&<>\"']")
+"""What :func:`markupsafe.escape` replaces: a URL without any is left as it is."""
+
+
+def _s(value: str) -> str:
+    """A static part of a template: escaped, and braces doubled for ``str.format``."""
+    return _e(value).replace("{", "{{").replace("}", "}}")
 
 
 def _lazy(lazy: bool) -> str:
     return ' loading="lazy"' if lazy else ""
 
 
-def _image(creative: CreativeSpec, size: Size, click: str, lazy: bool, base: str) -> str:
+def _image(creative: CreativeSpec, size: Size, lazy: bool, base: str) -> str:
     src = creative.image_url
     if base and src.startswith("/") and not src.startswith("//"):
         src = base + src
-    return (f'<a href="{_e(click)}" rel="sponsored noopener" target="_blank">'
-            f'<img src="{_e(src)}" alt="{_e(creative.alt)}" width="{int(size.width)}" '
+    return (f'<a href="{_CLICK}" rel="sponsored noopener" target="_blank">'
+            f'<img src="{_s(src)}" alt="{_s(creative.alt)}" width="{int(size.width)}" '
             f'height="{int(size.height)}"{_lazy(lazy)} style="display:block;border:0"></a>')
 
 
-def _frame(creative: CreativeSpec, size: Size, click: str, lazy: bool) -> str:
-    document = FRAME_DOCUMENT.format(creative.html.replace(CLICK_MACRO, _e(click)))
+def _frame(creative: CreativeSpec, size: Size, lazy: bool) -> str:
+    """The creative's document escaped into ``srcdoc``; the click URL, escaped for the
+    document, is escaped once more with it (escaping is character by character, so escaping
+    the parts is escaping the whole)."""
+    document = FRAME_HEAD + creative.html + FRAME_TAIL
+    srcdoc = _CLICK_IN_FRAME.join(_s(part) for part in document.split(CLICK_MACRO))
     return (f'<iframe class="ad-spot__frame" title="Advertisement" sandbox="{SANDBOX}" '
-            f'srcdoc="{_e(document)}" width="{int(size.width)}" height="{int(size.height)}" '
+            f'srcdoc="{srcdoc}" width="{int(size.width)}" height="{int(size.height)}" '
             f'referrerpolicy="no-referrer"{_lazy(lazy)} style="display:block;border:0"></iframe>')
 
 
-def _beacon(url: str, lazy: bool) -> str:
-    return (f'<img class="ad-spot__beacon" src="{_e(url)}?f=gif" width="1" height="1" alt="" '
-            f'aria-hidden="true"{_lazy(lazy)} style="position:absolute;left:0;bottom:0;'
+def _beacon(lazy: bool) -> str:
+    return (f'<img class="ad-spot__beacon" src="{_IMPRESSION}?f=gif" width="1" height="1" '
+            f'alt="" aria-hidden="true"{_lazy(lazy)} style="position:absolute;left:0;bottom:0;'
             'width:1px;height:1px;border:0;opacity:0">')

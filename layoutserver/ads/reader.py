@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Request, Response, g, has_request_context, request
+from werkzeug.http import dump_cookie
 
 from layoutserver.ads import tcf
+from layoutserver.render.request_view import environ_key
 
 TCF_PARAM = "gdpr_consent"
 TCF_COOKIE = "euconsent-v2"
@@ -32,8 +35,10 @@ def storage_allowed(stated: bool | None, http: Request) -> bool:
     """False when the consent header (``stated``) or a TCF string denies storage."""
     if stated is False:
         return False
-    consent_string = http.args.get(TCF_PARAM) or http.cookies.get(TCF_COOKIE) or ""
-    return tcf.storage_consent(consent_string) is not False
+    environ = http.environ  # no query string or cookies to parse on most requests
+    consent_string = ((http.args.get(TCF_PARAM) if environ.get("QUERY_STRING") else None)
+                      or (http.cookies.get(TCF_COOKIE) if environ.get("HTTP_COOKIE") else None))
+    return not consent_string or tcf.storage_consent(consent_string) is not False
 
 
 def user_key(config: Mapping[str, Any], stated_consent: bool | None,
@@ -42,12 +47,17 @@ def user_key(config: Mapping[str, Any], stated_consent: bool | None,
     request). May make a new key, for :func:`set_user_cookie` to store."""
     if not has_request_context() or not storage_allowed(stated_consent, request):
         return None
+    environ = request.environ
     header = config["USER_KEY_HEADER"]
-    candidates = (given, request.headers.get(header) if header else None,
-                  request.cookies.get(config["ADS_USER_COOKIE"]), g.get(_NEW_KEY))
+    candidates = (
+        given,
+        environ.get(environ_key(header)) if header else None,
+        request.cookies.get(config["ADS_USER_COOKIE"]) if environ.get("HTTP_COOKIE") else None,
+        g.get(_NEW_KEY),
+    )
     for candidate in candidates:
         if candidate and USER_KEY.match(candidate):
-            return candidate
+            return str(candidate)
     key = secrets.token_urlsafe(18)
     setattr(g, _NEW_KEY, key)
     return key
@@ -62,13 +72,42 @@ def set_user_cookie(config: Mapping[str, Any], response: Response) -> Response:
     """``after_request``: store a key made during this request."""
     key = g.pop(_NEW_KEY, None)
     if key:
-        response.set_cookie(
-            config["ADS_USER_COOKIE"],
-            key,
-            max_age=int(config["ADS_USER_COOKIE_DAYS"]) * 86400,
-            path="/",
-            secure=request.is_secure,
-            httponly=True,
-            samesite="Lax",
-        )
+        response.headers.add("Set-Cookie", user_cookie(config, key, request.is_secure))
     return response
+
+
+def user_cookie(config: Mapping[str, Any], key: str, secure: bool) -> str:
+    """The ``Set-Cookie`` value storing ``key``: a long-lived, HttpOnly, SameSite=Lax cookie."""
+    return _COOKIE.value(config["ADS_USER_COOKIE"], key, int(config["ADS_USER_COOKIE_DAYS"]),
+                         secure)
+
+
+class _CookieShape:
+    """werkzeug's ``Set-Cookie`` value, made once a second with a mark where the key goes:
+    putting a key in costs far less than making the whole value for every new reader. A key
+    of this server's making is URL-safe, so werkzeug would not quote it; any other key gets
+    a value of its own."""
+
+    _MARK = "KEY-MARK"
+
+    def __init__(self) -> None:
+        self._kept: tuple[tuple[Any, ...], str, str] = ((), "", "")
+
+    def value(self, name: str, key: str, days: int, secure: bool) -> str:
+        if not _MADE_KEY.match(key):
+            return self._make(name, key, days, secure)
+        shape = (int(time.time()), name, days, secure)
+        kept = self._kept
+        if kept[0] != shape:
+            prefix, _, suffix = self._make(name, self._MARK, days, secure).partition(self._MARK)
+            kept = self._kept = (shape, prefix, suffix)
+        return kept[1] + key + kept[2]
+
+    @staticmethod
+    def _make(name: str, key: str, days: int, secure: bool) -> str:
+        return dump_cookie(name, key, max_age=days * 86400, path="/", secure=secure,
+                           httponly=True, samesite="Lax")
+
+
+_MADE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_COOKIE = _CookieShape()

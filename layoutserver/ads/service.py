@@ -8,8 +8,9 @@ slots that count on render their counts, made before the page is sent.
 
 from __future__ import annotations
 
+import base64
+import os
 import random
-import secrets
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -23,7 +24,7 @@ from layoutserver.ads.counting import Tracked
 from layoutserver.ads.decisions import decide_page
 from layoutserver.ads.decisions.model import PageDecision, PageRequest
 from layoutserver.ads.decisions.snapshot import Snapshot
-from layoutserver.ads.markup import Links, reserved_size, slot_html
+from layoutserver.ads.markup import Links, SlotTemplates
 from layoutserver.ads.snapshot_source import SnapshotSource
 from layoutserver.ads.tally import Tally
 from layoutserver.ads.tokens import Tokens
@@ -48,6 +49,7 @@ class AdServer:
         self._tokens = tokens
         self._config = config
         self._seeded = None if seed is None else random.Random(seed)  # noqa: S311 - a lottery
+        self.templates = SlotTemplates()
 
     # -- AdSource ------------------------------------------------------------------------------
 
@@ -62,7 +64,7 @@ class AdServer:
         return reader.user_key(self._config, stated_consent, given)
 
     def rng(self) -> random.Random:
-        return self._seeded or random.Random()  # noqa: S311 - a lottery, not a secret
+        return self._seeded or _LOTTERY
 
     def decide(
         self, request: PageRequest, explain: bool = False
@@ -76,32 +78,35 @@ class AdServer:
         """Decide and render every slot. ``base_url`` (``https://host``) makes every URL
         absolute, for pages this server does not assemble."""
         snapshot, decision = self.decide(request)
-        decision_id = secrets.token_urlsafe(12)
+        decision_id = _decision_id()
         tokens = self._tokens()
-        click_path, impression_path = _path("ads.click"), _path("ads.impression")
+        click_path, impression_path = _paths()
+        templates = self.templates.of(snapshot)
         served: dict[str, ServedAd] = {}
         counted: list[Tracked] = []
+        page_user_key = request.user_key
         for code, slot_decision in decision.slots.items():
             slot = snapshot.slots.get(code)
             creative = slot_decision.creative
-            size = None if slot is None else reserved_size(slot, slot_decision, request.device)
-            if slot is None or creative is None or size is None:
+            if slot is None or creative is None:
                 served[code] = ServedAd(code, Markup(""))
                 continue
             line_item_id = slot_decision.line_item_id
             item = snapshot.line_items.get(line_item_id or 0)
             # per-user counts only where caps read them (and the key only in their URLs)
-            user_key = request.user_key if item is not None and item.caps else None
+            user_key = page_user_key if item is not None and item.caps else None
             tracked = Tracked(decision_id, code, line_item_id or 0, creative.id, user_key)
-            click = base_url + click_path + tokens.sign("click", tracked)
-            impression: str | None = (base_url + impression_path
-                                      + tokens.sign("impression", tracked))
+            # one token for both URLs: the replay guard counts it once per kind
+            token = tokens.sign(tracked)
+            links = Links(base_url + click_path + token,
+                          None if slot.count_on_render else base_url + impression_path + token)
             if slot.count_on_render:
                 counted.append(tracked)
-                impression = None
-            html = slot_html(slot, creative, size, Links(click, impression), base_url)
-            served[code] = ServedAd(code, html, str(size), line_item_id, creative.id,
-                                    impression, click)
+            # the reserved size: the decided creative's (see markup.reserved_size)
+            template = templates.get(slot, creative, slot_decision.size or creative.size,
+                                     base_url)
+            served[code] = ServedAd(code, template.render(links), template.size_text,
+                                    line_item_id, creative.id, links.impression, links.click)
         if counted:
             self.tally.record_all("impression", counted, request.now)
         for observer in self.observers:
@@ -109,25 +114,44 @@ class AdServer:
         return served
 
 
-def _path(endpoint: str) -> str:
-    """The path of a tracking route up to its token; outside a request (a widget rendered by a
-    test fixture) from the app's URL map. Kept per script root: it never changes."""
-    root = request.script_root if has_request_context() else ""
+def _paths() -> tuple[str, str]:
+    """The paths of the click and impression routes up to their token; outside a request (a
+    widget rendered by a test fixture) from the app's URL map. Kept per script root: they
+    never change."""
+    in_request = has_request_context()
+    root = request.environ.get("SCRIPT_NAME", "") if in_request else ""
     kept = _PATHS.setdefault(current_app.url_map, {})
-    known = kept.get((endpoint, root))
+    known = kept.get(root)
     if known is None:
-        if has_request_context():
-            path = url_for(endpoint, token=_MARK)
-        else:
-            path = current_app.url_map.bind("localhost").build(endpoint, {"token": _MARK})
-        known = kept[(endpoint, root)] = path.removesuffix(_MARK)
+        paths = []
+        for endpoint in ("ads.click", "ads.impression"):
+            if in_request:
+                path = url_for(endpoint, token=_MARK)
+            else:
+                path = current_app.url_map.bind("localhost").build(endpoint, {"token": _MARK})
+            paths.append(path.removesuffix(_MARK))
+        known = kept[root] = (paths[0], paths[1])
     return known
 
 
-_PATHS: weakref.WeakKeyDictionary[Map, dict[tuple[str, str], str]] = weakref.WeakKeyDictionary()
+_PATHS: weakref.WeakKeyDictionary[Map, dict[str, tuple[str, str]]] = weakref.WeakKeyDictionary()
 
 
 _MARK = "TOKEN"
+
+_LOTTERY = random.Random()  # noqa: S311 - a lottery, not a secret
+"""The lottery's random source when no seed is set: one per process (reseeded in a forked
+worker, so that workers do not draw alike), rather than a new one seeded per page."""
+_IDS = random.Random()  # noqa: S311 - ids need to be unique, not secret (tokens are signed)
+"""Decision ids: 96 random bits from a process's own generator (reseeded in a forked worker),
+rather than a system call per page."""
+for _source in (_LOTTERY, _IDS):
+    os.register_at_fork(after_in_child=_source.seed)
+
+
+def _decision_id() -> str:
+    """16 URL-safe characters, as ``secrets.token_urlsafe(12)`` makes them."""
+    return base64.urlsafe_b64encode(_IDS.randbytes(12)).decode("ascii")
 
 
 def page_request(page: PageContext, slots: Sequence[str], user_key: str | None) -> PageRequest:

@@ -1,9 +1,16 @@
-"""Signed, expiring tracking tokens (itsdangerous' TimestampSigner).
+"""Signed, expiring tracking tokens (itsdangerous' TimestampSigner format).
 
 A token names a decision, a slot, a line item, a creative and the user key the impression
-counts against; its kind (impression or click) is both in the payload and in the signing salt,
-so an impression token is no click token. A tampered, expired or foreign token (another secret,
-another kind) raises :class:`TokenError` and counts nothing.
+counts against. One token serves both URLs of a slot, the impression URL and the click URL:
+the replay guard is keyed by kind and token (``ad_token_uses``), so the token counts one
+impression and one click at most, and nothing else. A tampered, expired or foreign token
+(another secret) raises :class:`TokenError` and counts nothing.
+
+Tokens are signed here with the HMAC itsdangerous computes, its inner and outer hashes keyed
+once (itsdangerous derives the key and builds an HMAC object again for every signature; a page
+signs one token per filled slot), and verified by itsdangerous itself. Tokens of the previous
+format (one per kind, the kind in the payload and the salt) are still accepted for their kind
+until they expire.
 
 The secret is the ``SECRET_KEY`` setting; when it is unset, one is generated on first use and
 kept in the instance folder (created atomically), so every gunicorn worker signs with the same.
@@ -15,14 +22,17 @@ import contextlib
 import os
 import re
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
+from itsdangerous.encoding import base64_encode, int_to_bytes
 
 from layoutserver.ads.counting import Kind, Tracked
 
 SECRET_FILE = "secret_key"  # noqa: S105 - a file name
+SALT = "layoutserver.ads.tracking"
 
 
 class TokenError(ValueError):
@@ -30,8 +40,7 @@ class TokenError(ValueError):
 
 
 class _KeyKeepingSigner(TimestampSigner):
-    """Derives its key once: itsdangerous derives it again on every signature, which was most
-    of the cost of the ten tokens a page with five ad spots signs."""
+    """Derives its key once: itsdangerous derives it again on every signature."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -45,46 +54,88 @@ class _KeyKeepingSigner(TimestampSigner):
 
 
 class Tokens:
-    """Tokens are ``kind~decision~slot~line item~creative~user key`` signed with a timestamp
-    (itsdangerous' TimestampSigner, salted by kind). A flat payload rather than a JSON one:
-    every field is URL-safe by construction, and a page signs ten of these per request."""
+    """Tokens are ``decision~slot~line item~creative~user key`` signed with a timestamp. A flat
+    payload rather than a JSON one: every field is URL-safe by construction, and a page signs
+    one of these per filled slot on every request."""
 
     def __init__(self, secret: str | bytes, max_age: int) -> None:
         self.max_age = max_age
-        self._signers = {
+        self._signer = _KeyKeepingSigner(secret, salt=SALT)
+        self._inner, self._outer = _keyed(self._signer.derive_key(), self._signer.digest_method)
+        self._stamp: tuple[int, bytes] = (-1, b"")
+        self._legacy = {
             kind: _KeyKeepingSigner(secret, salt=f"layoutserver.ads.{kind}")
             for kind in ("impression", "click")
         }
 
-    def sign(self, kind: Kind, tracked: Tracked) -> str:
-        fields = (kind, tracked.decision_id, tracked.slot, str(tracked.line_item_id),
-                  str(tracked.creative_id), tracked.user_key or "")
-        if any(SEPARATOR in field for field in fields):
-            raise ValueError(f"a token field holds {SEPARATOR!r}: {fields!r}")
-        return self._signers[kind].sign(SEPARATOR.join(fields)).decode("ascii")
+    def sign(self, tracked: Tracked) -> str:
+        """The token of ``tracked``, as ``TimestampSigner(secret, salt=SALT).sign`` makes it."""
+        payload = (f"{tracked.decision_id}~{tracked.slot}~{int(tracked.line_item_id)}"
+                   f"~{int(tracked.creative_id)}~{tracked.user_key or ''}")
+        if payload.count(SEPARATOR) != 4:
+            raise ValueError(f"a token field holds {SEPARATOR!r}: {tracked!r}")
+        value = payload.encode("ascii") + b"." + self._timestamp()
+        inner = self._inner.copy()
+        inner.update(value)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return (value + b"." + base64_encode(outer.digest())).decode("ascii")
+
+    def _timestamp(self) -> bytes:
+        now = int(time.time())
+        second, stamp = self._stamp
+        if second != now:
+            stamp = base64_encode(int_to_bytes(now))
+            self._stamp = (now, stamp)
+        return stamp
 
     def verify(self, kind: Kind, token: str) -> Tracked:
+        """What ``token`` names, for counting as ``kind``."""
         try:
-            payload = self._signers[kind].unsign(token, max_age=self.max_age).decode("ascii")
+            fields = self._fields(kind, token)
         except SignatureExpired:
             raise TokenError("expired token") from None
         except (BadSignature, UnicodeError):
             raise TokenError("invalid token") from None
-        fields = payload.split(SEPARATOR)
-        if not _well_formed(fields) or fields[0] != kind:
+        if not _well_formed(fields):
             raise TokenError("invalid token")
-        _, decision_id, slot, line_item_id, creative_id, user_key = fields
+        decision_id, slot, line_item_id, creative_id, user_key = fields
         return Tracked(decision_id, slot, int(line_item_id), int(creative_id), user_key or None)
 
+    def _fields(self, kind: Kind, token: str) -> list[str]:
+        try:
+            return self._signer.unsign(token, max_age=self.max_age).decode("ascii").split(
+                SEPARATOR)
+        except SignatureExpired:
+            raise
+        except BadSignature:
+            pass
+        # A token of the previous format: one per kind, the kind its first field.
+        kind_first = self._legacy[kind].unsign(token, max_age=self.max_age).decode("ascii")
+        legacy_kind, _, rest = kind_first.partition(SEPARATOR)
+        return rest.split(SEPARATOR) if legacy_kind == kind else []
 
+
+def _keyed(key: bytes, digest_method: Any) -> tuple[Any, Any]:
+    """HMAC's inner and outer hashes with the key absorbed (RFC 2104): copying them is all a
+    signature has left to do."""
+    block = digest_method().block_size
+    if len(key) > block:
+        key = digest_method(key).digest()
+    key = key.ljust(block, b"\0")
+    return digest_method(key.translate(_IPAD)), digest_method(key.translate(_OPAD))
+
+
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
 SEPARATOR = "~"
 _FIELD = re.compile(r"^[A-Za-z0-9_.:-]*$")
 
 
 def _well_formed(fields: list[str]) -> bool:
-    if len(fields) != 6 or not all(_FIELD.match(field) for field in fields):
+    if len(fields) != 5 or not all(_FIELD.match(field) for field in fields):
         return False
-    _, decision_id, slot, line_item_id, creative_id, _user_key = fields
+    decision_id, slot, line_item_id, creative_id, _user_key = fields
     return bool(decision_id and slot) and line_item_id.isdigit() and creative_id.isdigit()
 
 

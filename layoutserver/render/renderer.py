@@ -3,6 +3,7 @@ time budget, with the widget's fallback (or its last good output) when it fails 
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import defaultdict
@@ -127,7 +128,7 @@ class Renderer:
                     continue
             misses.append((placement, installed, key))
 
-        futures = self._submit(page, misses)
+        futures = self._submit(page, misses, results)
         if futures:  # one wait for all, rather than a wake-up per render
             wait([item[3] for item in futures], timeout=max(0.0, deadline - time.perf_counter()))
         for placement, installed, key, future in futures:
@@ -139,10 +140,12 @@ class Renderer:
         return ordered
 
     def _submit(
-        self, page: PageContext, misses: list[tuple[Placement, InstalledWidget, CacheKeys | None]]
+        self, page: PageContext, misses: list[tuple[Placement, InstalledWidget, CacheKeys | None]],
+        results: dict[str, RenderedPlacement],
     ) -> list[tuple[Placement, InstalledWidget, CacheKeys | None, RenderFuture]]:
         """Hand the misses to the pool: widgets with a fast record together in one batch, every
-        other widget on a thread of its own."""
+        other widget on a thread of its own. Placements the whole-page step rendered already
+        go straight into ``results``."""
         shares = self._prepare(page, misses)
         batch: list[tuple[int, Job]] = []
         alone: list[tuple[int, Job]] = []
@@ -150,7 +153,7 @@ class Renderer:
         for index, (placement, installed, key) in enumerate(misses):
             share = shares.get(placement.id)
             if isinstance(share, Rendered):  # rendered in the whole-page step already
-                futures[index] = self._done(installed, key, share)
+                results[placement.id] = self._done(placement, installed, key, share)
                 continue
             context = RenderContext(**vars(page), placement_id=placement.id,
                                     region=placement.region, prepared=share)
@@ -162,17 +165,17 @@ class Renderer:
             futures.update(zip((index for index, _ in batch), submitted, strict=True))
         for index, (flight, task) in alone:
             futures[index] = self.pool.submit(flight, task)
-        return [(*miss, futures[index]) for index, miss in enumerate(misses)]
+        return [(*miss, futures[index]) for index, miss in enumerate(misses)
+                if index in futures]
 
-    def _done(self, installed: InstalledWidget, key: CacheKeys | None,
-              share: Rendered) -> RenderFuture:
+    def _done(self, placement: Placement, installed: InstalledWidget, key: CacheKeys | None,
+              share: Rendered) -> RenderedPlacement:
+        policy = installed.widget.cache_policy
         html = share.html if isinstance(share.html, Markup) else escape(share.html)
         if key is not None:
-            self.cache.set(key.fresh, str(html), installed.widget.cache_policy.ttl)
+            self.cache.set(key.fresh, str(html), policy.ttl)
             self.cache.set_last_good(key.last_good, str(html))
-        future: RenderFuture = Future()
-        future.set_result((html, 0.0))
-        return future
+        return _wrap(placement, html, "miss", 0.0, policy)
 
     def _key(self, layout: Layout, page: PageContext, placement: Placement,
              installed: InstalledWidget, content_version: int) -> CacheKeys:
@@ -269,15 +272,17 @@ class Renderer:
 
 def _wrap(placement: Placement, html: Markup, outcome: str, duration_ms: float,
           policy: CachePolicy) -> RenderedPlacement:
-    # Joined rather than Markup.format: this runs for every placement of every page, and the
-    # names are escaped all the same.
-    name, pid = escape(placement.widget), escape(placement.id)
-    wrapped = Markup(  # noqa: S704 - every part is escaped or already markup
-        f'<div class="ls-widget ls-widget--{name}" data-widget="{name}" data-placement="{pid}">'
-        f"{html}</div>"
-    )
+    # Joined rather than Markup.format: this runs for every placement of every page.
+    wrapped = Markup("".join((_head(placement.widget, placement.id), html, "</div>")))  # noqa: S704
     return RenderedPlacement(placement, wrapped, html, outcome, duration_ms,
                              policy if outcome in CLEAN_OUTCOMES else _not_for_long(policy))
+
+
+@functools.lru_cache(maxsize=1024)
+def _head(widget: str, placement_id: str) -> str:
+    """The wrapper's opening tag, names escaped (the same few for every page)."""
+    name, pid = escape(widget), escape(placement_id)
+    return f'<div class="ls-widget ls-widget--{name}" data-widget="{name}" data-placement="{pid}">'
 
 
 def _not_for_long(policy: CachePolicy) -> CachePolicy:

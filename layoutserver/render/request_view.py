@@ -1,12 +1,19 @@
-"""The read-only view of the request a widget gets: device class, locale, storage consent."""
+"""The read-only view of the request a widget gets: device class, locale, storage consent.
+
+Built for every request that renders a per-request widget or keys a cache on the reader, so the
+headers are read from the WSGI environ directly, and the answers for a User-Agent or an
+Accept-Language value (a site sees the same few again and again) are kept in small memos.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from flask import Request
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 DEVICE_CLASSES = ("desktop", "tablet", "mobile")
 LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?$")
@@ -14,14 +21,33 @@ TABLET_HINTS = ("ipad", "tablet", "kindle", "silk", "playbook")
 MOBILE_HINTS = ("mobi", "iphone", "ipod", "android", "blackberry", "opera mini", "windows phone")
 CONSENT_GIVEN = frozenset({"1", "yes", "true", "granted"})
 CONSENT_DENIED = frozenset({"0", "no", "false", "denied"})
+MEMO_SIZE = 512
+"""Header values kept per memo; a full memo starts afresh (no header value is ever wrong)."""
+NO_QUERY: Mapping[str, str] = MappingProxyType({})
 
 
-def device_class(request: Request, device_header: str) -> str:
-    """From the site's or edge's own header when it sends one, else from the User-Agent."""
-    stated = request.headers.get(device_header, "").strip().lower()
-    if stated in DEVICE_CLASSES:
-        return stated
-    agent = request.headers.get("User-Agent", "").lower()
+def environ_key(header: str) -> str:
+    """The WSGI environ key of a request header."""
+    return "HTTP_" + header.upper().replace("-", "_")
+
+
+def _memo(compute: Callable[[str], str]) -> Callable[[str], str]:
+    known: dict[str, str] = {}
+
+    def lookup(value: str) -> str:
+        found = known.get(value)
+        if found is None:
+            if len(known) >= MEMO_SIZE:
+                known.clear()
+            found = known[value] = compute(value)
+        return found
+
+    return lookup
+
+
+@_memo
+def _agent_class(user_agent: str) -> str:
+    agent = user_agent.lower()
     android_tablet = "android" in agent and "mobile" not in agent
     if android_tablet or any(hint in agent for hint in TABLET_HINTS):
         return "tablet"
@@ -30,16 +56,32 @@ def device_class(request: Request, device_header: str) -> str:
     return "desktop"
 
 
-def locale(request: Request, default: str) -> str:
-    """The reader's preferred locale, normalised; only well-formed tags, as cache keys use it."""
-    best = request.accept_languages.best
+def device_class(request: Request, device_header: str) -> str:
+    """From the site's or edge's own header when it sends one, else from the User-Agent."""
+    environ = request.environ
+    stated = str(environ.get(environ_key(device_header), "")).strip().lower()
+    if stated in DEVICE_CLASSES:
+        return stated
+    return _agent_class(str(environ.get("HTTP_USER_AGENT", "")))
+
+
+@_memo
+def _best_locale(accept_language: str) -> str:
+    """The best well-formed tag of an Accept-Language value, normalised; "" for none."""
+    best = parse_accept_header(accept_language, LanguageAccept).best
     if best and LOCALE.match(best):
         return best.replace("_", "-")
-    return default
+    return ""
+
+
+def locale(request: Request, default: str) -> str:
+    """The reader's preferred locale, normalised; only well-formed tags, as cache keys use it."""
+    header = request.environ.get("HTTP_ACCEPT_LANGUAGE")
+    return (_best_locale(header) if header else "") or default
 
 
 def storage_consent(request: Request, consent_header: str) -> bool | None:
-    value = request.headers.get(consent_header, "").strip().lower()
+    value = str(request.environ.get(environ_key(consent_header), "")).strip().lower()
     if value in CONSENT_GIVEN:
         return True
     if value in CONSENT_DENIED:
@@ -48,4 +90,6 @@ def storage_consent(request: Request, consent_header: str) -> bool | None:
 
 
 def query_view(request: Request) -> Mapping[str, str]:
+    if not request.environ.get("QUERY_STRING"):
+        return NO_QUERY
     return MappingProxyType({key: request.args.get(key, "") for key in request.args})

@@ -36,17 +36,17 @@ def finish(
     vary_headers: Iterable[str] = (),
     etag: str | None = None,
 ) -> Response:
-    """The response for ``body``; ``timing`` is the Server-Timing value."""
-    response = Response(body, content_type=f"{mimetype}; charset=utf-8")
-    headers = response.headers
-    if policy.shared:
-        headers["Cache-Control"] = f"public, max-age={policy.ttl}"
-    else:
-        headers["Cache-Control"] = "private, no-store"
-    headers["ETag"] = f'"{etag or strong_etag(body)}"'
-    headers["Server-Timing"] = timing
+    """The response for ``body``; ``timing`` is the Server-Timing value. The headers go in
+    with the response rather than one by one (each ``headers[...] =`` scans the list)."""
+    headers = [
+        ("Cache-Control",
+         f"public, max-age={policy.ttl}" if policy.shared else "private, no-store"),
+        ("ETag", f'"{etag or strong_etag(body)}"'),
+        ("Server-Timing", timing),
+    ]
     if vary_headers:
-        headers["Vary"] = ", ".join(vary_headers)
+        headers.append(("Vary", ", ".join(vary_headers)))
+    response = Response(body, headers=headers, content_type=f"{mimetype}; charset=utf-8")
     environ = request.environ
     if any(name in environ for name in CONDITIONAL_HEADERS):
         response.make_conditional(request)

@@ -9,7 +9,6 @@ rendering when warm.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -21,12 +20,12 @@ from layoutserver.core import Core, get_core
 from layoutserver.layouts import Layout, Placement
 from layoutserver.render.assembly import Assembly, ResponsePolicy
 from layoutserver.render.renderer import RenderedPlacement
+from layoutserver.web.live import LIVE_MARK, Shell
 from layoutserver.web.responses import VARY_HEADERS, finish, server_timing, strong_etag
-from layoutserver.widgets import Subject, vary_value
+from layoutserver.widgets import PageContext, Subject, vary_value
 
 #: A cached body is kept at most this long, whatever the widgets inside allow.
 BODY_TTL_CAP = 3600
-LIVE_MARK = "<!--ls-live:{}-->"
 PRIVATE = ResponsePolicy(shared=False, ttl=0)
 
 Builder = Callable[[Assembly], tuple[bytes, str]]
@@ -49,6 +48,8 @@ class CachedBody:
     subject: Subject
     expires_at: float
     """Wall-clock expiry, so a copy in a process's local memo expires with the shared one."""
+    shell: Shell | None = None
+    """The body split at its marks, when per-request placements are inside."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class Inside:
     versions: tuple[str, ...]
     """name=version of each widget inside: a new widget version must miss the body cache."""
     vary_headers: tuple[str, ...]
+    """The Vary response header's names (``Surrogate-Capability`` included for HTML that an
+    edge may get with ESI includes)."""
     needs_reader: bool
     """Whether the cache key needs facts of the request (device, locale, consent)."""
 
@@ -78,7 +81,10 @@ class Inside:
                 keys.update(installed.widget.cache_policy.vary)
                 versions.add(f"{installed.name}={installed.widget.version}")
         vary_keys = tuple(sorted(keys))
-        inside = cls(vary_keys, tuple(sorted(versions)), tuple(vary_headers(core, vary_keys)),
+        headers = vary_headers(core, vary_keys)
+        if _may_include(representation):
+            headers.append("Surrogate-Capability")
+        inside = cls(vary_keys, tuple(sorted(versions)), tuple(headers),
                      bool(keys & READER_KEYS))
         layout.memo[memo_key] = inside
         return inside
@@ -97,8 +103,6 @@ def serve(
                       _includer(layout, slug) if esi else None)
     if esi:
         response.headers["Surrogate-Control"] = 'content="ESI/1.0"'
-    if representation != "json" and not representation.startswith("widget:"):
-        response.vary.add("Surrogate-Capability")
     return response
 
 
@@ -124,13 +128,7 @@ def _serve(
     reader = reader or core.request_view(request)
     if cached is not None:
         context = core.page_context(layout, slug, cached.subject, reader, site)
-        live = [p for p in (layout.placement(pid) for pid in cached.live) if p is not None]
-        rendered = core.renderer.render(layout, context, live, version)
-        body = fill(cached.body, cached.mimetype, rendered)
-        timings = Assembly(layout, cached.subject, rendered).timings()
-        timings.append(("total", _ms(started), "page-cache hit, per-request widgets rendered"))
-        return finish(body, cached.mimetype, PRIVATE, cached.hit_timing + server_timing(timings),
-                      inside.vary_headers)
+        return _fill_live(core, layout, context, cached, version, inside, started)
 
     subject = core.subject(layout, slug, site)
     if subject is None:
@@ -140,21 +138,40 @@ def _serve(
     assembly = Assembly(layout, subject, rendered)
     live_items = [item for item in assembly.rendered if not item.policy.shared]
     shell, mimetype = build(marked(assembly, live_items))
-    body = fill(shell, mimetype, live_items)
-    etag = strong_etag(body)
+    split = Shell.of(shell, (item.placement.id for item in live_items)) if live_items else None
+    body, etag = split.fill(mimetype, live_items) if split else (shell, strong_etag(shell))
     policy = assembly.policy
     if assembly.clean_shared:
-        _store(core, body_key, assembly, shell, mimetype, etag, live_items)
+        _store(core, body_key, assembly, shell, mimetype, etag, split)
     timings = assembly.timings()
     timings.append(("total", _ms(started), "rendered"))
     return finish(body, mimetype, policy, server_timing(timings), inside.vary_headers, etag=etag)
 
 
+def _fill_live(core: Core, layout: Layout, context: PageContext, cached: CachedBody,
+               version: int, inside: Inside, started: float) -> Response:
+    """A cached body with its per-request placements rendered for this request."""
+    live = [p for p in (layout.placement(pid) for pid in cached.live) if p is not None]
+    rendered = core.renderer.render(layout, context, live, version)
+    shell = cached.shell or Shell.of(cached.body, cached.live)
+    body, etag = shell.fill(cached.mimetype, rendered)
+    timings = Assembly(layout, cached.subject, rendered).timings()
+    timings.append(("total", _ms(started), "page-cache hit, per-request widgets rendered"))
+    return finish(body, cached.mimetype, PRIVATE, cached.hit_timing + server_timing(timings),
+                  inside.vary_headers, etag=etag)
+
+
+def _may_include(representation: str) -> bool:
+    """Whether the representation is HTML that an edge doing ESI gets with includes (a page or
+    a region): its response varies on ``Surrogate-Capability``."""
+    return representation != "json" and not representation.startswith("widget:")
+
+
 def _edge_includes(representation: str) -> bool:
     """Whether to answer with ESI includes: an HTML page or region, for an edge that does ESI."""
-    if representation == "json" or representation.startswith("widget:"):
+    if not _may_include(representation):
         return False
-    return "ESI/1.0" in request.headers.get("Surrogate-Capability", "")
+    return "ESI/1.0" in request.environ.get("HTTP_SURROGATE_CAPABILITY", "")
 
 
 def _includer(layout: Layout, slug: str) -> Callable[[Placement], Markup]:
@@ -186,17 +203,17 @@ def _cached_body(core: Core, key: str) -> CachedBody | None:
 
 
 def _store(core: Core, key: str, assembly: Assembly, shell: bytes, mimetype: str, etag: str,
-           live_items: Sequence[RenderedPlacement]) -> None:
+           split: Shell | None) -> None:
     if not core.fragments.enabled:
         return
     ttl = min(ResponsePolicy.of(i for i in assembly.rendered if i.policy.shared).ttl, BODY_TTL_CAP)
-    live_ids = tuple(item.placement.id for item in live_items)
+    live_ids = tuple(item.placement.id for item in assembly.rendered if not item.policy.shared)
     hit_timing = "".join(
         f'{item.placement.id};dur=0.00;desc="{item.placement.widget} page-cache", '
         for item in assembly.rendered if item.placement.id not in live_ids
     )
     entry = CachedBody(shell, mimetype, None if live_ids else etag, assembly.policy, hit_timing,
-                       live_ids, assembly.subject, time.time() + ttl)
+                       live_ids, assembly.subject, time.time() + ttl, split)
     core.fragments.set(key, entry, ttl)
     core.fragments.local.put(key, entry, time.monotonic() + ttl)
 
@@ -210,15 +227,6 @@ def marked(assembly: Assembly, live: Sequence[RenderedPlacement]) -> Assembly:
         for item in assembly.rendered
     ]
     return replace(assembly, rendered=rendered)
-
-
-def fill(shell: bytes, mimetype: str, live: Sequence[RenderedPlacement]) -> bytes:
-    """Put per-request output where its mark is (JSON-escaped in a JSON body)."""
-    for item in live:
-        html = str(item.html)
-        text = json.dumps(html)[1:-1] if mimetype == "application/json" else html
-        shell = shell.replace(LIVE_MARK.format(item.placement.id).encode(), text.encode(), 1)
-    return shell
 
 
 def vary_headers(core: Core, vary_keys: Sequence[str]) -> list[str]:

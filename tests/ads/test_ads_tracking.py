@@ -120,13 +120,15 @@ def other_tokens(app: Flask) -> dict[str, str]:
     ad_tokens = get_ads(app).tokens()
     tracked = Tracked("d1", "top", 1, 1, None)
     return {
-        "foreign secret": Tokens("another secret", 60).sign("click", tracked),
-        "tampered": ad_tokens.sign("click", tracked)[:-3] + "xyz",
-        "impression token": ad_tokens.sign("impression", tracked),
+        "foreign secret": Tokens("another secret", 60).sign(tracked),
+        "tampered": ad_tokens.sign(tracked)[:-3] + "xyz",
+        "old-format impression token": itsdangerous.TimestampSigner(
+            "test-secret", salt="layoutserver.ads.impression").sign("impression~d1~top~1~1~")
+        .decode(),
     }
 
 
-@pytest.mark.parametrize("kind", ["foreign secret", "tampered", "impression token"])
+@pytest.mark.parametrize("kind", ["foreign secret", "tampered", "old-format impression token"])
 def test_a_bad_click_token_gets_400_and_counts_nothing(
     app: Flask, fresh_database: Callable[[Flask], Database], kind: str
 ) -> None:
@@ -152,13 +154,19 @@ def test_an_expired_token_gets_400(
     assert counts(fresh_database(app)) == []
 
 
-def test_an_impression_token_is_no_click_token_and_the_reverse(app: Flask) -> None:
+def test_a_slots_token_counts_one_impression_and_one_click(
+    app: Flask, fresh_database: Callable[[Flask], Database]
+) -> None:
+    """Both URLs of a slot carry its one token; the replay guard is per kind, so the token
+    counts one impression and one click, each once, whichever URL it is used at."""
     client = app.test_client()
     ad = decide(client)
-    impression_token = ad["impression_url"].rsplit("/", 1)[1]
-    click_token = ad["click_url"].rsplit("/", 1)[1]
-    assert client.get(f"/ads/c/{impression_token}").status_code == 400
-    assert client.get(f"/ads/i/{click_token}").status_code == 400
+    token = ad["impression_url"].rsplit("/", 1)[1]
+    assert ad["click_url"].rsplit("/", 1)[1] == token
+    for _ in range(2):
+        assert client.get(f"/ads/i/{token}").status_code == 204
+        assert client.get(f"/ads/c/{token}").status_code == 302
+    assert counts(fresh_database(app)) == [(1, ad["creative_id"], "top", HOUR, 1, 1)]
 
 
 def test_a_slots_house_creative_is_counted_under_line_item_0(

@@ -70,7 +70,7 @@ class PageContext:
         self.used_creatives: set[int] = set()
         self.used_labels: dict[str, int] = {}
         self.page_counts: dict[int, int] = {}
-        self._static: dict[int, str | None] = {}
+        self._static = snapshot.static_reasons(request, self.now, self.weekday, self.hour)
         self._delivery: dict[int, Delivery] = {}
 
     # -- the site-local calendar, computed only when a goal or cap asks for it ------------------

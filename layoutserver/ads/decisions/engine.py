@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import bisect
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from .context import Notes, PageContext, SlotRun
 from .lottery import draw
@@ -40,7 +40,7 @@ from .model import (
     SlotDecision,
 )
 from .roadblocks import place_roadblocks
-from .snapshot import Candidate, Group, Snapshot, size_key
+from .snapshot import Candidate, Group, Snapshot
 
 SCAN_UP_TO = 8
 """Groups up to this size are decided by checking every candidate; larger ones by sampling."""
@@ -59,13 +59,9 @@ def decide_page(
     slot why it was or was not chosen (the decisions are the same either way)."""
     page = PageContext(snapshot, request, state)
     notes: Notes | None = {} if explain else None
-    codes = list(dict.fromkeys(request.slots))
-    runs: dict[str, SlotRun] = {}
-    for code in codes:
-        slot = snapshot.slots.get(code)
-        if slot is not None and slot.enabled:
-            key = size_key(slot, request.device)
-            runs[code] = SlotRun(slot, snapshot.fitting(code, request.section, key), key)
+    plan = snapshot.plan(request.slots, request.section, request.device)
+    codes = plan.codes
+    runs = {p.slot.code: SlotRun(p.slot, p.fitting, p.size_key) for p in plan.slots}
     place_roadblocks(page, list(runs.values()), rng, notes)
     for run in runs.values():
         if run.decision is None:
@@ -179,7 +175,7 @@ def _house(snapshot: Snapshot, page: PageContext, run: SlotRun) -> SlotDecision 
 def _considered(
     snapshot: Snapshot,
     page: PageContext,
-    codes: list[str],
+    codes: Sequence[str],
     runs: Mapping[str, SlotRun],
     notes: Notes,
 ) -> dict[str, tuple[Consideration, ...]]:

@@ -72,8 +72,9 @@ def _try(
     for run, candidate in targeted:
         if run.size_key not in candidate.fits:
             return f"roadblock: no creative fits {run.slot.code}" if explain else "roadblock"
-    if any(run.decision is not None for run, _ in targeted):
-        return "roadblock: slot taken" if explain else "roadblock"
+    for run, _ in targeted:
+        if run.decision is not None:
+            return "roadblock: slot taken" if explain else "roadblock"
     if page.delivery(entry).headroom < len(targeted):
         return "cap reached"
     label = page.conflict(entry)
@@ -112,6 +113,9 @@ def assign_distinct(options: Sequence[Sequence[CreativeSpec]]) -> list[CreativeS
     """One creative per slot, no creative twice (a bipartite matching by augmenting paths; a
     page has a handful of slots). ``options[i]``: the creatives that fit slot ``i``, in order
     of preference. None when no such assignment exists."""
+    ids = [creative.id for fitting in options for creative in fitting]
+    if len(set(ids)) == len(ids):  # no creative fits two slots: each takes its first
+        return [fitting[0] for fitting in options] if all(options) else None
     owner: dict[int, int] = {}
     by_id: dict[int, CreativeSpec] = {}
 

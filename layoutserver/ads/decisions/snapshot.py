@@ -19,24 +19,27 @@ fitting any size of a slot is not indexed for that slot at all. Roadblocks stay 
 every slot they target, since a slot they cannot fill must stop them from filling the others.
 
 Buckets are merged on first use and kept (a few per slot and section: one per device class),
-so that building a snapshot of 10,000 line items stays quick. Nothing else changes after
-:meth:`Snapshot.build`; two threads merging the same bucket at once merely both do the work.
+so that building a snapshot of 10,000 line items stays quick. So are page plans (the slots of
+a page with their buckets) and static eligibility reasons (:meth:`Snapshot.static_reasons`),
+so that pages alike do that work once. Nothing else changes after :meth:`Snapshot.build`; two
+threads filling the same memo at once merely both do the work.
 """
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import functools
 import heapq
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from .lottery import MIN_WEIGHT
-from .model import CreativeSpec, LineItemSpec, Size, SlotSpec
+from .model import CreativeSpec, LineItemSpec, PageRequest, Size, SlotSpec
 from .pacing import MAX_BOOST
 
 Rank = tuple[int, int]
@@ -98,14 +101,16 @@ class Bucket:
     """Line items that are not roadblocks, best group first."""
     roadblocks: tuple[Candidate, ...]
     """Roadblock line items, best first."""
+    everything: tuple[Candidate, ...] = ()
+    """Every candidate, roadblocks included, best first (see :meth:`candidates`)."""
 
     def __len__(self) -> int:
-        return len(self.roadblocks) + sum(len(group.candidates) for group in self.groups)
+        return len(self.everything)
 
-    def candidates(self) -> list[Candidate]:
-        """Every candidate, roadblocks included, best first (for explanations)."""
-        plain = (candidate for group in self.groups for candidate in group.candidates)
-        return list(heapq.merge(self.roadblocks, plain, key=lambda c: c.entry.order))
+    def candidates(self) -> tuple[Candidate, ...]:
+        """Every candidate, roadblocks included, best first (for explanations, and for the
+        delivery counters a page may read): merged once, when the bucket is."""
+        return self.everything
 
 
 EMPTY_BUCKET = Bucket((), ())
@@ -145,6 +150,25 @@ class SlotIndex:
         return _bucket(candidates)
 
 
+@dataclass(frozen=True, slots=True)
+class PlannedSlot:
+    slot: SlotSpec
+    fitting: Bucket
+    size_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class PagePlan:
+    codes: tuple[str, ...]
+    """The requested slot codes, duplicates dropped."""
+    slots: tuple[PlannedSlot, ...]
+    """The known and enabled ones, in request order."""
+
+
+MAX_PLANS = 4096
+"""Page plans, and sets of static reasons, a snapshot keeps at most (it starts afresh)."""
+
+
 @dataclass(frozen=True)
 class Snapshot:
     version: int | str
@@ -155,6 +179,16 @@ class Snapshot:
     creatives: Mapping[int, CreativeSpec]
     """Every creative by id: those of all line items given (any status) and house creatives."""
     index: Mapping[str, SlotIndex]
+    plans: dict[tuple[object, ...], PagePlan] = field(
+        default_factory=dict, compare=False, repr=False)
+    """Page plans made so far (see :meth:`plan`)."""
+    boundaries: tuple[float, ...] = ()
+    """Every line item's start and end (POSIX timestamps), sorted: between two of them, no
+    line item starts or ends."""
+    static: dict[tuple[object, ...], dict[int, str | None]] = field(
+        default_factory=dict, compare=False, repr=False)
+    """Eligibility reasons that need no delivery counters, by the facts they depend on (see
+    :meth:`static_reasons`)."""
 
     @classmethod
     def build(
@@ -189,6 +223,8 @@ class Snapshot:
                 if code in per_slot:
                     per_slot[code].append(entry)
         index = {code: _slot_index(slot_map[code], per_slot[code]) for code in slot_map}
+        boundaries = tuple(sorted({moment for entry in entries
+                                   for moment in (entry.start, entry.end)}))
         return cls(
             version=version,
             timezone=timezone,
@@ -196,12 +232,52 @@ class Snapshot:
             line_items={entry.item.id: entry.item for entry in entries},
             creatives=creatives,
             index=index,
+            boundaries=boundaries,
         )
 
     def bucket(self, slot_code: str, section: str | None) -> Bucket:
         """Every candidate for a slot on a page of ``section`` (empty for an unknown slot)."""
         slot_index = self.index.get(slot_code)
         return EMPTY_BUCKET if slot_index is None else slot_index.bucket(section)
+
+    def plan(self, slot_codes: Sequence[str], section: str | None, device: str) -> PagePlan:
+        """The slots a page decision runs, worked out once per slot list, section and device:
+        the codes without duplicates, and each known, enabled one with its candidates for the
+        device (:meth:`fitting`) and its size key."""
+        key = (tuple(slot_codes), section, device)
+        plan = self.plans.get(key)
+        if plan is None:
+            codes = tuple(dict.fromkeys(slot_codes))
+            planned = []
+            for code in codes:
+                slot = self.slots.get(code)
+                if slot is not None and slot.enabled:
+                    size = size_key(slot, device)
+                    planned.append(PlannedSlot(slot, self.fitting(code, section, size), size))
+            plan = PagePlan(codes, tuple(planned))
+            if len(self.plans) >= MAX_PLANS:  # slot lists may come from callers of /ads/decide
+                self.plans.clear()
+            self.plans[key] = plan
+        return plan
+
+    def static_reasons(self, request: PageRequest, now: float, weekday: int,
+                       hour: int) -> dict[int, str | None]:
+        """Where a page decision keeps each line item's schedule, day-parting, targeting and
+        consent reason (``PageContext.static_reason``), shared by every page with the same
+        facts: the request's targeting facts, whether it has a user key, the site-local
+        weekday and hour, and where ``now`` falls among the line items' starts and ends. The
+        reasons depend on nothing else, so pages alike decide against the same, filled in
+        as line items are first checked."""
+        key = (request.page_type, request.section, request.tags, request.device,
+               tuple(sorted(request.key_values.items())) if request.key_values else (),
+               request.path, request.user_key is None, weekday, hour,
+               bisect.bisect_right(self.boundaries, now))
+        reasons = self.static.get(key)
+        if reasons is None:
+            if len(self.static) >= MAX_PLANS:  # paths and key-values come from requests
+                self.static.clear()
+            reasons = self.static[key] = {}
+        return reasons
 
     def fitting(self, slot_code: str, section: str | None, size_key: str) -> Bucket:
         """:meth:`bucket` without the line items (roadblocks aside) that have no creative for
@@ -270,11 +346,13 @@ def _order(candidate: Candidate) -> tuple[int, int, int]:
 
 def _bucket(candidates: Iterable[Candidate]) -> Bucket:
     """``candidates`` must come sorted by :attr:`Entry.order`."""
+    everything = tuple(candidates)
     plain: list[Candidate] = []
     roadblocks: list[Candidate] = []
-    for candidate in candidates:
+    for candidate in everything:
         (roadblocks if candidate.entry.item.roadblock else plain).append(candidate)
-    return Bucket(groups=tuple(_groups(plain)), roadblocks=tuple(roadblocks))
+    return Bucket(groups=tuple(_groups(plain)), roadblocks=tuple(roadblocks),
+                  everything=everything)
 
 
 def _groups(candidates: list[Candidate]) -> Iterator[Group]:

@@ -1,0 +1,49 @@
+"""What a snapshot keeps between page decisions (page plans, static eligibility reasons) never
+changes a decision: the same page decided on a fresh snapshot and on a used one agrees, and a
+kept reason is only reused while everything it depends on is the same."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from adfactory import NOW, chosen, decide, line_item, reasons, request, slot, snapshot
+
+from layoutserver.ads.decisions.model import DayPart, Targeting
+
+
+def test_a_line_item_starting_mid_hour_is_eligible_from_its_start() -> None:
+    start = NOW + timedelta(minutes=20)
+    items = [line_item(1, start=start), line_item(2, weight=1e-6)]
+    snap = snapshot([slot("top")], items)
+    before = decide(snap, request(now=start - timedelta(seconds=1)), explain=True)
+    assert reasons(before, "top")[1] == "schedule: not started"
+    after = decide(snap, request(now=start), explain=True)
+    assert chosen(after) == {"top": 1}
+    ended = decide(snap, request(now=NOW + timedelta(days=30)), explain=True)
+    assert reasons(ended, "top")[1] == "schedule: ended"
+
+
+def test_kept_reasons_follow_the_request_and_the_hour() -> None:
+    mornings = (DayPart(frozenset(range(7)), 6, 12),)
+    items = [line_item(1, targeting=Targeting(devices=frozenset({"mobile"}))),
+             line_item(2, dayparts=mornings), line_item(3, weight=1e-6)]
+    snap = snapshot([slot("top")], items)
+    for _ in range(2):  # the second round reads what the first one kept
+        assert reasons(decide(snap, request(device="desktop"), explain=True), "top")[1] == \
+            "targeting: device"
+        assert reasons(decide(snap, request(device="mobile"), explain=True), "top")[1] != \
+            "targeting: device"
+        assert reasons(decide(snap, request(now=NOW), explain=True), "top")[2] == "daypart"
+        morning = NOW.replace(hour=9)
+        assert reasons(decide(snap, request(now=morning), explain=True), "top")[2] != "daypart"
+
+
+def test_a_used_snapshot_decides_as_a_fresh_one() -> None:
+    items = [line_item(n, weight=n) for n in range(1, 6)]
+    used = snapshot([slot("top"), slot("side")], items)
+    for seed in range(50):
+        decide(used, request("top", "side", device="mobile"), seed=seed)
+    for seed in range(20):
+        fresh = snapshot([slot("top"), slot("side")], items)
+        page = request("top", "side", "top")
+        assert decide(used, page, seed=seed) == decide(fresh, page, seed=seed)
