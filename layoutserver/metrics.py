@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from flask import Flask, Response, request
 from prometheus_client import (
@@ -50,6 +51,10 @@ AD_EVENTS = Counter("layoutserver_ad_events", "Impressions and clicks counted",
                     ["kind", "slot"])
 
 _FAILED = frozenset({"error", "timeout", "stale"})
+_PAGE_HIT = CACHE_LOOKUPS.labels("page", "hit")
+_PAGE_MISS = CACHE_LOOKUPS.labels("page", "miss")
+_PAGE_PATHS = ("/pages/", "/fragments/", "/widgets/")
+"""Where the page cache answers (the only responses whose Server-Timing is read)."""
 _STARTED = "layoutserver.started"
 
 
@@ -78,22 +83,47 @@ def observe_count(kind: Kind, tracked: Tracked) -> None:
     AD_EVENTS.labels(kind, tracked.slot).inc()
 
 
-def _started() -> None:
-    request.environ[_STARTED] = time.perf_counter()
+class _StartClock:
+    """WSGI middleware noting when a request arrived (cheaper than a ``before_request`` hook,
+    which reaches the environ through the request proxy)."""
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        environ[_STARTED] = time.perf_counter()
+        return self.wsgi_app(environ, start_response)
+
+
+_REQUEST_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+"""(route, method, status) -> its request counter and timer: ``labels()`` validates and locks
+on every call."""
+
+
+def _children(route: str, method: str, status: int) -> tuple[Any, Any]:
+    key = (route, method, status)
+    found = _REQUEST_CHILDREN.get(key)
+    if found is None:
+        found = _REQUEST_CHILDREN[key] = (REQUESTS.labels(route, method, str(status)),
+                                          REQUEST_SECONDS.labels(route))
+    return found
 
 
 def _answered(response: Response) -> Response:
-    rule = request.url_rule
+    current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+    rule = current.url_rule
     route = rule.rule if rule is not None else "(unmatched)"
-    REQUESTS.labels(route, request.method, str(response.status_code)).inc()
-    started = request.environ.get(_STARTED)
+    counter, timer = _children(route, current.method, response.status_code)
+    counter.inc()
+    started = current.environ.get(_STARTED)
     if started is not None:
-        REQUEST_SECONDS.labels(route).observe(time.perf_counter() - started)
-    timing = response.headers.get("Server-Timing")
-    if timing is not None and 'desc="page-cache' in timing:
-        CACHE_LOOKUPS.labels("page", "hit").inc()
-    elif timing is not None and 'total;' in timing:
-        CACHE_LOOKUPS.labels("page", "miss").inc()
+        timer.observe(time.perf_counter() - started)
+    if current.path.startswith(_PAGE_PATHS):
+        timing = response.headers.get("Server-Timing") or ""
+        if 'desc="page-cache' in timing:
+            _PAGE_HIT.inc()
+        elif "total;" in timing:
+            _PAGE_MISS.inc()
     return response
 
 
@@ -115,7 +145,7 @@ def init_app(app: Flask) -> None:
     from layoutserver.ads import get_ads
     from layoutserver.core import get_core
 
-    app.before_request(_started)
+    app.wsgi_app = _StartClock(app.wsgi_app)  # type: ignore[method-assign]
     app.after_request(_answered)
     app.add_url_rule("/metrics", "metrics", metrics)
     get_core(app).renderer.observers.append(observe_render)
