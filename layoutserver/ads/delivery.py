@@ -16,8 +16,9 @@ started before the boundary as after it).
 from __future__ import annotations
 
 import threading
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 from time import monotonic
 from typing import Any
 
@@ -70,14 +71,10 @@ class DatabaseDeliveryState:
         and its counts are not read."""
         self._database = database
         self._request = request
-        local = request.now.astimezone(snapshot.timezone)
-        day = datetime.combine(local.date(), time(), tzinfo=local.tzinfo)
-        self._hour = local.replace(minute=0, second=0, microsecond=0)
-        self._day = day
-        self._week = day - timedelta(days=local.weekday())
+        self._week, self._day, self._hour = boundaries(request.now, snapshot.timezone)
         goals, caps = candidates(snapshot, request)
         self._goal_ids = goals
-        self._cap_ids = caps if request.user_key is not None else []
+        self._cap_ids = caps if request.user_key is not None else ()
         self._goals: dict[int, tuple[int, ...]] | None = None
         self._users: dict[int, tuple[int, ...]] | None = {} if new_reader else None
         self._goal_counts = goal_counts
@@ -117,7 +114,7 @@ class DatabaseDeliveryState:
         return None
 
     def _load_goals(self) -> dict[int, tuple[int, ...]]:
-        key = (tuple(self._goal_ids), self._day, self._hour)
+        key = (self._goal_ids, self._day, self._hour)
         if self._goal_counts is not None:
             kept = self._goal_counts.get(key)
             if kept is not None:
@@ -202,10 +199,43 @@ USERS: Select[Any] = (
 """One reader's impressions of each line item: flight, this week, today, this hour."""
 
 
-def candidates(snapshot: Snapshot, request: PageRequest) -> tuple[list[int], list[int]]:
+_BOUNDARIES: dict[tuple[tzinfo, int], tuple[datetime, datetime, datetime]] = {}
+
+
+def boundaries(now: datetime, timezone: tzinfo) -> tuple[datetime, datetime, datetime]:
+    """The site-local week, day and hour ``now`` is in (their starts), worked out once per
+    UTC hour: counts are kept per UTC hour, so these are exact for time zones a whole number
+    of hours from UTC, as the counts are."""
+    key = (timezone, int(now.timestamp()) // 3600)
+    found = _BOUNDARIES.get(key)
+    if found is None:
+        local = now.astimezone(timezone)
+        day = datetime.combine(local.date(), time(), tzinfo=local.tzinfo)
+        found = (day - timedelta(days=local.weekday()), day,
+                 local.replace(minute=0, second=0, microsecond=0))
+        if len(_BOUNDARIES) > 1000:
+            _BOUNDARIES.clear()
+        _BOUNDARIES[key] = found
+    return found
+
+
+def candidates(snapshot: Snapshot, request: PageRequest) -> tuple[tuple[int, ...],
+                                                                  tuple[int, ...]]:
     """Ids of the line items that may compete for the page's slots now: those with a goal,
-    and those with frequency caps."""
+    and those with frequency caps. Kept with the snapshot per slot list, section and place of
+    ``now`` among the line items' starts and ends (nothing else changes the answer)."""
     now = request.now.timestamp()
+    key = ("delivery", request.slots, request.section, bisect_right(snapshot.boundaries, now))
+    found = snapshot.memo.get(key)
+    if found is None:
+        if len(snapshot.memo) >= 10000:  # slot lists may come from callers of /ads/decide
+            snapshot.memo.clear()
+        found = snapshot.memo[key] = _candidates(snapshot, request, now)
+    return found  # type: ignore[return-value]
+
+
+def _candidates(snapshot: Snapshot, request: PageRequest, now: float
+                ) -> tuple[tuple[int, ...], tuple[int, ...]]:
     goals: dict[int, None] = {}
     caps: dict[int, None] = {}
     for code in dict.fromkeys(request.slots):
@@ -218,4 +248,4 @@ def candidates(snapshot: Snapshot, request: PageRequest) -> tuple[list[int], lis
                 goals[entry.item.id] = None
             if entry.item.caps:
                 caps[entry.item.id] = None
-    return list(goals), list(caps)
+    return tuple(goals), tuple(caps)

@@ -189,6 +189,10 @@ class Snapshot:
         default_factory=dict, compare=False, repr=False)
     """Eligibility reasons that need no delivery counters, by the facts they depend on (see
     :meth:`static_reasons`)."""
+    memo: dict[tuple[object, ...], object] = field(
+        default_factory=dict, compare=False, repr=False)
+    """Whatever a caller works out from this snapshot alone, kept with it (the delivery state's
+    candidate ids per page: ``layoutserver.ads.delivery.candidates``)."""
 
     @classmethod
     def build(
