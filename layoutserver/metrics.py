@@ -58,29 +58,57 @@ _PAGE_PATHS = ("/pages/", "/fragments/", "/widgets/")
 _STARTED = "layoutserver.started"
 
 
+class _Children:
+    """A metric's children by label values, looked up in a dict: ``labels()`` validates and
+    locks on every call, several times the cost of the increment itself."""
+
+    def __init__(self, metric: Any) -> None:
+        self._metric = metric
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def __call__(self, *values: str) -> Any:
+        child = self._children.get(values)
+        if child is None:
+            child = self._children[values] = self._metric.labels(*values)
+        return child
+
+
+_WIDGET_SECONDS = _Children(WIDGET_SECONDS)
+_WIDGET_FAILURES = _Children(WIDGET_FAILURES)
+_AD_DECISIONS = _Children(AD_DECISIONS)
+_AD_EVENTS = _Children(AD_EVENTS)
+_FRAGMENT_HIT = CACHE_LOOKUPS.labels("fragment", "hit")
+_FRAGMENT_MISS = CACHE_LOOKUPS.labels("fragment", "miss")
+
+
 def observe_render(rendered: Sequence[RenderedPlacement]) -> None:
+    hits = misses = 0
     for item in rendered:
-        widget = item.placement.widget
         outcome = item.outcome
         if outcome == "hit":
-            CACHE_LOOKUPS.labels("fragment", "hit").inc()
+            hits += 1
             continue
-        if outcome in ("unavailable", "esi"):
+        if outcome == "unavailable" or outcome == "esi":
             continue
-        WIDGET_SECONDS.labels(widget).observe(item.duration_ms / 1000)
+        widget = item.placement.widget
+        _WIDGET_SECONDS(widget).observe(item.duration_ms / 1000)
         if outcome in _FAILED:
-            WIDGET_FAILURES.labels(widget, outcome).inc()
+            _WIDGET_FAILURES(widget, outcome).inc()
         if item.policy.shared:
-            CACHE_LOOKUPS.labels("fragment", "miss").inc()
+            misses += 1
+    if hits:
+        _FRAGMENT_HIT.inc(hits)
+    if misses:
+        _FRAGMENT_MISS.inc(misses)
 
 
 def observe_decisions(served: Mapping[str, ServedAd]) -> None:
     for code, ad in served.items():
-        AD_DECISIONS.labels(code, "yes" if ad.creative_id is not None else "no").inc()
+        _AD_DECISIONS(code, "no" if ad.creative_id is None else "yes").inc()
 
 
 def observe_count(kind: Kind, tracked: Tracked) -> None:
-    AD_EVENTS.labels(kind, tracked.slot).inc()
+    _AD_EVENTS(kind, tracked.slot).inc()
 
 
 class _StartClock:
