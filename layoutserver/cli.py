@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -171,6 +172,11 @@ def ads_import(path: Path) -> None:
     _import_ads(path)
 
 
+FLUSH_WAIT_SECONDS = 30
+"""How long ``ads flush`` waits for a flush another process is running (each takes well under a
+second; the lock expires after a minute if its holder died)."""
+
+
 @ads.command("flush")
 @with_appcontext
 def ads_flush() -> None:
@@ -180,9 +186,14 @@ def ads_flush() -> None:
     if flusher is None:
         click.echo("No REDIS_URL: counts already go straight to the database.")
         return
+    deadline = time.monotonic() + FLUSH_WAIT_SECONDS
     report = flusher.flush()
+    while report.skipped and time.monotonic() < deadline:  # a host's own flush is running
+        time.sleep(0.1)
+        report = flusher.flush()
     if report.skipped:
-        raise click.ClickException("another process is flushing right now; try again")
+        raise click.ClickException(
+            f"another process held the flush lock for {FLUSH_WAIT_SECONDS} s; try again")
     click.echo(f"flushed {report.windows} hour window(s), {report.rows} count row(s); "
                f"moved {report.user_rows_moved} reader count(s) and copied "
                f"{report.guards_copied} replay guard(s) counted while Redis was down; "

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
+import redis
 from adsupport import small_config
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
@@ -60,3 +63,29 @@ def test_ads_import_writes_a_valid_file_and_refuses_an_invalid_one(
     assert "nothing imported" in result.stderr
     assert "line_items[0].end: Must be after start." in result.stderr
     assert rows(database_url, LineItem) == 2
+
+
+def test_ads_flush_without_redis_says_there_is_nothing_to_flush(database_url: str) -> None:
+    assert run("db", "upgrade").exit_code == 0
+    flushed = run("ads", "flush")
+    assert flushed.exit_code == 0
+    assert "No REDIS_URL" in flushed.stdout
+
+
+def test_ads_flush_waits_for_a_flush_another_host_is_running(
+    database_url: str, redis_settings: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in redis_settings.items():
+        monkeypatch.setenv(f"LAYOUTSERVER_{name}", value)
+    assert run("demo", "load").exit_code == 0
+    client = redis.Redis.from_url(redis_settings["REDIS_URL"])
+    prefix = redis_settings["CACHE_KEY_PREFIX"] + "r:"
+    client.set(prefix + "epoch", "e1")
+    client.set(prefix + "e1:flush-lock", "another-host", ex=60)
+    released = threading.Timer(0.5, client.delete, [prefix + "e1:flush-lock"])
+    released.start()
+    started = time.monotonic()
+    flushed = run("ads", "flush")
+    assert flushed.exit_code == 0, flushed.output
+    assert time.monotonic() - started >= 0.4  # it waited for the lock
+    assert "flushed 0 hour window(s)" in flushed.stdout
