@@ -8,6 +8,7 @@ the engine decides against), ``service`` (``PageContext.ads``), ``markup``, ``to
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from flask import Flask, Response
@@ -40,13 +41,19 @@ def init_app(app: Flask) -> AdsExtension:
     if background is not None:
         # Started by the first request: in a gunicorn worker, after the fork (a thread started
         # before it would not survive), and never by a CLI command.
-        app.before_request_funcs.setdefault(None, []).insert(0, _starter(app, background))
+        app.before_request(_starter(background))
     return extension
 
 
-def _starter(app: Flask, background: BackgroundFlush) -> Callable[[], None]:
+def _starter(background: BackgroundFlush) -> Callable[[], None]:
+    """A ``before_request`` function starting the flush thread of this process once. (It
+    stays registered: removing a function from the list Flask is iterating would skip the
+    next one for that request.)"""
+    pid = [0]
+
     def start_flush() -> None:
-        background.start()
-        app.before_request_funcs[None].remove(start_flush)
+        if pid[0] != os.getpid():  # a new process (a forked worker) needs its own thread
+            background.start()
+            pid[0] = os.getpid()
 
     return start_flush

@@ -197,6 +197,11 @@ class BackgroundFlush:
     def stop(self) -> None:
         self._stop.set()
 
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The flush thread of this process, once started."""
+        return self._thread
+
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             try:

@@ -182,3 +182,19 @@ def test_the_flush_lock_keeps_two_flushes_from_running_at_once(hosts: Hosts) -> 
 
 def test_redis_is_a_real_server(redis_url: str) -> None:
     assert redis.Redis.from_url(redis_url).ping()
+
+
+def test_the_first_request_starts_the_flush_thread_and_skips_no_hook(
+    make_app: Callable[..., Flask], redis_settings: dict[str, Any]
+) -> None:
+    app = make_app(settings={**ADS_SETTINGS, **redis_settings, "ADS_FLUSH_SECONDS": 30})
+    background = get_ads(app).background_flush
+    assert background is not None
+    client = app.test_client()
+    first = client.get("/healthz")
+    assert first.headers.get("X-Request-ID")  # every before_request hook still ran
+    thread = background.thread
+    assert thread is not None and thread.is_alive()
+    client.get("/healthz")
+    assert background.thread is thread  # started once
+    background.stop()
