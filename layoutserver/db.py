@@ -240,6 +240,18 @@ def upsert(
     return row, status
 
 
+def upsert_insert(session: Session, model: type[Base]) -> sqlite.Insert | postgresql.Insert:
+    """An ``INSERT`` of ``model`` in the dialect of ``session``'s database, which has
+    ``on_conflict_do_update``/``_do_nothing`` (SQLite and PostgreSQL: the databases
+    layoutserver runs on)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        return sqlite.insert(model)
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    raise NotImplementedError(f"layoutserver runs on SQLite or PostgreSQL, not {dialect}")
+
+
 def increment(session: Session, model: type[Base], key: Mapping[str, Any],
               column: str = "version") -> int:
     """Add 1 to ``column`` of ``model``'s row with primary ``key``, creating the row at 1, in
@@ -247,10 +259,7 @@ def increment(session: Session, model: type[Base], key: Mapping[str, Any],
     ... RETURNING``: two writers neither lose an increment nor both create the row (with an
     UPDATE, then an INSERT when nothing was updated, the second writer to create a row fails
     on PostgreSQL; SQLite serializes writers)."""
-    dialect = session.get_bind().dialect.name
-    if dialect not in ("sqlite", "postgresql"):
-        raise NotImplementedError(f"increment on {dialect}")
-    insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(model)
+    insert = upsert_insert(session, model)
     target = getattr(model, column)
     statement = (
         insert.values(**key, **{column: 1})

@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Table, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from layoutserver.ads.models import AdCount, TokenUse, UserCount
+from layoutserver.db import upsert_insert
 
 Kind = Literal["impression", "click"]
 
@@ -58,48 +56,17 @@ def record(session: Session, kind: Kind, tracked: Tracked, now: datetime) -> boo
     return True
 
 
-def _dialect_insert(session: Session, model: Any) -> sqlite.Insert | postgresql.Insert | None:
-    name = session.get_bind().dialect.name
-    table: Table = model.__table__
-    if name == "sqlite":
-        return sqlite.insert(table)
-    if name == "postgresql":
-        return postgresql.insert(table)
-    return None
-
-
 def _claim(session: Session, token_id: str, kind: str, now: datetime) -> bool:
-    insert = _dialect_insert(session, TokenUse)
-    if insert is not None:
-        # RETURNING, not rowcount: psycopg reports no rowcount (-1) for an INSERT.
-        statement = insert.values(token_id=token_id, kind=kind, used_at=now)
-        claimed = statement.on_conflict_do_nothing().returning(TokenUse.token_id)
-        return session.execute(claimed).first() is not None
-    try:
-        with session.begin_nested():
-            session.add(TokenUse(token_id=token_id, kind=kind, used_at=now))
-        return True
-    except IntegrityError:
-        return False
+    # RETURNING, not rowcount: psycopg reports no rowcount (-1) for an INSERT.
+    statement = upsert_insert(session, TokenUse).values(token_id=token_id, kind=kind,
+                                                         used_at=now)
+    claimed = statement.on_conflict_do_nothing().returning(TokenUse.token_id)
+    return session.execute(claimed).first() is not None
 
 
 def _add(session: Session, model: Any, key: dict[str, Any], column: str) -> None:
     """Add 1 to ``column`` of the row with ``key``, creating it at 1."""
-    insert = _dialect_insert(session, model)
-    if insert is not None:
-        statement = insert.values(**key, **{column: 1})
-        session.execute(statement.on_conflict_do_update(
-            index_elements=list(key), set_={column: getattr(model, column) + 1}
-        ))
-        return
-    where = [getattr(model, name) == value for name, value in key.items()]
-    done = session.execute(update(model).where(*where).values(
-        {column: getattr(model, column) + 1}))
-    if getattr(done, "rowcount", 0) == 0:
-        try:
-            with session.begin_nested():
-                session.add(model(**key, **{column: 1}))
-        except IntegrityError:  # another worker created it meanwhile
-            session.execute(update(model).where(*where).values(
-                {column: getattr(model, column) + 1}))
-
+    statement = upsert_insert(session, model).values(**key, **{column: 1})
+    session.execute(statement.on_conflict_do_update(
+        index_elements=list(key), set_={column: getattr(model, column) + 1}
+    ))

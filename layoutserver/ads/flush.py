@@ -23,12 +23,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from layoutserver.ads.models import AdCount, TokenUse, UserCount
 from layoutserver.ads.redis_counts import USER_KEY_MIN_TTL, Calendar, RedisCounts, hour_number
-from layoutserver.db import Database
+from layoutserver.db import Database, upsert_insert
 from layoutserver.redis_store import ERRORS
 
 log = logging.getLogger(__name__)
@@ -163,11 +162,11 @@ def _parse(fields: dict[Any, Any]) -> dict[tuple[int, int, str], list[int]]:
 
 def _store_max(session: Session, key: dict[str, Any], impressions: int, clicks: int) -> None:
     """Upsert the row with ``key`` to at least these counts (never lower: idempotent)."""
-    dialect = session.get_bind().dialect.name
     table: Table = AdCount.__table__  # type: ignore[assignment]
-    insert = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
-    larger = func.greatest if dialect == "postgresql" else func.max
-    statement = insert.values(**key, impressions=impressions, clicks=clicks)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    larger = func.greatest if postgres else func.max  # SQLite's max() of two is scalar
+    statement = upsert_insert(session, AdCount).values(**key, impressions=impressions,
+                                                       clicks=clicks)
     session.execute(statement.on_conflict_do_update(
         index_elements=list(key),
         set_={"impressions": larger(table.c.impressions, statement.excluded.impressions),

@@ -112,14 +112,11 @@ class RedisCounts:
         """Count ``tracked`` once for ``kind``; False when the token was counted before.
         ``user_until``: when the line item ends (a reader's cap counts are kept that long, and
         at least a week); unused without a user key."""
-        for attempt in (1, 2):
-            try:
-                return self._record_once(kind, tracked, now, user_until)
-            except EpochMoved:
-                self.epoch(refresh=True)
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        try:
+            return self._record_once(kind, tracked, now, user_until)
+        except EpochMoved:
+            self.epoch(refresh=True)
+            return self._record_once(kind, tracked, now, user_until)
 
     def _record_once(self, kind: Kind, tracked: Tracked, now: datetime,
                      user_until: datetime | None) -> bool:

@@ -9,11 +9,9 @@ database alone.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from layoutserver.ads.decisions.model import PageRequest
 from layoutserver.ads.decisions.snapshot import Snapshot
-from layoutserver.ads.delivery import DatabaseDeliveryState, GoalCounts
+from layoutserver.ads.delivery import NO_SOURCE, DatabaseDeliveryState, GoalCounts
 from layoutserver.ads.redis_counts import RedisCounts
 from layoutserver.db import Database
 from layoutserver.redis_store import ERRORS
@@ -26,15 +24,14 @@ class RedisDeliveryState(DatabaseDeliveryState):
     ) -> None:
         super().__init__(database, snapshot, request, new_reader, goal_counts)
         self._counts = counts
-        self._now: datetime = request.now
 
-    def _read_goals(self, skip_source: str = "") -> dict[int, tuple[int, ...]]:
+    def _read_goals(self, skip_source: str = NO_SOURCE) -> dict[int, tuple[int, ...]]:
         breaker = self._counts.store.breaker
         if breaker.closed():
             try:
                 # Redis first: the read checks the epoch (and learns a new one), then the
                 # database rows of every other source.
-                live = self._counts.goal_counts(self._goal_ids, self._now)
+                live = self._counts.goal_counts(self._goal_ids, self._request.now)
                 kept = super()._read_goals(skip_source=self._counts.epoch())
             except ERRORS as error:
                 breaker.trip(error)
@@ -46,7 +43,7 @@ class RedisDeliveryState(DatabaseDeliveryState):
         breaker = self._counts.store.breaker
         if breaker.closed():
             try:
-                return self._counts.user_counts(user_key, self._cap_ids, self._now)
+                return self._counts.user_counts(user_key, self._cap_ids, self._request.now)
             except ERRORS as error:
                 breaker.trip(error)
         return super()._load_users(user_key)

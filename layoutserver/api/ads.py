@@ -27,24 +27,17 @@ from werkzeug.datastructures import FileStorage
 
 from layoutserver.api import schemas
 from layoutserver.api.auth import principal, require
-from layoutserver.api.families import resource_family
+from layoutserver.api.families import resource_family, service_session
 from layoutserver.api.services import ads as service
 from layoutserver.core import get_core
-from layoutserver.db import get_database
 
 
 @contextmanager
 def _session() -> Iterator[Session]:
-    """A transaction whose service errors become HTTP errors."""
+    """:func:`service_session`, with the upload errors too."""
     try:
-        with get_database().session() as session:
+        with service_session() as session:
             yield session
-    except service.NotFound as error:
-        abort(404, message=str(error))
-    except service.Invalid as error:
-        abort(422, message="The input is invalid.", errors={"json": error.messages})
-    except service.Conflict as error:
-        abort(409, message=str(error), errors={"json": error.messages})
     except service.TooLarge as error:
         abort(413, message=str(error).capitalize() + ".")
     except service.Unsupported as error:

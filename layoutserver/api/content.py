@@ -8,32 +8,15 @@ by its slug (editorial lists: by name). Reading takes any role, changing ``publi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import Schema
 from sqlalchemy.orm import Session
 
 from layoutserver.api import schemas
-from layoutserver.api.families import resource_family
+from layoutserver.api.families import resource_family, service_session
 from layoutserver.api.services import content as service
-from layoutserver.db import get_database
-
-
-@contextmanager
-def _session() -> Iterator[Session]:
-    """A transaction whose service errors become HTTP errors."""
-    try:
-        with get_database().session() as session:
-            yield session
-    except service.NotFound as error:
-        abort(404, message=str(error))
-    except service.Invalid as error:
-        abort(422, message="The input is invalid.", errors={"json": error.messages})
-    except service.Conflict as error:
-        abort(409, message=str(error), errors={"json": error.messages})
 
 
 class _ContentService:
@@ -72,7 +55,7 @@ def _family(
 ) -> Blueprint:
     return resource_family(
         kind=kind, path=path, key=key, name=path.strip("/"), import_name=__name__,
-        area="content", service=_ContentService(), scope=_session, shown=shown,
+        area="content", service=_ContentService(), scope=service_session, shown=shown,
         created=created, updated=updated, query=query,
     )
 

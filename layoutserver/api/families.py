@@ -7,23 +7,40 @@ become HTTP errors."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 from flask_smorest.pagination import PaginationParameters
 from marshmallow import Schema
 from sqlalchemy.orm import Session
 
 from layoutserver.api import schemas
 from layoutserver.api.auth import principal, require
+from layoutserver.api.services.errors import Conflict, Invalid, NotFound
 from layoutserver.auth.roles import Area
+from layoutserver.db import get_database
 
 SessionScope = Callable[[], AbstractContextManager[Session]]
 """A transaction whose service errors become HTTP errors."""
+
+
+@contextmanager
+def service_session() -> Iterator[Session]:
+    """A transaction whose service errors (``api/services/errors.py``, every domain's) become
+    HTTP errors: 404, 422 with the fields' messages, 409."""
+    try:
+        with get_database().session() as session:
+            yield session
+    except NotFound as error:
+        abort(404, message=str(error))
+    except Invalid as error:
+        abort(422, message="The input is invalid.", errors={"json": error.messages})
+    except Conflict as error:
+        abort(409, message=str(error), errors={"json": error.messages})
 
 
 class FamilyService(Protocol):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from layoutserver.api.services import ads as ads_service
+from layoutserver.api.services.errors import Invalid, NotFound
 from layoutserver.console.access import current_user, requires
 from layoutserver.console.blueprint import blueprint
 from layoutserver.core import get_core
@@ -51,9 +52,9 @@ def pause_all(path: str, name: str) -> Response:
                     ads_service.update(session, current_user().actor, "line_item", item,
                                        {"status": after}, get_core().timezone)
                     changed.append(item)
-    except ads_service.NotFound as error:
+    except NotFound as error:
         abort(404, str(error))
-    except ads_service.Invalid as error:
+    except Invalid as error:
         flash(f"Nothing changed: {error}", "error")
     else:
         flash(f"{action.capitalize()}d {len(changed)} line item(s) of {kind} {name}"

@@ -24,6 +24,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import missing
 from werkzeug.wrappers import Response
 
+from layoutserver.api.services.errors import Conflict, Invalid, NotFound
 from layoutserver.console.access import current_user, may
 from layoutserver.console.blueprint import blueprint
 from layoutserver.console.extras import extra_context
@@ -57,11 +58,6 @@ def _resource(path: str, write: bool = False) -> Resource:
     return resource
 
 
-def _errors(resource: Resource) -> tuple[type[Exception], type[Exception], type[Exception]]:
-    service = resource.service()
-    return service.NotFound, service.Invalid, service.Conflict
-
-
 @blueprint.get("/<path>")
 def listing(path: str) -> str:
     resource = _resource(path)
@@ -89,15 +85,14 @@ def create(path: str) -> ResponseReturnValue:
         return _form(resource, FormState(resource.fields, values, creating=True))
     data, errors = read_form(resource.fields, request.form, timezone, creating=True)
     if not errors:
-        _, invalid, conflict = _errors(resource)
         try:
             with get_database().session() as session:
                 created = resource.create(session, current_user().actor, data)
-        except (invalid, conflict) as error:
+        except (Invalid, Conflict) as error:
             errors = field_errors(resource.fields, getattr(error, "messages", {}))
-            if isinstance(error, conflict) and not errors:
+            if isinstance(error, Conflict) and not errors:
                 errors = {FORM_ERRORS: [str(error)]}
-            status = 409 if isinstance(error, conflict) else 422
+            status = 409 if isinstance(error, Conflict) else 422
             return _form(resource, _refused(resource, errors, True), status)
         flash(f"Created {resource.noun} {created[resource.key]}.")
         return redirect(url_for("console.edit", path=path, key=created[resource.key]))
@@ -108,12 +103,11 @@ def create(path: str) -> ResponseReturnValue:
 def edit(path: str, key: str) -> ResponseReturnValue:
     resource = _resource(path, write=request.method == "POST")
     timezone = get_core().timezone
-    not_found, invalid, conflict = _errors(resource)
     if request.method == "GET":
         try:
             with get_database().session() as session:
                 shown = resource.get(session, key)
-        except not_found as error:
+        except NotFound as error:
             abort(404, str(error))
         state = FormState(resource.fields, form_values(resource.fields, shown, timezone),
                           creating=False, seen=fingerprint(shown))
@@ -130,9 +124,9 @@ def edit(path: str, key: str) -> ResponseReturnValue:
                 resource.update(session, current_user().actor, key, data)
                 flash(f"Saved {resource.noun} {key}.")
                 return redirect(url_for("console.edit", path=path, key=key))
-    except not_found as error:
+    except NotFound as error:
         abort(404, str(error))
-    except (invalid, conflict) as error:
+    except (Invalid, Conflict) as error:
         errors = field_errors(resource.fields, getattr(error, "messages", {}))
         errors = errors or {FORM_ERRORS: [str(error)]}
     state = _refused(resource, errors, False)
@@ -190,13 +184,12 @@ def _defaults(resource: Resource) -> dict[str, Any]:
 @blueprint.post("/<path>/delete/<path:key>")
 def delete(path: str, key: str) -> Response:
     resource = _resource(path, write=True)
-    not_found, _, conflict = _errors(resource)
     try:
         with get_database().session() as session:
             resource.delete(session, current_user().actor, key)
-    except not_found as error:
+    except NotFound as error:
         abort(404, str(error))
-    except conflict as error:
+    except Conflict as error:
         flash(f"Not deleted: {error}.", "error")
         return redirect(url_for("console.edit", path=path, key=key))
     flash(f"Deleted {resource.noun} {key}.")
@@ -210,13 +203,12 @@ def act(path: str, key: str) -> Response:
     action = next((a for a in resource.actions if a.label == label), None)
     if action is None:
         abort(400, f"{resource.title} have no action {label!r}.")
-    not_found, invalid, _ = _errors(resource)
     try:
         with get_database().session() as session:
             resource.update(session, current_user().actor, key, {action.field: action.value})
-    except not_found as error:
+    except NotFound as error:
         abort(404, str(error))
-    except invalid as error:
+    except Invalid as error:
         flash(f"Not changed: {error}", "error")
     else:
         flash(f"{resource.noun.capitalize()} {key}: {label.lower()}d.")

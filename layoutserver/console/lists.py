@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from layoutserver.api.services import content as content_service
+from layoutserver.api.services.errors import NotFound
 from layoutserver.console.access import current_user, requires
 from layoutserver.console.blueprint import blueprint
 from layoutserver.db import get_database
@@ -32,7 +33,7 @@ def move(name: str) -> Response:
             articles[index], articles[target] = articles[target], articles[index]
             content_service.update(session, current_user().actor, "editorial_list", name,
                                    {"articles": articles})
-    except content_service.NotFound as error:
+    except NotFound as error:
         abort(404, str(error))
     flash(f"Moved {articles[target]} {direction}.")
     return redirect(url_for("console.edit", path=PATH, key=name))

@@ -23,6 +23,7 @@ from layoutserver.ads import get_ads
 from layoutserver.ads.models import LineItem
 from layoutserver.ads.reports import MAX_DAYS, GroupBy, Report, ReportRow, delivery_report, to_csv
 from layoutserver.api.services import ads as ads_service
+from layoutserver.api.services.errors import NotFound
 from layoutserver.console.access import requires
 from layoutserver.console.blueprint import blueprint
 from layoutserver.console.charts import Series, bar_chart, cumulative_chart
@@ -118,7 +119,7 @@ def line_item_report(name: str) -> str:
     with get_database().session() as session:
         try:
             item = ads_service.get(session, "line_item", name)
-        except ads_service.NotFound as error:
+        except NotFound as error:
             abort(404, str(error))
         line_item_id = session.scalar(select(LineItem.id).where(LineItem.name == name))
         timezone = get_core().timezone

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from layoutserver.api.ads import UPLOADS_URL, uploads_dir
 from layoutserver.api.services import ads as ads_service
+from layoutserver.api.services.errors import Invalid, NotFound
 from layoutserver.console.access import current_user, requires
 from layoutserver.console.blueprint import blueprint
 from layoutserver.db import get_database
@@ -30,9 +31,9 @@ def upload_image(name: str) -> Response:
             ads_service.store_image(session, current_user().actor, name, data,
                                     directory=uploads_dir(), url_prefix=UPLOADS_URL,
                                     max_bytes=limit)
-    except ads_service.NotFound as error:
+    except NotFound as error:
         abort(404, str(error))
-    except ads_service.Invalid as error:
+    except Invalid as error:
         flash("Not uploaded: " + " ".join(error.messages.get("file", [str(error)])), "error")
     except (ads_service.TooLarge, ads_service.Unsupported) as error:
         flash(f"Not uploaded: {error}.", "error")

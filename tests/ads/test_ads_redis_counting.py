@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import redis
 from adsupport import ADS_SETTINGS, counts, small_config, user_counts
 from flask import Flask
 from flask.testing import FlaskClient
@@ -178,10 +177,6 @@ def test_the_flush_lock_keeps_two_flushes_from_running_at_once(hosts: Hosts) -> 
     assert flush(a).skipped
     store.store.client.delete(store.key("flush-lock"))
     assert not flush(a).skipped
-
-
-def test_redis_is_a_real_server(redis_url: str) -> None:
-    assert redis.Redis.from_url(redis_url).ping()
 
 
 def test_the_first_request_starts_the_flush_thread_and_skips_no_hook(

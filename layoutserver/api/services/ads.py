@@ -47,39 +47,13 @@ from layoutserver.ads.schemas import (
     SlotSchema,
 )
 from layoutserver.ads.version import bump_ads_version
+from layoutserver.api.services.errors import Conflict, Invalid, Messages, NotFound, ServiceError
 from layoutserver.auth.audit import Action, record_change
 from layoutserver.db import take_write_lock
 
 Kind = Literal["slot", "advertiser", "campaign", "line_item", "creative"]
 Row = AdSlot | Advertiser | Campaign | LineItem | Creative
 Dump = dict[str, Any]
-Messages = dict[str, Any]
-
-
-class AdsError(Exception):
-    """Base of the errors an ads operation raises."""
-
-
-class NotFound(AdsError, LookupError):
-    def __init__(self, kind: Kind, key: str) -> None:
-        self.kind, self.key = kind, key
-        super().__init__(f"there is no {kind.replace('_', ' ')} {key!r}")
-
-
-class Invalid(AdsError, ValueError):
-    """Bad input; ``messages`` maps each field to its messages (marshmallow's shape)."""
-
-    def __init__(self, messages: Messages) -> None:
-        self.messages = messages
-        super().__init__(f"invalid input: {messages}")
-
-
-class Conflict(AdsError):
-    """The change clashes with what is stored (a key taken, a row still referenced)."""
-
-    def __init__(self, message: str, messages: Messages | None = None) -> None:
-        self.messages = messages or {}
-        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -335,11 +309,11 @@ IMAGE_TYPES: tuple[tuple[bytes, str], ...] = (
 MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}
 
 
-class TooLarge(AdsError):
+class TooLarge(ServiceError):
     """The upload is over the size limit."""
 
 
-class Unsupported(AdsError):
+class Unsupported(ServiceError):
     """The upload is not an image of an accepted type."""
 
 

@@ -21,6 +21,7 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from layoutserver.api.services.errors import Conflict, Invalid, Messages, NotFound
 from layoutserver.auth.audit import Action, record_change
 from layoutserver.content.models import Article, Author, EditorialList, EditorialPick, Section, Tag
 from layoutserver.content.sanitize import sanitize_html
@@ -36,33 +37,6 @@ from layoutserver.db import take_write_lock
 Kind = Literal["section", "author", "article", "editorial_list"]
 Row = Section | Author | Article | EditorialList
 Dump = dict[str, Any]
-Messages = dict[str, Any]
-
-
-class ContentError(Exception):
-    """Base of the errors a content operation raises."""
-
-
-class NotFound(ContentError, LookupError):
-    def __init__(self, kind: Kind, key: str) -> None:
-        self.kind, self.key = kind, key
-        super().__init__(f"there is no {kind.replace('_', ' ')} {key!r}")
-
-
-class Invalid(ContentError, ValueError):
-    """Bad input; ``messages`` maps each field to its messages (marshmallow's shape)."""
-
-    def __init__(self, messages: Messages) -> None:
-        self.messages = messages
-        super().__init__(f"invalid input: {messages}")
-
-
-class Conflict(ContentError):
-    """The change clashes with what is stored (a key taken, a row still in use)."""
-
-    def __init__(self, message: str, messages: Messages | None = None) -> None:
-        self.messages = messages or {}
-        super().__init__(message)
 
 
 @dataclass(frozen=True)
