@@ -307,6 +307,9 @@ def _deploys(tmp_path: Path, database_url: str) -> tuple[Flask, Flask]:
         "CACHE_DIR": str(tmp_path / "shared-cache"),
         "SITE_TIMEZONE": "America/New_York",
         "SITE_NOW": "2024-10-10T12:00:00",
+        # Roomy, as in the demo settings: a loaded machine must not turn the first render
+        # (new connections) into the widget's empty fallback.
+        "WIDGET_BUDGET_MS": 5000,
     }
     before = create_app(settings, extra_widgets=[_VersionOne])
     get_database(before).create_all()
