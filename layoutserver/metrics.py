@@ -82,7 +82,10 @@ _FRAGMENT_MISS = CACHE_LOOKUPS.labels("fragment", "miss")
 
 
 def observe_render(rendered: Sequence[RenderedPlacement]) -> None:
+    """Placements a widget's whole-page step rendered together (the ad spots of a page) are one
+    render, observed once with the step's time."""
     hits = misses = 0
+    steps: dict[str, float] = {}
     for item in rendered:
         outcome = item.outcome
         if outcome == "hit":
@@ -91,11 +94,16 @@ def observe_render(rendered: Sequence[RenderedPlacement]) -> None:
         if outcome == "unavailable" or outcome == "esi":
             continue
         widget = item.placement.widget
-        _WIDGET_SECONDS(widget).observe(item.duration_ms / 1000)
+        if item.prepared:
+            steps[widget] = steps.get(widget, 0.0) + item.duration_ms
+        else:
+            _WIDGET_SECONDS(widget).observe(item.duration_ms / 1000)
         if outcome in _FAILED:
             _WIDGET_FAILURES(widget, outcome).inc()
         if item.policy.shared:
             misses += 1
+    for widget, step_ms in steps.items():
+        _WIDGET_SECONDS(widget).observe(step_ms / 1000)
     if hits:
         _FRAGMENT_HIT.inc(hits)
     if misses:

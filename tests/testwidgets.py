@@ -73,18 +73,21 @@ class PerRequest(Widget):
 
 
 class Together(Widget):
-    """Numbers its placements in one go; renders them itself when asked to."""
+    """Numbers its placements in one go (taking ``STEP_SECONDS``); renders them itself when
+    asked to."""
 
     name = "test_together"
     version = "1"
     cache_policy = CachePolicy.per_request()
     calls: ClassVar[list[list[str]]] = []
+    STEP_SECONDS = 0.02
 
     @classmethod
     def prepare_page(
         cls, page: PageContext, placements: Sequence[PlacementRequest]
     ) -> Mapping[str, Any]:
         cls.calls.append([p.placement_id for p in placements])
+        time.sleep(cls.STEP_SECONDS)
         return {p.placement_id: Rendered(f"<{n} of {len(placements)}>")
                 for n, p in enumerate(placements, start=1)}
 

@@ -13,7 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import Executable, Select, bindparam, func, select
+from sqlalchemy import Executable, Select, String, bindparam, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from layoutserver.content.models import (
     Article,
@@ -103,9 +106,13 @@ class ContentRepository:
         published_before: datetime | None = None,
     ) -> list[ArticleSummary]:
         """Newest first; ``exclude`` holds slugs, ``section`` a section slug."""
-        query = _statement("latest", bool(exclude), section is not None,
+        # one slug (the article shown) as "!=": an IN list is rewritten on every execution
+        query = _statement("latest", bool(exclude), len(exclude) > 1, section is not None,
                            published_before is not None)
-        parameters = {"exclude": list(exclude), "section": section, "before": published_before,
+        excluded: list[str] | str = list(exclude)
+        if len(exclude) == 1:
+            excluded = excluded[0]
+        parameters = {"exclude": excluded, "section": section, "before": published_before,
                       "limit": limit, "offset": offset}
         with self._database.reading() as connection:
             rows = connection.execute(query, parameters).all()
@@ -133,7 +140,7 @@ def _statement(kind: str, *flags: bool) -> Executable:
     costs more than running it on SQLite."""
     if kind == "article":
         tags = (
-            select(func.aggregate_strings(Tag.name, TAG_SEPARATOR))
+            select(joined_names(Tag.name))
             .join(article_tags, article_tags.c.tag_id == Tag.id)
             .where(article_tags.c.article_id == Article.id)
             .scalar_subquery()
@@ -150,10 +157,12 @@ def _statement(kind: str, *flags: bool) -> Executable:
     if kind == "section":
         return select(Section.slug, Section.name).where(Section.slug == bindparam("slug"))
     if kind == "latest":
-        excluding, in_section, scheduled = flags
+        excluding, several, in_section, scheduled = flags
         latest: AnySelect = _summaries().order_by(Article.published_at.desc(), Article.id.desc())
-        if excluding:
+        if excluding and several:
             latest = latest.where(Article.slug.not_in(bindparam("exclude", expanding=True)))
+        elif excluding:
+            latest = latest.where(Article.slug != bindparam("exclude"))
         if in_section:
             latest = latest.where(Section.slug == bindparam("section"))
         latest = _published(latest, scheduled)
@@ -170,6 +179,25 @@ def _statement(kind: str, *flags: bool) -> Executable:
     if kind == "list_title":
         return select(EditorialList.title).where(EditorialList.name == bindparam("name"))
     raise ValueError(kind)
+
+
+class joined_names(FunctionElement[str]):
+    """``aggregate_strings(column, TAG_SEPARATOR)`` with the separator written into the SQL.
+    SQLAlchemy's own binds it as a literal-execute parameter, which makes it rewrite the
+    statement on every execution (≈ 20 µs of the article query on SQLite)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(joined_names)
+def _group_concat(element: joined_names, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"group_concat({compiler.process(element.clauses, **kw)}, '{TAG_SEPARATOR}')"
+
+
+@compiles(joined_names, "postgresql")
+def _string_agg(element: joined_names, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"string_agg({compiler.process(element.clauses, **kw)}, '{TAG_SEPARATOR}')"
 
 
 def _published(query: AnySelect, scheduled: bool) -> AnySelect:

@@ -67,6 +67,9 @@ class RenderedPlacement:
     """hit, miss, error, timeout, stale (last good output after error or timeout), unavailable."""
     duration_ms: float
     policy: CachePolicy
+    prepared: bool = False
+    """Rendered by its widget's whole-page step (``prepare_page``); ``duration_ms`` is then the
+    placement's equal share of that step's time."""
 
 
 class Renderer:
@@ -146,14 +149,15 @@ class Renderer:
         """Hand the misses to the pool: widgets with a fast record together in one batch, every
         other widget on a thread of its own. Placements the whole-page step rendered already
         go straight into ``results``."""
-        shares = self._prepare(page, misses)
+        shares, step_ms = self._prepare(page, misses)
         batch: list[tuple[int, Job]] = []
         alone: list[tuple[int, Job]] = []
         futures: dict[int, RenderFuture] = {}
         for index, (placement, installed, key) in enumerate(misses):
             share = shares.get(placement.id)
             if isinstance(share, Rendered):  # rendered in the whole-page step already
-                results[placement.id] = self._done(placement, installed, key, share)
+                results[placement.id] = self._done(placement, installed, key, share,
+                                                   step_ms.get(installed.name, 0.0))
                 continue
             context = RenderContext(**vars(page), placement_id=placement.id,
                                     region=placement.region, prepared=share)
@@ -169,13 +173,13 @@ class Renderer:
                 if index in futures]
 
     def _done(self, placement: Placement, installed: InstalledWidget, key: CacheKeys | None,
-              share: Rendered) -> RenderedPlacement:
+              share: Rendered, share_ms: float) -> RenderedPlacement:
         policy = installed.widget.cache_policy
         html = share.html if isinstance(share.html, Markup) else escape(share.html)
         if key is not None:
             self.cache.set(key.fresh, str(html), policy.ttl)
             self.cache.set_last_good(key.last_good, str(html))
-        return _wrap(placement, html, "miss", 0.0, policy)
+        return _wrap(placement, html, "miss", share_ms, policy, prepared=True)
 
     def _key(self, layout: Layout, page: PageContext, placement: Placement,
              installed: InstalledWidget, content_version: int) -> CacheKeys:
@@ -205,23 +209,27 @@ class Renderer:
 
     def _prepare(
         self, page: PageContext, misses: list[tuple[Placement, InstalledWidget, CacheKeys | None]]
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], dict[str, float]]:
         """Run each widget's whole-page step once, with all of its placements that will render.
-        Returns each placement's share by placement id."""
+        Returns each placement's share by placement id, and per widget each placement's equal
+        part of the step's time (ms)."""
         by_widget: dict[str, list[Placement]] = defaultdict(list)
         widgets: dict[str, InstalledWidget] = {}
         for placement, installed, _key in misses:
             by_widget[installed.name].append(placement)
             widgets[installed.name] = installed
         shares: dict[str, Any] = {}
+        step_ms: dict[str, float] = {}
         for name, group in by_widget.items():
             requests = [PlacementRequest(p.id, p.region, p.options) for p in group]
+            started = time.perf_counter()
             try:
                 shares.update(widgets[name].widget.prepare_page(page, requests))
             except Exception:
                 log.exception("widget %s: prepare_page failed; its placements render without it",
                               name)
-        return shares
+            step_ms[name] = _ms(started) / len(group)
+        return shares, step_ms
 
     def _task(self, installed: InstalledWidget, placement: Placement, context: RenderContext,
               key: CacheKeys | None) -> Callable[[], tuple[Markup, float]]:
@@ -271,11 +279,12 @@ class Renderer:
 
 
 def _wrap(placement: Placement, html: Markup, outcome: str, duration_ms: float,
-          policy: CachePolicy) -> RenderedPlacement:
+          policy: CachePolicy, prepared: bool = False) -> RenderedPlacement:
     # Joined rather than Markup.format: this runs for every placement of every page.
     wrapped = Markup("".join((_head(placement.widget, placement.id), html, "</div>")))  # noqa: S704
     return RenderedPlacement(placement, wrapped, html, outcome, duration_ms,
-                             policy if outcome in CLEAN_OUTCOMES else _not_for_long(policy))
+                             policy if outcome in CLEAN_OUTCOMES else _not_for_long(policy),
+                             prepared)
 
 
 @functools.lru_cache(maxsize=1024)

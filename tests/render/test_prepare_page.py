@@ -34,4 +34,10 @@ def test_rendered_shares_are_the_output_and_render_is_not_called(make_app: Any) 
     assert response.status_code == 200
     assert Together.calls == [["first", "second"]]  # once, with both placements
     assert "&lt;1 of 2&gt;" in page and "&lt;2 of 2&gt;" in page  # a str share is escaped
-    assert 'first;dur=0.00;desc="test_together miss"' in response.headers["Server-Timing"]
+    # each placement reports its equal share of the step's time
+    timing = dict(entry.split(";", 1) for entry in response.headers["Server-Timing"].split(", "))
+    first, second = timing["first"], timing["second"]
+    assert first == second
+    assert first.endswith('desc="test_together miss"')
+    share_ms = float(first.split(";")[0].removeprefix("dur="))
+    assert share_ms >= Together.STEP_SECONDS * 1000 / 2
