@@ -30,6 +30,7 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 
 from layoutserver.ads.counting import Kind, Tracked
 from layoutserver.render.renderer import RenderedPlacement
+from layoutserver.web.serving import PAGE_CACHE_OUTCOME
 from layoutserver.widgets import ServedAd
 
 REQUESTS = Counter("layoutserver_http_requests", "HTTP requests answered",
@@ -53,8 +54,6 @@ AD_EVENTS = Counter("layoutserver_ad_events", "Impressions and clicks counted",
 _FAILED = frozenset({"error", "timeout", "stale"})
 _PAGE_HIT = CACHE_LOOKUPS.labels("page", "hit")
 _PAGE_MISS = CACHE_LOOKUPS.labels("page", "miss")
-_PAGE_PATHS = ("/pages/", "/fragments/", "/widgets/")
-"""Where the page cache answers (the only responses whose Server-Timing is read)."""
 _STARTED = "layoutserver.started"
 
 
@@ -154,12 +153,9 @@ def _answered(response: Response) -> Response:
     started = current.environ.get(_STARTED)
     if started is not None:
         timer.observe(time.perf_counter() - started)
-    if current.path.startswith(_PAGE_PATHS):
-        timing = response.headers.get("Server-Timing") or ""
-        if 'desc="page-cache' in timing:
-            _PAGE_HIT.inc()
-        elif "total;" in timing:
-            _PAGE_MISS.inc()
+    outcome = current.environ.get(PAGE_CACHE_OUTCOME)
+    if outcome is not None:
+        (_PAGE_HIT if outcome == "hit" else _PAGE_MISS).inc()
     return response
 
 

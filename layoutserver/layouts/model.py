@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,11 @@ class Layout:
     def placements(self) -> Iterator[Placement]:
         for region in self.regions:
             yield from region.placements
+
+    @functools.cached_property
+    def placement_list(self) -> tuple[Placement, ...]:
+        """Every placement in page order, worked out once (a page request needs them all)."""
+        return tuple(self.placements())
 
 
 @dataclass(frozen=True)

@@ -72,8 +72,13 @@ class Assembly:
         return Assets(css=tuple(css.values()), js=tuple(js.values()))
 
     def timings(self) -> list[tuple[str, float, str]]:
-        return [(item.placement.id, item.duration_ms, f"{item.placement.widget} {item.outcome}")
-                for item in self.rendered]
+        return timings(self.rendered)
+
+
+def timings(rendered: Sequence[RenderedPlacement]) -> list[tuple[str, float, str]]:
+    """Server-Timing entries of rendered placements: id, ms, "widget outcome"."""
+    return [(item.placement.id, item.duration_ms, f"{item.placement.widget} {item.outcome}")
+            for item in rendered]
 
 
 def region_html(name: str, parts: Sequence[Markup]) -> Markup:

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Hashable
 from typing import Any
 
 from flask_caching.backends.base import BaseCache
@@ -32,11 +33,11 @@ class LocalMemo:
     their own expiry (a body keeps the TTL it was stored with, wherever it is read from)."""
 
     def __init__(self, capacity: int) -> None:
-        self._entries: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self._capacity = capacity
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> Any:
+    def get(self, key: Hashable) -> Any:
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -46,7 +47,7 @@ class LocalMemo:
             return None
         return entry[1]
 
-    def put(self, key: str, value: Any, expires: float) -> None:
+    def put(self, key: Hashable, value: Any, expires: float) -> None:
         with self._lock:
             self._entries[key] = (expires, value)
             self._entries.move_to_end(key)

@@ -43,7 +43,7 @@ def page(page_type: str, slug: str) -> Response:
         )
         return html.encode(), "text/html"
 
-    return serve(layout, slug, "page", list(layout.placements()), build)
+    return serve(layout, slug, "page", layout.placement_list, build)
 
 
 @blueprint.get("/fragments/<page_type>/<slug>/<region>")
@@ -83,7 +83,7 @@ def all_fragments(page_type: str, slug: str) -> Response:
         }
         return json.dumps(document).encode(), "application/json"
 
-    response = serve(layout, slug, "json", list(layout.placements()), build)
+    response = serve(layout, slug, "json", layout.placement_list, build)
     response.vary.add("Accept")
     return response
 

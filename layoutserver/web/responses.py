@@ -4,7 +4,8 @@ Server-Timing per widget, Vary for the request facts widgets vary on."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from flask import Response, request
 
@@ -35,6 +36,7 @@ def finish(
     timing: str,
     vary_headers: Iterable[str] = (),
     etag: str | None = None,
+    environ: Mapping[str, Any] | None = None,
 ) -> Response:
     """The response for ``body``; ``timing`` is the Server-Timing value. The headers go in
     with the response rather than one by one (each ``headers[...] =`` scans the list)."""
@@ -47,8 +49,9 @@ def finish(
     if vary_headers:
         headers.append(("Vary", ", ".join(vary_headers)))
     response = Response(body, headers=headers, content_type=f"{mimetype}; charset=utf-8")
-    environ = request.environ
-    if any(name in environ for name in CONDITIONAL_HEADERS):
+    if environ is None:
+        environ = request.environ
+    if not environ.keys().isdisjoint(CONDITIONAL_HEADERS):
         response.make_conditional(request)
     return response
 

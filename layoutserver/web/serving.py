@@ -12,13 +12,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from flask import Response, abort, request, url_for
 from markupsafe import Markup
 
 from layoutserver.core import Core, get_core
 from layoutserver.layouts import Layout, Placement
-from layoutserver.render.assembly import Assembly, ResponsePolicy
+from layoutserver.render.assembly import Assembly, ResponsePolicy, timings
 from layoutserver.render.renderer import RenderedPlacement
 from layoutserver.web.live import LIVE_MARK, Shell
 from layoutserver.web.responses import VARY_HEADERS, finish, server_timing, strong_etag
@@ -29,6 +30,10 @@ BODY_TTL_CAP = 3600
 PRIVATE = ResponsePolicy(shared=False, ttl=0)
 
 Builder = Callable[[Assembly], tuple[bytes, str]]
+#: Where a page, region, JSON or widget response notes in the WSGI environ whether the body
+#: cache answered ("hit", also with per-request widgets rendered into it) or not ("miss"), for
+#: ``layoutserver.metrics``.
+PAGE_CACHE_OUTCOME = "layoutserver.page_cache"
 #: Vary keys whose values come from the request rather than the page or the site clock.
 READER_KEYS = frozenset({"device", "locale", "consent"})
 
@@ -98,9 +103,10 @@ def serve(
     ``Surrogate-Capability`` request header) gets HTML with an ``<esi:include>`` for each
     per-request widget instead of its output: the page itself then stays cacheable, and the
     edge fetches each included widget's own URL, uncached."""
-    esi = _edge_includes(representation)
+    environ = request.environ  # once: each use of the request proxy costs a context lookup
+    esi = _edge_includes(representation, environ)
     response = _serve(layout, slug, representation + ("+esi" if esi else ""), placements, build,
-                      _includer(layout, slug) if esi else None)
+                      _includer(layout, slug) if esi else None, environ)
     if esi:
         response.headers["Surrogate-Control"] = 'content="ESI/1.0"'
     return response
@@ -108,7 +114,7 @@ def serve(
 
 def _serve(
     layout: Layout, slug: str, representation: str, placements: Sequence[Placement],
-    build: Builder, include: Callable[[Placement], Markup] | None,
+    build: Builder, include: Callable[[Placement], Markup] | None, environ: dict[str, Any],
 ) -> Response:
     core = get_core()
     started = time.perf_counter()
@@ -116,19 +122,20 @@ def _serve(
     version = core.content.version()
     inside = Inside.of(core, layout, representation, placements)
     reader = core.request_view(request) if inside.needs_reader else None
-    values = [f"{key}={vary_value(key, layout.page_type, slug, reader, site)}"
-              for key in inside.vary_keys]
-    body_key = core.fragments.key("body", representation, layout.page_type, slug, layout.digest,
-                                  *inside.versions, *values, f"cv={version}")
-    cached = _cached_body(core, body_key)
+    facts = ("body", representation, layout.page_type, slug, layout.digest, *inside.versions,
+             *[f"{key}={vary_value(key, layout.page_type, slug, reader, site)}"
+               for key in inside.vary_keys], f"cv={version}")
+    cached = _cached_body(core, facts)
     if cached is not None and not cached.live:
+        environ[PAGE_CACHE_OUTCOME] = "hit"
         timing = f'{cached.hit_timing}total;dur={_ms(started):.2f};desc="page-cache hit"'
         return finish(cached.body, cached.mimetype, cached.policy, timing, inside.vary_headers,
-                      etag=cached.etag)
+                      etag=cached.etag, environ=environ)
     reader = reader or core.request_view(request)
     if cached is not None:
+        environ[PAGE_CACHE_OUTCOME] = "hit"
         context = core.page_context(layout, slug, cached.subject, reader, site)
-        return _fill_live(core, layout, context, cached, version, inside, started)
+        return _fill_live(core, layout, context, cached, version, inside, started, environ)
 
     subject = core.subject(layout, slug, site)
     if subject is None:
@@ -142,23 +149,35 @@ def _serve(
     body, etag = split.fill(mimetype, live_items) if split else (shell, strong_etag(shell))
     policy = assembly.policy
     if assembly.clean_shared:
-        _store(core, body_key, assembly, shell, mimetype, etag, split)
-    timings = assembly.timings()
-    timings.append(("total", _ms(started), "rendered"))
-    return finish(body, mimetype, policy, server_timing(timings), inside.vary_headers, etag=etag)
+        _store(core, facts, assembly, shell, mimetype, etag, split)
+    entries = assembly.timings()
+    entries.append(("total", _ms(started), "rendered"))
+    environ[PAGE_CACHE_OUTCOME] = "miss"
+    return finish(body, mimetype, policy, server_timing(entries), inside.vary_headers, etag=etag,
+                  environ=environ)
 
 
 def _fill_live(core: Core, layout: Layout, context: PageContext, cached: CachedBody,
-               version: int, inside: Inside, started: float) -> Response:
+               version: int, inside: Inside, started: float,
+               environ: dict[str, Any]) -> Response:
     """A cached body with its per-request placements rendered for this request."""
-    live = [p for p in (layout.placement(pid) for pid in cached.live) if p is not None]
-    rendered = core.renderer.render(layout, context, live, version)
+    rendered = core.renderer.render(layout, context, _live_placements(layout, cached.live),
+                                    version)
     shell = cached.shell or Shell.of(cached.body, cached.live)
     body, etag = shell.fill(cached.mimetype, rendered)
-    timings = Assembly(layout, cached.subject, rendered).timings()
-    timings.append(("total", _ms(started), "page-cache hit, per-request widgets rendered"))
-    return finish(body, cached.mimetype, PRIVATE, cached.hit_timing + server_timing(timings),
-                  inside.vary_headers, etag=etag)
+    entries = timings(rendered)
+    entries.append(("total", _ms(started), "page-cache hit, per-request widgets rendered"))
+    return finish(body, cached.mimetype, PRIVATE, cached.hit_timing + server_timing(entries),
+                  inside.vary_headers, etag=etag, environ=environ)
+
+
+def _live_placements(layout: Layout, ids: tuple[str, ...]) -> list[Placement]:
+    """The layout's placements of ``ids`` (kept on the layout: the same few on every request)."""
+    memo_key = ("live", ids)
+    known = layout.memo.get(memo_key)
+    if known is None:
+        known = layout.memo[memo_key] = [p for p in map(layout.placement, ids) if p is not None]
+    return known  # type: ignore[return-value]
 
 
 def _may_include(representation: str) -> bool:
@@ -167,11 +186,11 @@ def _may_include(representation: str) -> bool:
     return representation != "json" and not representation.startswith("widget:")
 
 
-def _edge_includes(representation: str) -> bool:
+def _edge_includes(representation: str, environ: dict[str, Any]) -> bool:
     """Whether to answer with ESI includes: an HTML page or region, for an edge that does ESI."""
     if not _may_include(representation):
         return False
-    return "ESI/1.0" in request.environ.get("HTTP_SURROGATE_CAPABILITY", "")
+    return "ESI/1.0" in environ.get("HTTP_SURROGATE_CAPABILITY", "")
 
 
 def _includer(layout: Layout, slug: str) -> Callable[[Placement], Markup]:
@@ -186,24 +205,25 @@ def _includer(layout: Layout, slug: str) -> Callable[[Placement], Markup]:
     return include
 
 
-def _cached_body(core: Core, key: str) -> CachedBody | None:
-    """The local memo first, then the shared cache (whose find is then memoised locally)."""
+def _cached_body(core: Core, facts: tuple[str, ...]) -> CachedBody | None:
+    """The local memo first (keyed by the facts themselves), then the shared cache (by their
+    digest; a find there is then memoised locally)."""
     if not core.fragments.enabled:
         return None
-    cached = core.fragments.local.get(key)
+    cached = core.fragments.local.get(facts)
     if isinstance(cached, CachedBody):
         return cached
-    cached = core.fragments.get(key)
+    cached = core.fragments.get(core.fragments.key(*facts))
     if not isinstance(cached, CachedBody):
         return None
     left = cached.expires_at - time.time()
     if left > 0:
-        core.fragments.local.put(key, cached, time.monotonic() + left)
+        core.fragments.local.put(facts, cached, time.monotonic() + left)
     return cached
 
 
-def _store(core: Core, key: str, assembly: Assembly, shell: bytes, mimetype: str, etag: str,
-           split: Shell | None) -> None:
+def _store(core: Core, facts: tuple[str, ...], assembly: Assembly, shell: bytes,
+           mimetype: str, etag: str, split: Shell | None) -> None:
     if not core.fragments.enabled:
         return
     ttl = min(ResponsePolicy.of(i for i in assembly.rendered if i.policy.shared).ttl, BODY_TTL_CAP)
@@ -214,8 +234,8 @@ def _store(core: Core, key: str, assembly: Assembly, shell: bytes, mimetype: str
     )
     entry = CachedBody(shell, mimetype, None if live_ids else etag, assembly.policy, hit_timing,
                        live_ids, assembly.subject, time.time() + ttl, split)
-    core.fragments.set(key, entry, ttl)
-    core.fragments.local.put(key, entry, time.monotonic() + ttl)
+    core.fragments.set(core.fragments.key(*facts), entry, ttl)
+    core.fragments.local.put(facts, entry, time.monotonic() + ttl)
 
 
 def marked(assembly: Assembly, live: Sequence[RenderedPlacement]) -> Assembly:
