@@ -40,8 +40,11 @@ accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 
-METRICS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
-    prefix="layoutserver-metrics-")
+# Every metric update writes to a memory-mapped file there: memory too (tmpfs), not a disk that
+# writes dirty pages back and faults on the next write after each writeback.
+_GIVEN_METRICS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+METRICS_DIR = _GIVEN_METRICS_DIR or tempfile.mkdtemp(prefix="layoutserver-metrics-",
+                                                     dir=worker_tmp_dir)
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_DIR
 
 
@@ -51,6 +54,13 @@ def on_starting(server: Any) -> None:
     if directory.is_dir():
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
+
+
+def on_exit(server: Any) -> None:
+    """Remove the metrics folder made for this run (files of about 1 MB per metric kind and
+    process, in memory when on tmpfs); a folder given in the environment is left."""
+    if not _GIVEN_METRICS_DIR:
+        shutil.rmtree(METRICS_DIR, ignore_errors=True)
 
 
 def child_exit(server: Any, worker: Any) -> None:
