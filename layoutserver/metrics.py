@@ -8,7 +8,8 @@ module, so each worker writes its values to files there and ``/metrics`` answers
 workers of the host (prometheus-client's multiprocess mode); without it, for this process.
 
 Hooks, not calls sprinkled through the code: an ``after_request`` function, an observer on the
-renderer, a listener on the ad tally and one on the ad server's decisions.
+renderer, a listener on the ad tally and one on the ad server's decisions. Updates are batched
+per process and written at most a second apart (:mod:`layoutserver.metric_buffer`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from prometheus_client import (
 from prometheus_client import multiprocess as prometheus_multiprocess
 
 from layoutserver.ads.counting import Kind, Tracked
+from layoutserver.metric_buffer import MetricBuffer
 from layoutserver.render.renderer import RenderedPlacement
 from layoutserver.web.serving import PAGE_CACHE_OUTCOME
 from layoutserver.widgets import ServedAd
@@ -55,6 +57,8 @@ _FAILED = frozenset({"error", "timeout", "stale"})
 _PAGE_HIT = CACHE_LOOKUPS.labels("page", "hit")
 _PAGE_MISS = CACHE_LOOKUPS.labels("page", "miss")
 _STARTED = "layoutserver.started"
+BUFFER = MetricBuffer(seconds=1.0)
+"""Every update below goes through it (see ``layoutserver.metric_buffer``)."""
 
 
 class _Children:
@@ -96,26 +100,26 @@ def observe_render(rendered: Sequence[RenderedPlacement]) -> None:
         if item.prepared:
             steps[widget] = steps.get(widget, 0.0) + item.duration_ms
         else:
-            _WIDGET_SECONDS(widget).observe(item.duration_ms / 1000)
+            BUFFER.observe(_WIDGET_SECONDS(widget), item.duration_ms / 1000)
         if outcome in _FAILED:
-            _WIDGET_FAILURES(widget, outcome).inc()
+            BUFFER.inc(_WIDGET_FAILURES(widget, outcome))
         if item.policy.shared:
             misses += 1
     for widget, step_ms in steps.items():
-        _WIDGET_SECONDS(widget).observe(step_ms / 1000)
+        BUFFER.observe(_WIDGET_SECONDS(widget), step_ms / 1000)
     if hits:
-        _FRAGMENT_HIT.inc(hits)
+        BUFFER.inc(_FRAGMENT_HIT, hits)
     if misses:
-        _FRAGMENT_MISS.inc(misses)
+        BUFFER.inc(_FRAGMENT_MISS, misses)
 
 
 def observe_decisions(served: Mapping[str, ServedAd]) -> None:
     for code, ad in served.items():
-        _AD_DECISIONS(code, "no" if ad.creative_id is None else "yes").inc()
+        BUFFER.inc(_AD_DECISIONS(code, "no" if ad.creative_id is None else "yes"))
 
 
 def observe_count(kind: Kind, tracked: Tracked) -> None:
-    _AD_EVENTS(kind, tracked.slot).inc()
+    BUFFER.inc(_AD_EVENTS(kind, tracked.slot))
 
 
 class _StartClock:
@@ -149,17 +153,18 @@ def _answered(response: Response) -> Response:
     rule = current.url_rule
     route = rule.rule if rule is not None else "(unmatched)"
     counter, timer = _children(route, current.method, response.status_code)
-    counter.inc()
+    BUFFER.inc(counter)
     started = current.environ.get(_STARTED)
     if started is not None:
-        timer.observe(time.perf_counter() - started)
+        BUFFER.observe(timer, time.perf_counter() - started)
     outcome = current.environ.get(PAGE_CACHE_OUTCOME)
     if outcome is not None:
-        (_PAGE_HIT if outcome == "hit" else _PAGE_MISS).inc()
+        BUFFER.inc(_PAGE_HIT if outcome == "hit" else _PAGE_MISS)
     return response
 
 
 def metrics() -> Response:
+    BUFFER.write()  # this process's own updates, exactly
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:
         registry = CollectorRegistry()

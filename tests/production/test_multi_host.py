@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import redis
 from cluster import Cluster, beacons, path_of, request
+from prometheus_client.parser import text_string_to_metric_families
 from redis_fixtures import RedisServer
 from sqlalchemy import create_engine, select, text
 
@@ -38,6 +39,19 @@ def counted_impressions(cluster: Cluster, flush: bool = True) -> int:
                 text("SELECT coalesce(sum(impressions), 0) FROM ad_counts")).scalar_one())
     finally:
         engine.dispose()
+
+
+def metric_impressions(cluster: Cluster) -> float:
+    """``layoutserver_ad_events_total{kind="impression"}`` summed over slots and hosts."""
+    total = 0.0
+    for host in cluster.urls:
+        answer = request("GET", host + "/metrics")
+        assert answer.status == 200
+        for family in text_string_to_metric_families(answer.body):
+            total += sum(sample.value for sample in family.samples
+                         if sample.name == "layoutserver_ad_events_total"
+                         and sample.labels.get("kind") == "impression")
+    return total
 
 
 def admin_token(cluster: Cluster) -> str:
@@ -94,6 +108,11 @@ def test_counts_are_exact_and_caps_hold_across_hosts(cluster: Cluster) -> None:
         assert time.monotonic() < deadline, "the background flush did not copy the counts"
         time.sleep(0.2)
     assert counted_impressions(cluster) == len(acknowledged)  # and a flush more changes nothing
+    # every worker's batched metric updates reach its host's /metrics within seconds
+    deadline = time.monotonic() + 10
+    while metric_impressions(cluster) != len(acknowledged):
+        assert time.monotonic() < deadline, "the workers did not write their metric updates"
+        time.sleep(0.2)
 
     capped = {item["id"]: item["caps"] for item in line_items(cluster) if item["caps"]}
     assert capped, "the demo configuration has a capped line item"
