@@ -175,9 +175,11 @@ def _live_placements(layout: Layout, ids: tuple[str, ...]) -> list[Placement]:
     """The layout's placements of ``ids`` (kept on the layout: the same few on every request)."""
     memo_key = ("live", ids)
     known = layout.memo.get(memo_key)
-    if known is None:
-        known = layout.memo[memo_key] = [p for p in map(layout.placement, ids) if p is not None]
-    return known  # type: ignore[return-value]
+    if isinstance(known, list):
+        return known
+    found = [p for p in map(layout.placement, ids) if p is not None]
+    layout.memo[memo_key] = found
+    return found
 
 
 def _may_include(representation: str) -> bool:
