@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import Executable, Select, String, bindparam, select
+from sqlalchemy import Executable, Select, String, bindparam, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -191,6 +191,13 @@ class joined_names(FunctionElement[str]):
 
 
 @compiles(joined_names)
+def _aggregate_strings(element: joined_names, compiler: SQLCompiler, **kw: Any) -> str:
+    """Other databases: SQLAlchemy's own ``aggregate_strings``."""
+    column = next(iter(element.clauses))
+    return compiler.process(func.aggregate_strings(column, TAG_SEPARATOR), **kw)
+
+
+@compiles(joined_names, "sqlite")
 def _group_concat(element: joined_names, compiler: SQLCompiler, **kw: Any) -> str:
     return f"group_concat({compiler.process(element.clauses, **kw)}, '{TAG_SEPARATOR}')"
 
