@@ -58,6 +58,8 @@ SEED_MARKER = b"East Turkistan Government in Exile Condemns"
 TARGETS = {"warm": 0.8, "nocache": 0.2, "ads": 0.5, "pg": 0.8}
 NOISE_CORES = 0.25
 """Background CPU (cores) above which a run is reported as noisy."""
+PROBE_LOOPS = 150_000
+"""Iterations of :func:`speed_probe_ms` (about 25 ms on the bench machine)."""
 LABELS = {"warm": "seed page, warm cache", "nocache": "seed page, caching disabled",
           "ads": "seed page + 5 ad spots, warm", "pg": "seed page, PostgreSQL + Redis"}
 #: Each server: its cache backend, the widgets switched off, and what the seed page's
@@ -100,6 +102,8 @@ class UrlResult:
     """CPU time of the gunicorn processes per request, in microseconds, of each round."""
     other_cpu: list[float] = field(default_factory=list)
     """Cores busy with anything but gunicorn and wrk during each round: background noise."""
+    probe_ms: list[float] = field(default_factory=list)
+    """The machine's speed just before each round: :func:`speed_probe_ms`."""
 
     @property
     def median(self) -> float:
@@ -258,6 +262,20 @@ def wait_for_quiet(max_wait: float) -> float:
             return busy
 
 
+def speed_probe_ms() -> float:
+    """CPU milliseconds this process spends on a fixed pure-Python workload. The virtual CPUs
+    of the bench machine run slower at times (contention on the host, which neither
+    ``/proc/stat``'s idle nor its steal time shows), and a slower machine lowers the pages'
+    ratios more than the null route's: the probe puts the machine's speed beside each round."""
+    started = time.thread_time()
+    total = 0
+    for number in range(PROBE_LOOPS):
+        total += number * number % 7
+    if total < 0:  # never: keeps the loop's result used
+        raise BenchError("probe")
+    return (time.thread_time() - started) * 1000
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -364,6 +382,7 @@ def measure_server(name: str, env: dict[str, str], tmp: Path,
             order = [run.null, run.page] if round_no % 2 == 0 else [run.page, run.null]
             for target in order:
                 wait_for_quiet(args.quiet_wait)
+                target.probe_ms.append(speed_probe_ms())
                 result, server_cpu, other = run_wrk(base + target.path, args, args.duration,
                                                     server=pid)
                 target.rounds.append(result.requests_per_sec)
@@ -373,7 +392,8 @@ def measure_server(name: str, env: dict[str, str], tmp: Path,
                       f"{result.requests_per_sec:8.1f} req/s  "
                       f"{target.server_cpu_us[-1]:6.0f} us CPU/req  "
                       f"p50 {result.latency_p50:>8}  p99 {result.latency_p99:>8}  "
-                      f"other load {other:.2f} cores", flush=True)
+                      f"other load {other:.2f} cores  probe {target.probe_ms[-1]:.1f} ms",
+                      flush=True)
         check_page(base, expect)  # still the right page after the load
     return run
 
@@ -438,6 +458,13 @@ def report(runs: list[ServerRun], info: Mapping[str, str], args: argparse.Namesp
     print("\nreq/s, CPU us/req (gunicorn master and workers): medians over all rounds. ratio: "
           "median of the\ncounted rounds' page/null req/s ratios (the measure). CPU ratio: "
           "null's CPU per request over\nthe page's.\n")
+    probes = [ms for run in runs for url in (run.null, run.page) for ms in url.probe_ms]
+    if probes:
+        print("machine speed: a fixed Python loop took "
+              f"{min(probes):.1f} - {max(probes):.1f} ms before the runs (slowest / fastest = "
+              f"{max(probes) / min(probes):.2f}); per server: " + ", ".join(
+                  f"{run.name} {min(run.null.probe_ms + run.page.probe_ms):.1f} - "
+                  f"{max(run.null.probe_ms + run.page.probe_ms):.1f}" for run in runs) + "\n")
     ok = True
     for run in runs:
         target = TARGETS[run.name]
