@@ -29,6 +29,9 @@ from typing import Any
 
 
 class MetricBuffer:
+    """Pending updates of prometheus-client metric children (labels applied), written every
+    ``seconds`` by a thread of the process; thread-safe."""
+
     def __init__(self, seconds: float = 1.0) -> None:
         self.seconds = seconds
         self._counts: dict[Any, float] = {}
