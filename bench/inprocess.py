@@ -130,10 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", choices=sorted(URLS), help=argparse.SUPPRESS)
     parser.add_argument("--timed", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.requests is not None:
-        requests = args.requests
-    else:
-        requests = 200 if args.instructions else 1000
+    default_requests = 200 if args.instructions else 1000
+    requests = default_requests if args.requests is None else args.requests
     if args.child:
         child(args.child, requests, args.rounds, args.timed)
         return 0
