@@ -44,7 +44,7 @@ class AdsExtension:
         interval = float(app.config["ADS_FLUSH_SECONDS"])
         self.background_flush = (None if self.flusher is None or interval <= 0
                                  else BackgroundFlush(self.flusher, interval))
-        self.server = AdServer(self.snapshots, self.tally, self.tokens, app.config,
+        self.server = AdServer(self.snapshots, self.tally, self.tokens, app.config, app.url_map,
                                seed=app.config["ADS_SEED"])
 
     def tokens(self) -> Tokens:

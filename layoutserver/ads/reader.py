@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Request, Response, g, has_request_context, request
+from flask import Request, Response, has_request_context, request
 from werkzeug.http import dump_cookie
 
 from layoutserver.ads import tcf
@@ -28,7 +28,8 @@ from layoutserver.render.request_view import environ_key
 TCF_PARAM = "gdpr_consent"
 TCF_COOKIE = "euconsent-v2"
 USER_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
-_NEW_KEY = "layoutserver_ads_new_user_key"
+_NEW_KEY = "layoutserver.ads.new_user_key"
+"""Where a key made during the request waits in the WSGI environ for :func:`set_user_cookie`."""
 
 
 def storage_allowed(stated: bool | None, http: Request) -> bool:
@@ -45,34 +46,39 @@ def user_key(config: Mapping[str, Any], stated_consent: bool | None,
              given: str | None = None) -> str | None:
     """The reader's key for this request, or None when storage is denied (or outside a
     request). May make a new key, for :func:`set_user_cookie` to store."""
-    if not has_request_context() or not storage_allowed(stated_consent, request):
+    if not has_request_context():
         return None
-    environ = request.environ
+    current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+    if not storage_allowed(stated_consent, current):
+        return None
+    environ = current.environ
     header = config["USER_KEY_HEADER"]
     candidates = (
         given,
         environ.get(environ_key(header)) if header else None,
-        request.cookies.get(config["ADS_USER_COOKIE"]) if environ.get("HTTP_COOKIE") else None,
-        g.get(_NEW_KEY),
+        current.cookies.get(config["ADS_USER_COOKIE"]) if environ.get("HTTP_COOKIE") else None,
+        environ.get(_NEW_KEY),
     )
     for candidate in candidates:
         if candidate and USER_KEY.match(candidate):
             return str(candidate)
     key = secrets.token_urlsafe(18)
-    setattr(g, _NEW_KEY, key)
+    environ[_NEW_KEY] = key
     return key
 
 
 def is_new(key: str | None) -> bool:
     """Whether ``key`` was made during this request: such a reader has no history yet."""
-    return key is not None and has_request_context() and g.get(_NEW_KEY) == key
+    return key is not None and has_request_context() and request.environ.get(_NEW_KEY) == key
 
 
 def set_user_cookie(config: Mapping[str, Any], response: Response) -> Response:
     """``after_request``: store a key made during this request."""
-    key = g.pop(_NEW_KEY, None)
+    environ = request.environ
+    key = environ.pop(_NEW_KEY, None)
     if key:
-        response.headers.add("Set-Cookie", user_cookie(config, key, request.is_secure))
+        secure = environ.get("wsgi.url_scheme") == "https"  # what Request.is_secure reads
+        response.headers.add("Set-Cookie", user_cookie(config, key, secure))
     return response
 
 

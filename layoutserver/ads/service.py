@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from flask import current_app, has_request_context, request, url_for
+from flask import has_request_context, request, url_for
 from markupsafe import Markup
 from werkzeug.routing import Map
 
@@ -40,9 +40,12 @@ class AdServer:
         tally: Tally,
         tokens: Callable[[], Tokens],
         config: Mapping[str, Any],
+        url_map: Map,
         seed: int | None = None,
     ) -> None:
         self.snapshots = snapshots
+        self.url_map = url_map
+        """The app's URL map, for the tracking routes' paths (not looked up per page)."""
         self.tally = tally
         self.observers: list[Callable[[Mapping[str, ServedAd]], None]] = []
         """Called with each page's served slots (``layoutserver.metrics``)."""
@@ -80,7 +83,7 @@ class AdServer:
         snapshot, decision = self.decide(request)
         decision_id = _decision_id()
         tokens = self._tokens()
-        click_path, impression_path = _paths()
+        click_path, impression_path = _paths(self.url_map)
         templates = self.templates.of(snapshot)
         served: dict[str, ServedAd] = {}
         counted: list[Tracked] = []
@@ -114,13 +117,13 @@ class AdServer:
         return served
 
 
-def _paths() -> tuple[str, str]:
+def _paths(url_map: Map) -> tuple[str, str]:
     """The paths of the click and impression routes up to their token; outside a request (a
     widget rendered by a test fixture) from the app's URL map. Kept per script root: they
     never change."""
     in_request = has_request_context()
     root = request.environ.get("SCRIPT_NAME", "") if in_request else ""
-    kept = _PATHS.setdefault(current_app.url_map, {})
+    kept = _PATHS.setdefault(url_map, {})
     known = kept.get(root)
     if known is None:
         paths = []
@@ -128,7 +131,7 @@ def _paths() -> tuple[str, str]:
             if in_request:
                 path = url_for(endpoint, token=_MARK)
             else:
-                path = current_app.url_map.bind("localhost").build(endpoint, {"token": _MARK})
+                path = url_map.bind("localhost").build(endpoint, {"token": _MARK})
             paths.append(path.removesuffix(_MARK))
         known = kept[root] = (paths[0], paths[1])
     return known

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, abort, current_app, request, send_from_di
 from markupsafe import Markup
 
 from layoutserver.content.schemas import SLUG_PATTERN
-from layoutserver.core import get_core
+from layoutserver.core import Core, get_core
 from layoutserver.layouts import Layout
 from layoutserver.render.assembly import Assembly
 from layoutserver.web.serving import serve
@@ -26,10 +26,9 @@ SLUG = re.compile(SLUG_PATTERN)
 
 @blueprint.get("/pages/<page_type>/<slug>")
 def page(page_type: str, slug: str) -> Response:
-    layout = _layout(page_type, slug)
+    core, layout = _layout(page_type, slug)
 
     def build(assembly: Assembly) -> tuple[bytes, str]:
-        core = get_core()
         assets = assembly.assets(core.registry)
         # The template straight from the Jinja environment: render_template's signals and
         # context processors cost more than this page needs on every uncached render.
@@ -43,12 +42,12 @@ def page(page_type: str, slug: str) -> Response:
         )
         return html.encode(), "text/html"
 
-    return serve(layout, slug, "page", layout.placement_list, build)
+    return serve(core, layout, slug, "page", layout.placement_list, build)
 
 
 @blueprint.get("/fragments/<page_type>/<slug>/<region>")
 def region_fragment(page_type: str, slug: str, region: str) -> Response:
-    layout = _layout(page_type, slug)
+    core, layout = _layout(page_type, slug)
     found = layout.region(region)
     if found is None:
         names = ", ".join(r.name for r in layout.regions)
@@ -57,19 +56,19 @@ def region_fragment(page_type: str, slug: str, region: str) -> Response:
     def build(assembly: Assembly) -> tuple[bytes, str]:
         return str(assembly.regions().get(region, Markup(""))).encode(), "text/html"
 
-    return serve(layout, slug, f"region:{region}", list(found.placements), build)
+    return serve(core, layout, slug, f"region:{region}", list(found.placements), build)
 
 
 @blueprint.get("/fragments/<page_type>/<slug>")
 def all_fragments(page_type: str, slug: str) -> Response:
-    layout = _layout(page_type, slug)
+    core, layout = _layout(page_type, slug)
     accept = request.accept_mimetypes
     if accept and accept.best_match(["application/json"]) is None:
         abort(406, "This URL answers JSON only: send 'Accept: application/json', or ask for "
                    f"one region at /fragments/{page_type}/{slug}/<region>.")
 
     def build(assembly: Assembly) -> tuple[bytes, str]:
-        assets = assembly.assets(get_core().registry)
+        assets = assembly.assets(core.registry)
         document = {
             "page_type": layout.page_type,
             "slug": slug,
@@ -83,7 +82,7 @@ def all_fragments(page_type: str, slug: str) -> Response:
         }
         return json.dumps(document).encode(), "application/json"
 
-    response = serve(layout, slug, "json", layout.placement_list, build)
+    response = serve(core, layout, slug, "json", layout.placement_list, build)
     response.vary.add("Accept")
     return response
 
@@ -91,7 +90,7 @@ def all_fragments(page_type: str, slug: str) -> Response:
 @blueprint.get("/widgets/<page_type>/<slug>/<placement_id>")
 def widget(page_type: str, slug: str, placement_id: str) -> Response:
     """One placed widget's HTML, for an ESI or SSI include."""
-    layout = _layout(page_type, slug)
+    core, layout = _layout(page_type, slug)
     placement = layout.placement(placement_id)
     if placement is None:
         ids = ", ".join(p.id for p in layout.placements())
@@ -100,7 +99,7 @@ def widget(page_type: str, slug: str, placement_id: str) -> Response:
     def build(assembly: Assembly) -> tuple[bytes, str]:
         return "".join(str(item.html) for item in assembly.rendered).encode(), "text/html"
 
-    return serve(layout, slug, f"widget:{placement_id}", [placement], build)
+    return serve(core, layout, slug, f"widget:{placement_id}", [placement], build)
 
 
 @blueprint.get("/static/widgets/<name>/<path:filename>")
@@ -111,14 +110,16 @@ def widget_asset(name: str, filename: str) -> Response:
     return send_from_directory(installed.widget.static_folder, filename, max_age=86400)
 
 
-def _layout(page_type: str, slug: str) -> Layout:
-    layout = get_core().layouts.get(page_type)
+def _layout(page_type: str, slug: str) -> tuple[Core, Layout]:
+    """The app's core and the page type's layout (404 for an unknown one or a bad slug)."""
+    core = get_core()
+    layout = core.layouts.get(page_type)
     if layout is None:
-        known = ", ".join(sorted(get_core().layouts.layouts)) or "(none)"
+        known = ", ".join(sorted(core.layouts.layouts)) or "(none)"
         abort(404, f"Unknown page type {page_type!r}; page types: {known}.")
     if not SLUG.match(slug) or len(slug) > 200:
         abort(404, f"No {layout.subject} {slug!r}.")
-    return layout
+    return core, layout
 
 
 def _title(assembly: Assembly) -> str:

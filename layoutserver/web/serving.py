@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from flask import Response, abort, request, url_for
+from flask import Request, Response, abort, request, url_for
 from markupsafe import Markup
 
-from layoutserver.core import Core, get_core
+from layoutserver.core import Core
 from layoutserver.layouts import Layout, Placement
 from layoutserver.render.assembly import Assembly, ResponsePolicy, timings
 from layoutserver.render.renderer import RenderedPlacement
@@ -96,32 +96,33 @@ class Inside:
 
 
 def serve(
-    layout: Layout, slug: str, representation: str, placements: Sequence[Placement],
+    core: Core, layout: Layout, slug: str, representation: str, placements: Sequence[Placement],
     build: Builder,
 ) -> Response:
     """The response for one representation. An edge cache that says it does ESI (the
     ``Surrogate-Capability`` request header) gets HTML with an ``<esi:include>`` for each
     per-request widget instead of its output: the page itself then stays cacheable, and the
     edge fetches each included widget's own URL, uncached."""
-    environ = request.environ  # once: each use of the request proxy costs a context lookup
-    esi = _edge_includes(representation, environ)
-    response = _serve(layout, slug, representation + ("+esi" if esi else ""), placements, build,
-                      _includer(layout, slug) if esi else None, environ)
+    # the request itself, once: each use of the request proxy costs a context lookup
+    current: Request = request._get_current_object()  # type: ignore[attr-defined]
+    esi = _edge_includes(representation, current.environ)
+    response = _serve(core, layout, slug, representation + ("+esi" if esi else ""), placements,
+                      build, _includer(layout, slug) if esi else None, current)
     if esi:
         response.headers["Surrogate-Control"] = 'content="ESI/1.0"'
     return response
 
 
 def _serve(
-    layout: Layout, slug: str, representation: str, placements: Sequence[Placement],
-    build: Builder, include: Callable[[Placement], Markup] | None, environ: dict[str, Any],
+    core: Core, layout: Layout, slug: str, representation: str, placements: Sequence[Placement],
+    build: Builder, include: Callable[[Placement], Markup] | None, current: Request,
 ) -> Response:
-    core = get_core()
+    environ = current.environ
     started = time.perf_counter()
     site = core.site_view()
     version = core.content.version()
     inside = Inside.of(core, layout, representation, placements)
-    reader = core.request_view(request) if inside.needs_reader else None
+    reader = core.request_view(current) if inside.needs_reader else None
     facts = ("body", representation, layout.page_type, slug, layout.digest, *inside.versions,
              *[f"{key}={vary_value(key, layout.page_type, slug, reader, site)}"
                for key in inside.vary_keys], f"cv={version}")
@@ -131,7 +132,7 @@ def _serve(
         timing = f'{cached.hit_timing}total;dur={_ms(started):.2f};desc="page-cache hit"'
         return finish(cached.body, cached.mimetype, cached.policy, timing, inside.vary_headers,
                       etag=cached.etag, environ=environ)
-    reader = reader or core.request_view(request)
+    reader = reader or core.request_view(current)
     if cached is not None:
         environ[PAGE_CACHE_OUTCOME] = "hit"
         context = core.page_context(layout, slug, cached.subject, reader, site)
