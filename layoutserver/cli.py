@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -228,12 +230,8 @@ def tokens() -> None:
 @with_appcontext
 def tokens_create(name: str, role: str) -> None:
     """Create a token called NAME (its name in the audit log) and print it, once."""
-    try:
-        with get_database().session() as session:
-            token = api_tokens.create_token(session, name, role)
-    except ValueError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    with _refused_as_error(), get_database().session() as session:
+        token = api_tokens.create_token(session, name, role)
     click.echo(token)
     click.echo("Store this token now: it cannot be shown again (only its hash is kept).", err=True)
 
@@ -243,12 +241,8 @@ def tokens_create(name: str, role: str) -> None:
 @with_appcontext
 def tokens_revoke(name: str) -> None:
     """Revoke the token called NAME; it stops working at once."""
-    try:
-        with get_database().session() as session:
-            api_tokens.revoke_token(session, name)
-    except ValueError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    with _refused_as_error(), get_database().session() as session:
+        api_tokens.revoke_token(session, name)
     click.echo(f"revoked {name}")
 
 
@@ -284,12 +278,8 @@ def users_create(name: str, role: str, password_stdin: bool) -> None:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        with get_database().session() as session:
-            console_users.create_user(session, name, role, password)
-    except ValueError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    with _refused_as_error(), get_database().session() as session:
+        console_users.create_user(session, name, role, password)
     click.echo(f"created user {name.strip()} ({role})")
 
 
@@ -298,12 +288,8 @@ def users_create(name: str, role: str, password_stdin: bool) -> None:
 @with_appcontext
 def users_delete(name: str) -> None:
     """Delete the user called NAME; their console sessions end on their next request."""
-    try:
-        with get_database().session() as session:
-            console_users.delete_user(session, name)
-    except ValueError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    with _refused_as_error(), get_database().session() as session:
+        console_users.delete_user(session, name)
     click.echo(f"deleted {name}")
 
 
@@ -360,3 +346,14 @@ def describe_options(schema_class: type[Schema]) -> list[dict[str, Any]]:
             "default": None if callable(default) or default is missing else default,
         })
     return options
+
+
+@contextmanager
+def _refused_as_error() -> Iterator[None]:
+    """A ``ValueError`` (a store refusing a name, role or password) as ``error: ...`` on
+    standard error and exit status 1."""
+    try:
+        yield
+    except ValueError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)

@@ -36,7 +36,8 @@ def finish(
     timing: str,
     vary_headers: Iterable[str] = (),
     etag: str | None = None,
-    environ: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, Any],
 ) -> Response:
     """The response for ``body``; ``timing`` is the Server-Timing value. The headers go in
     with the response rather than one by one (each ``headers[...] =`` scans the list)."""
@@ -49,8 +50,6 @@ def finish(
     if vary_headers:
         headers.append(("Vary", ", ".join(vary_headers)))
     response = Response(body, headers=headers, content_type=f"{mimetype}; charset=utf-8")
-    if environ is None:
-        environ = request.environ
     if not environ.keys().isdisjoint(CONDITIONAL_HEADERS):
         response.make_conditional(request)
     return response
