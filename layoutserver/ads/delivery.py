@@ -42,24 +42,33 @@ serves in that time); caps are never read from here: a reader's counts are read 
 
 
 class GoalCounts:
-    """Goal counts kept briefly per process: one query a second instead of one per page."""
+    """Goal counts kept briefly per process: one query a second instead of one per page.
+
+    Beside each set of counts it keeps the engine's verdicts drawn from them
+    (``decide_page(shared=...)``: goal reached, pacing), so that pages within the counts'
+    lifetime do not work them out again; they go with the counts."""
 
     def __init__(self, max_age: float = GOAL_COUNTS_MAX_AGE) -> None:
         self._max_age = max_age
-        self._kept: dict[tuple[Any, ...], tuple[float, dict[int, tuple[int, ...]]]] = {}
+        self._kept: dict[tuple[Any, ...], tuple[float, dict[int, tuple[int, ...]],
+                                                dict[int, Any]]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> dict[int, tuple[int, ...]] | None:
+    def get(self, key: tuple[Any, ...]) -> tuple[dict[int, tuple[int, ...]], dict[int, Any]] | None:
+        """The counts kept for ``key`` and the verdicts drawn from them; None once stale."""
         kept = self._kept.get(key)
         if kept is None or kept[0] <= monotonic():
             return None
-        return kept[1]
+        return kept[1], kept[2]
 
-    def put(self, key: tuple[Any, ...], counts: dict[int, tuple[int, ...]]) -> None:
+    def put(self, key: tuple[Any, ...], counts: dict[int, tuple[int, ...]]) -> dict[int, Any]:
+        """Keep fresh counts; returns the (empty) verdicts that go with them."""
+        verdicts: dict[int, Any] = {}
         with self._lock:
             now = monotonic()
             self._kept = {k: v for k, v in self._kept.items() if v[0] > now}
-            self._kept[key] = (now + self._max_age, counts)
+            self._kept[key] = (now + self._max_age, counts, verdicts)
+        return verdicts
 
 
 class DatabaseDeliveryState:
@@ -78,6 +87,7 @@ class DatabaseDeliveryState:
         self._goals: dict[int, tuple[int, ...]] | None = None
         self._users: dict[int, tuple[int, ...]] | None = {} if new_reader else None
         self._goal_counts = goal_counts
+        self._verdicts: dict[int, Any] | None = None
         self._other: dict[tuple[Any, ...], int] = {}
         self.queries = 0
         """Queries made so far (the tests hold it to a small fixed number)."""
@@ -118,11 +128,19 @@ class DatabaseDeliveryState:
         if self._goal_counts is not None:
             kept = self._goal_counts.get(key)
             if kept is not None:
-                return kept
+                self._verdicts = kept[1]
+                return kept[0]
         counts = self._read_goals()
         if self._goal_counts is not None:
-            self._goal_counts.put(key, counts)
+            self._verdicts = self._goal_counts.put(key, counts)
         return counts
+
+    def shared_verdicts(self) -> dict[int, Any] | None:
+        """Verdicts shared by the pages that read the same kept goal counts (for
+        ``decide_page``); None when counts are not kept (every page works them out)."""
+        if self._goals is None:
+            self._goals = self._load_goals()
+        return self._verdicts
 
     def _read_goals(self, skip_source: str = NO_SOURCE) -> dict[int, tuple[int, ...]]:
         return self._grouped(GOALS, self._goal_ids, {"day": self._day, "hour": self._hour,

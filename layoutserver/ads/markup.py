@@ -64,23 +64,29 @@ class SlotTemplate:
     """(static text, the field after it or None), in order."""
     size_text: str = field(init=False)
     """``str(size)``, e.g. ``300x250``."""
+    in_frame: bool = field(init=False)
+    """Whether the click URL goes into a creative's document too (escaped twice there)."""
 
     def __post_init__(self) -> None:
         parts = tuple((literal, name) for literal, name, _, _ in Formatter().parse(self.text))
         object.__setattr__(self, "parts", parts)
         object.__setattr__(self, "size_text", "" if self.size is None else str(self.size))
+        object.__setattr__(self, "in_frame", any(name == "cc" for _, name in parts))
 
     def render(self, links: Links) -> Markup:
-        click = _e(links.click)
-        values = {"c": click, "cc": _e(click),
-                  "i": _e(links.impression) if self.beacon and links.impression else ""}
+        return self.fill(links.click, links.impression)
+
+    def fill(self, click: str, impression: str | None) -> Markup:
+        """The markup with these URLs (``impression``: None when counted on render)."""
+        click = _e(click)
+        values = {"c": click, "cc": _e(click) if self.in_frame else "",
+                  "i": _e(impression) if self.beacon and impression else ""}
         out: list[str] = []
         for literal, name in self.parts:
             out.append(literal)
             if name is not None:
                 out.append(values[name])
         return Markup("".join(out))  # noqa: S704 - static parts escaped, values escaped here
-
 
 class SlotTemplates:
     """The templates of one configuration snapshot, made on first use; a new snapshot starts

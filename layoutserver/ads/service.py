@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import os
 import random
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -24,7 +23,7 @@ from layoutserver.ads.counting import Tracked
 from layoutserver.ads.decisions import decide_page
 from layoutserver.ads.decisions.model import PageDecision, PageRequest
 from layoutserver.ads.decisions.snapshot import Snapshot
-from layoutserver.ads.markup import Links, SlotTemplates
+from layoutserver.ads.markup import SlotTemplates
 from layoutserver.ads.snapshot_source import SnapshotSource
 from layoutserver.ads.tally import Tally
 from layoutserver.ads.tokens import Tokens
@@ -53,6 +52,7 @@ class AdServer:
         self._config = config
         self._seeded = None if seed is None else random.Random(seed)  # noqa: S311 - a lottery
         self.templates = SlotTemplates()
+        self._known_paths: dict[str, tuple[str, str]] = {}
 
     # -- AdSource ------------------------------------------------------------------------------
 
@@ -75,15 +75,16 @@ class AdServer:
         """The engine's decision against the current snapshot and the stored delivery."""
         snapshot = self.snapshots.current()
         state = self.tally.delivery_state(snapshot, request, reader.is_new(request.user_key))
-        return snapshot, decide_page(snapshot, request, state, self.rng(), explain)
+        return snapshot, decide_page(snapshot, request, state, self.rng(), explain,
+                                     state.shared_verdicts())
 
     def serve(self, request: PageRequest, base_url: str = "") -> dict[str, ServedAd]:
         """Decide and render every slot. ``base_url`` (``https://host``) makes every URL
         absolute, for pages this server does not assemble."""
         snapshot, decision = self.decide(request)
         decision_id = _decision_id()
-        tokens = self._tokens()
-        click_path, impression_path = _paths(self.url_map)
+        sign = self._tokens().sign_fields
+        click_prefix, impression_prefix = (base_url + path for path in self._paths())
         templates = self.templates.of(snapshot)
         served: dict[str, ServedAd] = {}
         counted: list[Tracked] = []
@@ -98,46 +99,43 @@ class AdServer:
             item = snapshot.line_items.get(line_item_id or 0)
             # per-user counts only where caps read them (and the key only in their URLs)
             user_key = page_user_key if item is not None and item.caps else None
-            tracked = Tracked(decision_id, code, line_item_id or 0, creative.id, user_key)
             # one token for both URLs: the replay guard counts it once per kind
-            token = tokens.sign(tracked)
-            links = Links(base_url + click_path + token,
-                          None if slot.count_on_render else base_url + impression_path + token)
+            token = sign(decision_id, code, line_item_id or 0, creative.id, user_key)
+            click = click_prefix + token
+            impression = None
             if slot.count_on_render:
-                counted.append(tracked)
+                counted.append(Tracked(decision_id, code, line_item_id or 0, creative.id,
+                                       user_key))
+            else:
+                impression = impression_prefix + token
             # the reserved size: the decided creative's (see markup.reserved_size)
             template = templates.get(slot, creative, slot_decision.size or creative.size,
                                      base_url)
-            served[code] = ServedAd(code, template.render(links), template.size_text,
-                                    line_item_id, creative.id, links.impression, links.click)
+            served[code] = ServedAd(code, template.fill(click, impression), template.size_text,
+                                    line_item_id, creative.id, impression, click)
         if counted:
             self.tally.record_all("impression", counted, request.now)
         for observer in self.observers:
             observer(served)
         return served
 
-
-def _paths(url_map: Map) -> tuple[str, str]:
-    """The paths of the click and impression routes up to their token; outside a request (a
-    widget rendered by a test fixture) from the app's URL map. Kept per script root: they
-    never change."""
-    in_request = has_request_context()
-    root = request.environ.get("SCRIPT_NAME", "") if in_request else ""
-    kept = _PATHS.setdefault(url_map, {})
-    known = kept.get(root)
-    if known is None:
-        paths = []
-        for endpoint in ("ads.click", "ads.impression"):
-            if in_request:
-                path = url_for(endpoint, token=_MARK)
-            else:
-                path = url_map.bind("localhost").build(endpoint, {"token": _MARK})
-            paths.append(path.removesuffix(_MARK))
-        known = kept[root] = (paths[0], paths[1])
-    return known
-
-
-_PATHS: weakref.WeakKeyDictionary[Map, dict[str, tuple[str, str]]] = weakref.WeakKeyDictionary()
+    def _paths(self) -> tuple[str, str]:
+        """The paths of the click and impression routes up to their token; outside a request
+        (a widget rendered by a test fixture) from the app's URL map. Kept per script root:
+        they never change."""
+        in_request = has_request_context()
+        root = request.environ.get("SCRIPT_NAME", "") if in_request else ""
+        known = self._known_paths.get(root)
+        if known is None:
+            paths = []
+            for endpoint in ("ads.click", "ads.impression"):
+                if in_request:
+                    path = url_for(endpoint, token=_MARK)
+                else:
+                    path = self.url_map.bind("localhost").build(endpoint, {"token": _MARK})
+                paths.append(path.removesuffix(_MARK))
+            known = self._known_paths[root] = (paths[0], paths[1])
+        return known
 
 
 _MARK = "TOKEN"

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from layoutserver.ads.counting import Kind, Tracked, record
-from layoutserver.ads.decisions.model import DeliveryState, PageRequest
+from layoutserver.ads.decisions.model import PageRequest
 from layoutserver.ads.decisions.snapshot import Snapshot
 from layoutserver.ads.delivery import DatabaseDeliveryState, GoalCounts
 from layoutserver.ads.redis_counts import EpochMoved, RedisCounts
@@ -72,7 +72,7 @@ class Tally:
 
     def delivery_state(
         self, snapshot: Snapshot, request: PageRequest, new_reader: bool
-    ) -> DeliveryState:
+    ) -> DatabaseDeliveryState:
         redis = self._redis_up()
         if redis is not None:
             return RedisDeliveryState(self.database, redis, snapshot, request, new_reader,

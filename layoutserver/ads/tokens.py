@@ -23,6 +23,7 @@ import os
 import re
 import secrets
 import time
+from base64 import urlsafe_b64encode
 from pathlib import Path
 from typing import Any
 
@@ -70,16 +71,23 @@ class Tokens:
 
     def sign(self, tracked: Tracked) -> str:
         """The token of ``tracked``, as ``TimestampSigner(secret, salt=SALT).sign`` makes it."""
-        payload = (f"{tracked.decision_id}~{tracked.slot}~{int(tracked.line_item_id)}"
-                   f"~{int(tracked.creative_id)}~{tracked.user_key or ''}")
+        return self.sign_fields(tracked.decision_id, tracked.slot, tracked.line_item_id,
+                                tracked.creative_id, tracked.user_key)
+
+    def sign_fields(self, decision_id: str, slot: str, line_item_id: int, creative_id: int,
+                    user_key: str | None) -> str:
+        """:meth:`sign` of ``Tracked(decision_id, slot, ...)``, without making one (a page signs
+        a token per filled slot)."""
+        payload = (f"{decision_id}~{slot}~{int(line_item_id)}~{int(creative_id)}"
+                   f"~{user_key or ''}")
         if payload.count(SEPARATOR) != 4:
-            raise ValueError(f"a token field holds {SEPARATOR!r}: {tracked!r}")
+            raise ValueError(f"a token field holds {SEPARATOR!r}: {payload!r}")
         value = payload.encode("ascii") + b"." + self._timestamp()
         inner = self._inner.copy()
         inner.update(value)
         outer = self._outer.copy()
         outer.update(inner.digest())
-        return (value + b"." + base64_encode(outer.digest())).decode("ascii")
+        return (value + b"." + urlsafe_b64encode(outer.digest()).rstrip(b"=")).decode("ascii")
 
     def _timestamp(self) -> bytes:
         now = int(time.time())

@@ -111,8 +111,12 @@ def test_goal_counts_are_kept_for_at_most_a_second(monkeypatch: pytest.MonkeyPat
     clock = [1000.0]
     monkeypatch.setattr(delivery, "monotonic", lambda: clock[0])
     kept = delivery.GoalCounts(max_age=1.0)
-    kept.put(("ids",), {1: (5,)})
+    verdicts = kept.put(("ids",), {1: (5,)})
+    verdicts[1] = "a verdict drawn from these counts"
     clock[0] += 0.9
-    assert kept.get(("ids",)) == {1: (5,)}
+    assert kept.get(("ids",)) == ({1: (5,)}, {1: "a verdict drawn from these counts"})
     clock[0] += 0.2
     assert kept.get(("ids",)) is None
+    # fresh counts come with no verdicts: none drawn from the old counts outlive them
+    assert kept.put(("ids",), {1: (6,)}) == {}
+    assert kept.get(("ids",)) == ({1: (6,)}, {})

@@ -29,7 +29,7 @@ import bisect
 import random
 from collections.abc import Mapping, Sequence
 
-from .context import Notes, PageContext, SlotRun
+from .context import Notes, PageContext, SharedVerdicts, SlotRun
 from .lottery import draw
 from .model import (
     Consideration,
@@ -54,10 +54,13 @@ def decide_page(
     state: DeliveryState,
     rng: random.Random,
     explain: bool = False,
+    shared: SharedVerdicts | None = None,
 ) -> PageDecision:
     """Decide the slots of one page. With ``explain``, also say for every candidate of every
-    slot why it was or was not chosen (the decisions are the same either way)."""
-    page = PageContext(snapshot, request, state)
+    slot why it was or was not chosen (the decisions are the same either way). ``shared``:
+    delivery verdicts to reuse and add to, for pages deciding on the same counts (see
+    :class:`.context.PageContext`)."""
+    page = PageContext(snapshot, request, state, shared)
     notes: Notes | None = {} if explain else None
     plan = snapshot.plan(request.slots, request.section, request.device)
     codes = plan.codes

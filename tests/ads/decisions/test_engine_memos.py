@@ -4,11 +4,15 @@ kept reason is only reused while everything it depends on is the same."""
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
-from adfactory import NOW, chosen, decide, line_item, reasons, request, slot, snapshot
+from adfactory import NOW, TZ, chosen, decide, line_item, reasons, request, slot, snapshot
 
-from layoutserver.ads.decisions.model import DayPart, Targeting
+from layoutserver.ads.decisions import decide_page
+from layoutserver.ads.decisions.context import GOAL_REACHED, SharedVerdicts
+from layoutserver.ads.decisions.model import DayPart, FrequencyCap, Goal, Targeting, Tier
+from layoutserver.ads.decisions.state import InMemoryDeliveryState
 
 
 def test_a_line_item_starting_mid_hour_is_eligible_from_its_start() -> None:
@@ -47,3 +51,25 @@ def test_a_used_snapshot_decides_as_a_fresh_one() -> None:
         fresh = snapshot([slot("top"), slot("side")], items)
         page = request("top", "side", "top")
         assert decide(used, page, seed=seed) == decide(fresh, page, seed=seed)
+
+
+def test_shared_verdicts_are_reused_for_line_items_without_caps_only() -> None:
+    goal = Goal("impressions", 1000, "lifetime")
+    items = [line_item(1, goal=goal, pacing="asap", weight=1000), line_item(2, weight=1e-6),
+             line_item(3, tier=Tier.SPONSORSHIP, caps=(FrequencyCap(5, "day"),))]
+    snap = snapshot([slot("top"), slot("side")], items)
+    state = InMemoryDeliveryState(TZ)
+    page = request("top", "side", user_key="reader-1")
+    shared: SharedVerdicts = {}
+    first = decide_page(snap, page, state, random.Random(0), shared=shared)
+    # the capped line item won a slot, the line item with a goal the other; only the
+    # verdict of the one without caps is shared (caps are the reader's own)
+    assert sorted(chosen(first).values()) == [1, 3]
+    assert 3 not in shared and shared[1].reason is None
+    # a page deciding on the same counts takes the shared verdict: here, the goal is reached
+    shared[1] = GOAL_REACHED
+    for seed in range(20):
+        assert chosen(decide_page(snap, page, state, random.Random(seed), shared=shared))[
+            "top"] != 1 != chosen(decide_page(snap, page, state, random.Random(seed),
+                                              shared=shared))["side"]
+        assert 1 in chosen(decide_page(snap, page, state, random.Random(seed))).values()
