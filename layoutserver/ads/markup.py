@@ -74,19 +74,21 @@ class SlotTemplate:
         object.__setattr__(self, "in_frame", any(name == "cc" for _, name in parts))
 
     def render(self, links: Links) -> Markup:
-        return self.fill(links.click, links.impression)
+        return self.fill(escape_text(links.click), None if links.impression is None
+                         else escape_text(links.impression))
 
     def fill(self, click: str, impression: str | None) -> Markup:
-        """The markup with these URLs (``impression``: None when counted on render)."""
-        click = _e(click)
-        values = {"c": click, "cc": _e(click) if self.in_frame else "",
-                  "i": _e(impression) if self.beacon and impression else ""}
+        """The markup with these URLs, given HTML-escaped (``impression``: None when counted
+        on render)."""
+        values = {"c": click, "cc": escape_text(click) if self.in_frame else "",
+                  "i": impression if self.beacon and impression else ""}
         out: list[str] = []
         for literal, name in self.parts:
             out.append(literal)
             if name is not None:
                 out.append(values[name])
         return Markup("".join(out))  # noqa: S704 - static parts escaped, values escaped here
+
 
 class SlotTemplates:
     """The templates of one configuration snapshot, made on first use; a new snapshot starts
@@ -166,7 +168,8 @@ def slot_template(
     )
 
 
-def _e(value: str) -> str:
+def escape_text(value: str) -> str:
+    """``markupsafe.escape`` as a ``str``; a value with nothing to escape is returned as is."""
     return str(escape(value)) if _UNSAFE.search(value) else value
 
 
@@ -176,7 +179,7 @@ _UNSAFE = re.compile("[&<>\"']")
 
 def _s(value: str) -> str:
     """A static part of a template: escaped, and braces doubled for ``str.format``."""
-    return _e(value).replace("{", "{{").replace("}", "}}")
+    return escape_text(value).replace("{", "{{").replace("}", "}}")
 
 
 def _lazy(lazy: bool) -> str:

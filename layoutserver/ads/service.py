@@ -23,7 +23,7 @@ from layoutserver.ads.counting import Tracked
 from layoutserver.ads.decisions import decide_page
 from layoutserver.ads.decisions.model import PageDecision, PageRequest
 from layoutserver.ads.decisions.snapshot import Snapshot
-from layoutserver.ads.markup import SlotTemplates
+from layoutserver.ads.markup import SlotTemplates, escape_text
 from layoutserver.ads.snapshot_source import SnapshotSource
 from layoutserver.ads.tally import Tally
 from layoutserver.ads.tokens import Tokens
@@ -85,6 +85,9 @@ class AdServer:
         decision_id = _decision_id()
         sign = self._tokens().sign_fields
         click_prefix, impression_prefix = (base_url + path for path in self._paths())
+        # the markup's URLs escaped by parts (escaping is character by character); a token is
+        # URL-safe but for the slot code and user key it names, so it is checked
+        click_html, impression_html = escape_text(click_prefix), escape_text(impression_prefix)
         templates = self.templates.of(snapshot)
         served: dict[str, ServedAd] = {}
         counted: list[Tracked] = []
@@ -101,17 +104,20 @@ class AdServer:
             user_key = page_user_key if item is not None and item.caps else None
             # one token for both URLs: the replay guard counts it once per kind
             token = sign(decision_id, code, line_item_id or 0, creative.id, user_key)
+            token_html = escape_text(token)
             click = click_prefix + token
-            impression = None
+            impression = impression_in_html = None
             if slot.count_on_render:
                 counted.append(Tracked(decision_id, code, line_item_id or 0, creative.id,
                                        user_key))
             else:
                 impression = impression_prefix + token
+                impression_in_html = impression_html + token_html
             # the reserved size: the decided creative's (see markup.reserved_size)
             template = templates.get(slot, creative, slot_decision.size or creative.size,
                                      base_url)
-            served[code] = ServedAd(code, template.fill(click, impression), template.size_text,
+            markup = template.fill(click_html + token_html, impression_in_html)
+            served[code] = ServedAd(code, markup, template.size_text,
                                     line_item_id, creative.id, impression, click)
         if counted:
             self.tally.record_all("impression", counted, request.now)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from layoutserver.widgets import PlacementRequest
+
 #: What a page type's slug names.
 SUBJECT_KINDS = ("article", "section")
 
@@ -25,6 +27,11 @@ class Placement:
     """The raw options as canonical JSON: the part of the cache key that stands for them."""
     available: bool = True
     """False when the widget is installed but failed to load: the placement renders empty."""
+
+    @functools.cached_property
+    def request(self) -> PlacementRequest:
+        """What the widget's whole-page step is given for it (the same on every page)."""
+        return PlacementRequest(self.id, self.region, self.options)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ from layoutserver.widgets import (
     ArticleView,
     CachePolicy,
     PageContext,
-    PlacementRequest,
     RenderContext,
     Rendered,
     Widget,
@@ -221,7 +220,7 @@ class Renderer:
         shares: dict[str, Any] = {}
         step_ms: dict[str, float] = {}
         for name, group in by_widget.items():
-            requests = [PlacementRequest(p.id, p.region, p.options) for p in group]
+            requests = [placement.request for placement in group]
             started = time.perf_counter()
             try:
                 shares.update(widgets[name].widget.prepare_page(page, requests))

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from adsupport import SEED_SLOTS
 from flask import Flask
+from markupsafe import escape
 
 PAGE = {"page_type": "article", "slug": "a-story", "section": "world", "tags": ["china"],
         "path": "/pages/article/a-story", "key_values": {"campaign": "autumn"}}
@@ -114,3 +115,19 @@ def test_demo_creatives_are_served_from_the_package(ads_app: Flask) -> None:
     assert "sandbox" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert client.get("/ads/creatives/../ads.json").status_code == 404
+
+
+def test_urls_are_escaped_in_the_markup_and_given_as_they_are(ads_app: Flask) -> None:
+    response = ads_app.test_client().post(
+        "/ads/decide", json={"page": PAGE, "slots": SEED_SLOTS},
+        environ_overrides={"SCRIPT_NAME": "/news&views"},
+    )
+    for decision in response.json["decisions"]:
+        assert decision["impression_url"].startswith("http://localhost/news&views/ads/i/")
+        assert decision["click_url"].startswith("http://localhost/news&views/ads/c/")
+        html = decision["html"]
+        click = str(escape(decision["click_url"]))
+        # an href, or inside an HTML creative's srcdoc (escaped twice)
+        assert f'href="{click}"' in html or f'href=&#34;{escape(click)}&#34;' in html
+        assert f'src="{escape(decision["impression_url"])}?f=gif"' in html
+        assert "news&views" not in html
