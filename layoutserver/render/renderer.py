@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from markupsafe import Markup, escape
 
@@ -55,8 +55,9 @@ class CacheKeys:
     """The same key without the content version: the last good output outlives content edits."""
 
 
-@dataclass(frozen=True)
-class RenderedPlacement:
+class RenderedPlacement(NamedTuple):
+    """One placement's output for one page (a tuple: a page makes one per placement)."""
+
     placement: Placement
     html: Markup
     """The widget's output inside its wrapper element."""

@@ -245,7 +245,7 @@ def marked(assembly: Assembly, live: Sequence[RenderedPlacement]) -> Assembly:
     """The assembly with each per-request placement's HTML replaced by its mark."""
     ids = {item.placement.id for item in live}
     rendered = [
-        replace(item, html=Markup(LIVE_MARK.format(item.placement.id)))  # noqa: S704
+        item._replace(html=Markup(LIVE_MARK.format(item.placement.id)))  # noqa: S704
         if item.placement.id in ids else item
         for item in assembly.rendered
     ]

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from functools import cached_property
+from typing import NamedTuple
 
 from . import pacing
 from .model import (
@@ -25,9 +26,9 @@ from .model import (
 from .snapshot import Bucket, Candidate, Entry, Snapshot
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """What the delivery counters allow a line item on this page."""
+class Delivery(NamedTuple):
+    """What the delivery counters allow a line item on this page (a tuple: made per line item
+    and page)."""
 
     reason: str | None
     """None when it may serve."""

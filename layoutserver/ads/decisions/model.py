@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 SIZE = re.compile(r"^(\d{1,4})x(\d{1,4})$")
 
@@ -163,8 +163,9 @@ class DeliveryState(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class SlotDecision:
+class SlotDecision(NamedTuple):
+    """One slot's decision (a tuple: a page makes one per slot)."""
+
     slot: str
     size: Size | None
     line_item_id: int | None = None
