@@ -25,6 +25,7 @@ import bisect
 import os
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -47,6 +48,15 @@ class MetricBuffer:
         """``counter.inc(amount)``, later."""
         with self._lock:
             self._counts[counter] = self._counts.get(counter, 0.0) + amount
+        if self._writer is None:
+            self._start()
+
+    def inc_each(self, counters: Iterable[Any]) -> None:
+        """``counter.inc()`` of each of ``counters``, later (one lock for all of them)."""
+        counts = self._counts
+        with self._lock:
+            for counter in counters:
+                counts[counter] = counts.get(counter, 0.0) + 1.0
         if self._writer is None:
             self._start()
 

@@ -114,8 +114,9 @@ def observe_render(rendered: Sequence[RenderedPlacement]) -> None:
 
 
 def observe_decisions(served: Mapping[str, ServedAd]) -> None:
-    for code, ad in served.items():
-        BUFFER.inc(_AD_DECISIONS(code, "no" if ad.creative_id is None else "yes"))
+    children = _AD_DECISIONS
+    BUFFER.inc_each([children(code, "no" if ad.creative_id is None else "yes")
+                     for code, ad in served.items()])
 
 
 def observe_count(kind: Kind, tracked: Tracked) -> None:

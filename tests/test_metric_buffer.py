@@ -39,10 +39,14 @@ def test_written_updates_equal_prometheus_clients_own() -> None:
     for kind, amount in (("x", 1.0), ("y", 2.5), ("x", 4.0)):
         direct_counter.labels(kind).inc(amount)
         buffer.inc(batched_counter.labels(kind), amount)
+    for kinds in (["x", "z", "x"], []):
+        for kind in kinds:
+            direct_counter.labels(kind).inc()
+        buffer.inc_each([batched_counter.labels(kind) for kind in kinds])
     buffer.write()
     assert exposition(batched) == exposition(direct)
     assert 'seconds_bucket{le="0.001",route="/a"} 4.0' in exposition(batched)  # 0, -, on bound
-    assert 'things_total{kind="x"} 5.0' in exposition(batched)
+    assert 'things_total{kind="x"} 7.0' in exposition(batched)
 
 
 def test_nothing_shows_until_written_and_nothing_is_written_twice() -> None:

@@ -74,9 +74,10 @@ class AdServer:
     ) -> tuple[Snapshot, PageDecision]:
         """The engine's decision against the current snapshot and the stored delivery."""
         snapshot = self.snapshots.current()
-        state = self.tally.delivery_state(snapshot, request, reader.is_new(request.user_key))
+        new_reader = reader.is_new(request.user_key)
+        state = self.tally.delivery_state(snapshot, request, new_reader)
         return snapshot, decide_page(snapshot, request, state, self.rng(), explain,
-                                     state.shared_verdicts())
+                                     state.shared_verdicts(), new_reader)
 
     def serve(self, request: PageRequest, base_url: str = "") -> dict[str, ServedAd]:
         """Decide and render every slot. ``base_url`` (``https://host``) makes every URL

@@ -57,20 +57,23 @@ def in_daypart(part: DayPart, weekday: int, hour: int) -> bool:
 
 SharedVerdicts = dict[int, Delivery]
 """Delivery verdicts by line item id, shared by the pages that decide on the same delivery
-counts (a process keeps goal counts for a second: ``layoutserver.ads.delivery.GoalCounts``)."""
+counts (a process keeps goal counts for a second: ``layoutserver.ads.delivery.GoalCounts``);
+those of line items with caps as for a reader with no impressions."""
 
 
 class PageContext:
     """State of one page decision: the clock in the site time zone, the eligibility caches and
     what the page holds so far (creatives, exclusion labels, impressions per line item).
 
-    With ``shared``, the delivery verdict of a line item without frequency caps that the page
-    does not hold yet is taken from there, or worked out and put there: it depends only on the
-    counts and the time, so pages deciding on the same counts share it. Pacing then moves with
+    With ``shared``, the delivery verdict of a line item the page does not hold yet is taken
+    from there, or worked out and put there: without frequency caps it depends only on the
+    counts and the time, so pages deciding on the same counts share it. A line item with caps
+    shares its verdict only among ``new_reader`` pages (a reader whose key was just made has no
+    impressions, so caps leave every such reader the same headroom). Pacing then moves with
     the counts (at most a second behind) rather than with every page's clock."""
 
     def __init__(self, snapshot: Snapshot, request: PageRequest, state: DeliveryState,
-                 shared: SharedVerdicts | None = None) -> None:
+                 shared: SharedVerdicts | None = None, new_reader: bool = False) -> None:
         if request.now.tzinfo is None:
             raise ValueError("PageRequest.now must be an aware datetime")
         self.request = request
@@ -85,6 +88,7 @@ class PageContext:
         self._static = snapshot.static_reasons(request, self.now, self.weekday, self.hour)
         self._delivery: dict[int, Delivery] = {}
         self._shared = shared
+        self._new_reader = new_reader
 
     # -- the site-local calendar, computed only when a goal or cap asks for it ------------------
 
@@ -206,7 +210,7 @@ class PageContext:
         except KeyError:
             pass
         shared = self._shared
-        if shared is None or item.caps or item_id in self.page_counts:
+        if shared is None or item_id in self.page_counts or (item.caps and not self._new_reader):
             verdict = self._check_delivery(entry)
         else:
             found = shared.get(item_id)

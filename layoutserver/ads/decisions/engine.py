@@ -55,12 +55,14 @@ def decide_page(
     rng: random.Random,
     explain: bool = False,
     shared: SharedVerdicts | None = None,
+    new_reader: bool = False,
 ) -> PageDecision:
     """Decide the slots of one page. With ``explain``, also say for every candidate of every
     slot why it was or was not chosen (the decisions are the same either way). ``shared``:
-    delivery verdicts to reuse and add to, for pages deciding on the same counts (see
+    delivery verdicts to reuse and add to, for pages deciding on the same counts;
+    ``new_reader``: the reader's key was just made, so it has no impressions (see
     :class:`.context.PageContext`)."""
-    page = PageContext(snapshot, request, state, shared)
+    page = PageContext(snapshot, request, state, shared, new_reader)
     notes: Notes | None = {} if explain else None
     plan = snapshot.plan(request.slots, request.section, request.device)
     codes = plan.codes

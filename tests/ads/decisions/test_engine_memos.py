@@ -73,3 +73,23 @@ def test_shared_verdicts_are_reused_for_line_items_without_caps_only() -> None:
             "top"] != 1 != chosen(decide_page(snap, page, state, random.Random(seed),
                                               shared=shared))["side"]
         assert 1 in chosen(decide_page(snap, page, state, random.Random(seed))).values()
+
+
+def test_capped_verdicts_are_shared_among_new_readers_only() -> None:
+    capped = line_item(3, tier=Tier.SPONSORSHIP, caps=(FrequencyCap(1, "day"),))
+    snap = snapshot([slot("top")], [capped, line_item(2, weight=1e-6)])
+    state = InMemoryDeliveryState(TZ)
+    state.record_impression(3, "returning", NOW - timedelta(hours=1))  # its cap is reached
+    shared: SharedVerdicts = {}
+    new = request("top", user_key="made-just-now")
+    assert chosen(decide_page(snap, new, state, random.Random(0), shared=shared,
+                              new_reader=True)) == {"top": 3}
+    assert shared[3].reason is None
+    # a returning reader neither takes the new readers' verdict nor leaves its own
+    returning = request("top", user_key="returning")
+    assert chosen(decide_page(snap, returning, state, random.Random(0), shared=shared)) == {
+        "top": 2}
+    assert shared[3].reason is None
+    shared[3] = GOAL_REACHED  # and a new reader takes the shared one
+    assert chosen(decide_page(snap, new, state, random.Random(0), shared=shared,
+                              new_reader=True)) == {"top": 2}
