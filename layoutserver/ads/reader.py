@@ -42,14 +42,21 @@ def storage_allowed(stated: bool | None, http: Request) -> bool:
     return not consent_string or tcf.storage_consent(consent_string) is not False
 
 
-def user_key(config: Mapping[str, Any], stated_consent: bool | None,
-             given: str | None = None) -> str | None:
-    """The reader's key for this request, or None when storage is denied (or outside a
-    request). May make a new key, for :func:`set_user_cookie` to store."""
+def current_request() -> Request | None:
+    """The request being answered (one proxy lookup, for callers that need it several times);
+    None outside a request."""
     if not has_request_context():
         return None
-    current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
-    if not storage_allowed(stated_consent, current):
+    return request._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def user_key(config: Mapping[str, Any], stated_consent: bool | None,
+             given: str | None = None, http: Request | None = None) -> str | None:
+    """The reader's key for this request (``http``, else the current one), or None when
+    storage is denied (or outside a request). May make a new key, for
+    :func:`set_user_cookie` to store."""
+    current = http or current_request()
+    if current is None or not storage_allowed(stated_consent, current):
         return None
     environ = current.environ
     header = config["USER_KEY_HEADER"]
@@ -67,9 +74,11 @@ def user_key(config: Mapping[str, Any], stated_consent: bool | None,
     return key
 
 
-def is_new(key: str | None) -> bool:
-    """Whether ``key`` was made during this request: such a reader has no history yet."""
-    return key is not None and has_request_context() and request.environ.get(_NEW_KEY) == key
+def is_new(key: str | None, http: Request | None = None) -> bool:
+    """Whether ``key`` was made during this request (``http``, else the current one): such a
+    reader has no history yet."""
+    current = http or current_request()
+    return key is not None and current is not None and current.environ.get(_NEW_KEY) == key
 
 
 def set_user_cookie(config: Mapping[str, Any], response: Response) -> Response:

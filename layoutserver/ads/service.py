@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from flask import has_request_context, request, url_for
+from flask import Request, url_for
 from markupsafe import Markup
 from werkzeug.routing import Map
 
@@ -59,7 +59,9 @@ class AdServer:
     def decide_page(self, page: PageContext, slots: Sequence[str]) -> Mapping[str, ServedAd]:
         """Decide ``slots`` of the page together; may make the reader a user key (set as a
         cookie after the request) unless consent denies storage."""
-        return self.serve(page_request(page, slots, self.user_key(page.request.consent)))
+        http = reader.current_request()
+        key = reader.user_key(self._config, page.request.consent, None, http)
+        return self.serve(page_request(page, slots, key), http=http)
 
     # -- the rest of the service ---------------------------------------------------------------
 
@@ -70,22 +72,25 @@ class AdServer:
         return self._seeded or _LOTTERY
 
     def decide(
-        self, request: PageRequest, explain: bool = False
+        self, request: PageRequest, explain: bool = False, http: Request | None = None
     ) -> tuple[Snapshot, PageDecision]:
-        """The engine's decision against the current snapshot and the stored delivery."""
+        """The engine's decision against the current snapshot and the stored delivery
+        (``http``: the request being answered, when the caller has it at hand)."""
         snapshot = self.snapshots.current()
-        new_reader = reader.is_new(request.user_key)
+        new_reader = reader.is_new(request.user_key, http)
         state = self.tally.delivery_state(snapshot, request, new_reader)
         return snapshot, decide_page(snapshot, request, state, self.rng(), explain,
                                      state.shared_verdicts(), new_reader)
 
-    def serve(self, request: PageRequest, base_url: str = "") -> dict[str, ServedAd]:
+    def serve(self, request: PageRequest, base_url: str = "",
+              http: Request | None = None) -> dict[str, ServedAd]:
         """Decide and render every slot. ``base_url`` (``https://host``) makes every URL
         absolute, for pages this server does not assemble."""
-        snapshot, decision = self.decide(request)
+        http = http or reader.current_request()
+        snapshot, decision = self.decide(request, http=http)
         decision_id = _decision_id()
-        sign = self._tokens().sign_fields
-        click_prefix, impression_prefix = (base_url + path for path in self._paths())
+        sign = self._tokens().signer()
+        click_prefix, impression_prefix = (base_url + path for path in self._paths(http))
         # the markup's URLs escaped by parts (escaping is character by character); a token is
         # URL-safe but for the slot code and user key it names, so it is checked
         click_html, impression_html = escape_text(click_prefix), escape_text(impression_prefix)
@@ -126,17 +131,16 @@ class AdServer:
             observer(served)
         return served
 
-    def _paths(self) -> tuple[str, str]:
+    def _paths(self, http: Request | None) -> tuple[str, str]:
         """The paths of the click and impression routes up to their token; outside a request
-        (a widget rendered by a test fixture) from the app's URL map. Kept per script root:
-        they never change."""
-        in_request = has_request_context()
-        root = request.environ.get("SCRIPT_NAME", "") if in_request else ""
+        (``http`` None: a widget rendered by a test fixture) from the app's URL map. Kept per
+        script root: they never change."""
+        root = http.environ.get("SCRIPT_NAME", "") if http is not None else ""
         known = self._known_paths.get(root)
         if known is None:
             paths = []
             for endpoint in ("ads.click", "ads.impression"):
-                if in_request:
+                if http is not None:
                     path = url_for(endpoint, token=_MARK)
                 else:
                     path = self.url_map.bind("localhost").build(endpoint, {"token": _MARK})
