@@ -273,15 +273,19 @@ class PageContext:
         return None
 
     def unused(self, creatives: tuple[CreativeSpec, ...]) -> tuple[CreativeSpec, ...]:
-        if not self.used_creatives:
+        used = self.used_creatives
+        if not used:
             return creatives
-        return tuple(c for c in creatives if c.id not in self.used_creatives)
+        if len(creatives) == 1:  # most line items have one creative of a size
+            return () if creatives[0].id in used else creatives
+        return tuple(c for c in creatives if c.id not in used)
 
     def use(self, entry: Entry, creatives: list[CreativeSpec]) -> None:
         """Put creatives of a line item on the page; its delivery verdict is recomputed next
         time so that caps and goals count them."""
         item_id = entry.item.id
-        self.used_creatives.update(creative.id for creative in creatives)
+        for creative in creatives:
+            self.used_creatives.add(creative.id)
         for label in entry.item.exclusion_labels:
             self.used_labels.setdefault(label, item_id)
         self.page_counts[item_id] = self.page_counts.get(item_id, 0) + len(creatives)
