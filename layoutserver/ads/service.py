@@ -185,7 +185,7 @@ def page_request(page: PageContext, slots: Sequence[str], user_key: str | None) 
         section=section,
         tags=tags,
         path=page.request.path,
-        key_values=dict(page.request.query),
+        key_values=page.request.query,  # read-only already: no copy
         user_key=user_key,
     )
 
