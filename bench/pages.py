@@ -488,7 +488,7 @@ def report(runs: list[ServerRun], info: Mapping[str, str], args: argparse.Namesp
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--duration", type=int, default=3, help="seconds per wrk run (3)")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds per URL (5)")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds per URL (7)")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per URL (2)")
     parser.add_argument("--quiet-wait", type=float, default=3.0,
                         help="seconds to wait at most for a quiet machine before each run (3)")
