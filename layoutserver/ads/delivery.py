@@ -87,6 +87,7 @@ class DatabaseDeliveryState:
         self._goals: dict[int, tuple[int, ...]] | None = None
         self._users: dict[int, tuple[int, ...]] | None = {} if new_reader else None
         self._goal_counts = goal_counts
+        self._version = snapshot.version
         self._verdicts: dict[int, Any] | None = None
         self._other: dict[tuple[Any, ...], int] = {}
         self.queries = 0
@@ -124,7 +125,8 @@ class DatabaseDeliveryState:
         return None
 
     def _load_goals(self) -> dict[int, tuple[int, ...]]:
-        key = (self._goal_ids, self._day, self._hour)
+        # the snapshot's version too: the verdicts kept with the counts read line items' specs
+        key = (self._goal_ids, self._day, self._hour, self._version)
         if self._goal_counts is not None:
             kept = self._goal_counts.get(key)
             if kept is not None:

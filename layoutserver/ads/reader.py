@@ -55,7 +55,7 @@ def user_key(config: Mapping[str, Any], stated_consent: bool | None,
     """The reader's key for this request (``http``, else the current one), or None when
     storage is denied (or outside a request). May make a new key, for
     :func:`set_user_cookie` to store."""
-    current = http or current_request()
+    current = http if http is not None else current_request()
     if current is None or not storage_allowed(stated_consent, current):
         return None
     environ = current.environ
@@ -77,7 +77,7 @@ def user_key(config: Mapping[str, Any], stated_consent: bool | None,
 def is_new(key: str | None, http: Request | None = None) -> bool:
     """Whether ``key`` was made during this request (``http``, else the current one): such a
     reader has no history yet."""
-    current = http or current_request()
+    current = http if http is not None else current_request()
     return key is not None and current is not None and current.environ.get(_NEW_KEY) == key
 
 

@@ -86,7 +86,8 @@ class AdServer:
               http: Request | None = None) -> dict[str, ServedAd]:
         """Decide and render every slot. ``base_url`` (``https://host``) makes every URL
         absolute, for pages this server does not assemble."""
-        http = http or reader.current_request()
+        if http is None:
+            http = reader.current_request()
         snapshot, decision = self.decide(request, http=http)
         decision_id = _decision_id()
         sign = self._tokens().signer()
@@ -145,11 +146,15 @@ class AdServer:
                 else:
                     path = self.url_map.bind("localhost").build(endpoint, {"token": _MARK})
                 paths.append(path.removesuffix(_MARK))
-            known = self._known_paths[root] = (paths[0], paths[1])
+            known = (paths[0], paths[1])
+            if len(self._known_paths) < MAX_SCRIPT_ROOTS:  # roots may come from a proxy header
+                self._known_paths[root] = known
         return known
 
 
 _MARK = "TOKEN"
+MAX_SCRIPT_ROOTS = 64
+"""Script roots whose tracking paths an ad server keeps (an app is mounted at one or two)."""
 
 _LOTTERY = random.Random()  # noqa: S311 - a lottery, not a secret
 """The lottery's random source when no seed is set: one per process (reseeded in a forked

@@ -120,3 +120,20 @@ def test_goal_counts_are_kept_for_at_most_a_second(monkeypatch: pytest.MonkeyPat
     # fresh counts come with no verdicts: none drawn from the old counts outlive them
     assert kept.put(("ids",), {1: (6,)}) == {}
     assert kept.get(("ids",)) == ({1: (6,)}, {})
+
+
+def test_verdicts_kept_with_the_counts_follow_a_configuration_change(
+    small_app: Callable[..., Flask],
+) -> None:
+    goal = {"metric": "impressions", "amount": 1000, "period": "lifetime"}
+    app = small_app(settings={"REDIS_URL": ""}, goal=goal, pacing="asap")
+    (first,) = decide(app, ["top"])["decisions"]
+    assert first["creative_id"] is not None
+    acme = first["line_item_id"]
+    assert app.test_client().get(first["impression_url"]).status_code in (200, 204)
+    # within the second the counts and their verdicts are kept: the goal lowered to the one
+    # impression served makes a new snapshot, whose pages work their verdicts out afresh
+    import_ads(get_database(app), small_config(goal={**goal, "amount": 1}, pacing="asap"),
+               get_core(app).timezone)
+    (second,) = decide(app, ["top"])["decisions"]
+    assert second["line_item_id"] != acme
