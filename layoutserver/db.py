@@ -81,10 +81,9 @@ class Database:
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self._readers = threading.local()
         self._held = self.engine.dialect.name == "sqlite"
-        #: Elsewhere (PostgreSQL) reads take a pooled connection in autocommit: each read is one
-        #: round trip that sees the latest commit, with no BEGIN and ROLLBACK around it.
-        self._reads = self.engine if self._held else self.engine.execution_options(
-            isolation_level="AUTOCOMMIT")
+        #: Reads run in autocommit: each is one statement that sees the latest commit, with no
+        #: BEGIN and ROLLBACK around it (on SQLite on a connection each thread keeps).
+        self._reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.version_poll = version_poll
         self._versions: dict[str, tuple[float, int]] = {}
         # A commit in this process that moved a version (``increment``): read them again next
@@ -127,21 +126,17 @@ class Database:
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
-        """A connection for reads. On SQLite each thread keeps one and ends its transaction
-        after every use (so the next read sees the latest commit): cheaper than a pool checkout
-        for the queries of every uncached render. Elsewhere a pooled connection in autocommit
-        (each statement sees the latest commit)."""
+        """A connection for reads, in autocommit: each statement sees the latest commit, with
+        no BEGIN and ROLLBACK around it. On SQLite each thread keeps one (cheaper than a pool
+        checkout for the queries of every uncached render); elsewhere a pooled one."""
         if not self._held:
             with self._reads.connect() as connection:
                 yield connection
             return
         held: Connection | None = getattr(self._readers, "reads", None)
         if held is None or held.closed:
-            held = self._readers.reads = self.engine.connect()
-        try:
-            yield held
-        finally:
-            held.rollback()
+            held = self._readers.reads = self._reads.connect()
+        yield held
 
     def read_int(self, sql: str) -> int:
         """One integer from a one-row query (0 when there is no row): the version numbers

@@ -57,22 +57,32 @@ class Assembly:
 
     def assets(self, registry: WidgetRegistry) -> Assets:
         """Each asset once, in first-seen order. Two widgets that name the same file of the same
-        static folder share one URL: the first widget's."""
-        css: dict[object, str] = {}
-        js: dict[object, str] = {}
-        for item in self.rendered:
-            installed = registry.get(item.placement.widget)
-            if installed is None:
-                continue
-            widget = installed.widget
-            for found, paths in ((css, widget.assets.css), (js, widget.assets.js)):
-                for path in paths:
-                    identity = asset_identity(widget.static_folder, path)
-                    found.setdefault(identity, asset_url(installed.name, path))
-        return Assets(css=tuple(css.values()), js=tuple(js.values()))
+        static folder share one URL: the first widget's. Worked out once per layout and list of
+        widgets (installed widgets are fixed for the life of the app)."""
+        memo_key = ("assets", tuple(item.placement.widget for item in self.rendered))
+        known = self.layout.memo.get(memo_key)
+        if isinstance(known, Assets):
+            return known
+        assets = self.layout.memo[memo_key] = _assets(self.rendered, registry)
+        return assets
 
     def timings(self) -> list[tuple[str, float, str]]:
         return timings(self.rendered)
+
+
+def _assets(rendered: Sequence[RenderedPlacement], registry: WidgetRegistry) -> Assets:
+    css: dict[object, str] = {}
+    js: dict[object, str] = {}
+    for item in rendered:
+        installed = registry.get(item.placement.widget)
+        if installed is None:
+            continue
+        widget = installed.widget
+        for found, paths in ((css, widget.assets.css), (js, widget.assets.js)):
+            for path in paths:
+                identity = asset_identity(widget.static_folder, path)
+                found.setdefault(identity, asset_url(installed.name, path))
+    return Assets(css=tuple(css.values()), js=tuple(js.values()))
 
 
 def timings(rendered: Sequence[RenderedPlacement]) -> list[tuple[str, float, str]]:
