@@ -1,23 +1,29 @@
 """The app's own cost per request, without gunicorn, sockets or wrk: for changes too small for
 ``make bench``'s req/s ratios to see on a noisy machine.
 
-    .venv/bin/python bench/inprocess.py                  # thread CPU µs per request
+    .venv/bin/python bench/inprocess.py                  # CPU µs per request
     .venv/bin/python bench/inprocess.py --instructions   # instructions per request (valgrind)
+    .venv/bin/python bench/inprocess.py --only nocache --renders-inline   # without the handoff
 
 Each of ``null``, ``warm``, ``ads`` and ``nocache`` (the URLs and settings of ``make bench``'s
 servers, see ``bench/pages.py``) is served by a fresh process that builds the app
 (``bench_app.py``) on a throwaway SQLite database with the demo content and calls it as a WSGI
 application in a loop, with the environ a bare ``wrk`` request gives:
 
-* **time**: the thread CPU time of ``--requests`` requests after a warm-up, ``--rounds`` times;
-  the minimum per request is printed (the least disturbed round), with the median beside it.
-  Render threads are not counted: the ``nocache`` page's widgets render on one, so its time
-  here is the request thread's alone.
+* **time**: the CPU time of ``--requests`` requests after a warm-up, ``--rounds`` times, of the
+  request thread and of all threads (the ``nocache`` page's widgets render on a render thread;
+  waking it costs CPU too); the minimum per request is printed (the least disturbed round),
+  with the median beside it. The process's own background threads (metrics, version reads)
+  count in "all threads", a little.
 * **instructions** (``--instructions``): the process runs twice under valgrind's callgrind, with
   the warm-up only and with ``--requests`` more; the difference over ``--requests`` is the
   instructions per request, every thread counted. It does not depend on the machine's speed or
   load at all (``PYTHONHASHSEED=0``; the ad lottery is random, so ``ads`` moves by well under
-  1 %). About a minute and a half per URL.
+  1 %; time-driven work such as version reads moves every URL by about 1 %). About a minute and
+  a half per URL.
+* ``--renders-inline`` (a measurement, not a mode): render batches run on the request thread,
+  with no render thread and so no time budget; compared with a run without it, what the
+  render-thread handoff costs.
 
 ``docs/performance.md`` has what it measured.
 """
@@ -86,13 +92,32 @@ def child(url: str, requests: int, rounds: int, timed: bool) -> None:
         for _ in range(requests):
             one()
         return
-    per_request = []
+    thread_cpu, process_cpu = [], []
     for _ in range(rounds):
-        started = time.thread_time()
+        started, started_all = time.thread_time(), time.process_time()
         for _ in range(requests):
             one()
-        per_request.append((time.thread_time() - started) / requests * 1e6)
-    print(f"{min(per_request):.1f} {statistics.median(per_request):.1f}")
+        thread_cpu.append((time.thread_time() - started) / requests * 1e6)
+        process_cpu.append((time.process_time() - started_all) / requests * 1e6)
+    print(" ".join(f"{value:.1f}" for value in (min(thread_cpu), statistics.median(thread_cpu),
+                                                 min(process_cpu),
+                                                 statistics.median(process_cpu))))
+
+
+def render_inline() -> None:
+    """A measurement, not a mode: render batches run on the thread that asks for them, with no
+    render thread and so no time budget (what the render-thread handoff costs)."""
+    from concurrent.futures import Future
+
+    from layoutserver.render.pool import RenderPool
+
+    def submit_batch(pool: RenderPool, jobs: Any) -> list[Future[Any]]:
+        pending: list[tuple[Any, Any, Future[Any]]] = [(key, task, Future())
+                                                       for key, task in jobs]
+        pool._run(pending)
+        return [future for _, _, future in pending]
+
+    RenderPool.submit_batch = submit_batch  # type: ignore[method-assign,assignment]
 
 
 def run_child(url: str, env: dict[str, str], args: list[str],
@@ -105,11 +130,12 @@ def run_child(url: str, env: dict[str, str], args: list[str],
     return done.stdout, done.stderr
 
 
-def instructions(url: str, env: dict[str, str], requests: int, tmp: Path) -> float:
+def instructions(url: str, env: dict[str, str], requests: int, tmp: Path,
+                 extra: list[str]) -> float:
     counts = []
     for served in (0, requests):
         out = tmp / f"callgrind-{url}-{served}.out"
-        _, output = run_child(url, env, ["--requests", str(served)],
+        _, output = run_child(url, env, ["--requests", str(served), *extra],
                               ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"])
         collected = [line for line in output.splitlines() if "Collected :" in line]
         if not collected:
@@ -127,17 +153,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds per URL (7)")
     parser.add_argument("--only", choices=sorted(URLS), action="append",
                         help="measure only this URL (repeatable)")
+    parser.add_argument("--renders-inline", action="store_true",
+                        help="run render batches on the request thread (no time budget): what "
+                             "the render-thread handoff costs")
     parser.add_argument("--child", choices=sorted(URLS), help=argparse.SUPPRESS)
     parser.add_argument("--timed", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     default_requests = 200 if args.instructions else 1000
     requests = default_requests if args.requests is None else args.requests
     if args.child:
+        if args.renders_inline:
+            render_inline()
         child(args.child, requests, args.rounds, args.timed)
         return 0
     if args.instructions and shutil.which("valgrind") is None:
         print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
         return 2
+    inline = ["--renders-inline"] if args.renders_inline else []
     with tempfile.TemporaryDirectory(prefix="layoutserver-inprocess-") as tmpdir:
         tmp = Path(tmpdir)
         base = {**os.environ, "LAYOUTSERVER_DATABASE_URL": f"sqlite:///{tmp / 'demo.sqlite3'}",
@@ -147,19 +179,21 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([str(Path(sys.executable).parent / "layoutserver"), "demo", "load"],
                        cwd=ROOT, env=base, capture_output=True, check=True)
         print(f"{'url':<8} " + ("instructions/request" if args.instructions
-                                else "µs thread CPU/request (min, median)"))
+                                else "µs CPU/request: request thread (min, median), "
+                                     "all threads (min, median)"))
         for url, (_path, cache_type, disabled) in URLS.items():
             if args.only and url not in args.only:
                 continue
             env = {**base, "LAYOUTSERVER_CACHE_TYPE": cache_type,
                    "LAYOUTSERVER_WIDGETS_DISABLED": disabled}
             if args.instructions:
-                print(f"{url:<8} {instructions(url, env, requests, tmp):,.0f}", flush=True)
+                print(f"{url:<8} {instructions(url, env, requests, tmp, inline):,.0f}",
+                      flush=True)
             else:
                 output, _ = run_child(url, env, ["--timed", "--requests", str(requests),
-                                                 "--rounds", str(args.rounds)])
-                least, median = output.split()
-                print(f"{url:<8} {least:>8} {median:>8}", flush=True)
+                                                 "--rounds", str(args.rounds), *inline])
+                print(f"{url:<8} " + " ".join(f"{value:>8}" for value in output.split()),
+                      flush=True)
     return 0
 
 
