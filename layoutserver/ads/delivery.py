@@ -140,6 +140,8 @@ class DatabaseDeliveryState:
     def shared_verdicts(self) -> dict[int, Any] | None:
         """Verdicts shared by the pages that read the same kept goal counts (for
         ``decide_page``); None when counts are not kept (every page works them out)."""
+        if self._goal_counts is None:
+            return None
         if self._goals is None:
             self._goals = self._load_goals()
         return self._verdicts

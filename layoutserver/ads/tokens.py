@@ -72,17 +72,12 @@ class Tokens:
 
     def sign(self, tracked: Tracked) -> str:
         """The token of ``tracked``, as ``TimestampSigner(secret, salt=SALT).sign`` makes it."""
-        return self.sign_fields(tracked.decision_id, tracked.slot, tracked.line_item_id,
-                                tracked.creative_id, tracked.user_key)
-
-    def sign_fields(self, decision_id: str, slot: str, line_item_id: int, creative_id: int,
-                    user_key: str | None) -> str:
-        """:meth:`sign` of ``Tracked(decision_id, slot, ...)``, without making one."""
-        return self.signer()(decision_id, slot, line_item_id, creative_id, user_key)
+        return self.signer()(tracked.decision_id, tracked.slot, tracked.line_item_id,
+                             tracked.creative_id, tracked.user_key)
 
     def signer(self) -> Callable[[str, str, int, int, str | None], str]:
-        """:meth:`sign_fields` with the time stamp of now: for the tokens of one page (a
-        page signs one per filled slot)."""
+        """:meth:`sign` from a ``Tracked``'s fields, without making one, with the time stamp of
+        now: for the tokens of one page (a page signs one per filled slot)."""
         stamp = b"." + self._timestamp()
         inner, outer = self._inner, self._outer
 

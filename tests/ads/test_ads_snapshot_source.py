@@ -137,3 +137,16 @@ def test_verdicts_kept_with_the_counts_follow_a_configuration_change(
                get_core(app).timezone)
     (second,) = decide(app, ["top"])["decisions"]
     assert second["line_item_id"] != acme
+
+
+def test_a_decision_keeps_its_verdicts_with_the_goal_counts(
+    small_app: Callable[..., Flask],
+) -> None:
+    goal = {"metric": "impressions", "amount": 1000, "period": "lifetime"}
+    app = small_app(settings={"REDIS_URL": ""}, goal=goal, pacing="asap")
+    (served,) = decide(app, ["top"])["decisions"]
+    kept = list(get_ads(app).tally.goal_counts._kept.values())
+    assert len(kept) == 1
+    _expiry, _counts, verdicts = kept[0]
+    # the line item with the goal: its verdict, drawn from these counts, waits for the next page
+    assert verdicts[served["line_item_id"]].reason is None

@@ -214,7 +214,8 @@ class PageContext:
             verdict = self._check_delivery(entry)
         else:
             found = shared.get(item_id)
-            verdict = shared[item_id] = found or self._check_delivery(entry)
+            verdict = found if found is not None else self._check_delivery(entry)
+            shared[item_id] = verdict
         self._delivery[item_id] = verdict
         return verdict
 

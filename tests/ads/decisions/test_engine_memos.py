@@ -69,9 +69,8 @@ def test_shared_verdicts_are_reused_for_line_items_without_caps_only() -> None:
     # a page deciding on the same counts takes the shared verdict: here, the goal is reached
     shared[1] = GOAL_REACHED
     for seed in range(20):
-        assert chosen(decide_page(snap, page, state, random.Random(seed), shared=shared))[
-            "top"] != 1 != chosen(decide_page(snap, page, state, random.Random(seed),
-                                              shared=shared))["side"]
+        taken = chosen(decide_page(snap, page, state, random.Random(seed), shared=shared))
+        assert taken["top"] != 1 != taken["side"]
         assert 1 in chosen(decide_page(snap, page, state, random.Random(seed))).values()
 
 
