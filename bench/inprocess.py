@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/inprocess.py                  # CPU µs per request
     .venv/bin/python bench/inprocess.py --instructions   # instructions per request (valgrind)
-    .venv/bin/python bench/inprocess.py --only nocache --renders-inline   # without the handoff
+    .venv/bin/python bench/inprocess.py --only nocache --render-threads   # with the handoff
 
 Each of ``null``, ``warm``, ``ads`` and ``nocache`` (the URLs and settings of ``make bench``'s
 servers, see ``bench/pages.py``) is served by a fresh process that builds the app
@@ -11,8 +11,9 @@ servers, see ``bench/pages.py``) is served by a fresh process that builds the ap
 application in a loop, with the environ a bare ``wrk`` request gives:
 
 * **time**: the CPU time of ``--requests`` requests after a warm-up, ``--rounds`` times, of the
-  request thread and of all threads (the ``nocache`` page's widgets render on a render thread;
-  waking it costs CPU too); the minimum per request is printed (the least disturbed round),
+  request thread and of all threads (with ``--render-threads`` the ``nocache`` page's widgets
+  render on a render thread; waking it costs CPU too); the minimum per request is printed (the
+  least disturbed round),
   with the median beside it. The process's own background threads (metrics, version reads)
   count in "all threads", a little.
 * **instructions** (``--instructions``): the process runs twice under valgrind's callgrind, with
@@ -21,9 +22,10 @@ application in a loop, with the environ a bare ``wrk`` request gives:
   load at all (``PYTHONHASHSEED=0``; the ad lottery is random, so ``ads`` moves by well under
   1 %; time-driven work such as version reads moves every URL by about 1 %). About a minute and
   a half per URL.
-* ``--renders-inline`` (a measurement, not a mode): render batches run on the request thread,
-  with no render thread and so no time budget; compared with a run without it, what the
-  render-thread handoff costs.
+* ``--render-threads``: ``RENDER_ON_MAIN_THREAD=false``. Requests are served on the process's
+  main thread, as in a gunicorn sync worker, so by default the batch of widgets with a fast
+  record renders right there under the alarm budget; with this flag it goes to a render thread,
+  and the difference is what the handoff costs.
 
 ``docs/performance.md`` has what it measured.
 """
@@ -104,22 +106,6 @@ def child(url: str, requests: int, rounds: int, timed: bool) -> None:
                                                  statistics.median(process_cpu))))
 
 
-def render_inline() -> None:
-    """A measurement, not a mode: render batches run on the thread that asks for them, with no
-    render thread and so no time budget (what the render-thread handoff costs)."""
-    from concurrent.futures import Future
-
-    from layoutserver.render.pool import RenderPool
-
-    def submit_batch(pool: RenderPool, jobs: Any) -> list[Future[Any]]:
-        pending: list[tuple[Any, Any, Future[Any]]] = [(key, task, Future())
-                                                       for key, task in jobs]
-        pool._run(pending)
-        return [future for _, _, future in pending]
-
-    RenderPool.submit_batch = submit_batch  # type: ignore[method-assign,assignment]
-
-
 def run_child(url: str, env: dict[str, str], args: list[str],
               prefix: Iterable[str] = ()) -> tuple[str, str]:
     """The child's standard output and error (logs, and valgrind's summary)."""
@@ -130,12 +116,11 @@ def run_child(url: str, env: dict[str, str], args: list[str],
     return done.stdout, done.stderr
 
 
-def instructions(url: str, env: dict[str, str], requests: int, tmp: Path,
-                 extra: list[str]) -> float:
+def instructions(url: str, env: dict[str, str], requests: int, tmp: Path) -> float:
     counts = []
     for served in (0, requests):
         out = tmp / f"callgrind-{url}-{served}.out"
-        _, output = run_child(url, env, ["--requests", str(served), *extra],
+        _, output = run_child(url, env, ["--requests", str(served)],
                               ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"])
         collected = [line for line in output.splitlines() if "Collected :" in line]
         if not collected:
@@ -153,28 +138,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds per URL (7)")
     parser.add_argument("--only", choices=sorted(URLS), action="append",
                         help="measure only this URL (repeatable)")
-    parser.add_argument("--renders-inline", action="store_true",
-                        help="run render batches on the request thread (no time budget): what "
-                             "the render-thread handoff costs")
+    parser.add_argument("--render-threads", action="store_true",
+                        help="RENDER_ON_MAIN_THREAD=false: widgets render on render threads")
     parser.add_argument("--child", choices=sorted(URLS), help=argparse.SUPPRESS)
     parser.add_argument("--timed", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     default_requests = 200 if args.instructions else 1000
     requests = default_requests if args.requests is None else args.requests
     if args.child:
-        if args.renders_inline:
-            render_inline()
         child(args.child, requests, args.rounds, args.timed)
         return 0
     if args.instructions and shutil.which("valgrind") is None:
         print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
         return 2
-    inline = ["--renders-inline"] if args.renders_inline else []
     with tempfile.TemporaryDirectory(prefix="layoutserver-inprocess-") as tmpdir:
         tmp = Path(tmpdir)
         base = {**os.environ, "LAYOUTSERVER_DATABASE_URL": f"sqlite:///{tmp / 'demo.sqlite3'}",
                 "LAYOUTSERVER_SETTINGS": str(ROOT / "config" / "demo.toml"),
-                "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"), "PYTHONHASHSEED": "0"}
+                "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"), "PYTHONHASHSEED": "0",
+                "LAYOUTSERVER_RENDER_ON_MAIN_THREAD": "false" if args.render_threads else "true"}
         (tmp / "metrics").mkdir()
         subprocess.run([str(Path(sys.executable).parent / "layoutserver"), "demo", "load"],
                        cwd=ROOT, env=base, capture_output=True, check=True)
@@ -187,11 +169,11 @@ def main(argv: list[str] | None = None) -> int:
             env = {**base, "LAYOUTSERVER_CACHE_TYPE": cache_type,
                    "LAYOUTSERVER_WIDGETS_DISABLED": disabled}
             if args.instructions:
-                print(f"{url:<8} {instructions(url, env, requests, tmp, inline):,.0f}",
+                print(f"{url:<8} {instructions(url, env, requests, tmp):,.0f}",
                       flush=True)
             else:
                 output, _ = run_child(url, env, ["--timed", "--requests", str(requests),
-                                                 "--rounds", str(args.rounds), *inline])
+                                                 "--rounds", str(args.rounds)])
                 print(f"{url:<8} " + " ".join(f"{value:>8}" for value in output.split()),
                       flush=True)
     return 0

@@ -4,7 +4,9 @@ One run measures, side by side:
 
 * the null route (``/_bench/null``, a constant string, see ``bench_app.py``),
 * the seed page with a warm cache (the default in-process SimpleCache),
-* the seed page with caching disabled (``LAYOUTSERVER_CACHE_TYPE=NullCache``),
+* the seed page with caching disabled (``LAYOUTSERVER_CACHE_TYPE=NullCache``), and beside it
+  the same with its widgets rendered on a render thread (``RENDER_ON_MAIN_THREAD=false``,
+  a comparison without a target),
 
 and prints each page's ratio to the null route. Two gunicorn servers are started one after the
 other (never at once, so they do not compete for the cores), each with ``config/gunicorn.conf.py``
@@ -61,6 +63,7 @@ NOISE_CORES = 0.25
 PROBE_LOOPS = 150_000
 """Iterations of :func:`speed_probe_ms` (about 25 ms on the bench machine)."""
 LABELS = {"warm": "seed page, warm cache", "nocache": "seed page, caching disabled",
+          "threads": "caching disabled, on threads",
           "ads": "seed page + 5 ad spots, warm", "pg": "seed page, PostgreSQL + Redis"}
 #: Each server: its cache backend, the widgets switched off, and what the seed page's
 #: Server-Timing must say to prove it is served the way the run claims. "warm" and "nocache"
@@ -69,12 +72,15 @@ LABELS = {"warm": "seed page, warm cache", "nocache": "seed page, caching disabl
 SERVERS = {
     "warm": ("SimpleCache", "ad_spot", 'desc="page-cache hit"'),
     "nocache": ("NullCache", "ad_spot", 'desc="rendered"'),
+    "threads": ("NullCache", "ad_spot", 'desc="rendered"'),
     "ads": ("SimpleCache", "", "per-request widgets rendered"),
     # Production mode: the warm page of "warm" on PostgreSQL, the shared cache in Redis
     # (CACHE_TYPE chosen from REDIS_URL). Needs the servers bench/run.sh starts (.ci/services).
     "pg": ("", "ad_spot", 'desc="page-cache hit"'),
 }
 PRODUCTION = {"pg"}
+SETTINGS = {"threads": {"LAYOUTSERVER_RENDER_ON_MAIN_THREAD": "false"}}
+"""Settings of a server beside its cache type and disabled widgets."""
 """Servers on the PostgreSQL and Redis of ``.ci/services`` (LAYOUTSERVER_TEST_*_URL)."""
 
 
@@ -362,7 +368,7 @@ def measure_server(name: str, env: dict[str, str], tmp: Path,
     cache_type, disabled, expect = SERVERS[name]
     port = free_port()
     server_env = {**env, "PORT": str(port), "LAYOUTSERVER_CACHE_TYPE": cache_type,
-                  "LAYOUTSERVER_WIDGETS_DISABLED": disabled}
+                  "LAYOUTSERVER_WIDGETS_DISABLED": disabled, **SETTINGS.get(name, {})}
     if name in PRODUCTION:
         server_env.update(production_env())
     run = ServerRun(name, cache_type, UrlResult("null route", NULL_PATH),
@@ -467,6 +473,8 @@ def report(runs: list[ServerRun], info: Mapping[str, str], args: argparse.Namesp
                   f"{max(run.null.probe_ms + run.page.probe_ms):.1f}" for run in runs) + "\n")
     ok = True
     for run in runs:
+        if run.name not in TARGETS:  # a comparison
+            continue
         target = TARGETS[run.name]
         verdict = "PASS" if run.ratio >= target else "BELOW"
         ok = ok and verdict == "PASS"
@@ -494,7 +502,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds to wait at most for a quiet machine before each run (3)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
-    parser.add_argument("--only", choices=sorted(TARGETS), action="append",
+    parser.add_argument("--only", choices=sorted(SERVERS), action="append",
                         help="run only this server (repeatable)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write results as JSON")
     parser.add_argument("--strict", action="store_true",
@@ -538,7 +546,8 @@ def main(argv: list[str] | None = None) -> int:
             "gunicorn_env": {k: v for k, v in os.environ.items() if k.startswith("GUNICORN_")},
             "runs": [{**asdict(run), "ratio": run.ratio, "round_ratios": run.round_ratios,
                       "cpu_ratio": run.cpu_ratio,
-                      "target": TARGETS[run.name], "pass": run.ratio >= TARGETS[run.name],
+                      "target": TARGETS.get(run.name),
+                      "pass": run.ratio >= TARGETS[run.name] if run.name in TARGETS else None,
                       "null_rps_median": run.null.median, "page_rps_median": run.page.median,
                       "null_cpu_us_median": run.null.cpu_median,
                       "page_cpu_us_median": run.page.cpu_median,

@@ -42,7 +42,8 @@ class Core:
         self.pool = RenderPool(config["RENDER_THREADS"])
         self.renderer = Renderer(registry, self.fragments, self.pool,
                                  config["WIDGET_BUDGET_MS"] / 1000,
-                                 scope_versions=self.content.scope_versions)
+                                 scope_versions=self.content.scope_versions,
+                                 on_main_thread=config["RENDER_ON_MAIN_THREAD"])
         self.timezone = site_timezone(config)
         self.pinned_now = site_now(config)
         self.layouts = LayoutSet({})

@@ -134,7 +134,11 @@ class Database:
                 yield connection
             return
         held: Connection | None = getattr(self._readers, "reads", None)
-        if held is None or held.closed:
+        if held is None or held.closed or held.invalidated:
+            # invalidated: SQLAlchemy dropped its driver connection after an error, or after a
+            # read stopped half-way by the render alarm (``render/alarm.py``)
+            if held is not None:
+                held.close()
             held = self._readers.reads = self._reads.connect()
         yield held
 

@@ -46,6 +46,10 @@ DEFAULTS: dict[str, Any] = {
     # Rendering: how long one widget may take before its fallback is used, and the pool size.
     "WIDGET_BUDGET_MS": 300,
     "RENDER_THREADS": 8,
+    # Widgets with a record of rendering fast render on the request thread when it is the
+    # process's main thread (gunicorn's sync worker), their budget kept by SIGALRM; false: on
+    # a render thread, like every other widget (docs/performance.md, "Session 5").
+    "RENDER_ON_MAIN_THREAD": True,
     # Widgets installed but not to be loaded (entry-point names).
     "WIDGETS_DISABLED": [],
     # The site.
@@ -109,6 +113,9 @@ def _normalise(config: Config) -> None:
         value = config[key]
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise SettingsError(f"{key} must be a positive whole number, not {value!r}")
+    if not isinstance(config["RENDER_ON_MAIN_THREAD"], bool):
+        raise SettingsError(f"RENDER_ON_MAIN_THREAD must be true or false, not "
+                            f"{config['RENDER_ON_MAIN_THREAD']!r}")
     for key in ("VERSION_POLL_SECONDS", "ADS_FLUSH_SECONDS"):
         value = config[key]
         if value is None and key == "VERSION_POLL_SECONDS":

@@ -49,3 +49,14 @@ def timing_outcomes(response: Any) -> dict[str, str]:
     """Placement id -> outcome, read from Server-Timing (``id;dur=..;desc="widget outcome"``)."""
     found = TIMING_ENTRY.findall(response.headers["Server-Timing"])
     return {placement: outcome for placement, outcome in found if placement != "total"}
+
+
+def trust(app: Any, *widgets: str) -> None:
+    """Give ``widgets`` the record of fast renders that puts them in a page's batch."""
+    from layoutserver.core import get_core
+    from layoutserver.render.track import TRUST_AFTER
+
+    track = get_core(app).renderer.track
+    for name in widgets:
+        for _ in range(TRUST_AFTER):
+            track.record(name, 0.0)

@@ -95,4 +95,32 @@ class Together(Widget):
         raise AssertionError("render must not be called for a Rendered share")
 
 
-TEST_WIDGETS = [Raising, Slow, Counting, PerRequest, Together]
+class Querying(Widget):
+    """Reads content over and over, never done: its budget stops it somewhere inside a
+    database read."""
+
+    name = "test_querying"
+    version = "1"
+    cache_policy = CachePolicy.per_request()
+    fallback = "querying fallback"
+
+    def render(self, ctx: RenderContext, options: Any) -> Markup:
+        while True:
+            ctx.content.latest_articles(3, exclude=[ctx.slug])
+            ctx.content.editorial_list("must-read")
+
+
+class Where(Widget):
+    """Notes the name of the thread it renders on (class-wide, reset by tests)."""
+
+    name = "test_where"
+    version = "1"
+    cache_policy = CachePolicy.per_request()
+    threads: ClassVar[list[str]] = []
+
+    def render(self, ctx: RenderContext, options: Any) -> str:
+        Where.threads.append(threading.current_thread().name)
+        return "here"
+
+
+TEST_WIDGETS = [Raising, Slow, Counting, PerRequest, Together, Querying, Where]

@@ -1,5 +1,6 @@
-"""Rendering placements: from the cache when shared and fresh, else on a render thread within a
-time budget, with the widget's fallback (or its last good output) when it fails or overruns."""
+"""Rendering placements: from the cache when shared and fresh, else within a time budget (on a
+render thread, or on the main thread under an alarm), with the widget's fallback (or its last
+good output) when it fails or overruns."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from markupsafe import Markup, escape
 from layoutserver.content.version import ALL
 from layoutserver.layouts import Layout, Placement
 from layoutserver.registry import InstalledWidget, WidgetRegistry
+from layoutserver.render import alarm
 from layoutserver.render.fragment_cache import FragmentCache
 from layoutserver.render.pool import Job, RenderPool
 from layoutserver.render.track import RenderTrack
@@ -80,7 +82,11 @@ class Renderer:
         pool: RenderPool,
         budget_seconds: float,
         scope_versions: Callable[[int], Mapping[str, int]] | None = None,
+        on_main_thread: bool = True,
     ) -> None:
+        self.on_main_thread = on_main_thread
+        """Run the batch of widgets with a fast record on the request thread when that is the
+        process's main thread (gunicorn's sync worker), under an alarm (``render/alarm.py``)."""
         self.scope_versions = scope_versions
         """Content scope versions for a content version (``ContentRepository.scope_versions``);
         None: every fragment keys on the content version alone."""
@@ -131,7 +137,7 @@ class Renderer:
                     continue
             misses.append((placement, installed, key))
 
-        futures = self._submit(page, misses, results)
+        futures = self._submit(page, misses, results, deadline)
         if futures:  # one wait for all, rather than a wake-up per render
             wait([item[3] for item in futures], timeout=max(0.0, deadline - time.perf_counter()))
         for placement, installed, key, future in futures:
@@ -144,11 +150,12 @@ class Renderer:
 
     def _submit(
         self, page: PageContext, misses: list[tuple[Placement, InstalledWidget, CacheKeys | None]],
-        results: dict[str, RenderedPlacement],
+        results: dict[str, RenderedPlacement], deadline: float,
     ) -> list[tuple[Placement, InstalledWidget, CacheKeys | None, RenderFuture]]:
-        """Hand the misses to the pool: widgets with a fast record together in one batch, every
-        other widget on a thread of its own. Placements the whole-page step rendered already
-        go straight into ``results``."""
+        """Hand the misses to the pool: every widget without a fast record on a thread of its
+        own, the others together in one batch, run here on the main thread (before ``deadline``)
+        or on one render thread. Placements the whole-page step rendered already go straight
+        into ``results``."""
         shares, step_ms = self._prepare(page, misses)
         batch: list[tuple[int, Job]] = []
         alone: list[tuple[int, Job]] = []
@@ -164,11 +171,14 @@ class Renderer:
             job = (None if key is None else key.fresh,
                    self._task(installed, placement, context, key))
             (batch if self.track.trusted(installed.name) else alone).append((index, job))
-        if batch:
-            submitted = self.pool.submit_batch([job for _, job in batch])
-            futures.update(zip((index for index, _ in batch), submitted, strict=True))
-        for index, (flight, task) in alone:
+        for index, (flight, task) in alone:  # first: they run while the batch does
             futures[index] = self.pool.submit(flight, task)
+        if batch:
+            jobs = [job for _, job in batch]
+            submitted = (self.pool.run_here(jobs, alarm.AlarmBudget(deadline))
+                         if self.on_main_thread and alarm.usable()
+                         else self.pool.submit_batch(jobs))
+            futures.update(zip((index for index, _ in batch), submitted, strict=True))
         return [(*miss, futures[index]) for index, miss in enumerate(misses)
                 if index in futures]
 

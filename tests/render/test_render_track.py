@@ -8,10 +8,12 @@ import threading
 import time
 from typing import Any
 
-from support import SEED_PATH
+import pytest
+from support import SEED_PATH, trust
 from testwidgets import Slow
 
 from layoutserver.core import get_core
+from layoutserver.render.alarm import AlarmBudget
 from layoutserver.render.pool import RenderPool
 from layoutserver.render.track import TRUST_AFTER, RenderTrack
 
@@ -54,6 +56,38 @@ def test_a_batch_runs_in_order_on_one_thread_and_shares_single_flight() -> None:
     pool.shutdown()
 
 
+def test_a_batch_run_here_shares_single_flight_and_stops_at_its_budget() -> None:
+    pool = RenderPool(2)
+    release = threading.Event()
+    ran: list[str] = []
+
+    def job(name: str, block: bool = False) -> Any:
+        def run() -> str:
+            ran.append(name)
+            if block:
+                release.wait(5)  # pure waiting: the alarm interrupts it
+            return name
+        return run
+
+    elsewhere = pool.submit_batch([("k1", job("elsewhere", block=True))])[0]
+    try:
+        futures = pool.run_here([("k1", job("k1 again")), (None, job("first")),
+                                 ("k2", job("hangs", block=True)), (None, job("never"))],
+                                AlarmBudget(time.perf_counter() + 0.05))
+        assert futures[0] is elsewhere and not elsewhere.done()  # k1 is not rendered twice
+        assert futures[1].result(timeout=0) == "first"
+        for stopped in futures[2:]:
+            assert isinstance(stopped.exception(timeout=0), TimeoutError)
+        # "k1 again" shared the render in flight; "never" came after the deadline
+        assert sorted(ran) == ["elsewhere", "first", "hangs"]
+        # k2 is no longer in flight: the next page renders it
+        [again] = pool.run_here([("k2", job("k2 again"))], AlarmBudget(time.perf_counter() + 1))
+        assert again.result(timeout=0) == "k2 again"
+    finally:
+        release.set()
+        pool.shutdown()
+
+
 LAYOUT = """subject = "article"
 
 [[regions]]
@@ -70,13 +104,15 @@ id = "article"
 """
 
 
-def test_a_trusted_widget_turning_slow_still_cannot_hold_the_page(make_app: Any) -> None:
+@pytest.mark.parametrize("on_main_thread", [True, False], ids=["main-thread", "render-thread"])
+def test_a_trusted_widget_turning_slow_still_cannot_hold_the_page(
+    make_app: Any, on_main_thread: bool
+) -> None:
     app = make_app(layouts={"article": LAYOUT},
-                   settings={"WIDGET_BUDGET_MS": 200, "CACHE_TYPE": "NullCache"})
+                   settings={"WIDGET_BUDGET_MS": 200, "CACHE_TYPE": "NullCache",
+                             "RENDER_ON_MAIN_THREAD": on_main_thread})
     track = get_core(app).renderer.track
-    for name in ("test_slow", "article_body"):
-        for _ in range(TRUST_AFTER):
-            track.record(name, 0.0)
+    trust(app, "test_slow", "article_body")
     assert track.trusted("test_slow")  # both will go to the page's batch
     Slow.release.clear()
     try:
