@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -123,4 +124,23 @@ class Where(Widget):
         return "here"
 
 
-TEST_WIDGETS = [Raising, Slow, Counting, PerRequest, Together, Querying, Where]
+class Stall(Widget):
+    """Renders at once, naming the thread it rendered on; while the file named by
+    ``STALL_FILE_ENV`` exists it stalls first (for at most 10 s). A fast widget that turns slow
+    in a server process, where a test can only reach it through a file."""
+
+    name = "test_stall"
+    version = "1"
+    cache_policy = CachePolicy.per_request()
+    fallback = "stall fallback"
+    STALL_FILE_ENV = "LAYOUTSERVER_TEST_STALL_FILE"
+
+    def render(self, ctx: RenderContext, options: Any) -> Markup:
+        stall_file = os.environ.get(self.STALL_FILE_ENV)
+        give_up = time.monotonic() + 10
+        while stall_file and os.path.exists(stall_file) and time.monotonic() < give_up:
+            time.sleep(0.01)
+        return Markup("<p>rendered on {}</p>").format(threading.current_thread().name)
+
+
+TEST_WIDGETS = [Raising, Slow, Counting, PerRequest, Together, Querying, Where, Stall]
