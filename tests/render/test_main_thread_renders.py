@@ -83,7 +83,7 @@ def test_renders_stopped_inside_database_reads_leave_the_connections_usable(
     """The alarm lands at a different point of a read each time (SQLAlchemy's statement
     handling, the driver, the held connection); every page after it must still read content."""
     app = make_app(layouts={"article": QUERYING},
-                   settings={"WIDGET_BUDGET_MS": 40, "CACHE_TYPE": "NullCache"})
+                   settings={"WIDGET_BUDGET_MS": 100, "CACHE_TYPE": "NullCache"})
     client = app.test_client()
     for _round in range(12):
         trust(app, "latest_news", "test_querying", "must_read")  # all three in the batch
