@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import BindParameter, Select, bindparam, case, func, select
 
+from layoutserver.ads.decisions.context import SharedVerdicts
 from layoutserver.ads.decisions.model import GoalMetric, PageRequest
 from layoutserver.ads.decisions.snapshot import Snapshot
 from layoutserver.ads.models import AdCount, UserCount
@@ -51,19 +52,19 @@ class GoalCounts:
     def __init__(self, max_age: float = GOAL_COUNTS_MAX_AGE) -> None:
         self._max_age = max_age
         self._kept: dict[tuple[Any, ...], tuple[float, dict[int, tuple[int, ...]],
-                                                dict[int, Any]]] = {}
+                                                SharedVerdicts]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> tuple[dict[int, tuple[int, ...]], dict[int, Any]] | None:
+    def get(self, key: tuple[Any, ...]) -> tuple[dict[int, tuple[int, ...]], SharedVerdicts] | None:
         """The counts kept for ``key`` and the verdicts drawn from them; None once stale."""
         kept = self._kept.get(key)
         if kept is None or kept[0] <= monotonic():
             return None
         return kept[1], kept[2]
 
-    def put(self, key: tuple[Any, ...], counts: dict[int, tuple[int, ...]]) -> dict[int, Any]:
+    def put(self, key: tuple[Any, ...], counts: dict[int, tuple[int, ...]]) -> SharedVerdicts:
         """Keep fresh counts; returns the (empty) verdicts that go with them."""
-        verdicts: dict[int, Any] = {}
+        verdicts: SharedVerdicts = {}
         with self._lock:
             now = monotonic()
             self._kept = {k: v for k, v in self._kept.items() if v[0] > now}
@@ -88,7 +89,7 @@ class DatabaseDeliveryState:
         self._users: dict[int, tuple[int, ...]] | None = {} if new_reader else None
         self._goal_counts = goal_counts
         self._version = snapshot.version
-        self._verdicts: dict[int, Any] | None = None
+        self._verdicts: SharedVerdicts | None = None
         self._other: dict[tuple[Any, ...], int] = {}
         self.queries = 0
         """Queries made so far (the tests hold it to a small fixed number)."""
@@ -137,7 +138,7 @@ class DatabaseDeliveryState:
             self._verdicts = self._goal_counts.put(key, counts)
         return counts
 
-    def shared_verdicts(self) -> dict[int, Any] | None:
+    def shared_verdicts(self) -> SharedVerdicts | None:
         """Verdicts shared by the pages that read the same kept goal counts (for
         ``decide_page``); None when counts are not kept (every page works them out)."""
         if self._goal_counts is None:

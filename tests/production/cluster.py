@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
@@ -28,7 +29,11 @@ BEACON = re.compile(r'class="ad-spot__beacon" src="([^"]+)"')
 
 class Cluster:
     def __init__(self, database_url: str, redis_url: str, directory: Path,
-                 hosts: int = 2, workers: int = 2) -> None:
+                 hosts: int = 2, workers: int = 2, app: str = "wsgi:app",
+                 host_env: Mapping[str, str] | None = None) -> None:
+        """``app`` and ``host_env`` (settings of the hosts only, not of the ``demo load``
+        before them): what the gunicorn hosts serve; ``directory/host-N.log`` has each one's
+        output."""
         self.env = {
             **os.environ,
             "LAYOUTSERVER_SETTINGS": str(REPO / "config" / "demo.toml"),
@@ -49,11 +54,12 @@ class Cluster:
         for number in range(hosts):
             port = free_port()
             env = {**self.env, "GUNICORN_BIND": f"127.0.0.1:{port}",
-                   "PROMETHEUS_MULTIPROC_DIR": str(directory / f"metrics-{number}")}
+                   "PROMETHEUS_MULTIPROC_DIR": str(directory / f"metrics-{number}"),
+                   **(host_env or {})}
             log = (directory / f"host-{number}.log").open("wb")
             self._processes.append(subprocess.Popen(
-                [str(BIN / "gunicorn"), "-c", str(REPO / "config" / "gunicorn.conf.py"),
-                 "wsgi:app"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT))
+                [str(BIN / "gunicorn"), "-c", str(REPO / "config" / "gunicorn.conf.py"), app],
+                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT))
             self.urls.append(f"http://127.0.0.1:{port}")
         for url in self.urls:
             self.wait_ready(url)

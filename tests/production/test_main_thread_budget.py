@@ -4,23 +4,19 @@ goes on serving."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cluster import Cluster, request
-from redis_fixtures import free_port
+from redis_fixtures import RedisServer
 from support import SEED_PATH, timing_outcomes
 from testwidgets import Stall
 
 from layoutserver.render.track import TRUST_AFTER
 
 REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 LAYOUT = """subject = "article"
 
 [[regions]]
@@ -37,39 +33,23 @@ id = "stall"
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
+def server(layoutserver_database_url: str, redis_server: RedisServer,
+           tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
     """One gunicorn sync worker with the test widgets; its URL, stall file and log."""
     layouts = tmp_path / "layouts"
     layouts.mkdir()
     (layouts / "article.toml").write_text(LAYOUT)
     stall_file = tmp_path / "stall"
-    port = free_port()
-    env = {**os.environ,
-           "LAYOUTSERVER_SETTINGS": str(REPO / "config" / "demo.toml"),
-           "LAYOUTSERVER_DATABASE_URL": f"sqlite:///{tmp_path / 'site.sqlite3'}",
-           "LAYOUTSERVER_SECRET_KEY": "main-thread-test-secret",
-           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1",
-           "GUNICORN_WORKER_CLASS": "sync"}
-    env.pop("LAYOUTSERVER_REDIS_URL", None)
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    subprocess.run([str(BIN / "layoutserver"), "demo", "load"], cwd=REPO, env=env,
-                   capture_output=True, check=True, timeout=120)
-    env.update({"LAYOUTSERVER_LAYOUTS_DIR": str(layouts), "LAYOUTSERVER_CACHE_TYPE": "NullCache",
-                "LAYOUTSERVER_WIDGET_BUDGET_MS": "300", Stall.STALL_FILE_ENV: str(stall_file),
-                "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")})
-    log_path = tmp_path / "gunicorn.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", str(REPO / "config" / "gunicorn.conf.py"),
-             "--pythonpath", f"{REPO / 'tests'},{REPO / 'tests' / 'production'}",
-             "widget_app:app"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        Cluster.wait_ready(url)
-        yield url, stall_file, log_path
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    host = Cluster(layoutserver_database_url, redis_server.url, tmp_path, hosts=1, workers=1,
+                   app="widget_app:app", host_env={
+                       "PYTHONPATH": f"{REPO / 'tests'}:{REPO / 'tests' / 'production'}",
+                       "GUNICORN_WORKER_CLASS": "sync", "GUNICORN_LOGLEVEL": "info",
+                       "LAYOUTSERVER_LAYOUTS_DIR": str(layouts),
+                       "LAYOUTSERVER_CACHE_TYPE": "NullCache",
+                       "LAYOUTSERVER_WIDGET_BUDGET_MS": "300",
+                       Stall.STALL_FILE_ENV: str(stall_file)})
+    yield host.urls[0], stall_file, tmp_path / "host-0.log"
+    host.stop()
 
 
 def test_a_fast_widget_turned_slow_is_stopped_on_the_workers_main_thread(

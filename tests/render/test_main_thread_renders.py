@@ -11,6 +11,8 @@ import pytest
 from support import SEED_PATH, SEED_SLUG, timing_outcomes, trust
 from testwidgets import Where
 
+from layoutserver.settings import SettingsError
+
 WHERE = """subject = "article"
 
 [[regions]]
@@ -71,8 +73,6 @@ def test_main_thread_renders_can_be_switched_off(make_app: Any) -> None:
 
 @pytest.mark.parametrize("value", ["yes", 1, None])
 def test_the_setting_must_be_true_or_false(make_app: Any, value: Any) -> None:
-    from layoutserver.settings import SettingsError
-
     with pytest.raises(SettingsError, match="RENDER_ON_MAIN_THREAD must be true or false"):
         make_app(settings={"RENDER_ON_MAIN_THREAD": value})
 

@@ -214,8 +214,9 @@ class PageContext:
             verdict = self._check_delivery(entry)
         else:
             found = shared.get(item_id)
-            verdict = found if found is not None else self._check_delivery(entry)
-            shared[item_id] = verdict
+            if found is None:
+                found = shared[item_id] = self._check_delivery(entry)
+            verdict = found
         self._delivery[item_id] = verdict
         return verdict
 
