@@ -447,7 +447,7 @@ def report(runs: list[ServerRun], info: Mapping[str, str], args: argparse.Namesp
           f"{info['wrk']}")
     print(f"load: wrk -t{args.threads} -c{args.connections}, {args.rounds} rounds x "
           f"{args.duration} s per URL; gunicorn -c config/gunicorn.conf.py, GUNICORN_WORKERS="
-          f"{os.environ.get('GUNICORN_WORKERS', '(default: 2 x CPUs + 1)')}\n")
+          f"{os.environ.get('GUNICORN_WORKERS', '(default: CPUs + 1)')}\n")
     print(f"{'run':<8} {'URL':<29} {'req/s':>7} {'ratio':>6}  {'CPU us/req':>10} "
           f"{'CPU ratio':>9}  per-round ratios (* busy machine, not counted)")
     for run in runs:
