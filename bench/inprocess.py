@@ -13,9 +13,8 @@ application in a loop, with the environ a bare ``wrk`` request gives:
 * **time**: the CPU time of ``--requests`` requests after a warm-up, ``--rounds`` times, of the
   request thread and of all threads (with ``--render-threads`` the ``nocache`` page's widgets
   render on a render thread; waking it costs CPU too); the minimum per request is printed (the
-  least disturbed round),
-  with the median beside it. The process's own background threads (metrics, version reads)
-  count in "all threads", a little.
+  least disturbed round), with the median beside it. The process's own background threads
+  (metrics, version reads) count in "all threads", a little.
 * **instructions** (``--instructions``): the process runs twice under valgrind's callgrind, with
   the warm-up only and with ``--requests`` more; the difference over ``--requests`` is the
   instructions per request, every thread counted. It does not depend on the machine's speed or
@@ -169,8 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             env = {**base, "LAYOUTSERVER_CACHE_TYPE": cache_type,
                    "LAYOUTSERVER_WIDGETS_DISABLED": disabled}
             if args.instructions:
-                print(f"{url:<8} {instructions(url, env, requests, tmp):,.0f}",
-                      flush=True)
+                print(f"{url:<8} {instructions(url, env, requests, tmp):,.0f}", flush=True)
             else:
                 output, _ = run_child(url, env, ["--timed", "--requests", str(requests),
                                                  "--rounds", str(args.rounds)])

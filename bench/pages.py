@@ -7,13 +7,16 @@ One run measures, side by side:
 * the seed page with caching disabled (``LAYOUTSERVER_CACHE_TYPE=NullCache``), and beside it
   the same with its widgets rendered on a render thread (``RENDER_ON_MAIN_THREAD=false``,
   a comparison without a target),
+* the seed page with its five per-request ad spots, warm, and
+* the warm seed page on PostgreSQL and Redis,
 
-and prints each page's ratio to the null route. Two gunicorn servers are started one after the
-other (never at once, so they do not compete for the cores), each with ``config/gunicorn.conf.py``
-and the same environment apart from the cache type. Each serves both the null route and the page
-from the same workers; wrk (a separate process) loads them alternately (ABBA) for several rounds.
-A round is a null run and a page run back to back; its ratio is page req/s over null req/s, and
-the reported ratio is the median of the rounds' ratios, so drift of the machine cancels out.
+and prints each page's ratio to the null route. A gunicorn server per page is started, one after
+the other (never at once, so they do not compete for the cores), each with
+``config/gunicorn.conf.py`` and the same environment apart from what ``SERVERS`` and
+``SETTINGS`` set for it. Each serves both the null route and the page from the same workers;
+wrk (a separate process) loads them alternately (ABBA) for several rounds. A round is a null run
+and a page run back to back; its ratio is page req/s over null req/s, and the reported ratio is
+the median of the rounds' ratios, so drift of the machine cancels out.
 
 Other processes on the machine skew any measurement: before each run the bench waits briefly for
 the CPUs to be idle, measures what else kept them busy during the run (from /proc/stat), and
@@ -79,9 +82,9 @@ SERVERS = {
     "pg": ("", "ad_spot", 'desc="page-cache hit"'),
 }
 PRODUCTION = {"pg"}
+"""Servers on the PostgreSQL and Redis of ``.ci/services`` (LAYOUTSERVER_TEST_*_URL)."""
 SETTINGS = {"threads": {"LAYOUTSERVER_RENDER_ON_MAIN_THREAD": "false"}}
 """Settings of a server beside its cache type and disabled widgets."""
-"""Servers on the PostgreSQL and Redis of ``.ci/services`` (LAYOUTSERVER_TEST_*_URL)."""
 
 
 class BenchError(RuntimeError):
