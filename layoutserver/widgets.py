@@ -35,6 +35,7 @@ from layoutserver.content.views import (
 )
 
 __all__ = [
+    "AD_SLOT_CODE",
     "DEPENDENCY_KINDS",
     "VARY_KEYS",
     "AdSource",
@@ -70,6 +71,8 @@ VARY_KEYS = frozenset({"page_type", "slug", "device", "locale", "consent", "date
 DEPENDENCY_KINDS = frozenset({"subject", "articles", "lists"})
 
 WIDGET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+#: What ``Widget.ad_slots`` may answer: slot codes as ad ops name them.
+AD_SLOT_CODE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 class NoOptions(Schema):
@@ -289,6 +292,16 @@ class Widget(abc.ABC):
         that decides several placements together (ad slots of one page) does it here. A share
         that is a :class:`Rendered` is the placement's output itself: render is not called."""
         return {}
+
+    @classmethod
+    def ad_slots(cls, options: Any) -> Sequence[str]:
+        """The ad slot codes a placement with these (validated) options fills; none by default.
+
+        Called once per placement when layouts load. The core reads it to list a page's slots
+        (``/ads/explain``, the console's page preview and slot pages) and to let an edge or the
+        browser fill the placement instead of the server: an ad widget declares its slots here
+        rather than the core knowing it by name."""
+        return ()
 
     @abc.abstractmethod
     def render(self, ctx: RenderContext, options: Any) -> str | Markup:

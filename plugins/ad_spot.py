@@ -14,6 +14,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from layoutserver.widgets import (
+    AD_SLOT_CODE,
     Assets,
     CachePolicy,
     Markup,
@@ -30,7 +31,7 @@ from plugins import STATIC_FOLDER
 class AdSpotOptions(Schema):
     slot = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Not a valid slot code."),
+        validate=validate.Regexp(AD_SLOT_CODE, error="Not a valid slot code."),
     )
 
 
@@ -44,6 +45,10 @@ class AdSpot(Widget):
     static_folder = STATIC_FOLDER
     # A failed decision collapses the slot rather than showing a broken box.
     fallback = ""
+
+    @classmethod
+    def ad_slots(cls, options: Any) -> Sequence[str]:
+        return (options["slot"],)
 
     @classmethod
     def prepare_page(

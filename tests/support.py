@@ -60,3 +60,13 @@ def trust(app: Any, *widgets: str) -> None:
     for name in widgets:
         for _ in range(TRUST_AFTER):
             track.record(name, 0.0)
+
+
+#: The seed's five slots, filled by an ad widget of another package: one placement for the
+#: first three, the built-in ad spot for the others.
+OUTSIDE_AD_LAYOUT = (
+    'subject = "article"\n\n[[regions]]\nname = "main"\n\n'
+    '[[regions.placements]]\nwidget = "test_house_ad"\nid = "house"\n'
+    'options = { slots = ["article-1", "article-2", "article-3"] }\n\n'
+    + "".join(f'[[regions.placements]]\nwidget = "ad_spot"\nid = "ad-{code}"\n'
+              f'options = {{ slot = "{code}" }}\n\n' for code in ("news-1", "news-2")))

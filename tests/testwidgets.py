@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from layoutserver.widgets import (
     CachePolicy,
@@ -143,4 +143,29 @@ class Stall(Widget):
         return Markup("<p>rendered on {}</p>").format(threading.current_thread().name)
 
 
-TEST_WIDGETS = [Raising, Slow, Counting, PerRequest, Together, Querying, Where, Stall]
+class HouseAdOptions(Schema):
+    slots = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+
+class HouseAd(Widget):
+    """An ad widget of another package: it fills several slots from one placement, through
+    the same page-wide decision (``PageContext.ads``) as the built-in ad spot."""
+
+    name = "test_house_ad"
+    version = "1"
+    options_schema = HouseAdOptions
+    cache_policy = CachePolicy.per_request()
+
+    @classmethod
+    def ad_slots(cls, options: Any) -> Sequence[str]:
+        return tuple(options["slots"])
+
+    def render(self, ctx: RenderContext, options: Any) -> Markup:
+        if ctx.ads is None:
+            return Markup("")
+        served = ctx.ads.decide_page(ctx, options["slots"])
+        return Markup("").join(Markup('<div class="house-ad">{}</div>').format(ad.html)
+                               for ad in served.values())
+
+
+TEST_WIDGETS = [Raising, Slow, Counting, PerRequest, Together, Querying, Where, Stall, HouseAd]

@@ -28,7 +28,6 @@ from layoutserver.widgets import ArticleView
 
 blueprint = Blueprint("ads_api", __name__)
 
-AD_SPOT_WIDGET = "ad_spot"
 NEW_READER = "explain:new-reader"
 """The user key /ads/explain decides for unless told otherwise: a reader with no history."""
 MAX_SLOTS = 20
@@ -141,20 +140,6 @@ def decide() -> Response:
     return _json({"decisions": decisions})
 
 
-def layout_slots(layout: Layout) -> list[str]:
-    """The slot codes of a layout's ad spot placements (their ``slot`` option), in order."""
-    codes: list[str] = []
-    for placement in layout.placements():
-        if placement.widget != AD_SPOT_WIDGET:
-            continue
-        options = placement.options
-        slot = (options.get("slot") if isinstance(options, Mapping)
-                else getattr(options, "slot", None))
-        if isinstance(slot, str) and slot:
-            codes.append(slot)
-    return list(dict.fromkeys(codes))
-
-
 @blueprint.get("/ads/explain")
 def explain() -> Response:
     """``?page_type=&slug=&device=&kv.<key>=<value>`` (optional ``slots=a,b``, ``section=``,
@@ -178,7 +163,7 @@ def explain_report(args: Mapping[str, str]) -> dict[str, Any]:
     if "slots" in args:
         slots = [code.strip() for code in args["slots"].split(",") if code.strip()]
     elif layout is not None:
-        slots = layout_slots(layout)
+        slots = list(layout.ad_slots)
     else:
         abort(404, f"Unknown page type {page_type!r}: give a known one, or slots=.")
     section, tags = _page_subject(layout, slug)

@@ -10,7 +10,6 @@ from typing import Any
 
 from markupsafe import Markup
 
-from layoutserver.ads.api import AD_SPOT_WIDGET
 from layoutserver.ads.decisions.model import CreativeSpec, Size, SlotSpec
 from layoutserver.ads.markup import Links, slot_html
 from layoutserver.api.services import ads as ads_service
@@ -71,20 +70,13 @@ def _changed_fields(before: Mapping[str, Any] | None, after: Mapping[str, Any] |
 
 
 def placements(code: str) -> list[tuple[str, str]]:
-    """(page type, placement id) of each ad spot that shows slot ``code``, in every layout."""
+    """(page type, placement id) of each placement that fills slot ``code``, in every layout."""
     found: list[tuple[str, str]] = []
     for layout in get_core().layouts:
         for placement in layout.placements():
-            if placement.widget == AD_SPOT_WIDGET and slot_code(placement.options) == code:
+            if code in placement.ad_slots:
                 found.append((layout.page_type, placement.id))
     return found
-
-
-def slot_code(options: Any) -> str | None:
-    """The slot an ad spot placement's options name."""
-    code = options.get("slot") if isinstance(options, Mapping) else getattr(options, "slot",
-                                                                            None)
-    return code if isinstance(code, str) else None
 
 
 def _related(kind: ads_service.Kind, filters: dict[str, Any]) -> list[dict[str, Any]]:

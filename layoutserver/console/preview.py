@@ -21,7 +21,7 @@ from typing import Any
 from flask import abort, render_template, request
 from markupsafe import Markup
 
-from layoutserver.ads.api import AD_SPOT_WIDGET, explain_report
+from layoutserver.ads.api import explain_report
 from layoutserver.ads.decisions.model import Size
 from layoutserver.ads.extension import get_ads
 from layoutserver.ads.markup import Links, slot_html
@@ -29,7 +29,6 @@ from layoutserver.ads.schemas import DEVICES
 from layoutserver.api.services import content as content_service
 from layoutserver.console.access import may, requires
 from layoutserver.console.blueprint import blueprint
-from layoutserver.console.extras import slot_code
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 from layoutserver.layouts import Layout
@@ -117,10 +116,8 @@ def preview_page() -> str:
     slots = _slot_notes(layout, page_type, slug, device)
     boxes: dict[str, list[Box]] = {}
     for item in rendered:
-        slot_note = None
-        if item.placement.widget == AD_SPOT_WIDGET:
-            code = slot_code(item.placement.options)
-            slot_note = slots.get(code) if code else None
+        codes = item.placement.ad_slots
+        slot_note = slots.get(codes[0]) if codes else None
         boxes.setdefault(item.placement.region, []).append(Box(item, slot_note))
     assembly = Assembly(layout, subject, rendered)
     return render_template(

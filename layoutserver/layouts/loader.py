@@ -24,7 +24,7 @@ import json
 import logging
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from marshmallow import ValidationError
 
 from layoutserver.layouts.model import SUBJECT_KINDS, Layout, LayoutSet, Placement, Region
 from layoutserver.registry import WidgetRegistry
+from layoutserver.widgets import AD_SLOT_CODE, Widget
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,28 @@ def _load_placement(
         for field_name, messages in _flatten(exc.messages):
             problems.append(LayoutProblem(file, messages, region, label, f"options.{field_name}"))
         return None
-    return Placement(placement_id, widget, region, options, options_key)
+    slots = _ad_slots(installed.widget, options, problems, LayoutProblem(file, "", region, label))
+    if slots is None:
+        return None
+    return Placement(placement_id, widget, region, options, options_key, ad_slots=slots)
+
+
+def _ad_slots(widget: Widget, options: Any, problems: list[LayoutProblem],
+              where: LayoutProblem) -> tuple[str, ...] | None:
+    """The widget's ``ad_slots(options)`` as a tuple of slot codes; None (and a problem) when
+    the hook raises or answers something else."""
+    try:
+        declared = widget.ad_slots(options)
+    except Exception as exc:  # a plugin's hook: its failure is a layout problem, not a crash
+        problems.append(replace(where, message=f"ad_slots raised {exc!r}", field="options"))
+        return None
+    if isinstance(declared, str) or not all(
+            isinstance(code, str) and AD_SLOT_CODE.match(code) for code in declared):
+        problems.append(replace(where, field="options", message=(
+            f"ad_slots of widget {widget.name!r} must return slot codes (lower-case letters, "
+            f"digits and single hyphens), not {declared!r}")))
+        return None
+    return tuple(dict.fromkeys(declared))
 
 
 def _default_id(widget: str, taken: set[str]) -> str:

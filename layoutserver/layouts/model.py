@@ -27,6 +27,8 @@ class Placement:
     """The raw options as canonical JSON: the part of the cache key that stands for them."""
     available: bool = True
     """False when the widget is installed but failed to load: the placement renders empty."""
+    ad_slots: tuple[str, ...] = ()
+    """The ad slot codes the placement fills (its widget's ``ad_slots(options)``)."""
 
     @functools.cached_property
     def request(self) -> PlacementRequest:
@@ -63,6 +65,11 @@ class Layout:
     def placements(self) -> Iterator[Placement]:
         for region in self.regions:
             yield from region.placements
+
+    @functools.cached_property
+    def ad_slots(self) -> tuple[str, ...]:
+        """The page's ad slot codes, each once, in page order."""
+        return tuple(dict.fromkeys(code for p in self.placement_list for code in p.ad_slots))
 
     @functools.cached_property
     def placement_list(self) -> tuple[Placement, ...]:

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from adsupport import AD_LAYOUT, ADS_SETTINGS, DEMO_ADS, SEED_SLOTS, counts
 from flask import Flask
-from support import SEED_SLUG
+from support import OUTSIDE_AD_LAYOUT, SEED_SLUG
 
-from layoutserver.ads.api import layout_slots
 from layoutserver.ads.config_import import import_ads_file
 from layoutserver.auth.tokens import create_token
 from layoutserver.core import get_core
 from layoutserver.db import get_database
-from layoutserver.layouts import Layout, Placement, Region
+from layoutserver.layouts import Layout, LayoutError, Placement, Region
 
 
 def token(app: Flask, role: str = "adops") -> str:
@@ -96,20 +94,39 @@ def test_the_slots_come_from_the_page_types_layout(make_app: Callable[..., Flask
     assert all(slot["considered"] for slot in report["slots"])
 
 
-def test_layout_slots_reads_ad_spot_options_in_order() -> None:
-    def placement(widget: str, options: Any) -> Placement:
-        return Placement(id=f"p{id(options)}", widget=widget, region="main", options=options,
-                         options_key="{}")
+def test_a_layouts_slots_are_what_its_widgets_declare_in_page_order() -> None:
+    def placement(widget: str, slots: tuple[str, ...]) -> Placement:
+        return Placement(id=f"p{len(slots)}{widget}", widget=widget, region="main", options={},
+                         options_key="{}", ad_slots=slots)
 
     placements = (
-        placement("ad_spot", {"slot": "b"}),
-        placement("latest_news", {"slot": "not-an-ad"}),
-        placement("ad_spot", SimpleNamespace(slot="a")),
-        placement("ad_spot", {"slot": "b"}),
+        placement("ad_spot", ("b",)),
+        placement("latest_news", ()),
+        placement("other_ad", ("a", "c")),
+        placement("ad_spot", ("b",)),
     )
     layout = Layout("article", "article", "Article", Path("article.toml"),
                     (Region("main", placements),), "digest")
-    assert layout_slots(layout) == ["b", "a"]
+    assert layout.ad_slots == ("b", "a", "c")
+
+
+def test_an_outside_ad_widgets_slots_are_explained(make_app: Callable[..., Flask]) -> None:
+    app = make_app(layouts={"article": OUTSIDE_AD_LAYOUT}, settings=ADS_SETTINGS)
+    import_ads_file(get_database(app), DEMO_ADS, get_core(app).timezone)
+    report = explain(app, f"page_type=article&slug={SEED_SLUG}")
+    assert [slot["slot"] for slot in report["slots"]] == SEED_SLOTS
+    assert all(slot["considered"] for slot in report["slots"])
+    page = app.test_client().get(f"/pages/article/{SEED_SLUG}").get_data(as_text=True)
+    assert page.count('class="house-ad"') == 3
+
+
+def test_an_ad_widget_declaring_bad_slots_is_a_layout_problem(
+    make_app: Callable[..., Flask]
+) -> None:
+    layout = OUTSIDE_AD_LAYOUT.replace('"article-1"', '"Not A Code"')
+    with pytest.raises(LayoutError, match=r"placement #1 \(test_house_ad, id 'house'\): "
+                                          r"field 'options': ad_slots of widget"):
+        make_app(layouts={"article": layout}, settings=ADS_SETTINGS)
 
 
 def test_unknown_slots_and_page_types(ads_app: Flask) -> None:

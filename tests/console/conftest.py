@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from consolesupport import PASSWORD
+from consolesupport import CONSOLE_SETTINGS, PASSWORD
 from flask import Flask
 from flask.testing import FlaskClient
 from support import DEMO_SETTINGS
@@ -25,7 +25,6 @@ from layoutserver.db import get_database
 
 DEMO = Path(__file__).resolve().parents[2] / "layoutserver" / "demo"
 DEMO_ADS, DEMO_CONTENT = DEMO / "ads.json", DEMO / "content.json"
-CONSOLE_SETTINGS = {"SECRET_KEY": "console-test-secret", "ADS_SEED": 7}
 
 
 @functools.cache

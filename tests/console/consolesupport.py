@@ -8,6 +8,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 PASSWORD = "correct horse battery"
+CONSOLE_SETTINGS = {"SECRET_KEY": "console-test-secret", "ADS_SEED": 7}
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

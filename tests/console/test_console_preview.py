@@ -4,14 +4,16 @@ ad ops, and nothing counted."""
 from __future__ import annotations
 
 import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
 
-from consolesupport import sign_in
+from consolesupport import CONSOLE_SETTINGS, sign_in
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from support import SEED_SLUG
+from support import OUTSIDE_AD_LAYOUT, SEED_SLUG
 
-from layoutserver.ads.api import layout_slots
 from layoutserver.ads.models import AdCount
 from layoutserver.core import get_core
 from layoutserver.db import get_database
@@ -36,7 +38,7 @@ def test_every_placement_is_outlined_and_labelled(console_app: Flask, client: Fl
                          r'([\d.]+) ms, (\w+)</span>', page)
     assert {w[0] for w in widgets} >= {"article_body", "author_box", "latest_news", "must_read"}
     assert all(w[0] == w[1] and w[4] in {"hit", "miss"} for w in widgets)
-    for code in layout_slots(layout):
+    for code in layout.ad_slots:
         assert f'data-slot="{code}"' in page
         assert f"<strong>slot {code}</strong>" in page
     assert "Northwind fall fares roadblock</em> chosen: sponsorship tier, priority 1" in page
@@ -100,3 +102,18 @@ def test_a_section_page_is_previewed_too(client: FlaskClient) -> None:
     assert "section / world on desktop" in page
     response = client.get("/admin/preview/page?page_type=section&slug=no-such-section")
     assert response.status_code == 404
+
+
+def test_an_outside_ad_widgets_slots_are_previewed(
+    make_app: Callable[..., Flask], console_database: Path, tmp_path: Path
+) -> None:
+    """A placement of another package's ad widget gets the same slot notes as the ad spot."""
+    copy = tmp_path / "console.sqlite3"
+    shutil.copyfile(console_database, copy)
+    app = make_app(layouts={"article": OUTSIDE_AD_LAYOUT}, demo=False,
+                   settings={**CONSOLE_SETTINGS, "DATABASE_URL": f"sqlite:///{copy}"})
+    client = sign_in(app.test_client(), "adops")
+    page = client.get(PAGE).get_data(as_text=True)
+    assert 'data-placement="house" data-slot="article-1"' in page
+    assert "<strong>slot article-1</strong>" in page
+    assert "Northwind fall fares roadblock</em> chosen: sponsorship tier, priority 1" in page
