@@ -31,8 +31,12 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed system-packages lint typecheck pytest test-pg
 
 # What the tests need from Debian: the system Chromium, which Playwright drives (browser tests),
-# and redis-server (the Redis tests start throwaway servers on loopback).
+# redis-server (the Redis tests start throwaway servers on loopback), and Varnish with its
+# xkey vmod (varnish-modules) for the edge tests (tests/edge/, with config/edge/varnish.vcl).
 system-packages:
+	@[ -n "$$(find /usr/lib -name libvmod_xkey.so -print -quit 2>/dev/null)" ] || { \
+		echo "installing varnish and varnish-modules (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq varnish varnish-modules; }
 	@command -v chromium >/dev/null || { \
 		echo "installing chromium (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
@@ -46,14 +50,15 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
+# The edge tests must not be skipped here: a missing varnishd fails them.
 pytest: $(VENV)/.installed
-	$(BIN)/python -m pytest
+	LAYOUTSERVER_TEST_EDGE=required $(BIN)/python -m pytest
 
 # The suite on PostgreSQL and Redis: .ci/services installs them when missing (apt-get), starts
 # throwaway servers on loopback, runs pytest with LAYOUTSERVER_TEST_DATABASE_URL and
 # LAYOUTSERVER_TEST_REDIS_URL set (a fresh database per test), then stops them, pass or fail.
 test-pg: $(VENV)/.installed
-	.ci/services $(BIN)/python -m pytest
+	LAYOUTSERVER_TEST_EDGE=required .ci/services $(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
 	bench/run.sh

@@ -14,6 +14,7 @@ from flask_caching import Cache
 
 from layoutserver import ads, api, console, db, metrics, redis_store, web
 from layoutserver.core import EXTENSION_KEY, Core
+from layoutserver.edge.extension import init_app as init_edge
 from layoutserver.logs import configure_logging
 from layoutserver.registry import WidgetRegistry
 from layoutserver.settings import load_settings
@@ -50,6 +51,7 @@ def create_app(
     app.extensions[EXTENSION_KEY] = core
     core.load_layouts(Path(app.config["LAYOUTS_DIR"]), strict=strict_layouts)
 
+    init_edge(app, database)
     ads.init_app(app)
     web.init_app(app)
     api.init_app(app)

@@ -79,6 +79,7 @@ class Core:
             consent=request_view.storage_consent(request, self.config["CONSENT_HEADER"]),
             path=request.path,
             query=request_view.query_view(request),
+            page_view=request.headers.get(self.config["PAGE_VIEW_HEADER"]) or None,
         )
 
     def subject(self, layout: Layout, slug: str, site: SiteView) -> Subject | None:
@@ -91,7 +92,8 @@ class Core:
         self, layout: Layout, slug: str, subject: Subject, request: RequestView, site: SiteView
     ) -> PageContext:
         return PageContext(page_type=layout.page_type, slug=slug, subject=subject, site=site,
-                           request=request, content=self.content, ads=self.ads)
+                           request=request, content=self.content, ads=self.ads,
+                           page_slots=layout.ad_slots)
 
     def close(self) -> None:
         self.pool.shutdown()

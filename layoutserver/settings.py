@@ -80,6 +80,24 @@ DEFAULTS: dict[str, Any] = {
     "ADS_BASE_URL": "",
     # The text of /ads.txt; empty: 404.
     "ADS_TXT": "",
+    # Edge caches (docs/edge.md): purge endpoints ("xkey URL" or "fastly URL"), the token a
+    # Fastly-style API takes, how often each process sends queued purges.
+    "EDGE_PURGE": [],
+    "EDGE_PURGE_TOKEN": "",
+    "EDGE_PURGE_POLL_SECONDS": 0.5,
+    # What shared responses allow an edge past their TTL: while it refetches, and while the
+    # origin fails.
+    "EDGE_STALE_WHILE_REVALIDATE": 30,
+    "EDGE_STALE_IF_ERROR": 86400,
+    # How long a 404 page may be cached (an edit that creates the page purges it sooner).
+    "NOT_FOUND_TTL": 10,
+    # The request header an edge names the page view with: its ESI includes of one page view
+    # share one whole-page ad decision (docs/edge.md).
+    "PAGE_VIEW_HEADER": "X-Page-View",
+    # Where a page's ad slots are decided: "server" (in the page, or in its ESI includes behind
+    # an edge) or "client" (the page is fully cacheable; ads.js fills the slots with one
+    # /ads/decide per page view).
+    "ADS_DELIVERY": "server",
 }
 
 

@@ -144,6 +144,9 @@ class RequestView:
     """Storage consent: True given, False denied, None when the request says nothing."""
     path: str
     query: Mapping[str, str] = field(default_factory=dict)
+    page_view: str | None = None
+    """The edge's id of the page view this request belongs to (an ESI include of a page an
+    edge assembles; setting ``PAGE_VIEW_HEADER``), else None."""
 
 
 class ContentSource(Protocol):
@@ -209,6 +212,9 @@ class PageContext:
     content: ContentSource
     ads: AdSource | None = None
     """Ad decisions, when the ads part of layoutserver is set up."""
+    page_slots: tuple[str, ...] = ()
+    """Every ad slot of the whole page (its layout's ``ad_slots``), also when only a part of
+    the page is being rendered: an ad source decides them together once per page view."""
 
     def vary_value(self, key: str) -> str:
         """The value of one ``VARY_KEYS`` key, as it goes into a cache key."""

@@ -70,3 +70,8 @@ OUTSIDE_AD_LAYOUT = (
     'options = { slots = ["article-1", "article-2", "article-3"] }\n\n'
     + "".join(f'[[regions.placements]]\nwidget = "ad_spot"\nid = "ad-{code}"\n'
               f'options = {{ slot = "{code}" }}\n\n' for code in ("news-1", "news-2")))
+
+
+def shared(ttl: int) -> str:
+    """The Cache-Control of a shared response with ``ttl`` and the default stale allowances."""
+    return f"public, max-age={ttl}, stale-while-revalidate=30, stale-if-error=86400"

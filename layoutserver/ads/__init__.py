@@ -8,14 +8,11 @@ the engine decides against), ``service`` (``PageContext.ads``), ``markup``, ``to
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-
 from flask import Flask, Response
 
 from layoutserver.ads import api, reader, routes
 from layoutserver.ads.extension import EXTENSION_KEY, AdsExtension, check_settings, get_ads
-from layoutserver.ads.flush import BackgroundFlush
+from layoutserver.background import start_with_first_request
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 
@@ -39,21 +36,5 @@ def init_app(app: Flask) -> AdsExtension:
     app.after_request(set_user_cookie)
     background = extension.background_flush
     if background is not None:
-        # Started by the first request: in a gunicorn worker, after the fork (a thread started
-        # before it would not survive), and never by a CLI command.
-        app.before_request(_starter(background))
+        start_with_first_request(app, background)
     return extension
-
-
-def _starter(background: BackgroundFlush) -> Callable[[], None]:
-    """A ``before_request`` function starting the flush thread of this process once. (It
-    stays registered: removing a function from the list Flask is iterating would skip the
-    next one for that request.)"""
-    pid = [0]
-
-    def start_flush() -> None:
-        if pid[0] != os.getpid():  # a new process (a forked worker) needs its own thread
-            background.start()
-            pid[0] = os.getpid()
-
-    return start_flush

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from layoutserver.ads.flush import BackgroundFlush, Flusher
+from layoutserver.ads.page_views import DatabasePageViews, RedisPageViews
 from layoutserver.ads.redis_counts import RedisCounts
 from layoutserver.ads.service import AdServer
 from layoutserver.ads.snapshot_source import SnapshotSource
@@ -44,8 +45,10 @@ class AdsExtension:
         interval = float(app.config["ADS_FLUSH_SECONDS"])
         self.background_flush = (None if self.flusher is None or interval <= 0
                                  else BackgroundFlush(self.flusher, interval))
+        page_views = (DatabasePageViews(database) if store is None
+                      else RedisPageViews(store))
         self.server = AdServer(self.snapshots, self.tally, self.tokens, app.config, app.url_map,
-                               seed=app.config["ADS_SEED"])
+                               seed=app.config["ADS_SEED"], page_views=page_views)
 
     def tokens(self) -> Tokens:
         """The token signer, made on first use: without ``SECRET_KEY`` that is when the
@@ -90,5 +93,8 @@ def check_settings(config: Any) -> None:
     seed = config["ADS_SEED"]
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise SettingsError(f"ADS_SEED must be a whole number or unset, not {seed!r}")
+    if config["ADS_DELIVERY"] not in ("server", "client"):
+        raise SettingsError(f"ADS_DELIVERY must be 'server' or 'client', not "
+                            f"{config['ADS_DELIVERY']!r}")
     if not config["ADS_USER_COOKIE"]:
         raise SettingsError("ADS_USER_COOKIE must name a cookie")

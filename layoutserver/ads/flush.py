@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from layoutserver.ads.models import AdCount, TokenUse, UserCount
 from layoutserver.ads.redis_counts import USER_KEY_MIN_TTL, Calendar, RedisCounts, hour_number
+from layoutserver.background import Periodic
 from layoutserver.db import Database, upsert_insert
 from layoutserver.redis_store import ERRORS
 
@@ -174,38 +174,16 @@ def _store_max(session: Session, key: dict[str, Any], impressions: int, clicks: 
     ))
 
 
-class BackgroundFlush:
-    """A daemon thread per process flushing every ``interval`` seconds (the shared lock keeps
-    it to one flush at a time across hosts). Errors are logged, never raised."""
+class BackgroundFlush(Periodic):
+    """A thread per process flushing every ``interval`` seconds (the shared lock keeps it to
+    one flush at a time across hosts). Errors are logged, never raised."""
 
     def __init__(self, flusher: Flusher, interval: float) -> None:
+        super().__init__("ads-flush", interval, self._flush)
         self._flusher = flusher
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
 
-    def start(self) -> None:
-        """Start once per process (after a fork, a new thread: threads do not survive it)."""
-        with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                return
-            self._thread = threading.Thread(target=self._run, name="ads-flush", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    @property
-    def thread(self) -> threading.Thread | None:
-        """The flush thread of this process, once started."""
-        return self._thread
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self._flusher.flush()
-            except ERRORS as error:
-                log.warning("ads flush: Redis unreachable (%s); will retry", error)
-            except Exception:
-                log.exception("ads flush failed; will retry")
+    def _flush(self) -> None:
+        try:
+            self._flusher.flush()
+        except ERRORS as error:
+            log.warning("ads flush: Redis unreachable (%s); will retry", error)

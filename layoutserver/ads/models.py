@@ -183,3 +183,15 @@ class TokenUse(Base):
     token_id: Mapped[str] = mapped_column(String(150), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)
     used_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class PageViewDecision(Base):
+    """One page view's whole-page ad decision, made by the first of its ESI includes to
+    arrive and read by the others (``layoutserver.ads.page_views``). ``decision`` is empty
+    while the first is still deciding; rows live a few minutes."""
+
+    __tablename__ = "ad_page_views"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    decision: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

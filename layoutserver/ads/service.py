@@ -24,6 +24,7 @@ from layoutserver.ads.decisions import decide_page
 from layoutserver.ads.decisions.model import PageDecision, PageRequest
 from layoutserver.ads.decisions.snapshot import Snapshot
 from layoutserver.ads.markup import SlotTemplates, escape_text
+from layoutserver.ads.page_views import PageViews, page_view_key
 from layoutserver.ads.snapshot_source import SnapshotSource
 from layoutserver.ads.tally import Tally
 from layoutserver.ads.tokens import Tokens
@@ -41,8 +42,11 @@ class AdServer:
         config: Mapping[str, Any],
         url_map: Map,
         seed: int | None = None,
+        page_views: PageViews | None = None,
     ) -> None:
         self.snapshots = snapshots
+        self.page_views = page_views
+        """Where an edge's page views keep their decision (None: each request decides)."""
         self.url_map = url_map
         """The app's URL map, for the tracking routes' paths (not looked up per page)."""
         self.tally = tally
@@ -58,10 +62,19 @@ class AdServer:
 
     def decide_page(self, page: PageContext, slots: Sequence[str]) -> Mapping[str, ServedAd]:
         """Decide ``slots`` of the page together; may make the reader a user key (set as a
-        cookie after the request) unless consent denies storage."""
+        cookie after the request) unless consent denies storage. A request that is part of
+        an edge's page view (an ESI include) gets its slots' share of the one decision of
+        every slot of the page made for that page view (``ads.page_views``)."""
         http = reader.current_request()
         key = reader.user_key(self._config, page.request.consent, None, http)
-        return self.serve(page_request(page, slots, key), http=http)
+        view = page.request.page_view
+        if view is None or self.page_views is None:
+            return self.serve(page_request(page, slots, key), http=http)
+        whole = tuple(dict.fromkeys((*page.page_slots, *slots)))
+        decided = self.page_views.once(
+            page_view_key(view, key, page.page_type, page.slug, page.request.query),
+            lambda: self.serve(page_request(page, whole, key), http=http))
+        return {code: decided.get(code) or ServedAd(code, Markup("")) for code in slots}
 
     # -- the rest of the service ---------------------------------------------------------------
 

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from layoutserver.content.models import ContentScope, ContentState
 from layoutserver.db import increment
+from layoutserver.edge.keys import change_keys
+from layoutserver.edge.purge import enqueue_purge
 
 STATE_ID = 1
 
@@ -35,8 +37,12 @@ def bump_content_version(session: Session, scopes: Iterable[str] | None = None) 
 
     Each increment is one upsert (:func:`layoutserver.db.increment`), so that two writers
     cannot both read N and write N + 1; a missing row is created at version 1.
+    The same transaction queues a purge of the matching surrogate keys at the edges
+    (``layoutserver.edge.purge``).
     """
     version = increment(session, ContentState, {"id": STATE_ID})
-    for name in sorted(set(scopes) if scopes is not None else {ALL}):
+    touched = sorted(set(scopes) if scopes is not None else {ALL})
+    for name in touched:
         increment(session, ContentScope, {"name": name})
+    enqueue_purge(session, change_keys(touched))
     return version

@@ -52,9 +52,6 @@ class Layout:
     digest: str
     """A hash of the file, so that editing a layout changes every cache key built from it."""
     _placements: Mapping[str, Placement] = field(repr=False, compare=False, default_factory=dict)
-    memo: dict[object, object] = field(repr=False, compare=False, default_factory=dict)
-    """What serving works out once per layout (the layout and the installed widgets are fixed
-    for the life of the app)."""
 
     def region(self, name: str) -> Region | None:
         return next((region for region in self.regions if region.name == name), None)

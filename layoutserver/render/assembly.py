@@ -3,6 +3,7 @@ policy of the whole (the shortest TTL inside; private when anything inside is pe
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,24 +58,21 @@ class Assembly:
 
     def assets(self, registry: WidgetRegistry) -> Assets:
         """Each asset once, in first-seen order. Two widgets that name the same file of the same
-        static folder share one URL: the first widget's. Worked out once per layout and list of
-        widgets (installed widgets are fixed for the life of the app)."""
-        memo_key = ("assets", tuple(item.placement.widget for item in self.rendered))
-        known = self.layout.memo.get(memo_key)
-        if isinstance(known, Assets):
-            return known
-        assets = self.layout.memo[memo_key] = _assets(self.rendered, registry)
-        return assets
+        static folder share one URL: the first widget's."""
+        return assets_of(registry, tuple(item.placement.widget for item in self.rendered))
 
     def timings(self) -> list[tuple[str, float, str]]:
         return timings(self.rendered)
 
 
-def _assets(rendered: Sequence[RenderedPlacement], registry: WidgetRegistry) -> Assets:
+@functools.lru_cache(maxsize=256)
+def assets_of(registry: WidgetRegistry, widgets: tuple[str, ...]) -> Assets:
+    """The assets of ``widgets`` in page order (kept: the installed widgets are fixed for the
+    life of an app, and a site has a few lists of widgets)."""
     css: dict[object, str] = {}
     js: dict[object, str] = {}
-    for item in rendered:
-        installed = registry.get(item.placement.widget)
+    for name in widgets:
+        installed = registry.get(name)
         if installed is None:
             continue
         widget = installed.widget

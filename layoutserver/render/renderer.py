@@ -35,11 +35,12 @@ from layoutserver.widgets import (
 log = logging.getLogger(__name__)
 
 #: Outcomes that leave output worth storing in a page-level cache. "unavailable" (a widget that
-#: failed to load or is disabled) is stable until the next start, so it counts as clean; so does
-#: "esi" (a per-request placement left to the edge cache as an include).
-CLEAN_OUTCOMES = frozenset({"hit", "miss", "unavailable", "esi"})
-#: An include stands for a per-request widget the edge fetches itself: the page around it may
-#: be cached as long as its other widgets allow.
+#: failed to load or is disabled) is stable until the next start, so it counts as clean; so do
+#: the per-request placements left for someone else to fill (``render/holes.py``): "esi" (an
+#: include the edge fetches), "client" (a slot ads.js fills) and "skipped" (a HEAD request).
+CLEAN_OUTCOMES = frozenset({"hit", "miss", "unavailable", "esi", "client", "skipped"})
+#: A hole left for the edge or the browser to fill: the page around it may be cached as long
+#: as its other widgets allow.
 INCLUDE_POLICY = CachePolicy.shared_for(ttl=24 * 3600)
 #: An unavailable placement (its widget failed to load or is disabled) is empty until the next
 #: start: it must not shorten the cache lifetime of what is around it.
@@ -104,11 +105,8 @@ class Renderer:
         page: PageContext,
         placements: Sequence[Placement],
         content_version: int,
-        include: Callable[[Placement], Markup] | None = None,
     ) -> list[RenderedPlacement]:
-        """Render ``placements`` of one page, in the order given. With ``include``, per-request
-        placements are not rendered: each becomes ``include(placement)`` (an ESI include), for an
-        edge cache to fetch on its own."""
+        """Render ``placements`` of one page, in the order given."""
         started = time.perf_counter()
         deadline = started + self.budget_seconds
         results: dict[str, RenderedPlacement] = {}
@@ -116,15 +114,10 @@ class Renderer:
         for placement in placements:
             installed = self.registry.get(placement.widget) if placement.available else None
             if installed is None:
-                results[placement.id] = _wrap(placement, Markup(""), "unavailable", 0.0,
+                results[placement.id] = wrap(placement, Markup(""), "unavailable", 0.0,
                                               UNAVAILABLE_POLICY)
                 continue
             policy = installed.widget.cache_policy
-            if include is not None and not policy.shared:
-                markup = include(placement)
-                results[placement.id] = RenderedPlacement(placement, markup, markup, "esi", 0.0,
-                                                          INCLUDE_POLICY)
-                continue
             key = None
             if policy.shared and self.cache.enabled:
                 key = self._key(layout, page, placement, installed, content_version)
@@ -132,7 +125,7 @@ class Renderer:
                 cached = self.cache.get(key.fresh)
                 if cached is not None:
                     elapsed = _ms(lookup_started)
-                    results[placement.id] = _wrap(placement, Markup(cached), "hit",  # noqa: S704
+                    results[placement.id] = wrap(placement, Markup(cached), "hit",  # noqa: S704
                                                   elapsed, policy)
                     continue
             misses.append((placement, installed, key))
@@ -189,7 +182,7 @@ class Renderer:
         if key is not None:
             self.cache.set(key.fresh, str(html), policy.ttl)
             self.cache.set_last_good(key.last_good, str(html))
-        return _wrap(placement, html, "miss", share_ms, policy, prepared=True)
+        return wrap(placement, html, "miss", share_ms, policy, prepared=True)
 
     def _key(self, layout: Layout, page: PageContext, placement: Placement,
              installed: InstalledWidget, content_version: int) -> CacheKeys:
@@ -270,7 +263,7 @@ class Renderer:
         policy = widget.cache_policy
         try:
             html, render_ms = future.result(timeout=max(0.0, deadline - time.perf_counter()))
-            return _wrap(placement, html, "miss", render_ms, policy)
+            return wrap(placement, html, "miss", render_ms, policy)
         except FutureTimeout:
             log.warning("widget %s in placement %s overran its %.0f ms budget", widget.name,
                         placement.id, self.budget_seconds * 1000)
@@ -281,15 +274,16 @@ class Renderer:
         if key is not None:
             last_good = self.cache.get_last_good(key.last_good)
             if last_good is not None:
-                return _wrap(placement, Markup(last_good), "stale", _ms(started),  # noqa: S704
+                return wrap(placement, Markup(last_good), "stale", _ms(started),  # noqa: S704
                              policy)
         fallback = widget.fallback
         html = fallback if isinstance(fallback, Markup) else escape(fallback)
-        return _wrap(placement, html, outcome, _ms(started), policy)
+        return wrap(placement, html, outcome, _ms(started), policy)
 
 
-def _wrap(placement: Placement, html: Markup, outcome: str, duration_ms: float,
-          policy: CachePolicy, prepared: bool = False) -> RenderedPlacement:
+def wrap(placement: Placement, html: Markup, outcome: str, duration_ms: float,
+         policy: CachePolicy, prepared: bool = False) -> RenderedPlacement:
+    """A placement's output in its wrapper element."""
     # Joined rather than Markup.format: this runs for every placement of every page.
     wrapped = Markup("".join((_head(placement.widget, placement.id), html, "</div>")))  # noqa: S704
     return RenderedPlacement(placement, wrapped, html, outcome, duration_ms,

@@ -3,10 +3,13 @@ and the health probes."""
 
 from flask import Flask
 
+from layoutserver.core import get_core
+from layoutserver.render.page import PagePipeline
 from layoutserver.web import errors, health, pages, request_id
 
 
 def init_app(app: Flask) -> None:
+    app.extensions[pages.PIPELINE_KEY] = PagePipeline(get_core(app))
     request_id.init_app(app)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(health.blueprint)

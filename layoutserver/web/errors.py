@@ -57,7 +57,14 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
     handler = _area_handler()
     if handler is not None:
         return handler(exc)
-    return error_response(exc.code or 500, exc.name, exc.description or exc.name)
+    response = error_response(exc.code or 500, exc.name, exc.description or exc.name)
+    keys = getattr(exc, "surrogate_keys", None)
+    if exc.code == 404 and keys:
+        # A page whose subject is missing: briefly kept, and purged when the subject appears.
+        ttl = current_app.config["NOT_FOUND_TTL"]
+        response.headers["Cache-Control"] = f"public, max-age={ttl}"
+        response.headers["Surrogate-Key"] = response.headers["xkey"] = " ".join(keys)
+    return response
 
 
 def _unexpected(exc: Exception) -> ResponseReturnValue:

@@ -16,10 +16,12 @@ from layoutserver.content.schemas import SLUG_PATTERN
 from layoutserver.core import Core, get_core
 from layoutserver.layouts import Layout
 from layoutserver.render.assembly import Assembly
+from layoutserver.render.page import PagePipeline
 from layoutserver.web.serving import serve
 from layoutserver.widgets import ArticleView
 
 blueprint = Blueprint("pages", __name__)
+PIPELINE_KEY = "layoutserver.pages"
 
 SLUG = re.compile(SLUG_PATTERN)
 
@@ -42,7 +44,7 @@ def page(page_type: str, slug: str) -> Response:
         )
         return html.encode(), "text/html"
 
-    return serve(core, layout, slug, "page", layout.placement_list, build)
+    return serve(core, _pipeline(), layout, slug, "page", layout.placement_list, build)
 
 
 @blueprint.get("/fragments/<page_type>/<slug>/<region>")
@@ -56,7 +58,8 @@ def region_fragment(page_type: str, slug: str, region: str) -> Response:
     def build(assembly: Assembly) -> tuple[bytes, str]:
         return str(assembly.regions().get(region, Markup(""))).encode(), "text/html"
 
-    return serve(core, layout, slug, f"region:{region}", list(found.placements), build)
+    return serve(core, _pipeline(), layout, slug, f"region:{region}", list(found.placements),
+                 build)
 
 
 @blueprint.get("/fragments/<page_type>/<slug>")
@@ -82,7 +85,7 @@ def all_fragments(page_type: str, slug: str) -> Response:
         }
         return json.dumps(document).encode(), "application/json"
 
-    response = serve(core, layout, slug, "json", layout.placement_list, build)
+    response = serve(core, _pipeline(), layout, slug, "json", layout.placement_list, build)
     response.vary.add("Accept")
     return response
 
@@ -99,7 +102,7 @@ def widget(page_type: str, slug: str, placement_id: str) -> Response:
     def build(assembly: Assembly) -> tuple[bytes, str]:
         return "".join(str(item.html) for item in assembly.rendered).encode(), "text/html"
 
-    return serve(core, layout, slug, f"widget:{placement_id}", [placement], build)
+    return serve(core, _pipeline(), layout, slug, f"widget:{placement_id}", [placement], build)
 
 
 @blueprint.get("/static/widgets/<name>/<path:filename>")
@@ -108,6 +111,11 @@ def widget_asset(name: str, filename: str) -> Response:
     if installed is None or installed.widget.static_folder is None:
         abort(404, f"No static files for widget {name!r}.")
     return send_from_directory(installed.widget.static_folder, filename, max_age=86400)
+
+
+def _pipeline() -> PagePipeline:
+    pipeline: PagePipeline = current_app.extensions[PIPELINE_KEY]
+    return pipeline
 
 
 def _layout(page_type: str, slug: str) -> tuple[Core, Layout]:

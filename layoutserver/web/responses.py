@@ -1,27 +1,12 @@
-"""HTTP done right for assembled HTML: Cache-Control from what is inside, a strong ETag with 304,
-Server-Timing per widget, Vary for the request facts widgets vary on."""
+"""HTTP for assembled HTML: the headers a response goes out with, a strong ETag with 304,
+Server-Timing per widget."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from flask import Response, request
-
-from layoutserver.render.assembly import ResponsePolicy
-
-#: The request headers behind each vary key, for the Vary response header.
-VARY_HEADERS = {
-    "device": ("User-Agent", "{device_header}"),
-    "locale": ("Accept-Language",),
-    "consent": ("{consent_header}",),
-}
-
-
-def strong_etag(body: bytes) -> str:
-    return hashlib.blake2b(body, digest_size=16).hexdigest()
-
 
 #: Request headers that make a response conditional (or partial), as WSGI environ keys: looked
 #: up in the environ directly, as this runs on every response.
@@ -32,25 +17,23 @@ CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_
 def finish(
     body: bytes,
     mimetype: str,
-    policy: ResponsePolicy,
+    cache_control: str,
     timing: str,
     vary_headers: Iterable[str] = (),
     etag: str | None = None,
     *,
+    headers: Sequence[tuple[str, str]] = (),
     environ: Mapping[str, Any],
 ) -> Response:
-    """The response for ``body``; ``timing`` is the Server-Timing value. The headers go in
-    with the response rather than one by one (each ``headers[...] =`` scans the list)."""
-    headers = [
-        ("Cache-Control",
-         f"public, max-age={policy.ttl}" if policy.shared else "private, no-store"),
-        ("ETag", f'"{etag or strong_etag(body)}"'),
-        ("Server-Timing", timing),
-    ]
+    """The response for ``body``; ``timing`` is the Server-Timing value; ``etag`` None: no
+    ETag (a body an edge assembles per reader must not have one)."""
+    all_headers = [("Cache-Control", cache_control), ("Server-Timing", timing), *headers]
+    if etag is not None:
+        all_headers.append(("ETag", f'"{etag}"'))
     if vary_headers:
-        headers.append(("Vary", ", ".join(vary_headers)))
-    response = Response(body, headers=headers, content_type=f"{mimetype}; charset=utf-8")
-    if not environ.keys().isdisjoint(CONDITIONAL_HEADERS):
+        all_headers.append(("Vary", ", ".join(vary_headers)))
+    response = Response(body, headers=all_headers, content_type=f"{mimetype}; charset=utf-8")
+    if etag is not None and not environ.keys().isdisjoint(CONDITIONAL_HEADERS):
         response.make_conditional(request)
     return response
 

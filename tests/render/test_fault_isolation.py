@@ -79,7 +79,7 @@ def outcomes(client: Any) -> dict[str, str]:
 def max_age(response: Any) -> int:
     cache_control = response.headers["Cache-Control"]
     assert cache_control.startswith("public, max-age="), cache_control
-    return int(cache_control.removeprefix("public, max-age="))
+    return int(cache_control.removeprefix("public, max-age=").split(",")[0])
 
 
 # --- A widget that raises -----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from markupsafe import Markup
 
 from layoutserver.layouts.model import Placement
 from layoutserver.render.renderer import RenderedPlacement
-from layoutserver.web.live import LIVE_MARK, Shell
+from layoutserver.render.shell import LIVE_MARK, Shell
 from layoutserver.widgets import CachePolicy
 
 

@@ -4,9 +4,8 @@ A cached body keeps a mark where each per-request placement goes (``LIVE_MARK``)
 its marks once, when it is stored (:class:`Shell`); a request then joins the pieces with the
 placements' fresh output, one copy of the body instead of a search-and-replace per placement.
 Its strong ETag hashes the shell's digest and the fresh output (each with its length), not the
-whole body again: two bodies get one ETag only if they are the same bytes. SHA-256 (truncated
-to 128 bits, as the other ETags): with the CPU's SHA instructions about twice as fast as
-BLAKE2b on a few kilobytes, and this runs on every request.
+whole body again: two bodies get one ETag only if they are the same bytes. Every strong ETag
+of layoutserver is SHA-256, truncated to 128 bits (:func:`strong_etag`).
 """
 
 from __future__ import annotations
@@ -19,6 +18,10 @@ from dataclasses import dataclass
 from layoutserver.render.renderer import RenderedPlacement
 
 LIVE_MARK = "<!--ls-live:{}-->"
+
+
+def strong_etag(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,156 @@
+# Varnish 7 in front of layoutserver (docs/edge.md): ESI for per-reader ad spots, one page-view
+# id and one reader key per page view, surrogate-key purges through the xkey vmod (Debian:
+# varnish-modules), stale content while the origin refetches or fails, and a failed include
+# left empty. Start from it; the backend below is `make run`'s address.
+vcl 4.1;
+
+import std;
+import cookie;
+import header;
+import xkey;
+
+backend default {
+    .host = "127.0.0.1";
+    .port = "8000";
+    .first_byte_timeout = 5s;
+    .probe = {
+        .url = "/healthz";
+        .interval = 2s;
+        .timeout = 1s;
+        .window = 3;
+        .threshold = 2;
+        .initial = 2;
+    }
+}
+
+# Who may purge: the hosts running layoutserver (setting EDGE_PURGE = ["xkey http://<this>/"]).
+acl purgers {
+    "127.0.0.1";
+    "::1";
+}
+
+sub vcl_recv {
+    if (req.method == "PURGE") {
+        if (client.ip !~ purgers) {
+            return (synth(403, "Not allowed to purge"));
+        }
+        if (!req.http.xkey-purge) {
+            return (synth(400, "Name the surrogate keys in xkey-purge"));
+        }
+        set req.http.n-gone = xkey.purge(req.http.xkey-purge);
+        return (synth(200, "Purged " + req.http.n-gone + " objects"));
+    }
+    if (req.esi_level == 0) {
+        # This edge names the page view and the reader: never a client.
+        unset req.http.X-Page-View;
+        unset req.http.X-User-Key;
+        unset req.http.X-New-User-Key;
+        unset req.http.X-ESI-Include;
+        set req.http.X-Page-View = server.identity + "-" + std.time2integer(now, 0) + "-"
+            + req.xid + "-" + std.real2integer(std.random(0, 999999999999), 0);
+        # The reader's first-party key for frequency caps: its ls_uid cookie, or a new one the
+        # response stores (vcl_deliver). None when the reader denies storage (the consent
+        # header) or gives a TCF string, which the origin reads (it then uses no key).
+        cookie.parse(req.http.Cookie);
+        if (cookie.get("ls_uid") ~ "^[A-Za-z0-9_.:-]{8,128}$") {
+            set req.http.X-User-Key = cookie.get("ls_uid");
+        } else if (req.http.X-Storage-Consent !~ "(?i)^\s*(0|no|false|denied|deny|n)\s*$"
+                   && req.url !~ "[?&]gdpr_consent=" && !cookie.get("euconsent-v2")) {
+            set req.http.X-User-Key = "e" + std.time2integer(now, 0) + "-" + req.xid + "-"
+                + std.real2integer(std.random(0, 999999999999), 0);
+            set req.http.X-New-User-Key = "1";
+        }
+    } else {
+        # An include of the page view: its id and the reader's key come from the page.
+        set req.http.X-ESI-Include = "1";
+        set req.http.X-Page-View = req_top.http.X-Page-View;
+        if (req_top.http.X-User-Key) {
+            set req.http.X-User-Key = req_top.http.X-User-Key;
+        } else {
+            unset req.http.X-User-Key;
+        }
+        return (pass);
+    }
+    set req.http.Surrogate-Capability = "varnish=ESI/1.0";
+    if (req.method != "GET" && req.method != "HEAD") {
+        return (pass);
+    }
+    if (req.url ~ "^/(admin|api)(/|$)" || req.url ~ "^/ads/(i|c|decide|explain)(/|$|\?)"
+        || req.http.Authorization) {
+        return (pass);
+    }
+    # Shared responses never depend on cookies: the reader's key travels in X-User-Key.
+    unset req.http.Cookie;
+    # Past its TTL, a response is served while it is refetched for this long (or while the
+    # origin is down, as long as it allows: stale-if-error).
+    if (std.healthy(req.backend_hint)) {
+        set req.grace = 30s;
+    }
+    return (hash);
+}
+
+sub vcl_backend_fetch {
+    if (bereq.http.X-ESI-Include) {
+        set bereq.first_byte_timeout = 1s;
+    }
+}
+
+sub vcl_backend_response {
+    if (beresp.status >= 500 && bereq.is_bgfetch) {
+        # Keep serving the stale copy rather than an error (stale-if-error).
+        return (abandon);
+    }
+    if (beresp.http.Surrogate-Control ~ "ESI/1\.0") {
+        set beresp.do_esi = true;
+    }
+    if (beresp.http.Surrogate-Control ~ "max-age=\d+") {
+        # The edge TTL; the Cache-Control beside it is for browsers (no-store for pages
+        # assembled per reader).
+        set beresp.ttl = std.duration(regsub(beresp.http.Surrogate-Control,
+                                             "^.*max-age=(\d+).*$", "\1s"), 0s);
+        set beresp.uncacheable = false;
+    }
+    if (beresp.http.Surrogate-Control ~ "stale-if-error=\d+") {
+        set beresp.grace = std.duration(regsub(beresp.http.Surrogate-Control,
+                                               "^.*stale-if-error=(\d+).*$", "\1s"), 0s);
+    } else if (beresp.http.Cache-Control ~ "stale-if-error=\d+") {
+        set beresp.grace = std.duration(regsub(beresp.http.Cache-Control,
+                                               "^.*stale-if-error=(\d+).*$", "\1s"), 0s);
+    }
+}
+
+sub vcl_backend_error {
+    if (bereq.http.X-ESI-Include) {
+        # A failed include leaves its slot empty, never an error page inside the page.
+        set beresp.status = 200;
+        set beresp.http.Cache-Control = "no-store";
+        synthetic("");
+        set beresp.ttl = 0s;
+        set beresp.uncacheable = true;
+        return (deliver);
+    }
+}
+
+sub vcl_deliver {
+    if (req.esi_level > 0) {
+        if (resp.status >= 400) {
+            return (synth(200));
+        }
+        return (deliver);
+    }
+    unset resp.http.Surrogate-Control;
+    unset resp.http.Surrogate-Key;
+    unset resp.http.xkey;
+    if (req.http.X-New-User-Key && resp.http.Content-Type ~ "^text/html") {
+        header.append(resp.http.Set-Cookie, "ls_uid=" + req.http.X-User-Key
+            + "; Max-Age=34128000; Path=/; HttpOnly; SameSite=Lax");
+    }
+}
+
+sub vcl_synth {
+    if (req.esi_level > 0) {
+        set resp.status = 200;
+        set resp.body = "";
+        return (deliver);
+    }
+}

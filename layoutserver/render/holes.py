@@ -1,0 +1,149 @@
+"""How the per-request placements of a page (its *holes*: ad spots and any other widget whose
+output is the reader's own) are filled for one request.
+
+The body around the holes is the same for every reader and is what the body cache keeps
+(``render/page.py``); only the filling differs:
+
+* :class:`ServerHoles`: rendered here, for this reader (the page is then ``private``);
+* :class:`EsiHoles`: an ``<esi:include>`` of each placement's own URL, for an edge that does
+  ESI; the page stays shared and the edge fetches each include per reader;
+* :class:`ClientHoles`: each ad placement becomes an empty ``<div data-slot>`` that ``ads.js``
+  fills with one ``/ads/decide`` per page view; the page is shared everywhere;
+* :class:`EmptyHoles`: nothing, for a ``HEAD`` request, which must decide and count nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from markupsafe import Markup
+
+from layoutserver.layouts import Layout, Placement
+from layoutserver.render.renderer import INCLUDE_POLICY, RenderedPlacement, Renderer, wrap
+from layoutserver.widgets import ArticleView, PageContext, SectionView, Subject
+
+
+@dataclass(frozen=True)
+class HolePage:
+    """What a filling may need of the page: a server render needs the whole page context,
+    made only when asked for (a cached body has the subject; nothing else is looked up)."""
+
+    layout: Layout
+    slug: str
+    subject: Subject
+    content_version: int
+    context: Callable[[], PageContext]
+
+
+class Holes(Protocol):
+    name: str
+    """What becomes of the holes, as Server-Timing says it ("per-request widgets ...")."""
+    renders_here: bool
+    """Whether filling renders the holes with the page's renderer: then a page that misses
+    the body cache renders them with its shared placements, in one budget."""
+
+    def per_reader(self, placements: Sequence[Placement]) -> bool:
+        """Whether filling ``placements`` puts this reader's own output in the response."""
+
+    def fill(self, page: HolePage, placements: Sequence[Placement]
+             ) -> list[RenderedPlacement]: ...
+
+
+class ServerHoles:
+    name = "rendered"
+    renders_here = True
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.renderer = renderer
+
+    def per_reader(self, placements: Sequence[Placement]) -> bool:
+        return bool(placements)
+
+    def fill(self, page: HolePage, placements: Sequence[Placement]
+             ) -> list[RenderedPlacement]:
+        return self.renderer.render(page.layout, page.context(), placements,
+                                    page.content_version)
+
+
+class EmptyHoles:
+    name = "skipped"
+    renders_here = False
+
+    def per_reader(self, placements: Sequence[Placement]) -> bool:
+        return bool(placements)
+
+    def fill(self, page: HolePage, placements: Sequence[Placement]
+             ) -> list[RenderedPlacement]:
+        return [wrap(placement, Markup(""), "skipped", 0.0, INCLUDE_POLICY)
+                for placement in placements]
+
+
+class EsiHoles:
+    """``include_url(layout, slug, placement)`` is the placement's own URL with the page's
+    query string (the ad key-values): built per request, never kept in a cached body."""
+
+    name = "included"
+    renders_here = False
+
+    def __init__(self, include_url: Callable[[Layout, str, Placement], str]) -> None:
+        self.include_url = include_url
+
+    def per_reader(self, placements: Sequence[Placement]) -> bool:
+        return False
+
+    def fill(self, page: HolePage, placements: Sequence[Placement]
+             ) -> list[RenderedPlacement]:
+        found = []
+        for placement in placements:
+            url = self.include_url(page.layout, page.slug, placement)
+            markup = Markup('<esi:include src="{}"/>').format(url)
+            found.append(RenderedPlacement(placement, markup, markup, "esi", 0.0,
+                                           INCLUDE_POLICY))
+        return found
+
+
+class ClientHoles:
+    """Ad placements (those declaring ``ad_slots``) become ``<div data-slot>`` elements, with
+    one ``ads.js`` tag for the page that names its subject for targeting; other per-request
+    placements are rendered here (``server``)."""
+
+    name = "left to ads.js"
+    renders_here = False
+
+    def __init__(self, server: ServerHoles, script_url: str) -> None:
+        self.server = server
+        self.script_url = script_url
+
+    def per_reader(self, placements: Sequence[Placement]) -> bool:
+        return any(not placement.ad_slots for placement in placements)
+
+    def fill(self, page: HolePage, placements: Sequence[Placement]
+             ) -> list[RenderedPlacement]:
+        rendered = {item.placement.id: item for item in self.server.fill(
+            page, [p for p in placements if not p.ad_slots])}
+        script = self._script(page)
+        for placement in placements:
+            if not placement.ad_slots:
+                continue
+            slots = Markup("").join(Markup('<div class="ad-slot" data-slot="{}"></div>')
+                                    .format(code) for code in placement.ad_slots)
+            rendered[placement.id] = wrap(placement, slots + script, "client", 0.0,
+                                          INCLUDE_POLICY)
+            script = Markup("")
+        return [rendered[placement.id] for placement in placements]
+
+    def _script(self, page: HolePage) -> Markup:
+        subject = page.subject
+        section, tags = "", ""
+        if isinstance(subject, ArticleView):
+            section = subject.section.slug if subject.section is not None else ""
+            tags = ",".join(subject.tags)
+        elif isinstance(subject, SectionView):
+            section = subject.slug
+        return Markup(
+            '<script src="{}" async data-page-type="{}" data-slug="{}" data-section="{}" '
+            'data-tags="{}"></script>').format(self.script_url, page.layout.page_type,
+                                                page.slug, section, tags)
+

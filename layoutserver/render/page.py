@@ -1,0 +1,274 @@
+"""The page pipeline: one representation (page, region, JSON, widget) of a page, with a body
+cache. Flask-free: the web layer (``web/serving.py``) turns a request into a :class:`PageCall`
+and the :class:`PageResult` into a response.
+
+Every representation goes one way: layout -> placements -> renderer -> assembly -> body. The
+finished body is cached too (:class:`CachedBody`), keyed by the same facts as the widgets
+inside it. Per-request placements (ad spots) are left in the cached body as marks, its *holes*;
+each request fills them its own way (``render/holes.py``: rendered here, ESI includes, client
+slots, or nothing for HEAD), so a warm page never looks up its subject or renders a shared
+widget, whoever it is for.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from markupsafe import Markup
+
+from layoutserver.core import Core
+from layoutserver.edge.keys import response_keys
+from layoutserver.layouts import Layout, Placement
+from layoutserver.render.assembly import Assembly, ResponsePolicy, timings
+from layoutserver.render.holes import HolePage, Holes
+from layoutserver.render.renderer import RenderedPlacement
+from layoutserver.render.shell import LIVE_MARK, Shell, strong_etag
+from layoutserver.widgets import CachePolicy, PageContext, RequestView, Subject, vary_value
+
+#: A cached body is kept at most this long, whatever the widgets inside allow.
+BODY_TTL_CAP = 3600
+#: Vary keys whose values come from the request rather than the page or the site clock.
+READER_KEYS = frozenset({"device", "locale", "consent"})
+
+Builder = Callable[[Assembly], tuple[bytes, str]]
+"""Turns the assembled placements into a body and its mimetype (the web layer's templates)."""
+
+
+class SubjectNotFound(LookupError):
+    """The page's article or section does not exist (or is not published yet)."""
+
+    def __init__(self, layout: Layout, slug: str) -> None:
+        super().__init__(f"No {layout.subject} {slug!r}.")
+        self.keys = response_keys(layout.page_type, layout.subject, slug, ())
+
+
+@dataclass(frozen=True)
+class PageCall:
+    layout: Layout
+    slug: str
+    representation: str
+    placements: Sequence[Placement]
+    build: Builder
+    reader: Callable[[], RequestView]
+    """The request's facts, made only when the cache key or a render needs them."""
+    holes: Holes
+
+
+@dataclass(frozen=True)
+class PageResult:
+    body: bytes
+    mimetype: str
+    policy: ResponsePolicy
+    """The cache policy of the shared part (the whole, when ``per_reader`` is False)."""
+    per_reader: bool
+    """The body holds this reader's own output: no shared cache may keep it."""
+    edge_holes: bool
+    """The body holds holes an edge fills per reader (ESI includes)."""
+    etag: str | None
+    timing: Sequence[tuple[str, float, str]]
+    vary: tuple[str, ...]
+    """Vary keys of the widgets inside (``device``, ``locale``, ...)."""
+    surrogate_keys: tuple[str, ...]
+    cache_outcome: str
+    """``hit`` (the body cache answered) or ``miss``."""
+
+
+@dataclass(frozen=True)
+class CachedBody:
+    body: bytes
+    """The finished body, with a LIVE_MARK where each per-request placement goes."""
+    mimetype: str
+    etag: str | None
+    """None when per-request placements are inside: each final body gets its own."""
+    policy: ResponsePolicy
+    """Of the shared placements."""
+    hit_timing: tuple[tuple[str, float, str], ...]
+    """Server-Timing entries of the shared placements, as a hit reports them."""
+    live: tuple[str, ...]
+    """Ids of the per-request placements left as marks."""
+    subject: Subject
+    surrogate_keys: tuple[str, ...]
+    expires_at: float
+    """Wall-clock expiry, so a copy in a process's local memo expires with the shared one."""
+    shell: Shell | None = None
+    """The body split at its marks, when per-request placements are inside."""
+
+
+@dataclass(frozen=True)
+class Inside:
+    """What the widgets of a response imply for caching it; fixed for a layout and the
+    placements shown (:meth:`PagePipeline.inside` keeps it)."""
+
+    vary_keys: tuple[str, ...]
+    versions: tuple[str, ...]
+    """name=version of each widget inside: a new widget version must miss the body cache."""
+    needs_reader: bool
+    """Whether the cache key needs facts of the request (device, locale, consent)."""
+    depends_on: tuple[tuple[str, ...] | None, ...]
+    """Each shared widget's ``CachePolicy.depends_on``, for the surrogate keys."""
+
+
+class PagePipeline:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self._inside: dict[tuple[str, str], Inside] = {}
+        """Per page type and representation (layouts and widgets are fixed for the app)."""
+
+    def inside(self, layout: Layout, representation: str,
+               placements: Sequence[Placement]) -> Inside:
+        known = self._inside.get((layout.page_type, representation))
+        if known is not None:
+            return known
+        keys: set[str] = set()
+        versions: set[str] = set()
+        depends: list[tuple[str, ...] | None] = []
+        for placement in placements:
+            installed = self.core.registry.get(placement.widget)
+            if installed is not None:
+                policy = installed.widget.cache_policy
+                keys.update(policy.vary)
+                versions.add(f"{installed.name}={installed.widget.version}")
+                if policy.shared:
+                    depends.append(policy.depends_on)
+        inside = Inside(tuple(sorted(keys)), tuple(sorted(versions)), bool(keys & READER_KEYS),
+                        tuple(depends))
+        self._inside[(layout.page_type, representation)] = inside
+        return inside
+
+    def serve(self, call: PageCall) -> PageResult:
+        """The body for ``call``; raises :class:`SubjectNotFound`."""
+        core, layout, slug = self.core, call.layout, call.slug
+        started = time.perf_counter()
+        site = core.site_view()
+        version = core.content.version()
+        inside = self.inside(layout, call.representation, call.placements)
+        reader = call.reader() if inside.needs_reader else None
+        facts = ("body", call.representation, layout.page_type, slug, layout.digest,
+                 *inside.versions,
+                 *[f"{key}={vary_value(key, layout.page_type, slug, reader, site)}"
+                   for key in inside.vary_keys], f"cv={version}")
+        cached = self._cached_body(facts)
+        if cached is not None and not cached.live:
+            timing = [*cached.hit_timing, ("total", _ms(started), "page-cache hit")]
+            return PageResult(cached.body, cached.mimetype, cached.policy, False, False,
+                              cached.etag, timing, inside.vary_keys, cached.surrogate_keys,
+                              "hit")
+        if cached is not None:
+            subject = cached.subject
+        else:
+            found = core.subject(layout, slug, site)
+            if found is None:
+                raise SubjectNotFound(layout, slug)
+            subject = found
+
+        made: list[PageContext] = []
+
+        def context() -> PageContext:
+            if not made:
+                made.append(core.page_context(layout, slug, subject, reader or call.reader(),
+                                              site))
+            return made[0]
+
+        page = HolePage(layout, slug, subject, version, context)
+        if cached is not None:
+            return self._fill(call, cached, page, inside, started)
+
+        # Holes rendered here are rendered with the rest, within one budget; others are
+        # filled after the shared placements are.
+        together = call.holes.renders_here
+        rendered = {item.placement.id: item for item in core.renderer.render(
+            layout, page.context(), [p for p in call.placements if together or _shared(core, p)],
+            version)}
+        holes = [p for p in call.placements if not _shared(core, p)]
+        hole_ids = {p.id for p in holes}
+        shared = {pid: item for pid, item in rendered.items() if pid not in hole_ids}
+        assembly = Assembly(layout, subject, [
+            _marked(p) if p.id in hole_ids else rendered[p.id] for p in call.placements])
+        shell_bytes, mimetype = call.build(assembly)
+        keys = response_keys(layout.page_type, layout.subject, slug, inside.depends_on)
+        split = Shell.of(shell_bytes, (p.id for p in holes)) if holes else None
+        policy = ResponsePolicy.of(shared.values())
+        entry = CachedBody(shell_bytes, mimetype, None if holes else strong_etag(shell_bytes),
+                           policy, tuple((item.placement.id, 0.0,
+                                          f"{item.placement.widget} page-cache")
+                                         for item in shared.values()),
+                           tuple(p.id for p in holes), subject, keys,
+                           time.time() + min(policy.ttl, BODY_TTL_CAP), split)
+        if all(item.outcome in _CLEAN for item in shared.values()):
+            self._store(facts, entry, min(policy.ttl, BODY_TTL_CAP))
+        fresh = replace(entry, hit_timing=tuple(timings(list(shared.values()))))
+        done = [rendered[p.id] for p in holes] if together else None
+        return self._fill(call, fresh, page, inside, started, outcome="miss", filled=done)
+
+    def _fill(self, call: PageCall, cached: CachedBody, page: HolePage, inside: Inside,
+              started: float, outcome: str = "hit",
+              filled: list[RenderedPlacement] | None = None) -> PageResult:
+        """The cached body with its holes filled the way ``call.holes`` does it (``filled``:
+        already, with the rest of the page)."""
+        placements = [p for p in map(page.layout.placement, cached.live) if p is not None]
+        if filled is None:
+            filled = call.holes.fill(page, placements) if placements else []
+        per_reader = call.holes.per_reader(placements)
+        body, etag = cached.body, cached.etag
+        if cached.live:
+            shell = cached.shell or Shell.of(cached.body, cached.live)
+            body, etag = shell.fill(cached.mimetype, filled)
+        edge_holes = any(item.outcome == "esi" for item in filled)
+        if outcome == "miss":
+            total = "rendered"
+        elif filled:
+            total = f"page-cache hit, per-request widgets {call.holes.name}"
+        else:
+            total = "page-cache hit"
+        timing = [*cached.hit_timing, *timings(filled), ("total", _ms(started), total)]
+        return PageResult(body, cached.mimetype, cached.policy, per_reader, edge_holes, etag,
+                          timing, inside.vary_keys, cached.surrogate_keys, outcome)
+
+    def _cached_body(self, facts: tuple[str, ...]) -> CachedBody | None:
+        """The local memo first (keyed by the facts themselves), then the shared cache (by
+        their digest; a find there is then memoised locally)."""
+        fragments = self.core.fragments
+        if not fragments.enabled:
+            return None
+        cached = fragments.local.get(facts)
+        if isinstance(cached, CachedBody):
+            return cached
+        cached = fragments.get(fragments.key(*facts))
+        if not isinstance(cached, CachedBody):
+            return None
+        left = cached.expires_at - time.time()
+        if left > 0:
+            fragments.local.put(facts, cached, time.monotonic() + left)
+        return cached
+
+    def _store(self, facts: tuple[str, ...], entry: CachedBody, ttl: int) -> None:
+        fragments = self.core.fragments
+        if not fragments.enabled:
+            return
+        fragments.set(fragments.key(*facts), entry, ttl)
+        fragments.local.put(facts, entry, time.monotonic() + ttl)
+
+
+_CLEAN = frozenset({"hit", "miss", "unavailable"})
+
+
+def _shared(core: Core, placement: Placement) -> bool:
+    """Whether the placement's output is the same for every reader (an unavailable widget's
+    empty output is)."""
+    installed = core.registry.get(placement.widget) if placement.available else None
+    return installed is None or installed.widget.cache_policy.shared
+
+
+def _marked(placement: Placement) -> RenderedPlacement:
+    """A hole: the placement's mark, where its per-request output goes."""
+    mark = Markup(LIVE_MARK.format(placement.id))  # noqa: S704 - an id of a loaded layout
+    return RenderedPlacement(placement, mark, mark, "hole", 0.0, _HOLE_POLICY)
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000
+
+
+_HOLE_POLICY = CachePolicy.per_request()

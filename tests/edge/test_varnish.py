@@ -1,0 +1,169 @@
+"""Behind a real Varnish with the shipped VCL (``config/edge/varnish.vcl``): nothing of one
+reader reaches another, one ad decision per page view, purges by surrogate key, reader keys
+kept by the edge, and failures that stay small."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from support import SEED_PATH, SEED_SLUG
+
+from layoutserver.ads import get_ads
+from layoutserver.ads.config_import import import_ads_file
+from layoutserver.ads.counting import Tracked
+from layoutserver.ads.models import PageViewDecision
+from layoutserver.auth.tokens import create_token
+from layoutserver.core import get_core
+from layoutserver.db import get_database
+from layoutserver.edge.extension import get_edge
+
+DEMO_ADS = Path(__file__).resolve().parents[2] / "layoutserver" / "demo" / "ads.json"
+SETTINGS = {"SECRET_KEY": "edge-secret", "ADS_SEED": 7, "EDGE_PURGE_POLL_SECONDS": 0.1}
+CLICK = re.compile(r'href="/ads/c/([^"]+)"')
+IMPRESSION = re.compile(r'src="(/ads/i/[^"]+)"')
+
+
+@pytest.fixture
+def edge(make_app: Callable[..., Flask], live_server: Any, varnish: Any) -> Any:
+    """(app, origin, edge): the demo site with its ads behind Varnish, purged through xkey."""
+    holder: dict[str, Any] = {}
+    app = make_app(settings={**SETTINGS, "EDGE_PURGE": []})
+    import_ads_file(get_database(app), DEMO_ADS, get_core(app).timezone)
+    origin = live_server(app)
+    front = varnish(int(origin.url.rsplit(":", 1)[1]))
+    holder.update(app=app, origin=origin, edge=front)
+    return app, origin, front
+
+
+def tokens(app: Flask, page: str) -> list[Tracked]:
+    """What the click URLs of a page name: decision, slot, line item, creative, user key."""
+    signer = get_ads(app).tokens()
+    return [signer.verify("click", token) for token in CLICK.findall(page)]
+
+
+def test_readers_get_their_own_includes_and_one_decision_per_page_view(edge: Any) -> None:
+    app, origin, front = edge
+    readers = {
+        "A": ("?campaign=autumn&section=world", {"Cookie": "ls_uid=reader-aaaaaaaa",
+                                                 "X-Device-Class": "desktop"}),
+        "B": ("?campaign=B", {"Cookie": "ls_uid=reader-bbbbbbbb", "X-Device-Class": "mobile"}),
+        "C": ("", {"X-Storage-Consent": "no", "X-Device-Class": "desktop"}),
+    }
+    pages: dict[str, str] = {}
+    for name, (query, headers) in readers.items():
+        status, response_headers, page = front.get(SEED_PATH + query, headers)
+        assert status == 200
+        # nothing a browser or a cache behind the edge may keep, and no shared ETag
+        assert response_headers["cache-control"] == "no-store"
+        assert "etag" not in response_headers
+        for internal in ("surrogate-control", "surrogate-key", "xkey"):
+            assert internal not in response_headers
+        assert "esi:include" not in page and "East Turkistan" in page
+        pages[name] = page
+    includes = [path for path in origin.requests if path.startswith("/widgets/")]
+    assert any(path.endswith("?campaign=autumn&section=world") for path in includes)
+    assert any(path.endswith("?campaign=B") for path in includes)
+    assert [p for p in includes if "?" not in p]  # reader C's, without anyone's query
+    for name, page in pages.items():
+        tracked = tokens(app, page)
+        assert len(tracked) == 5, name
+        assert len({t.decision_id for t in tracked}) == 1, name  # one whole-page decision
+        assert len({t.creative_id for t in tracked}) == 5, name  # never a creative twice
+        keys = {t.user_key for t in tracked} - {None}
+        expected = {"A": {"reader-aaaaaaaa"}, "B": {"reader-bbbbbbbb"}, "C": set()}[name]
+        assert keys <= expected, name
+    # each URL's page is fetched once: a second reader of it gets the edge's copy
+    shells = len([p for p in origin.requests if p.startswith("/pages/")])
+    again = front.get(SEED_PATH, {"Cookie": "ls_uid=reader-dddddddd"})[2]
+    assert len([p for p in origin.requests if p.startswith("/pages/")]) == shells == 3
+    assert {t.user_key for t in tokens(app, again)} - {None} <= {"reader-dddddddd"}
+    with get_database(app).session() as session:
+        assert session.scalar(select(func.count()).select_from(PageViewDecision)) == 4
+
+
+def test_the_edge_gives_new_readers_a_key_and_caps_hold(edge: Any) -> None:
+    app, _origin, front = edge
+    status, headers, page = front.get(SEED_PATH)
+    assert status == 200
+    cookie = re.match(r"ls_uid=([^;]+); Max-Age=\d+; Path=/; HttpOnly; SameSite=Lax",
+                      headers["set-cookie"])
+    assert cookie is not None
+    key = cookie.group(1)
+    assert {t.user_key for t in tokens(app, page)} - {None} <= {key}
+    # Contoso's run-of-site line item is capped at 3 a day: a reader with the key, whose
+    # browser loads the impression beacons, never sees it a fourth time through the edge
+    contoso = next(item.id for item in get_ads(app).snapshots.current().line_items.values()
+                   if item.caps)
+    seen = 0
+    for _ in range(8):
+        _status, _headers, page = front.get(SEED_PATH, {"Cookie": f"ls_uid={key}"})
+        seen += sum(1 for t in tokens(app, page) if t.line_item_id == contoso)
+        for beacon in IMPRESSION.findall(page):
+            assert front.get(beacon.replace("&amp;", "&"))[0] in (200, 204)
+    assert 1 <= seen <= 3
+
+
+def test_a_head_request_decides_nothing(edge: Any) -> None:
+    app, _origin, front = edge
+    status, _headers, _page = front.get(SEED_PATH + "?head=1", method="HEAD")
+    assert status == 200
+    with get_database(app).session() as session:
+        assert session.scalar(select(func.count()).select_from(PageViewDecision)) == 0
+
+
+def test_with_the_origin_down_the_cached_page_shows_with_empty_slots(edge: Any) -> None:
+    _app, origin, front = edge
+    assert front.get(SEED_PATH)[0] == 200
+    origin.stop()
+    status, _headers, page = front.get(SEED_PATH)
+    assert status == 200
+    assert "East Turkistan" in page
+    assert "ad-spot__box" not in page and "Error" not in page and "<!doctype" not in page[20:]
+
+
+def test_edits_and_deletions_reach_the_edge_within_two_seconds(
+    make_app: Callable[..., Flask], live_server: Any, varnish: Any
+) -> None:
+    app = make_app(settings={**SETTINGS, "WIDGETS_DISABLED": ["ad_spot"]})
+    origin = live_server(app)
+    front = varnish(int(origin.url.rsplit(":", 1)[1]))
+    # Another app on the same database, configured with the edge (as a second worker or
+    # host would be): it sends the purges the first one queues.
+    purging = make_app(settings={**SETTINGS, "DATABASE_URL": app.config["DATABASE_URL"],
+                                 "EDGE_PURGE": [f"xkey {front.url}/"]})
+    sender = get_edge(purging).sender
+    assert sender is not None
+    sender.send_pending()  # its cursor starts at the end of the queue
+    purging.test_client().get("/healthz")  # its first request starts its sender thread
+    with get_database(app).session() as session:
+        token = create_token(session, "editor", "admin")
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {token}"}
+    assert front.get(SEED_PATH)[0] == 200
+    status, headers, _ = front.get(SEED_PATH)
+    assert status == 200 and int(headers.get("age", "0")) >= 0
+    article = f"/api/v1/articles/{SEED_SLUG}"
+    etag = client.get(article, headers=auth).headers["ETag"].strip('"')
+    changed = client.patch(article, headers={**auth, "If-Match": etag},
+                           json={"title": "An edited title seen at the edge"})
+    assert changed.status_code == 200, changed.get_json()
+    assert _within(2.0, lambda: "An edited title seen at the edge" in front.get(SEED_PATH)[2])
+    etag = client.get(article, headers=auth).headers["ETag"].strip('"')
+    assert client.delete(article, headers={**auth, "If-Match": etag}).status_code == 204
+    assert _within(2.0, lambda: front.get(SEED_PATH)[0] == 404)
+
+
+def _within(seconds: float, check: Callable[[], bool]) -> bool:
+    give_up = time.monotonic() + seconds
+    while time.monotonic() < give_up:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
