@@ -48,7 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "RENDER_THREADS": 8,
     # Widgets with a record of rendering fast render on the request thread when it is the
     # process's main thread (gunicorn's sync worker), their budget kept by SIGALRM; false: on
-    # a render thread, like every other widget (docs/performance.md, "Session 5").
+    # a render thread, like every other widget (docs/performance.md, "Main-thread renders
+    # under an alarm").
     "RENDER_ON_MAIN_THREAD": True,
     # Widgets installed but not to be loaded (entry-point names).
     "WIDGETS_DISABLED": [],
