@@ -26,7 +26,7 @@ application in a loop, with the environ a bare ``wrk`` request gives:
   record renders right there under the alarm budget; with this flag it goes to a render thread,
   and the difference is what the handoff costs.
 
-``docs/performance.md`` has what it measured.
+``docs/performance.md`` has its current numbers and what they mean.
 """
 
 from __future__ import annotations

@@ -3,10 +3,9 @@
 Workers are processes (``sync``: one request at a time each, ``cores + 1`` of them), so one
 slow render or database read never holds up another request of the same worker. Serving is
 CPU-bound (cached pages, in-memory ad decisions), so one worker more than there are cores is
-enough to keep the cores busy while a worker waits on the database; on the 2-core bench machine
-5 workers (gunicorn's usual ``2 x cores + 1``) served 8 - 30 % fewer requests per second than 3
-on every route, each request costing more CPU (docs/performance.md, "Session 6"). Raise
-``GUNICORN_WORKERS`` where pages wait on slow backends. A worker that
+enough to keep the cores busy while a worker waits on the database; more only take turns on the
+cores, and every request, on every route, then costs more CPU (docs/performance.md, "Workers").
+Raise ``GUNICORN_WORKERS`` where pages wait on slow backends. A worker that
 hangs past ``GUNICORN_TIMEOUT`` is killed and replaced; on SIGHUP or SIGTERM workers finish what
 they are answering within ``GUNICORN_GRACEFUL_TIMEOUT``. ``GUNICORN_MAX_REQUESTS`` recycles a
 worker after that many requests (with jitter, so they do not all restart at once).

@@ -127,8 +127,8 @@ class Database:
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         """A connection for reads, in autocommit: each statement sees the latest commit, with
-        no BEGIN and ROLLBACK around it. On SQLite each thread keeps one (cheaper than a pool
-        checkout for the queries of every uncached render); elsewhere a pooled one."""
+        no BEGIN and ROLLBACK around it. On SQLite each thread keeps one, so that the queries of
+        every uncached render skip the pool's checkout and return; elsewhere a pooled one."""
         if not self._held:
             with self._reads.connect() as connection:
                 yield connection
@@ -144,9 +144,9 @@ class Database:
 
     def read_int(self, sql: str) -> int:
         """One integer from a one-row query (0 when there is no row): the version numbers
-        checked on every request. On SQLite each thread keeps one DBAPI connection for these
-        reads (a pool checkout costs more than the read); elsewhere a pooled one in autocommit,
-        through SQLAlchemy, so that a failure raises as a ``DBAPIError``."""
+        :meth:`read_version` polls. On SQLite each thread keeps one DBAPI connection for these
+        reads, which go through neither the pool nor SQLAlchemy; elsewhere a pooled one in
+        autocommit, through SQLAlchemy, so that a failure raises as a ``DBAPIError``."""
         if not self._held:
             with self._reads.connect() as connection:
                 value = connection.exec_driver_sql(sql).scalar()

@@ -1,9 +1,8 @@
 """Metric updates kept in process memory and written to prometheus-client in batches.
 
 Under gunicorn, prometheus-client's multiprocess mode makes every counter increment a locked
-write into a memory-mapped file, and every histogram observation two. The seed page with its
-ad spots made eleven of them per request: about 75 µs of the page's CPU under gunicorn
-(``make bench``'s ads server with metrics switched off, three rounds each way). Here an update
+write into a memory-mapped file, and every histogram observation two, and a page with ad spots
+makes about a dozen updates on every request (their cost: docs/performance.md). Here an update
 adds to a dict; :meth:`MetricBuffer.write` adds what piled up to the metrics' values at once:
 
 * from a daemon thread of the process, every ``seconds`` (started by the first update after the

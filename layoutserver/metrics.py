@@ -62,8 +62,8 @@ BUFFER = MetricBuffer(seconds=1.0)
 
 
 class _Children:
-    """A metric's children by label values, looked up in a dict: ``labels()`` validates and
-    locks on every call, several times the cost of the increment itself."""
+    """A metric's children by label values, looked up in a dict: ``labels()`` validates its
+    values and takes a lock on every call, and these count every render, decision and beacon."""
 
     def __init__(self, metric: Any) -> None:
         self._metric = metric
@@ -124,8 +124,9 @@ def observe_count(kind: Kind, tracked: Tracked) -> None:
 
 
 class _StartClock:
-    """WSGI middleware noting when a request arrived (cheaper than a ``before_request`` hook,
-    which reaches the environ through the request proxy)."""
+    """WSGI middleware noting when a request arrived, before Flask handles it, in the environ
+    it is given (a ``before_request`` hook would start later and reach the environ through the
+    request proxy)."""
 
     def __init__(self, wsgi_app: Any) -> None:
         self.wsgi_app = wsgi_app
@@ -150,7 +151,7 @@ def _children(route: str, method: str, status: int) -> tuple[Any, Any]:
 
 
 def _answered(response: Response) -> Response:
-    current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+    current = request._get_current_object()  # type: ignore[attr-defined]  # used 3 times below
     rule = current.url_rule
     route = rule.rule if rule is not None else "(unmatched)"
     counter, timer = _children(route, current.method, response.status_code)

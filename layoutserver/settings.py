@@ -29,8 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_URL": "",
     # Seconds a process may keep the content and ads config versions before reading them again:
     # how soon a change made by another process or host shows. Unset: 0.1 on SQLite (one
-    # machine), 0.5 elsewhere; 0 reads them on every request (~15 us each on SQLite). A change
-    # made in this process shows on its next request.
+    # machine), 0.5 elsewhere; 0 reads them on every request. A change made in this process
+    # shows on its next request.
     "VERSION_POLL_SECONDS": None,
     # Seconds between flushes of the Redis ad counters into the database (0: no background
     # flush; `layoutserver ads flush` then does it).
@@ -48,7 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "RENDER_THREADS": 8,
     # Widgets with a record of rendering fast render on the request thread when it is the
     # process's main thread (gunicorn's sync worker), their budget kept by SIGALRM; false: on
-    # a render thread, like every other widget (docs/performance.md, "Session 5").
+    # a render thread, like every other widget (docs/performance.md, "Main-thread renders
+    # under an alarm").
     "RENDER_ON_MAIN_THREAD": True,
     # Widgets installed but not to be loaded (entry-point names).
     "WIDGETS_DISABLED": [],

@@ -1,9 +1,10 @@
 """The engine's :class:`Snapshot`, built from the database and kept in memory.
 
-Each request costs one cheap query (the ads config version, :data:`version.VERSION_QUERY`);
-slots, line items and creatives are read again only when that version has moved, i.e. after an
-import or any other config change, which bumps it in the same transaction. One process builds
-one snapshot at a time; requests meanwhile keep using the one they have.
+Requests read only the ads config version (:data:`version.VERSION_SQL`, polled by
+``Database.read_version``); slots, line items and creatives are read again only when that
+version has moved, i.e. after an import or any other config change, which bumps it in the same
+transaction. One process builds one snapshot at a time; requests meanwhile keep using the one
+they have.
 """
 
 from __future__ import annotations
@@ -56,8 +57,8 @@ class SnapshotSource:
         return self._database.read_version(VERSION_SQL)
 
     def current(self) -> Snapshot:
-        """The snapshot of the stored configuration: one version query, and a rebuild only
-        when the version differs from the snapshot's."""
+        """The snapshot of the stored configuration: the version (polled), and a rebuild only
+        when it differs from the snapshot's."""
         version = self.version()
         snapshot = self._snapshot
         if snapshot is not None and snapshot.version == version:

@@ -1,5 +1,6 @@
 """The ads config version: bumped in the same transaction as any ad configuration change, so
-every process sees the change on its next request and rebuilds its snapshot."""
+every process sees the change when it next reads the version (at most ``VERSION_POLL_SECONDS``
+later; the process that made it, at once) and rebuilds its snapshot."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from layoutserver.db import increment
 
 STATE_ID = 1
 VERSION_SQL = "SELECT version FROM ads_state WHERE id = 1"
-"""One indexed read; what the snapshot source asks once per request."""
+"""One indexed read; what the snapshot source polls (``Database.read_version``)."""
 VERSION_QUERY = text(VERSION_SQL)
 
 

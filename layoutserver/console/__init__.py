@@ -36,8 +36,8 @@ class SessionInterface(SecureCookieSessionInterface):
     instance folder's secret (as for ad tracking tokens), read on first use."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        """Only under /admin: the site's pages never use a session, and opening one (a signing
-        serializer built, a cookie looked for) cost every page and beacon request ~20 us."""
+        """Only under /admin: the site's pages never use a session, so page and beacon requests
+        build no signing serializer and look for no cookie."""
         if not request.path.startswith(PREFIX):
             return None  # Flask then gives the request its null session
         return super().open_session(app, request)

@@ -1,7 +1,8 @@
 """The content version.
 
-Fragment cache keys carry this version, so bumping it makes every content edit show on the
-next request without purging the cache: entries under the old version simply stop being read.
+Fragment cache keys carry this version, so bumping it makes every content edit show as soon as
+a process reads the version again (at most ``VERSION_POLL_SECONDS`` later; the process that made
+the edit, at once) without purging the cache: entries under the old version stop being read.
 """
 
 from __future__ import annotations
