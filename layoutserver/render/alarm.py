@@ -1,8 +1,8 @@
 """A render budget kept on the main thread without a render thread: SIGALRM interrupts the render.
 
 A gunicorn ``sync`` worker answers every request on its process's main thread. Handing a fast
-widget's render to a render thread and waiting for it costs more CPU than the render itself on a
-small VM (docs/performance.md, "Session 5"). So the renderer runs its batch of widgets with a
+widget's render to a render thread and waiting for it can cost more CPU than the render itself
+(docs/performance.md, "Main-thread renders under an alarm"). So the renderer runs its batch of widgets with a
 fast record right there, and keeps their budget with a real-time interval timer: when the page's
 deadline passes, the signal handler raises :class:`Overran` inside the render that is running.
 
