@@ -24,7 +24,8 @@ from layoutserver.widgets import (
     ServedAd,
     Widget,
 )
-from plugins import STATIC_FOLDER
+
+from . import STATIC_FOLDER
 
 
 class AdSpotOptions(Schema):
