@@ -15,7 +15,7 @@ $(BIN)/activate:
 
 # The app and what the tests need, plus the separately packaged example plugin (its tests check
 # that an outside distribution's widget appears through entry points).
-$(VENV)/.installed: $(BIN)/activate pyproject.toml examples/layoutserver-example-widget/pyproject.toml
+$(VENV)/.installed: $(BIN)/activate pyproject.toml setup.py examples/layoutserver-example-widget/pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	$(BIN)/python -m pip install -q ./examples/layoutserver-example-widget
 	touch $@

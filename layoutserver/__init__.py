@@ -1,23 +1,19 @@
 """layoutserver: assembled news pages from widget plugins.
 
-``create_app`` is the app factory; every extension is bound with ``init_app``.
+``create_app`` is the app factory; every extension is bound with ``init_app``. The factory
+imports the server's parts when it runs, not when this package is imported: importing the widget
+contract (``layoutserver.widgets``) or the decision engine (``layoutserver.ads.decisions``) loads
+this module first and must not load Flask, SQLAlchemy or the console with it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-from flask_caching import Cache
-
-from layoutserver import ads, api, console, db, metrics, redis_store, web
-from layoutserver.core import EXTENSION_KEY, Core
-from layoutserver.edge.extension import init_app as init_edge
-from layoutserver.logs import configure_logging
-from layoutserver.registry import WidgetRegistry
-from layoutserver.settings import load_settings
+if TYPE_CHECKING:
+    from flask import Flask
 
 __all__ = ["create_app"]
 
@@ -34,6 +30,17 @@ def create_app(
     ``extra_widgets`` are registered beside the installed ones (tests and fixtures use this).
     ``strict_layouts=False`` keeps an invalid layout from raising, for the CLI to report it.
     """
+    from flask import Flask
+    from flask_caching import Cache
+
+    from layoutserver import api, console, db, metrics, redis_store, web
+    from layoutserver.ads import binding as ads
+    from layoutserver.core import EXTENSION_KEY, Core
+    from layoutserver.edge.extension import init_app as init_edge
+    from layoutserver.logs import configure_logging
+    from layoutserver.registry import WidgetRegistry
+    from layoutserver.settings import load_settings
+
     app = Flask(__name__)
     load_settings(app.config, settings)
     configure_logging(app)

@@ -49,7 +49,7 @@ class Core:
         self.layouts = LayoutSet({})
         self.layout_error: LayoutError | None = None
         self.ads: AdSource | None = None
-        """Set by ``layoutserver.ads.init_app``; every page context carries it."""
+        """Set by ``layoutserver.ads.binding.init_app``; every page context carries it."""
 
     def load_layouts(self, directory: Path, strict: bool) -> None:
         """Validate every layout; raise on error when ``strict`` (serving), else keep the error

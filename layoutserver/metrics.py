@@ -181,7 +181,7 @@ def metrics() -> Response:
 
 def init_app(app: Flask) -> None:
     """After the core and ads are bound: hook the renderer, the tally and the ad server."""
-    from layoutserver.ads import get_ads
+    from layoutserver.ads.extension import get_ads
     from layoutserver.core import get_core
 
     app.wsgi_app = _StartClock(app.wsgi_app)  # type: ignore[method-assign]

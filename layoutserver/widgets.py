@@ -14,14 +14,14 @@ widget keeps no per-request state on ``self``. See ``docs/plugins.md``.
 from __future__ import annotations
 
 import abc
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-import jinja2
 from markupsafe import Markup, escape
 from marshmallow import Schema
 
@@ -33,6 +33,9 @@ from layoutserver.content.views import (
     SectionView,
     Subject,
 )
+
+if TYPE_CHECKING:
+    import jinja2
 
 __all__ = [
     "AD_SLOT_CODE",
@@ -314,12 +317,18 @@ class Widget(abc.ABC):
         """The widget's HTML. A plain ``str`` is escaped; return :class:`Markup` for HTML."""
 
 
-_templates = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+@functools.cache
+def _templates() -> jinja2.Environment:
+    """The environment of ``html_template``, made on first use: importing the contract does
+    not load Jinja. (Two threads racing here may each make one; either serves.)"""
+    import jinja2
+
+    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
 
 
 def html_template(source: str) -> Callable[..., Markup]:
     """Compile a Jinja template with autoescaping; calling it returns Markup."""
-    template = _templates.from_string(source)
+    template = _templates().from_string(source)
 
     def render(**values: Any) -> Markup:
         return Markup(template.render(**values))  # noqa: S704 - autoescaped by Jinja

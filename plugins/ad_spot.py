@@ -25,7 +25,8 @@ from layoutserver.widgets import (
     ServedAd,
     Widget,
 )
-from plugins import STATIC_FOLDER
+
+from . import STATIC_FOLDER
 
 
 class AdSpotOptions(Schema):

@@ -15,7 +15,8 @@ from layoutserver.widgets import (
     Widget,
     html_template,
 )
-from plugins import STATIC_FOLDER
+
+from . import STATIC_FOLDER
 
 TEMPLATE = html_template(
     """<section class="author-box">

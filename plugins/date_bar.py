@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from layoutserver.widgets import Assets, CachePolicy, Markup, RenderContext, Widget, html_template
-from plugins import STATIC_FOLDER
+
+from . import STATIC_FOLDER
 
 TEMPLATE = html_template(
     """<div class="date-bar"><time datetime="{{ iso }}">{{ text }}</time></div>"""

@@ -20,8 +20,9 @@ from layoutserver.widgets import (
     SectionView,
     Widget,
 )
-from plugins import STATIC_FOLDER
-from plugins.news_list import news_list
+
+from . import STATIC_FOLDER
+from .news_list import news_list
 
 
 class LatestNewsOptions(Schema):

@@ -7,8 +7,9 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from layoutserver.widgets import Assets, CachePolicy, Markup, RenderContext, Widget
-from plugins import STATIC_FOLDER
-from plugins.news_list import news_list
+
+from . import STATIC_FOLDER
+from .news_list import news_list
 
 
 class MustReadOptions(Schema):

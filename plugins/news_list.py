@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from layoutserver.widgets import ArticleSummary, Markup, html_template
-from plugins.excerpts import shorten
+
+from .excerpts import shorten
 
 TEMPLATE = html_template(
     """<section class="news-list news-list--{{ variant }}">

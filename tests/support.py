@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,18 @@ id = "reader"
 """
 
 TIMING_ENTRY = re.compile(r'([\w-]+);dur=[\d.]+;desc="\w+ ([\w-]+)"')
+
+
+def imported_names(path: Path) -> set[str]:
+    """The absolute module names ``path`` imports (``from a import b`` gives ``a`` and ``a.b``)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
 
 
 def timing_outcomes(response: Any) -> dict[str, str]:

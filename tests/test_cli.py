@@ -44,7 +44,7 @@ def test_widgets_list_shows_distribution_version_and_options(cli_database_url: s
     headers = {line.split()[0]: line for line in lines if not line.startswith(" ")}
     assert set(headers) >= BUILT_INS | {"newsletter_signup"}
     assert headers["latest_news"].startswith(
-        "latest_news 1.0  (layoutserver 0.1.0, plugins.latest_news:LatestNews)"
+        "latest_news 1.0  (layoutserver 0.1.0, layoutserver.plugins.latest_news:LatestNews)"
     )
     assert "cache: shared 120s, varies on slug, date" in headers["latest_news"]
     assert headers["newsletter_signup"].startswith(

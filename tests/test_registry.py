@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from marshmallow import Schema, fields
+from support import imported_names
 
 from layoutserver import create_app
 from layoutserver.core import get_core
@@ -116,10 +117,20 @@ def test_the_five_built_ins_come_from_the_layoutserver_distribution() -> None:
         assert installed is not None, f"built-in {name} not discovered"
         assert installed.distribution == "layoutserver"
         assert installed.distribution_version == version
-        assert installed.source.startswith("plugins.")
+        assert installed.source.startswith("layoutserver.plugins.")
         assert isinstance(installed.widget, Widget)
         assert installed.widget.name == name
     assert registry.failures == []
+
+
+def test_the_core_never_imports_a_built_in_by_name() -> None:
+    core = sorted((REPO / "layoutserver").rglob("*.py"))
+    assert len(core) > 50
+    for path in core:
+        source = path.read_text(encoding="utf-8")
+        assert "layoutserver.plugins" not in source, path
+        for name in imported_names(path):
+            assert not name.startswith(("plugins", "layoutserver.plugins")), f"{path}: {name}"
 
 
 def test_the_separately_installed_example_plugin_is_discovered() -> None:

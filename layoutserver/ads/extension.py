@@ -1,5 +1,5 @@
 """The per-app state of ad serving: the snapshot source, the ad server (``PageContext.ads``),
-the signing secret and the site clock. Bound by :func:`layoutserver.ads.init_app`."""
+the signing secret and the site clock. Bound by :func:`layoutserver.ads.binding.init_app`."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from layoutserver.ads import get_ads
+from layoutserver.ads.extension import get_ads
 from layoutserver.ads.models import Creative, LineItem
 from layoutserver.ads.reports import Report, delivery_report, to_csv
 from layoutserver.api.auth import require

@@ -8,6 +8,7 @@ timing does not tell which names exist.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,8 +22,20 @@ from layoutserver.auth.tokens import check_name
 
 MIN_PASSWORD_LENGTH = 8
 ACTOR_PREFIX = "user:"
-#: Checked against when the name is unknown, so that a miss costs as much as a wrong password.
-_DUMMY_HASH = generate_password_hash("not a password of anyone")
+_dummy_hash: str | None = None
+_dummy_hash_lock = threading.Lock()
+
+
+def _dummy() -> str:
+    """The hash checked against when the name is unknown, so that a miss costs as much as a
+    wrong password. Made on first use (hashing is slow by design, too slow for import time),
+    once per process."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        with _dummy_hash_lock:
+            if _dummy_hash is None:
+                _dummy_hash = generate_password_hash("not a password of anyone")
+    return _dummy_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +74,12 @@ def sign_in(
     session: Session, name: str, password: str, *, now: datetime | None = None
 ) -> SignedIn | None:
     """The user when ``password`` is theirs (their last sign-in is then recorded), else None."""
+    # Made before the lookup, known name or not: the first sign-in of a process pays for it
+    # either way, so that one does not tell which names exist either.
+    dummy = _dummy()
     user = session.scalar(select(User).where(User.name == name.strip()))
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(dummy, password)
         return None
     if not check_password_hash(user.password_hash, password):
         return None

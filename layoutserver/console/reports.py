@@ -19,7 +19,7 @@ from flask import Response, abort, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from layoutserver.ads import get_ads
+from layoutserver.ads.extension import get_ads
 from layoutserver.ads.models import LineItem
 from layoutserver.ads.reports import MAX_DAYS, GroupBy, Report, ReportRow, delivery_report, to_csv
 from layoutserver.api.services import ads as ads_service

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from layoutserver.ads import get_ads
+from layoutserver.ads.extension import get_ads
 from layoutserver.ads.models import AdCount, UserCount
 from layoutserver.db import Database, get_database
 

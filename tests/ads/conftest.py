@@ -10,8 +10,8 @@ import pytest
 from adsupport import ADS_SETTINGS, DEMO_ADS, small_config
 from flask import Flask
 
-from layoutserver.ads import get_ads
 from layoutserver.ads.config_import import import_ads, import_ads_file
+from layoutserver.ads.extension import get_ads
 from layoutserver.core import get_core
 from layoutserver.db import Database, get_database
 

@@ -15,9 +15,9 @@ from flask.testing import FlaskClient
 from redis_fixtures import RedisServer
 from sqlalchemy import select
 
-from layoutserver.ads import get_ads
 from layoutserver.ads.config_import import import_ads
 from layoutserver.ads.delivery import GoalCounts
+from layoutserver.ads.extension import get_ads
 from layoutserver.ads.models import AdCount
 from layoutserver.core import get_core
 from layoutserver.db import get_database

@@ -12,9 +12,9 @@ from adsupport import SEED_SLOTS, small_config
 from flask import Flask
 from sqlalchemy import event
 
-from layoutserver.ads import get_ads
 from layoutserver.ads.config_import import import_ads
 from layoutserver.ads.decisions.model import Tier
+from layoutserver.ads.extension import get_ads
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 

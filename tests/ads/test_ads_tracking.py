@@ -13,9 +13,9 @@ from adsupport import LANDING, counts, reader_counts, small_config
 from flask import Flask
 from flask.testing import FlaskClient
 
-from layoutserver.ads import get_ads
 from layoutserver.ads.config_import import import_ads
 from layoutserver.ads.counting import Tracked
+from layoutserver.ads.extension import get_ads
 from layoutserver.ads.tokens import Tokens
 from layoutserver.core import get_core
 from layoutserver.db import Database, get_database

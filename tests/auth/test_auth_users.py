@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -10,6 +15,7 @@ from sqlalchemy.orm import Session
 from test_auth_migration import tables
 
 from layoutserver import migrate
+from layoutserver.auth import users
 from layoutserver.auth.users import create_user, delete_user, find_user, sign_in
 from layoutserver.db import Database
 
@@ -17,9 +23,14 @@ REVISION = "b7c1d2e3f4a5"
 
 
 @pytest.fixture
-def session(tmp_path: Path) -> Session:
+def database(tmp_path: Path) -> Database:
     database = Database(f"sqlite:///{tmp_path / 'users.sqlite3'}")
     database.create_all()
+    return database
+
+
+@pytest.fixture
+def session(database: Database) -> Session:
     return database.sessionmaker()
 
 
@@ -61,6 +72,72 @@ def test_a_session_names_a_user_by_id_and_name(session: Session) -> None:
     assert find_user(session, user.id, "alice") is None
     with pytest.raises(ValueError, match="no user named"):
         delete_user(session, "alice")
+
+
+# --- the stand-in hash an unknown name is checked against -------------------------------------
+
+
+def test_importing_the_module_hashes_nothing(tmp_path: Path) -> None:
+    probe = ("import werkzeug.security as security\n"
+             "def refuse(*args, **kwargs): raise AssertionError('a hash made at import time')\n"
+             "security.generate_password_hash = refuse\n"
+             "import layoutserver.auth.users\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+class HashSpy:
+    """Counts the hashes made and checked by ``users``, the real functions doing the work."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, delay: float = 0.0) -> None:
+        self.made: list[str] = []
+        self.checked: list[str] = []
+        self._lock = threading.Lock()
+        make, check = users.generate_password_hash, users.check_password_hash
+
+        def spied_make(password: str) -> str:
+            with self._lock:
+                self.made.append(password)
+            time.sleep(delay)
+            return make(password)
+
+        def spied_check(pwhash: str, password: str) -> bool:
+            self.checked.append(password)
+            return check(pwhash, password)
+
+        monkeypatch.setattr(users, "_dummy_hash", None)  # as in a process just started
+        monkeypatch.setattr(users, "generate_password_hash", spied_make)
+        monkeypatch.setattr(users, "check_password_hash", spied_check)
+
+
+@pytest.mark.parametrize("name", ["alice", "nobody"])
+def test_a_first_failed_sign_in_costs_the_same_whether_the_name_exists_or_not(
+    session: Session, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    create_user(session, "alice", "adops", "a long password")
+    spy = HashSpy(monkeypatch)
+    assert sign_in(session, name, "wrong password") is None
+    assert (len(spy.made), len(spy.checked)) == (1, 1)
+    assert sign_in(session, name, "wrong password") is None
+    assert (len(spy.made), len(spy.checked)) == (1, 2)
+
+
+def test_concurrent_first_sign_ins_make_the_stand_in_hash_once(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spy = HashSpy(monkeypatch, delay=0.05)  # a wide window for the threads to race in
+    start = threading.Barrier(4)
+
+    def attempt(_: int) -> object:
+        start.wait()
+        with database.sessionmaker() as session:
+            return sign_in(session, "nobody", "a long password")
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(attempt, range(4))) == [None] * 4
+    assert len(spy.made) == 1
+    assert len(spy.checked) == 4
 
 
 def test_the_users_revision_downgrades_and_upgrades_again(tmp_path: Path) -> None:

@@ -15,9 +15,9 @@ from flask import Flask
 from sqlalchemy import func, select
 from support import SEED_PATH, SEED_SLUG
 
-from layoutserver.ads import get_ads
 from layoutserver.ads.config_import import import_ads_file
 from layoutserver.ads.counting import Tracked
+from layoutserver.ads.extension import get_ads
 from layoutserver.ads.models import PageViewDecision
 from layoutserver.auth.tokens import create_token
 from layoutserver.core import get_core

@@ -1,0 +1,34 @@
+"""Binding ad serving to an app: :func:`init_app` (called by ``create_app``, after the core)."""
+
+from __future__ import annotations
+
+from flask import Flask, Response
+
+from layoutserver.ads import api, reader, routes
+from layoutserver.ads.extension import EXTENSION_KEY, AdsExtension, check_settings
+from layoutserver.background import start_with_first_request
+from layoutserver.core import get_core
+from layoutserver.db import get_database
+
+__all__ = ["init_app"]
+
+
+def init_app(app: Flask) -> AdsExtension:
+    """Set up ad serving on ``app`` (after the core): ``PageContext.ads`` becomes the ad
+    server, and the ``/ads/...`` routes and ``/ads.txt`` are registered."""
+    check_settings(app.config)
+    core = get_core(app)
+    extension = AdsExtension(app, get_database(app), core)
+    app.extensions[EXTENSION_KEY] = extension
+    core.ads = extension.server
+    app.register_blueprint(routes.blueprint)
+    app.register_blueprint(api.blueprint)
+
+    def set_user_cookie(response: Response) -> Response:
+        return reader.set_user_cookie(app.config, response)
+
+    app.after_request(set_user_cookie)
+    background = extension.background_flush
+    if background is not None:
+        start_with_first_request(app, background)
+    return extension
