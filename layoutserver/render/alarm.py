@@ -4,7 +4,8 @@ A gunicorn ``sync`` worker answers every request on its process's main thread. H
 widget's render to a render thread and waiting for it can cost more CPU than the render itself
 (docs/performance.md, "Main-thread renders under an alarm"). So the renderer runs its batch of
 widgets with a fast record right there, and keeps their budget with a real-time interval
-timer: when the page's deadline passes, the signal handler raises :class:`Overran` inside the render that is running.
+timer: when the page's deadline passes, the signal handler raises :class:`Overran` inside the
+render that is running.
 
 Why this is safe enough:
 
