@@ -60,7 +60,7 @@ pytest: $(VENV)/.installed
 test-pg: $(VENV)/.installed
 	LAYOUTSERVER_TEST_EDGE=required .ci/services $(BIN)/python -m pytest
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed system-packages
 	bench/run.sh
 
 clean:

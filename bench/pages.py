@@ -196,11 +196,13 @@ def parse_wrk(output: str) -> WrkResult:
 
 
 def run_wrk(url: str, args: argparse.Namespace, seconds: float,
-            server: int | None = None) -> tuple[WrkResult, float, float]:
-    """wrk against ``url``; also the CPU seconds the ``server`` process tree used meanwhile
-    and the cores used by everything else (neither gunicorn nor wrk) on average."""
+            server: int | None = None, script: Path | None = None
+            ) -> tuple[WrkResult, float, float]:
+    """wrk against ``url`` (with a Lua ``script`` making its requests, if given); also the CPU
+    seconds the ``server`` process tree used meanwhile and the cores used by everything else
+    (neither gunicorn nor wrk) on average."""
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s",
-               "--timeout", "5s", "--latency", url]
+               "--timeout", "5s", "--latency", *(["-s", str(script)] if script else []), url]
     server_before = tree_cpu(server) if server else 0.0
     busy_before, wall_before = busy_cpu(), time.monotonic()
     wrk_before = children_cpu()

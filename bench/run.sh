@@ -2,7 +2,9 @@
 # `make bench`: requests/s of the seed page (warm cache, caching disabled, with its ad spots,
 # warm on PostgreSQL + Redis)
 # against a null Flask route, under gunicorn with config/gunicorn.conf.py, loaded by wrk; then
-# the in-process time of a whole-page ad decision with 10, 1,000 and 10,000 line items.
+# the seed page with its ads behind a real Varnish (bench/edge.py: direct, ESI holes, cached page
+# + one decide call); then the in-process time of a whole-page ad decision with 10, 1,000 and
+# 10,000 line items.
 # See docs/performance.md.
 # Extra arguments go to bench/pages.py (e.g. --json results.json, --rounds 5, --strict).
 set -euo pipefail
@@ -17,5 +19,7 @@ fi
 
 # The pg server runs on a throwaway PostgreSQL and Redis on loopback (.ci/services, as make test).
 .ci/services "$VENV/bin/python" bench/pages.py "$@"
+echo
+"$VENV/bin/python" bench/edge.py
 echo
 "$VENV/bin/python" bench/decisions.py

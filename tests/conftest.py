@@ -19,6 +19,7 @@ from layoutserver import create_app
 from layoutserver.content.importer import import_file
 from layoutserver.core import get_core
 from layoutserver.db import Database, get_database
+from layoutserver.edge.extension import get_edge
 from layoutserver.scratch import create_tables
 
 REPO = Path(__file__).resolve().parent.parent
@@ -83,6 +84,9 @@ def make_app(
 
     yield factory
     for app in apps:
+        edge = get_edge(app)
+        if edge.background is not None:
+            edge.background.stop()
         get_core(app).close()
         get_database(app).dispose()
 

@@ -23,6 +23,7 @@ from layoutserver.auth.tokens import create_token
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 from layoutserver.edge.extension import get_edge
+from layoutserver.redis_store import get_redis
 
 DEMO_ADS = Path(__file__).resolve().parents[2] / "layoutserver" / "demo" / "ads.json"
 SETTINGS = {"SECRET_KEY": "edge-secret", "ADS_SEED": 7, "EDGE_PURGE_POLL_SECONDS": 0.1}
@@ -84,8 +85,7 @@ def test_readers_get_their_own_includes_and_one_decision_per_page_view(edge: Any
     again = front.get(SEED_PATH, {"Cookie": "ls_uid=reader-dddddddd"})[2]
     assert len([p for p in origin.requests if p.startswith("/pages/")]) == shells == 3
     assert {t.user_key for t in tokens(app, again)} - {None} <= {"reader-dddddddd"}
-    with get_database(app).session() as session:
-        assert session.scalar(select(func.count()).select_from(PageViewDecision)) == 4
+    assert stored_page_views(app) == 4
 
 
 def test_the_edge_gives_new_readers_a_key_and_caps_hold(edge: Any) -> None:
@@ -111,11 +111,22 @@ def test_the_edge_gives_new_readers_a_key_and_caps_hold(edge: Any) -> None:
 
 
 def test_a_head_request_decides_nothing(edge: Any) -> None:
-    app, _origin, front = edge
+    app, origin, front = edge
     status, _headers, _page = front.get(SEED_PATH + "?head=1", method="HEAD")
     assert status == 200
+    assert not [path for path in origin.requests if path.startswith("/widgets/")]
+    assert stored_page_views(app) == 0
+    front.get(SEED_PATH + "?head=1")
+    assert stored_page_views(app) == 1  # the count would see one
+
+
+def stored_page_views(app: Flask) -> int:
+    """Page views whose decision is stored: in Redis when the app has it, else the database."""
+    store = get_redis(app)
+    if store is not None:
+        return len(list(store.client.scan_iter(match=f"{store.prefix}pv:*:claim")))
     with get_database(app).session() as session:
-        assert session.scalar(select(func.count()).select_from(PageViewDecision)) == 0
+        return int(session.scalar(select(func.count()).select_from(PageViewDecision)) or 0)
 
 
 def test_with_the_origin_down_the_cached_page_shows_with_empty_slots(edge: Any) -> None:
