@@ -243,11 +243,17 @@ def upsert_insert(session: Session, model: type[Base]) -> sqlite.Insert | postgr
     """An ``INSERT`` of ``model`` in the dialect of ``session``'s database, which has
     ``on_conflict_do_update``/``_do_nothing`` (SQLite and PostgreSQL: the databases
     layoutserver runs on)."""
-    dialect = session.get_bind().dialect.name
+    return dialect_insert(session.get_bind(), model)
+
+
+def dialect_insert(bind: Connection | Engine | Any, target: Any
+                   ) -> sqlite.Insert | postgresql.Insert:
+    """``upsert_insert`` for a connection or engine and a model or table."""
+    dialect = bind.dialect.name
     if dialect == "sqlite":
-        return sqlite.insert(model)
+        return sqlite.insert(target)
     if dialect == "postgresql":
-        return postgresql.insert(model)
+        return postgresql.insert(target)
     raise NotImplementedError(f"layoutserver runs on SQLite or PostgreSQL, not {dialect}")
 
 

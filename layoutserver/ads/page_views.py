@@ -25,11 +25,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from markupsafe import Markup
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, delete, select, update
 
 from layoutserver.ads.models import PageViewDecision
-from layoutserver.db import Database
+from layoutserver.db import Base, Database, dialect_insert
 from layoutserver.redis_store import ERRORS, RedisStore
 from layoutserver.widgets import ServedAd
 
@@ -41,6 +40,8 @@ KEEP_SECONDS = 300
 #: before it decides the page itself (the claimer failed or died).
 WAIT_SECONDS = 2.0
 POLL_SECONDS = 0.01
+#: How often one process deletes the rows of page views older than ``KEEP_SECONDS``.
+PRUNE_SECONDS = 30.0
 
 Decision = dict[str, ServedAd]
 
@@ -69,41 +70,58 @@ class PageViews(Protocol):
 
 
 class DatabasePageViews:
-    """Claims with an insert of the key (the primary key lets one insert win), then stores
-    the decision in that row; old rows are deleted by the claims that come after them."""
+    """Reads first (the common case: a page's later includes), on the thread's read
+    connection; a page view not there yet is claimed with an insert that does nothing when
+    another got there first, and its row then gets the decision. Rows older than
+    ``KEEP_SECONDS`` are deleted by a claim at most every ``PRUNE_SECONDS`` per process."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
+        self._pruned = 0.0
+        self._table: Table = Base.metadata.tables[PageViewDecision.__tablename__]
 
     def once(self, key: str, decide: Callable[[], Decision]) -> Decision:
-        now = datetime.now(UTC)
-        try:
-            with self.database.session() as session:
-                session.execute(delete(PageViewDecision).where(
-                    PageViewDecision.created_at < now - timedelta(seconds=KEEP_SECONDS)))
-                session.add(PageViewDecision(key=key, decision=None, created_at=now))
-        except IntegrityError:
+        found = self._read(key)
+        if found is not None:
+            return found
+        if not self._claim(key):
             found = self._wait(key)
             return found if found is not None else decide()
         decision = decide()
-        with self.database.session() as session:
-            session.execute(update(PageViewDecision).where(PageViewDecision.key == key)
-                            .values(decision=dump(decision)))
+        with self.database.engine.begin() as connection:
+            connection.execute(update(self._table).where(self._table.c.key == key)
+                               .values(decision=dump(decision)))
         return decision
+
+    def _read(self, key: str) -> Decision | None:
+        with self.database.reading() as connection:
+            text = connection.scalar(select(self._table.c.decision)
+                                     .where(self._table.c.key == key))
+        return load(text) if text else None
+
+    def _claim(self, key: str) -> bool:
+        now = datetime.now(UTC)
+        with self.database.engine.begin() as connection:
+            if time.monotonic() - self._pruned > PRUNE_SECONDS:
+                self._pruned = time.monotonic()
+                connection.execute(delete(self._table).where(
+                    self._table.c.created_at < now - timedelta(seconds=KEEP_SECONDS)))
+            claimed = connection.execute(
+                dialect_insert(connection, self._table)
+                .values(key=key, decision=None, created_at=now)
+                .on_conflict_do_nothing(index_elements=["key"]))
+            return bool(claimed.rowcount == 1)
 
     def _wait(self, key: str) -> Decision | None:
         give_up = time.monotonic() + WAIT_SECONDS
-        while True:
-            with self.database.session() as session:
-                text = session.scalar(select(PageViewDecision.decision)
-                                      .where(PageViewDecision.key == key))
-            if text:
-                return load(text)
-            if time.monotonic() > give_up:
-                log.warning("page view %s: no decision after %.1f s; deciding alone",
-                            key[:12], WAIT_SECONDS)
-                return None
+        while time.monotonic() < give_up:
             time.sleep(POLL_SECONDS)
+            found = self._read(key)
+            if found is not None:
+                return found
+        log.warning("page view %s: no decision after %.1f s; deciding alone", key[:12],
+                    WAIT_SECONDS)
+        return None
 
 
 class RedisPageViews:

@@ -107,22 +107,23 @@ class EsiHoles:
 class ClientHoles:
     """Ad placements (those declaring ``ad_slots``) become ``<div data-slot>`` elements, with
     one ``ads.js`` tag for the page that names its subject for targeting; other per-request
-    placements are rendered here (``server``)."""
+    placements are filled by ``rest`` (rendered here, or included by an edge)."""
 
     name = "left to ads.js"
     renders_here = False
 
-    def __init__(self, server: ServerHoles, script_url: str) -> None:
-        self.server = server
+    def __init__(self, rest: Holes, script_url: str) -> None:
+        self.rest = rest
         self.script_url = script_url
 
     def per_reader(self, placements: Sequence[Placement]) -> bool:
-        return any(not placement.ad_slots for placement in placements)
+        return self.rest.per_reader([p for p in placements if not p.ad_slots])
 
     def fill(self, page: HolePage, placements: Sequence[Placement]
              ) -> list[RenderedPlacement]:
-        rendered = {item.placement.id: item for item in self.server.fill(
-            page, [p for p in placements if not p.ad_slots])}
+        others = [p for p in placements if not p.ad_slots]
+        rendered = {item.placement.id: item
+                    for item in (self.rest.fill(page, others) if others else [])}
         script = self._script(page)
         for placement in placements:
             if not placement.ad_slots:

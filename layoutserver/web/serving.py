@@ -55,12 +55,12 @@ def serve(core: Core, pipeline: PagePipeline, layout: Layout, slug: str, represe
 
 
 def _holes(core: Core, current: Request, representation: str) -> Holes:
-    """How this request's holes are filled: nothing for HEAD; includes for an edge that does
-    ESI (HTML pages and regions only); client slots when ads are delivered by ads.js;
-    otherwise rendered here."""
-    server = ServerHoles(core.renderer)
+    """How this request's holes are filled: nothing for HEAD; ad slots left to ads.js when
+    ads are delivered by the browser; includes for an edge that does ESI (HTML pages and
+    regions only); otherwise rendered here."""
     if current.method == "HEAD":
         return EmptyHoles()
+    holes: Holes = ServerHoles(core.renderer)
     if _may_include(representation) and "ESI/1.0" in current.headers.get(
             "Surrogate-Capability", ""):
         query = current.query_string.decode("latin-1")
@@ -70,10 +70,10 @@ def _holes(core: Core, current: Request, representation: str) -> Holes:
                           placement_id=placement.id)
             return f"{url}?{query}" if query else url
 
-        return EsiHoles(include_url)
+        holes = EsiHoles(include_url)
     if core.config["ADS_DELIVERY"] == "client" and representation != "json":
-        return ClientHoles(server, url_for("ads.script"))
-    return server
+        holes = ClientHoles(holes, url_for("ads.script"))
+    return holes
 
 
 def _response(core: Core, result: PageResult, representation: str,

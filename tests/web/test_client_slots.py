@@ -36,3 +36,12 @@ def test_the_page_is_shared_with_a_slot_per_ad_spot_and_one_script(
 def test_the_setting_is_checked(make_app: Callable[..., Flask]) -> None:
     with pytest.raises(SettingsError, match="ADS_DELIVERY must be 'server' or 'client'"):
         make_app(settings={"ADS_DELIVERY": "edge"})
+
+
+def test_behind_an_esi_edge_ad_slots_stay_client_slots(make_app: Callable[..., Flask]) -> None:
+    client = make_app(settings={"ADS_DELIVERY": "client"}).test_client()
+    response = client.get(SEED_PATH, headers={"Surrogate-Capability": 'edge="ESI/1.0"'})
+    page = response.get_data(as_text=True)
+    assert "esi:include" not in page
+    assert page.count('class="ad-slot"') == len(SLOTS)
+    assert response.headers["Cache-Control"] == shared(120)
