@@ -51,8 +51,10 @@ def create_app(
     core.load_layouts(Path(app.config["LAYOUTS_DIR"]), strict=strict_layouts)
 
     ads.init_app(app)
-    web.init_app(app)
+    # The API before the web layer: flask-smorest's error handler, registered for every
+    # HTTPException, is replaced by the site's, which hands the API's paths back to it.
     api.init_app(app)
+    web.init_app(app)
     console.init_app(app)
     metrics.init_app(app)
     return app

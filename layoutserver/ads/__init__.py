@@ -3,7 +3,9 @@
 ``decisions/`` is the engine (pure Python); the rest binds it to the database and the web:
 ``models`` and ``config_import`` (the configuration), ``snapshot_source`` and ``delivery`` (what
 the engine decides against), ``service`` (``PageContext.ads``), ``markup``, ``tokens``,
-``counting`` and ``reader`` (user key and consent), ``routes`` and ``api`` (HTTP).
+``counting`` and ``reader`` (user key and consent), ``explain`` (why each line item won or
+lost), ``routes`` (tracking and files; ``/ads/decide`` and ``/ads/explain`` are in
+``layoutserver.api``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Callable
 
 from flask import Flask, Response
 
-from layoutserver.ads import api, reader, routes
+from layoutserver.ads import reader, routes
 from layoutserver.ads.extension import EXTENSION_KEY, AdsExtension, check_settings, get_ads
 from layoutserver.ads.flush import BackgroundFlush
 from layoutserver.core import get_core
@@ -24,14 +26,13 @@ __all__ = ["AdsExtension", "get_ads", "init_app"]
 
 def init_app(app: Flask) -> AdsExtension:
     """Set up ad serving on ``app`` (after the core): ``PageContext.ads`` becomes the ad
-    server, and the ``/ads/...`` routes and ``/ads.txt`` are registered."""
+    server, and the tracking routes and ``/ads.txt`` are registered."""
     check_settings(app.config)
     core = get_core(app)
     extension = AdsExtension(app, get_database(app), core)
     app.extensions[EXTENSION_KEY] = extension
     core.ads = extension.server
     app.register_blueprint(routes.blueprint)
-    app.register_blueprint(api.blueprint)
 
     def set_user_cookie(response: Response) -> Response:
         return reader.set_user_cookie(app.config, response)
