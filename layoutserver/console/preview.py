@@ -25,9 +25,9 @@ from layoutserver.ads.explain import ExplainQuery, explain_page
 from layoutserver.ads.extension import get_ads
 from layoutserver.ads.markup import Links, slot_html
 from layoutserver.ads.schemas import DEVICES
-from layoutserver.api.services import content as content_service
 from layoutserver.console.access import may, requires
 from layoutserver.console.blueprint import blueprint
+from layoutserver.content import service as content_service
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 from layoutserver.layouts import Layout
