@@ -197,6 +197,10 @@ def import_messages(problems: Sequence[str]) -> Messages:
         steps: list[Any] = [int(index) if index else name
                             for name, index in _STEP.findall(path)] or ["_schema"]
         for step in steps[:-1]:
-            node = node.setdefault(step, {})
-        node.setdefault(steps[-1], []).append(message)
+            found = node.setdefault(step, {})
+            if isinstance(found, list):  # the field has messages of its own and nested ones
+                found = node[step] = {"_schema": found}
+            node = found
+        last = node.setdefault(steps[-1], [])
+        (last.setdefault("_schema", []) if isinstance(last, dict) else last).append(message)
     return messages
