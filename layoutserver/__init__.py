@@ -60,8 +60,10 @@ def create_app(
 
     init_edge(app, database)
     ads.init_app(app)
-    web.init_app(app)
+    # The API before the web layer: flask-smorest's error handler, registered for every
+    # HTTPException, is replaced by the site's, which hands the API's paths back to it.
     api.init_app(app)
+    web.init_app(app)
     console.init_app(app)
     metrics.init_app(app)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
-from layoutserver.ads import api, reader, routes
+from layoutserver.ads import reader, routes
 from layoutserver.ads.extension import EXTENSION_KEY, AdsExtension, check_settings
 from layoutserver.background import start_with_first_request
 from layoutserver.core import get_core
@@ -15,14 +15,14 @@ __all__ = ["init_app"]
 
 def init_app(app: Flask) -> AdsExtension:
     """Set up ad serving on ``app`` (after the core): ``PageContext.ads`` becomes the ad
-    server, and the ``/ads/...`` routes and ``/ads.txt`` are registered."""
+    server, and the tracking routes and ``/ads.txt`` are registered (``/ads/decide`` and
+    ``/ads/explain`` are the API's)."""
     check_settings(app.config)
     core = get_core(app)
     extension = AdsExtension(app, get_database(app), core)
     app.extensions[EXTENSION_KEY] = extension
     core.ads = extension.server
     app.register_blueprint(routes.blueprint)
-    app.register_blueprint(api.blueprint)
 
     def set_user_cookie(response: Response) -> Response:
         return reader.set_user_cookie(app.config, response)

@@ -13,25 +13,22 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from layoutserver.ads.decisions.model import Size
 from layoutserver.ads.models import AdSlot, Advertiser, Campaign, Creative, LineItem
 from layoutserver.ads.schemas import AdsDocumentSchema
 from layoutserver.ads.version import bump_ads_version
-from layoutserver.content.importer import ImportReport
-from layoutserver.db import Base, Database, upsert
+from layoutserver.db import Database, upsert
+from layoutserver.importing import ImportReport, fetch_by_keys, flatten, read_json, run_import
 
 __all__ = ["AdsImportError", "ImportReport", "import_ads", "import_ads_file", "load_ads_document"]
 
-_M = TypeVar("_M", bound=Base)
 Item = dict[str, Any]
 KINDS = ("advertisers", "creatives", "slots", "campaigns", "line_items")
 KEY = {"advertisers": "name", "creatives": "name", "slots": "code", "campaigns": "name",
@@ -48,25 +45,6 @@ class AdsImportError(ValueError):
         super().__init__("invalid ads document:\n" + "\n".join(self.messages))
 
 
-def _flatten(messages: Any, path: str = "") -> Iterator[str]:
-    """marshmallow's nested error dict as ``line_items[3].caps[0].impressions: ...``. The
-    ``key``/``value`` level of a dict field's errors is dropped (no schema has such fields):
-    ``slots[0].sizes.desktop[1]: Not a size``."""
-    if isinstance(messages, Mapping):
-        for key, value in messages.items():
-            if isinstance(key, int):
-                yield from _flatten(value, f"{path}[{key}]")
-            else:
-                skip = key in ("_schema", "key", "value")
-                sub = path if skip else f"{path}.{key}" if path else str(key)
-                yield from _flatten(value, sub)
-    elif isinstance(messages, list):
-        for message in messages:
-            yield from _flatten(message, path)
-    else:
-        yield f"{path or '(document)'}: {messages}"
-
-
 def load_ads_document(document: Mapping[str, Any], timezone: tzinfo) -> dict[str, list[Item]]:
     """Validate ``document`` on its own (no database) or raise AdsImportError. Line item
     start and end without a UTC offset are taken as site-local (``timezone``)."""
@@ -75,24 +53,13 @@ def load_ads_document(document: Mapping[str, Any], timezone: tzinfo) -> dict[str
     try:
         loaded: dict[str, list[Item]] = AdsDocumentSchema().load(document)
     except ValidationError as error:
-        raise AdsImportError(list(_flatten(error.messages))) from error
+        raise AdsImportError(list(flatten(error.messages))) from error
     for item in loaded["line_items"]:
         for name in ("start", "end"):
             moment: datetime = item[name]
             if moment.tzinfo is None:
                 item[name] = moment.replace(tzinfo=timezone)
     return loaded
-
-
-def _fetch(
-    session: Session, model: type[_M], key: InstrumentedAttribute[str], values: Iterable[str]
-) -> dict[str, _M]:
-    wanted = sorted(set(values))
-    found: dict[str, _M] = {}
-    for start in range(0, len(wanted), 500):
-        query = select(model).where(key.in_(wanted[start : start + 500]))
-        found.update((getattr(row, key.key), row) for row in session.scalars(query))
-    return found
 
 
 def _references(doc: dict[str, list[Item]]) -> dict[str, list[str]]:
@@ -107,13 +74,14 @@ def _references(doc: dict[str, list[Item]]) -> dict[str, list[str]]:
     return refs
 
 
-class _Import:
-    """One import in one session, with the existing rows it touches by name or code."""
+class AdsImport:
+    """One import in one session, with the existing rows it touches by name or code:
+    :meth:`errors` first, then :meth:`write`. The ads config service writes through it too."""
 
     def __init__(self, session: Session, doc: dict[str, list[Item]]) -> None:
         self.session, self.doc = session, doc
         self.rows: dict[str, dict[str, Any]] = {
-            kind: _fetch(session, MODEL[kind], getattr(MODEL[kind], KEY[kind]), keys)
+            kind: fetch_by_keys(session, MODEL[kind], getattr(MODEL[kind], KEY[kind]), keys)
             for kind, keys in _references(doc).items()
         }
         self.statuses: Counter[str] = Counter()
@@ -221,23 +189,12 @@ def _line_item_values(x: Item, rows: Mapping[str, Mapping[str, Any]]) -> dict[st
 def import_ads(database: Database, document: Mapping[str, Any], timezone: tzinfo) -> ImportReport:
     """Validate ``document``, then upsert it in one transaction; raise AdsImportError."""
     doc = load_ads_document(document, timezone)
-    with database.session() as session:
-        job = _Import(session, doc)
-        errors = job.errors()
-        if errors:
-            raise AdsImportError(errors)
-        report = job.write()
-        if report.changed:
-            bump_ads_version(session)
-    return report
+    return run_import(database, lambda session: AdsImport(session, doc), AdsImportError,
+                      lambda session, _: bump_ads_version(session))
 
 
 def import_ads_file(
     database: Database, path: str | os.PathLike[str], timezone: tzinfo
 ) -> ImportReport:
     """Import a UTF-8 JSON file of the format :func:`import_ads` takes."""
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise AdsImportError([f"(document): Not valid JSON: {error}"]) from error
-    return import_ads(database, document, timezone)
+    return import_ads(database, read_json(path, AdsImportError), timezone)

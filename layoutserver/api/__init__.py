@@ -1,9 +1,14 @@
-"""The admin REST API: flask-smorest blueprints under ``/api/v1``, its OpenAPI document at
+"""The JSON API: flask-smorest blueprints, the admin API under ``/api/v1`` and the ad
+endpoints ``/ads/decide`` (public) and ``/ads/explain``; one OpenAPI document at
 ``/api/openapi.json`` and an interactive docs page at ``/api/docs`` (Swagger UI, served from the
 ``swagger-ui-bundle`` package, no CDN).
 
-Errors under ``/api`` are always JSON (flask-smorest's payload: ``code``, ``status``,
-``message``, ``errors``), whatever the client accepts: see :func:`register_error_area`.
+Their errors are always JSON in flask-smorest's shape (``code``, ``status``, ``message``,
+``errors``), whatever the client accepts: each path is an error area
+(:func:`layoutserver.web.errors.register_error_area`) handled by the Api's
+``handle_http_exception``. flask-smorest registers that handler for every ``HTTPException``
+when it is initialised; ``create_app`` initialises the web layer after it, whose site-wide
+handler replaces it and hands these areas back to it.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Flask, Response, send_from_directory
-from flask_smorest import Api as _SmorestApi
+from flask_smorest import Api
 from flask_smorest.pagination import PaginationMetadataSchema
 
 from layoutserver.api.nul import refuse_nul
@@ -22,6 +27,8 @@ PREFIX = "/api"
 URL_PREFIX = f"{PREFIX}/v1"
 SECURITY_SCHEME = "bearerAuth"
 SWAGGER_ASSETS = f"{PREFIX}/docs/assets/"
+ADS_DECIDE = "/ads/decide"
+ADS_EXPLAIN = "/ads/explain"
 
 DEFAULTS: dict[str, Any] = {
     "API_TITLE": "layoutserver",
@@ -37,23 +44,9 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-class Api(_SmorestApi):  # type: ignore[misc]
-    """flask-smorest's Api whose error handler covers ``/api`` only: the site keeps its own."""
-
-    def _register_error_handlers(self) -> None:
-        register_error_area(self._app, PREFIX, self.handle_http_exception)
-
-    def _register_pagination_header(self) -> None:
-        # X-Pagination is a JSON object: OpenAPI describes that with ``content``, a header's
-        # ``schema`` alone meaning the ``simple`` style (``total,5,page,1``).
-        self.spec.components.header("PAGINATION", {
-            "description": "Pagination metadata",
-            "content": {"application/json": {"schema": PaginationMetadataSchema}},
-        }, lazy=True)
-
-
 def init_app(app: Flask) -> Api:
-    from layoutserver.api import ads, catalog, content, explain, reports
+    """Bind the API to ``app``; before ``layoutserver.web.init_app`` (see the module doc)."""
+    from layoutserver.api import ads, catalog, content, decide, explain, reports
 
     for name, value in DEFAULTS.items():
         app.config.setdefault(name, value)
@@ -67,11 +60,24 @@ def init_app(app: Flask) -> Api:
         "type": "http", "scheme": "bearer",
         "description": "An API token: `layoutserver tokens create NAME --role ROLE`.",
     })
-    for blueprint in (*content.BLUEPRINTS, *ads.BLUEPRINTS, *reports.BLUEPRINTS,
-                      *explain.BLUEPRINTS, *catalog.BLUEPRINTS):
-        api.register_blueprint(blueprint, url_prefix=URL_PREFIX + blueprint.url_prefix)
+    # X-Pagination is a JSON object: OpenAPI describes that with ``content``, a header's
+    # ``schema`` alone meaning the ``simple`` style (``total,5,page,1``). Replaces the lazy
+    # component flask-smorest registered.
+    api.spec.components.header("PAGINATION", {
+        "description": "Pagination metadata",
+        "content": {"application/json": {"schema": PaginationMetadataSchema}},
+    }, lazy=True)
+    mounts = [(blp, blp.name, URL_PREFIX + blp.url_prefix)
+              for blp in (*content.BLUEPRINTS, *ads.BLUEPRINTS, *reports.BLUEPRINTS,
+                          *explain.BLUEPRINTS, *catalog.BLUEPRINTS)]
+    mounts += [(decide.blp, decide.blp.name, ADS_DECIDE),
+               (explain.blp, "ads_explain", ADS_EXPLAIN)]
+    for blueprint, name, url_prefix in mounts:
+        api.register_blueprint(blueprint, name=name, url_prefix=url_prefix)
         # On the app, not the blueprint: the blueprints are shared by every app made.
-        app.before_request_funcs.setdefault(blueprint.name, []).append(refuse_nul)
+        app.before_request_funcs.setdefault(name, []).append(refuse_nul)
+    for area in (PREFIX, ADS_DECIDE, ADS_EXPLAIN):
+        register_error_area(app, area, api.handle_http_exception)
     app.register_blueprint(ads.uploads)
     app.extensions[EXTENSION_KEY] = api
     return api

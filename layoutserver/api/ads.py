@@ -4,7 +4,7 @@ Each family is a collection (GET a page, filtered; POST a new one) and an item (
 DELETE) named as the ads import format names it: a slot by its code, the others by name. Reading
 takes any role, changing ``adops`` or ``admin``. Items carry an ETag; PATCH and DELETE need a
 matching ``If-Match`` (428 without one, 412 on a stale one). The rules themselves are in
-:mod:`layoutserver.api.services.ads`; every change is live on the next ad decision.
+:mod:`layoutserver.ads.config_service`; every change is live on the next ad decision.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from marshmallow import Schema
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
+from layoutserver.ads import config_service as service
 from layoutserver.api import schemas
 from layoutserver.api.auth import principal, require
 from layoutserver.api.families import resource_family, service_session
-from layoutserver.api.services import ads as service
 from layoutserver.core import get_core
 
 

@@ -3,7 +3,7 @@
 Each family is a collection (GET a page, POST a new one) and an item (GET, PATCH, DELETE) named
 by its slug (editorial lists: by name). Reading takes any role, changing ``publisher`` or
 ``admin``. Items carry an ETag; PATCH and DELETE need a matching ``If-Match`` (428 without one,
-412 on a stale one). The rules themselves are in :mod:`layoutserver.api.services.content`.
+412 on a stale one). The rules themselves are in :mod:`layoutserver.content.service`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from layoutserver.api import schemas
 from layoutserver.api.families import resource_family, service_session
-from layoutserver.api.services import content as service
+from layoutserver.content import service as service
 
 
 class _ContentService:

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from layoutserver.api import schemas
 from layoutserver.api.auth import principal, require
-from layoutserver.api.services.errors import Conflict, Invalid, NotFound
 from layoutserver.auth.roles import Area
 from layoutserver.db import get_database
+from layoutserver.services import Conflict, Invalid, NotFound
 
 SessionScope = Callable[[], AbstractContextManager[Session]]
 """A transaction whose service errors become HTTP errors."""
@@ -30,7 +30,7 @@ SessionScope = Callable[[], AbstractContextManager[Session]]
 
 @contextmanager
 def service_session() -> Iterator[Session]:
-    """A transaction whose service errors (``api/services/errors.py``, every domain's) become
+    """A transaction whose service errors (``layoutserver.services``, every domain's) become
     HTTP errors: 404, 422 with the fields' messages, 409."""
     try:
         with get_database().session() as session:
@@ -44,8 +44,8 @@ def service_session() -> Iterator[Session]:
 
 
 class FamilyService(Protocol):
-    """The service-layer calls a family's views make (see ``api/services``). ``kind`` is the
-    domain's own kind literal."""
+    """The service calls a family's views make (``layoutserver.content.service``,
+    ``layoutserver.ads.config_service``). ``kind`` is the domain's own kind literal."""
 
     def list_items(self, session: Session, kind: Any, *, offset: int, limit: int,
                    filters: dict[str, Any]) -> tuple[list[Any], int]: ...

@@ -1,7 +1,8 @@
 """The ad ops and publisher web console: server-rendered pages under ``/admin``.
 
-Its views call the admin API's service layer (``layoutserver.api.services``), the delivery
-reports (``layoutserver.ads.reports``) and explain (``layoutserver.ads.api``); roles are the
+Its views call the services the admin API uses too (``layoutserver.content.service``,
+``layoutserver.ads.config_service``), the delivery
+reports (``layoutserver.ads.reports``) and explain (``layoutserver.ads.explain``); roles are the
 API's (``layoutserver.auth.roles``). See ``docs/console.md``.
 """
 

@@ -10,12 +10,12 @@ from flask import abort, flash, redirect, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from layoutserver.api.services import ads as ads_service
-from layoutserver.api.services.errors import Invalid, NotFound
+from layoutserver.ads import config_service as ads_service
 from layoutserver.console.access import current_user, requires
 from layoutserver.console.blueprint import blueprint
 from layoutserver.core import get_core
 from layoutserver.db import get_database
+from layoutserver.services import Invalid, NotFound
 
 MAX_ITEMS = 10_000
 #: action -> (the status changed, the status it becomes)

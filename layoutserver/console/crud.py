@@ -24,7 +24,6 @@ from flask.typing import ResponseReturnValue
 from marshmallow import missing
 from werkzeug.wrappers import Response
 
-from layoutserver.api.services.errors import Conflict, Invalid, NotFound
 from layoutserver.console.access import current_user, may
 from layoutserver.console.blueprint import blueprint
 from layoutserver.console.extras import extra_context
@@ -39,6 +38,7 @@ from layoutserver.console.forms import (
 from layoutserver.console.resources import RESOURCES_BY_PATH, Resource
 from layoutserver.core import get_core
 from layoutserver.db import get_database
+from layoutserver.services import Conflict, Invalid, NotFound
 
 PAGE_SIZE = 50
 MAX_PAGE = 100_000

@@ -10,9 +10,9 @@ from typing import Any
 
 from markupsafe import Markup
 
+from layoutserver.ads import config_service as ads_service
 from layoutserver.ads.decisions.model import CreativeSpec, Size, SlotSpec
 from layoutserver.ads.markup import Links, slot_html
-from layoutserver.api.services import ads as ads_service
 from layoutserver.auth.audit import audit_entries
 from layoutserver.console.access import may
 from layoutserver.console.resources import Resource

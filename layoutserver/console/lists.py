@@ -7,11 +7,11 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from layoutserver.api.services import content as content_service
-from layoutserver.api.services.errors import NotFound
 from layoutserver.console.access import current_user, requires
 from layoutserver.console.blueprint import blueprint
+from layoutserver.content import service as content_service
 from layoutserver.db import get_database
+from layoutserver.services import NotFound
 
 PATH = "editorial-lists"
 

@@ -7,7 +7,7 @@ chosen); ``/admin/preview/page`` is that page: every placement rendered by the s
 ``Server-Timing`` reports), each wrapped in an outline labelled with its widget, placement and
 render time and outcome. Ad slots are not decided by the renderer (that could count an
 impression or set a reader cookie): each shows the creative that explain
-(``layoutserver.ads.api.explain_report``) chose for a reader with no history, with its slot
+(``layoutserver.ads.explain.explain_page``) chose for a reader with no history, with its slot
 code, the chosen line item and why; every line item considered and the reason it lost are
 listed for the roles that may use explain (admin, adops). Nothing here counts.
 """
@@ -16,19 +16,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import Any
 
 from flask import abort, render_template, request
 from markupsafe import Markup
 
-from layoutserver.ads.api import explain_report
-from layoutserver.ads.decisions.model import Size
+from layoutserver.ads.decisions.model import Consideration
+from layoutserver.ads.explain import ExplainQuery, explain_page
 from layoutserver.ads.extension import get_ads
 from layoutserver.ads.markup import Links, slot_html
 from layoutserver.ads.schemas import DEVICES
-from layoutserver.api.services import content as content_service
 from layoutserver.console.access import may, requires
 from layoutserver.console.blueprint import blueprint
+from layoutserver.content import service as content_service
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 from layoutserver.layouts import Layout
@@ -48,13 +47,12 @@ class SlotNote:
     code: str
     status: str
     html: Markup
-    chosen: dict[str, Any] | None
-    """The chosen line item as explain lists it (``name``, ``reason``); None when nothing
-    serves."""
+    chosen: Consideration | None
+    """The chosen line item as explain lists it; None when nothing serves."""
     why: str
     """Why the chosen one won: its tier and priority, and how many others lost."""
     house: bool
-    considered: list[dict[str, Any]]
+    considered: tuple[Consideration, ...]
 
 
 @dataclass(frozen=True)
@@ -130,26 +128,24 @@ def preview_page() -> str:
 
 def _slot_notes(layout: Layout, page_type: str, slug: str, device: str) -> dict[str, SlotNote]:
     """Explain's decision for each slot of the page, with the chosen creative's markup."""
-    report = explain_report({"page_type": page_type, "slug": slug, "device": device})
-    snapshot = get_ads().server.snapshots.current()
+    report = explain_page(ExplainQuery(page_type=page_type, slug=slug, device=device,
+                                       slots=layout.ad_slots), get_core(), get_ads())
+    snapshot = report.snapshot
     notes: dict[str, SlotNote] = {}
-    for entry in report["slots"]:
-        code, decision = entry["slot"], entry["decision"]
-        chosen = next((c for c in entry["considered"] if c["chosen"]), None)
+    for entry in report.slots:
+        code, decision, chosen = entry.slot, entry.decision, entry.chosen
         html = Markup("")
         slot = snapshot.slots.get(code)
-        if decision is not None and slot is not None:
-            creative = snapshot.creatives.get(decision["creative_id"])
-            if creative is not None:
-                size = Size.parse(decision["size"]) if decision["size"] else creative.size
-                html = slot_html(slot, creative, size,
-                                 Links(click=creative.click_url, impression=None))
+        if decision is not None and decision.creative is not None and slot is not None:
+            creative = decision.creative
+            html = slot_html(slot, creative, decision.size or creative.size,
+                             Links(click=creative.click_url, impression=None))
         why = ""
         if chosen is not None:
-            spec = snapshot.line_items.get(chosen["line_item_id"])
-            lost = len(entry["considered"]) - 1
+            spec = snapshot.line_items.get(chosen.line_item_id)
+            lost = len(entry.considered) - 1
             why = (f"{spec.tier.name.lower()} tier, priority {spec.priority}; " if spec else ""
                    ) + f"{lost} other line item(s) lost"
-        notes[code] = SlotNote(code, entry["status"], html, chosen, why,
-                               bool(decision and decision["house"]), entry["considered"])
+        notes[code] = SlotNote(code, entry.status, html, chosen, why,
+                               bool(decision and decision.house), entry.considered)
     return notes

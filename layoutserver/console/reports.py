@@ -19,16 +19,16 @@ from flask import Response, abort, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from layoutserver.ads import config_service as ads_service
 from layoutserver.ads.extension import get_ads
 from layoutserver.ads.models import LineItem
 from layoutserver.ads.reports import MAX_DAYS, GroupBy, Report, ReportRow, delivery_report, to_csv
-from layoutserver.api.services import ads as ads_service
-from layoutserver.api.services.errors import NotFound
 from layoutserver.console.access import requires
 from layoutserver.console.blueprint import blueprint
 from layoutserver.console.charts import Series, bar_chart, cumulative_chart
 from layoutserver.core import get_core
 from layoutserver.db import get_database
+from layoutserver.services import NotFound
 
 DEFAULT_DAYS = 14
 TOP_SLOTS = 10

@@ -2,7 +2,8 @@
 
 Each :class:`Resource` names its service kind, permission area, the fields of its form and the
 columns of its list. The console's generic views (``crud.py``) do the rest through the same
-service functions as the admin API (``layoutserver.api.services``).
+service functions as the admin API (``layoutserver.content.service``,
+``layoutserver.ads.config_service``).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from typing import Any, Literal, cast
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from layoutserver.ads import config_service as ads_service
 from layoutserver.ads.schemas import DEVICES
-from layoutserver.api.services import ads as ads_service
-from layoutserver.api.services import content as content_service
 from layoutserver.auth.roles import Area
 from layoutserver.console.forms import Field
+from layoutserver.content import service as content_service
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 

@@ -1,5 +1,5 @@
 """Uploading a creative's image from its page: ``POST /admin/creatives/image/<name>``
-(multipart, field ``file``), stored by :func:`layoutserver.api.services.ads.store_image` exactly
+(multipart, field ``file``), stored by :func:`layoutserver.ads.config_service.store_image` exactly
 as the API's upload stores it (PNG, JPEG, GIF or WebP by content, SVG refused, at most
 ``API_UPLOAD_MAX_BYTES``), and made the creative's ``image_url``."""
 
@@ -8,12 +8,12 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
+from layoutserver.ads import config_service as ads_service
 from layoutserver.api.ads import UPLOADS_URL, uploads_dir
-from layoutserver.api.services import ads as ads_service
-from layoutserver.api.services.errors import Invalid, NotFound
 from layoutserver.console.access import current_user, requires
 from layoutserver.console.blueprint import blueprint
 from layoutserver.db import get_database
+from layoutserver.services import Invalid, NotFound
 
 
 @blueprint.post("/creatives/image/<path:name>")

@@ -8,25 +8,20 @@ and with it every cached fragment, alone.
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 from marshmallow import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from layoutserver.content.models import Article, Author, EditorialList, EditorialPick, Section, Tag
 from layoutserver.content.sanitize import sanitize_html
 from layoutserver.content.schemas import DocumentSchema
 from layoutserver.content.version import article_scopes, bump_content_version
 from layoutserver.db import Base, Database, upsert
-
-_IN_CHUNK = 500  # keys per IN (...) query, well under every database's bound-parameter limit
+from layoutserver.importing import ImportReport, fetch_by_keys, flatten, read_json, run_import
 
 _M = TypeVar("_M", bound=Base)
 
@@ -39,41 +34,6 @@ class ContentImportError(ValueError):
         super().__init__("invalid content document:\n" + "\n".join(self.messages))
 
 
-@dataclass(frozen=True)
-class ImportReport:
-    """What the import did to the document's sections, authors, articles and editorial lists.
-
-    Tags are not counted: a tag is only created along with a created or updated article.
-    """
-
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-
-    @property
-    def changed(self) -> bool:
-        return self.created + self.updated > 0
-
-    def __str__(self) -> str:
-        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
-
-
-def _flatten(messages: Any, path: str = "") -> Iterator[str]:
-    """marshmallow's nested error dict as ``articles[3].published_at: Not a valid datetime.``"""
-    if isinstance(messages, Mapping):
-        for key, value in messages.items():
-            if isinstance(key, int):
-                yield from _flatten(value, f"{path}[{key}]")
-            else:
-                sub = path if key == "_schema" else f"{path}.{key}" if path else str(key)
-                yield from _flatten(value, sub)
-    elif isinstance(messages, list):
-        for message in messages:
-            yield from _flatten(message, path)
-    else:
-        yield f"{path or '(document)'}: {messages}"
-
-
 Item = dict[str, Any]  # one loaded section, author, article or editorial list
 _KEY_FIELD = {"sections": "slug", "authors": "slug", "articles": "slug", "editorial_lists": "name"}
 
@@ -83,19 +43,8 @@ def load_document(document: Mapping[str, Any]) -> dict[str, list[Item]]:
     try:
         loaded: dict[str, list[Item]] = DocumentSchema().load(document)
     except ValidationError as error:
-        raise ContentImportError(list(_flatten(error.messages))) from error
+        raise ContentImportError(list(flatten(error.messages))) from error
     return loaded
-
-
-def _fetch(
-    session: Session, model: type[_M], key: InstrumentedAttribute[str], values: Iterable[str]
-) -> dict[str, _M]:
-    wanted = sorted(set(values))
-    found: dict[str, _M] = {}
-    for start in range(0, len(wanted), _IN_CHUNK):
-        query = select(model).where(key.in_(wanted[start : start + _IN_CHUNK]))
-        found.update((getattr(row, key.key), row) for row in session.scalars(query))
-    return found
 
 
 def _duplicates(path: str, keys: Sequence[str], kind: str = "") -> Iterator[str]:
@@ -106,21 +55,22 @@ def _duplicates(path: str, keys: Sequence[str], kind: str = "") -> Iterator[str]
             yield f"{where}: Duplicate '{key}' (first at {path}[{first[key]}])."
 
 
-class _Import:
-    """One import in one session, with the existing rows it touches keyed by slug or name."""
+class ContentImport:
+    """One import in one session, with the existing rows it touches keyed by slug or name:
+    :meth:`errors` first, then :meth:`write`. The content service writes through it too."""
 
     def __init__(self, session: Session, doc: dict[str, list[Item]]) -> None:
         self.session, self.doc = session, doc
         arts, lists = doc["articles"], doc["editorial_lists"]
         refs = [x["section"] for x in arts if x["section"]]
-        self.sections = _fetch(session, Section, Section.slug, self._keys("sections") + refs)
+        self.sections = fetch_by_keys(session, Section, Section.slug, self._keys("sections") + refs)
         refs = [x["author"] for x in arts if x["author"]]
-        self.authors = _fetch(session, Author, Author.slug, self._keys("authors") + refs)
+        self.authors = fetch_by_keys(session, Author, Author.slug, self._keys("authors") + refs)
         refs = [slug for x in lists for slug in x["articles"]]
-        self.articles = _fetch(session, Article, Article.slug, self._keys("articles") + refs)
+        self.articles = fetch_by_keys(session, Article, Article.slug, self._keys("articles") + refs)
         names = self._keys("editorial_lists")
-        self.lists = _fetch(session, EditorialList, EditorialList.name, names)
-        self.tags = _fetch(session, Tag, Tag.name, [tag for x in arts for tag in x["tags"]])
+        self.lists = fetch_by_keys(session, EditorialList, EditorialList.name, names)
+        self.tags = fetch_by_keys(session, Tag, Tag.name, [tag for x in arts for tag in x["tags"]])
         self.statuses: Counter[str] = Counter()
         self.scopes: set[str] | None = set()
         """The content scopes the import changed; None once a section or author changed (their
@@ -217,21 +167,11 @@ class _Import:
 def import_content(database: Database, document: Mapping[str, Any]) -> ImportReport:
     """Validate ``document``, then upsert it in one transaction; raise ContentImportError."""
     doc = load_document(document)
-    with database.session() as session:
-        job = _Import(session, doc)
-        errors = job.errors()
-        if errors:
-            raise ContentImportError(errors)
-        report = job.write()
-        if report.changed:
-            bump_content_version(session, job.scopes)
-    return report
+    return run_import(database, lambda session: ContentImport(session, doc),
+                      ContentImportError,
+                      lambda session, job: bump_content_version(session, job.scopes))
 
 
 def import_file(database: Database, path: str | os.PathLike[str]) -> ImportReport:
     """Import a UTF-8 JSON file of the format import_content takes."""
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ContentImportError([f"(document): Not valid JSON: {error}"]) from error
-    return import_content(database, document)
+    return import_content(database, read_json(path, ContentImportError))

@@ -56,13 +56,13 @@ def test_an_unknown_slot_answers_empty(ads_app: Flask) -> None:
     [
         ({"slots": ["news-1"]}, {"page": ["Missing data for required field."]}),
         ({"page": PAGE, "slots": []}, {"slots": ["Length must be between 1 and 20."]}),
-        ({"page": PAGE, "slots": ["Bad Code"]}, {"slots[0]": ["Not a slot code."]}),
+        ({"page": PAGE, "slots": ["Bad Code"]}, {"slots": {"0": ["Not a slot code."]}}),
         ({"page": PAGE, "slots": ["news-1"], "device": "watch"},
          {"device": ["Must be one of: desktop, tablet, mobile."]}),
         ({"page": {**PAGE, "path": "relative"}, "slots": ["news-1"]},
-         {"page.path": ["A path starts with '/'."]}),
+         {"page": {"path": ["A path starts with '/'."]}}),
         ({"page": {**PAGE, "tags": "china"}, "slots": ["news-1"]},
-         {"page.tags": ["Not a valid list."]}),
+         {"page": {"tags": ["Not a valid list."]}}),
         ({"page": PAGE, "slots": ["news-1"], "user_key": "x"},
          {"user_key": ["Not a user key: 8 to 128 letters, digits, '_', '-', '.' or ':'."]}),
         ({"page": PAGE, "slots": ["news-1"], "extra": 1}, {"extra": ["Unknown field."]}),
@@ -71,19 +71,31 @@ def test_an_unknown_slot_answers_empty(ads_app: Flask) -> None:
     ],
 )
 def test_an_invalid_body_gets_422_with_field_messages(
-    ads_app: Flask, body: dict[str, Any], errors: dict[str, list[str]]
+    ads_app: Flask, body: dict[str, Any], errors: dict[str, Any]
 ) -> None:
     response = ads_app.test_client().post("/ads/decide", json=body)
     assert response.status_code == 422
-    assert response.json["errors"] == errors
+    assert response.headers["Cache-Control"] == "no-store"
+    document = response.json
+    assert (document["code"], document["status"]) == (422, "Unprocessable Entity")
+    assert document["errors"] == {"json": errors}
 
 
 @pytest.mark.parametrize("data", ["not json", "[1, 2]", '"text"'])
 def test_a_body_that_is_no_json_object_gets_400(ads_app: Flask, data: str) -> None:
     response = ads_app.test_client().post("/ads/decide", data=data,
-                                          content_type="application/json")
+                                          content_type="application/json",
+                                          headers={"Accept": "text/html"})
     assert response.status_code == 400
-    assert "JSON object" in response.json["detail"]
+    assert response.json["code"] == 400
+    assert "JSON object" in response.json["message"]
+
+
+def test_decide_is_public_and_documented(ads_app: Flask) -> None:
+    document = ads_app.test_client().get("/api/openapi.json").json
+    operation = document["paths"]["/ads/decide"]["post"]
+    assert operation["security"] == []
+    assert {"200", "400", "422"} <= set(operation["responses"])
 
 
 def test_the_script_is_served(ads_app: Flask) -> None:

@@ -133,8 +133,26 @@ def test_unknown_slots_and_page_types(ads_app: Flask) -> None:
     report = explain(ads_app, "page_type=article&slots=nowhere")
     assert report["slots"] == [{"slot": "nowhere", "status": "unknown slot", "decision": None,
                                 "considered": []}]
-    explain(ads_app, "page_type=weather", status=404)
-    explain(ads_app, "page_type=article&slots=news-1&device=watch", status=400)
+    assert "Unknown page type 'weather'" in explain(ads_app, "page_type=weather",
+                                                    status=404)["message"]
+    invalid = explain(ads_app, "page_type=article&slots=news-1&device=watch", status=422)
+    assert invalid["errors"] == {"query": {"device": ["Must be one of: desktop, tablet, "
+                                                      "mobile."]}}
+
+
+def test_both_urls_take_both_forms_of_lists_and_key_values(
+    small_app: Callable[..., Flask],
+) -> None:
+    app = small_app(targeting={"key_values": {"campaign": ["autumn"]}})
+    for path in ("/ads/explain", "/api/v1/explain"):
+        for query in ("slots=top,nowhere&kv.campaign=autumn",
+                      "slots=top&slots=nowhere&kv=campaign%3Dautumn"):
+            response = app.test_client().get(f"{path}?page_type=article&{query}", headers={
+                "Authorization": f"Bearer {token(app)}"})
+            report = response.json
+            assert [slot["slot"] for slot in report["slots"]] == ["top", "nowhere"], query
+            assert report["page"]["key_values"] == {"campaign": "autumn"}
+            assert reasons(report, "top")["acme"] == "chosen"
 
 
 def test_explaining_counts_nothing(ads_app: Flask) -> None:

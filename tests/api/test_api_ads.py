@@ -149,7 +149,7 @@ def test_stale_or_missing_if_match(api: Api) -> None:
     ("/api/v1/line-items", {**LINE_ITEM, "campaign": "Northwind fall fares",
                             "creatives": ["northwind-leaderboard-a"],
                             "targeting": {"slots": ["nowhere"]}},
-     {"targeting.slots[0]": ["Unknown slot 'nowhere'."]}),
+     {"targeting": {"slots": {"0": ["Unknown slot 'nowhere'."]}}}),
     ("/api/v1/line-items", {**LINE_ITEM, "colour": "red"}, {"colour": ["Unknown field."]}),
     ("/api/v1/creatives", {**CREATIVE, "click_url": "javascript:alert(1)"},
      {"click_url": ["Not a valid URL: only http:// and https:// URLs are allowed."]}),
@@ -170,7 +170,7 @@ def test_an_update_is_validated_as_a_whole(api: Api) -> None:
         "end": ["Must be after start."]}
     assert errors(api.patch(path, json={"name": "renamed"})) == {"name": ["Unknown field."]}
     assert errors(api.patch(path, json={"creatives": ["nothing"]})) == {
-        "creatives[0]": ["Unknown creative 'nothing'."]}
+        "creatives": {"0": ["Unknown creative 'nothing'."]}}
 
 
 def test_taken_keys_and_references_are_409(api: Api) -> None:

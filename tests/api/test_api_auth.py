@@ -102,7 +102,7 @@ def test_api_errors_are_json_even_for_a_browser(api: Api) -> None:
 def test_an_unexpected_api_error_is_a_json_500(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from layoutserver.api.services import content
+    from layoutserver.content import service as content
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")

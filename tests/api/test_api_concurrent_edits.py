@@ -14,7 +14,7 @@ from apisupport import Api
 from flask import Flask
 from werkzeug.test import TestResponse
 
-from layoutserver.api.services import content as service
+from layoutserver.content import service as service
 from layoutserver.db import get_database
 
 

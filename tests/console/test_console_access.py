@@ -79,7 +79,7 @@ def test_a_post_without_the_csrf_token_is_refused(
         assert response.status_code == 400
         assert "security token" in response.get_data(as_text=True)
     with get_database(console_app).session() as session:
-        from layoutserver.api.services import ads
+        from layoutserver.ads import config_service as ads
 
         assert ads.list_items(session, "advertiser", filters={})[0]
         names = [row["name"] for row in ads.list_items(session, "advertiser", limit=100)[0]]

@@ -12,9 +12,10 @@ from consolesupport import csrf, field_error, post, sign_in
 from flask import Flask
 from flask.testing import FlaskClient
 
-from layoutserver.api.services import ads
+from layoutserver.ads import config_service as ads
 from layoutserver.auth.audit import audit_entries
 from layoutserver.db import get_database
+from layoutserver.services import NotFound
 
 LINE_ITEM = {
     "name": "Spring sale", "campaign": "Spring", "status": "active", "creatives": "spring-banner",
@@ -118,7 +119,7 @@ def test_a_refused_form_shows_the_message_beside_its_field(
     for value in data.values():  # what was typed is shown again, nothing lost
         if value and "\n" not in value and len(value) < 60 and "<" not in value:
             assert value in page
-    with pytest.raises(ads.NotFound):
+    with pytest.raises(NotFound):
         stored(console_app, "line_item" if path == "line-items" else
                "creative" if path == "creatives" else "slot", data.get("code") or data["name"])
 
@@ -174,7 +175,7 @@ def test_deleting_what_is_still_used_is_refused(console_app: Flask, adops: Flask
     assert "Not deleted" in page and "still used by campaign" in page
     assert stored(console_app, "advertiser", "Spring Co")
     assert post(adops, "/admin/line-items/delete/Spring sale", {}).status_code == 302
-    with pytest.raises(ads.NotFound):
+    with pytest.raises(NotFound):
         stored(console_app, "line_item", "Spring sale")
 
 

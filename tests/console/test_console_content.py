@@ -7,7 +7,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from support import SEED_SLUG
 
-from layoutserver.api.services import content
+from layoutserver.content import service as content
 from layoutserver.db import get_database
 
 ARTICLE = {"slug": "console-news", "title": "Console news", "published_at": "2024-10-09T08:30",

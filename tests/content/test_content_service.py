@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from layoutserver.api.services import content as service
-from layoutserver.api.services import errors
+from layoutserver import services
 from layoutserver.auth.audit import audit_entries
+from layoutserver.content import service
 from layoutserver.content.models import ContentState
 from layoutserver.db import Database
 
@@ -45,10 +45,10 @@ def test_a_change_is_audited_and_bumps_the_version_in_its_transaction(
 
 def test_a_failed_change_leaves_nothing_behind(database: Database) -> None:
     start = version(database)
-    with pytest.raises(errors.Invalid) as caught, database.session() as session:
+    with pytest.raises(services.Invalid) as caught, database.session() as session:
         service.update(session, "cms", "section", "world", {"name": ""})
     assert "name" in caught.value.messages
-    with pytest.raises(errors.Invalid) as caught, database.session() as session:
+    with pytest.raises(services.Invalid) as caught, database.session() as session:
         service.create(session, "cms", "article", {
             "slug": "b", "title": "B", "body_html": "", "published_at": "2024-10-10T09:00:00Z",
             "section": "nowhere",
@@ -60,11 +60,11 @@ def test_a_failed_change_leaves_nothing_behind(database: Database) -> None:
 
 
 def test_errors_for_missing_and_taken_keys(database: Database) -> None:
-    with pytest.raises(errors.NotFound), database.session() as session:
+    with pytest.raises(services.NotFound), database.session() as session:
         service.get(session, "author", "bob")
-    with pytest.raises(errors.Conflict), database.session() as session:
+    with pytest.raises(services.Conflict), database.session() as session:
         service.create(session, "cms", "author", {"slug": "ann", "name": "Ann again"})
-    with pytest.raises(errors.Invalid), database.session() as session:
+    with pytest.raises(services.Invalid), database.session() as session:
         service.create(session, "cms", "author", ["not", "a", "dict"])  # type: ignore[arg-type]
 
 

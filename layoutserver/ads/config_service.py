@@ -4,8 +4,9 @@ No Flask here: every function takes a SQLAlchemy ``Session`` (the caller's trans
 actor's name (for the audit log) and plain, JSON-like dicts. A resource is named as the import
 format (``docs/ads.md``) names it: slots by code, everything else by name; references between
 them are codes and names too. Input is validated with the import schemas of
-:mod:`layoutserver.ads.schemas` and written by the importer itself (the same reference checks,
-the same row values), so an object created here is exactly what importing it would create. A
+:mod:`layoutserver.ads.schemas` and written by the importer
+(:class:`~layoutserver.ads.config_import.AdsImport`: the same reference checks, the same row
+values), so an object created here is exactly what importing it would create. A
 change is recorded in the audit log and bumps the ads config version in the same transaction, so
 the next ad decision uses it.
 
@@ -18,19 +19,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from layoutserver.ads.config_import import KINDS as DOC_KINDS
-from layoutserver.ads.config_import import _Import
+from layoutserver.ads.config_import import KINDS as DOCUMENT
+from layoutserver.ads.config_import import AdsImport
 from layoutserver.ads.models import (
     AdSlot,
     Advertiser,
@@ -47,31 +46,19 @@ from layoutserver.ads.schemas import (
     SlotSchema,
 )
 from layoutserver.ads.version import bump_ads_version
-from layoutserver.api.services.errors import Conflict, Invalid, Messages, NotFound, ServiceError
-from layoutserver.auth.audit import Action, record_change
-from layoutserver.db import take_write_lock
+from layoutserver.services import Conflict, Domain, Dump, Invalid, Resource, ServiceError
 
 Kind = Literal["slot", "advertiser", "campaign", "line_item", "creative"]
 Row = AdSlot | Advertiser | Campaign | LineItem | Creative
-Dump = dict[str, Any]
 
-
-@dataclass(frozen=True)
-class _Spec:
-    model: type[Row]
-    schema: type[Schema]
-    key: str  # code for slots, name for the others
-    doc: str  # the import document's list
-
-
-_SPECS: dict[Kind, _Spec] = {
-    "slot": _Spec(AdSlot, SlotSchema, "code", "slots"),
-    "advertiser": _Spec(Advertiser, AdvertiserSchema, "name", "advertisers"),
-    "campaign": _Spec(Campaign, CampaignSchema, "name", "campaigns"),
-    "line_item": _Spec(LineItem, LineItemSchema, "name", "line_items"),
-    "creative": _Spec(Creative, CreativeSchema, "name", "creatives"),
+_RESOURCES: dict[Kind, Resource] = {
+    "slot": Resource("slot", AdSlot, SlotSchema, "code", "slots"),
+    "advertiser": Resource("advertiser", Advertiser, AdvertiserSchema, "name", "advertisers"),
+    "campaign": Resource("campaign", Campaign, CampaignSchema, "name", "campaigns"),
+    "line_item": Resource("line_item", LineItem, LineItemSchema, "name", "line_items"),
+    "creative": Resource("creative", Creative, CreativeSchema, "name", "creatives"),
 }
-KINDS: tuple[Kind, ...] = tuple(_SPECS)
+KINDS: tuple[Kind, ...] = tuple(_RESOURCES)
 #: The filters ``list_items`` takes for each kind.
 FILTERS: dict[Kind, tuple[str, ...]] = {
     "slot": ("enabled",), "advertiser": (), "campaign": ("advertiser",),
@@ -80,12 +67,8 @@ FILTERS: dict[Kind, tuple[str, ...]] = {
 
 
 def input_schema(kind: Kind, *, partial: bool = False) -> Schema:
-    """The schema a create (or, ``partial``, an update: every field optional, the key not
-    allowed) validates with."""
-    spec = _SPECS[kind]
-    if partial:
-        return spec.schema(partial=True, exclude=(spec.key,))
-    return spec.schema()
+    """The schema a create (or, ``partial``, an update) of ``kind`` validates with."""
+    return _RESOURCES[kind].input_schema(partial=partial)
 
 
 def _utc(moment: datetime) -> str:
@@ -125,23 +108,13 @@ def dump(kind: Kind, row: Row) -> Dump:
 
 
 def _find(session: Session, kind: Kind, key: str, *, lock: bool = False) -> Row:
-    spec = _SPECS[kind]
-    column = getattr(spec.model, spec.key)
-    query = select(spec.model).where(column == key)
-    if lock:
-        query = query.with_for_update(of=spec.model)
-        take_write_lock(session, spec.model)
-    row = cast("Row | None", session.scalar(query))
-    if row is None:
-        raise NotFound(kind, key)
+    row: Row = _RESOURCES[kind].find(session, key, lock=lock)
     return row
 
 
 def get(session: Session, kind: Kind, key: str, *, lock: bool = False) -> Dump:
-    """``lock``: hold the row until the transaction ends (``SELECT ... FOR UPDATE``; on SQLite,
-    which has no row locks, the database's write lock), for a check, such as If-Match, that
-    the change made next relies on."""
-    return dump(kind, _find(session, kind, key, lock=lock))
+    """``kind`` ``key`` as the API shows it; ``NotFound``. ``lock``: see :meth:`Resource.find`."""
+    return _DOMAIN.get(session, kind, key, lock=lock)
 
 
 def list_items(
@@ -150,7 +123,7 @@ def list_items(
 ) -> tuple[list[Dump], int]:
     """One page of ``kind`` by key and the total count; ``filters`` (of ``FILTERS[kind]``,
     ``ValueError`` for another) keep the rows whose field equals the value given."""
-    spec = _SPECS[kind]
+    spec = _RESOURCES[kind]
     query: Select[Any] = select(spec.model)
     for name, value in (filters or {}).items():
         if value is None:
@@ -173,12 +146,7 @@ def _condition(model: type[Row], name: str, value: Any) -> Any:
 
 
 def _load(kind: Kind, data: Any, timezone: tzinfo) -> dict[str, Any]:
-    if not isinstance(data, Mapping):
-        raise Invalid({"_schema": ["Invalid input type."]})
-    try:
-        loaded: dict[str, Any] = input_schema(kind).load(data)
-    except ValidationError as error:
-        raise Invalid(_messages(error)) from error
+    loaded = _RESOURCES[kind].load(data)
     if kind == "line_item":
         for name in ("start", "end"):
             if loaded[name].tzinfo is None:  # as the importer: site-local
@@ -186,48 +154,12 @@ def _load(kind: Kind, data: Any, timezone: tzinfo) -> dict[str, Any]:
     return loaded
 
 
-def _messages(error: ValidationError) -> Messages:
-    if isinstance(error.messages, dict):
-        return error.messages
-    return {"_schema": error.messages}
-
-
-_PATH = re.compile(r"^[a-z_]+\[0\]\.([^:]+): (.*)$")
-
-
-def _write(session: Session, kind: Kind, loaded: dict[str, Any]) -> None:
-    """Check ``loaded``'s references and write it, as the importer would."""
-    doc: dict[str, list[dict[str, Any]]] = {name: [] for name in DOC_KINDS}
-    doc[_SPECS[kind].doc] = [loaded]
-    job = _Import(session, doc)
-    errors = job.errors()
-    if errors:
-        messages: Messages = {}
-        for error in errors:
-            match = _PATH.match(error)
-            field, message = (match.group(1), match.group(2)) if match else ("_schema", error)
-            messages.setdefault(field, []).append(message)
-        raise Invalid(messages)
-    job.write()
-    session.flush()
-
-
 def create(
     session: Session, actor: str, kind: Kind, data: Any, timezone: tzinfo = UTC
 ) -> Dump:
     """Create a ``kind`` from ``data``; ``Invalid`` or ``Conflict`` (its key is taken).
     A line item's start and end without a UTC offset are in ``timezone`` (the site's)."""
-    spec = _SPECS[kind]
-    loaded = _load(kind, data, timezone)
-    key = loaded[spec.key]
-    column = getattr(spec.model, spec.key)
-    if session.scalar(select(spec.model.id).where(column == key)) is not None:
-        raise Conflict(f"there is already a {kind.replace('_', ' ')} {key!r}",
-                       {spec.key: [f"Already taken: {key!r}."]})
-    _write(session, kind, loaded)
-    after = get(session, kind, key)
-    _changed(session, actor, "create", kind, key, None, after)
-    return after
+    return _DOMAIN.create(session, actor, kind, _load(kind, data, timezone))
 
 
 def update(
@@ -235,21 +167,8 @@ def update(
 ) -> Dump:
     """Change the fields of ``data`` (the others are kept); ``NotFound`` or ``Invalid``.
     An update that changes nothing is not recorded and does not bump the version."""
-    row = _find(session, kind, key)
-    if not isinstance(data, Mapping):
-        raise Invalid({"_schema": ["Invalid input type."]})
-    try:
-        input_schema(kind, partial=True).load(data)  # unknown fields, the key
-    except ValidationError as error:
-        raise Invalid(_messages(error)) from error
-    before = dump(kind, row)
-    loaded = _load(kind, {**before, **data}, timezone)
-    _write(session, kind, loaded)
-    session.expire(row)
-    after = get(session, kind, key)
-    if after != before:
-        _changed(session, actor, "update", kind, key, before, after)
-    return after
+    return _DOMAIN.update(session, actor, kind, key, data,
+                          lambda merged: _load(kind, merged, timezone))
 
 
 def delete(session: Session, actor: str, kind: Kind, key: str) -> None:
@@ -259,10 +178,7 @@ def delete(session: Session, actor: str, kind: Kind, key: str) -> None:
     if users:
         raise Conflict(f"{kind.replace('_', ' ')} {key!r} is still used by "
                        + ", ".join(users))
-    before = dump(kind, row)
-    session.delete(row)
-    session.flush()
-    _changed(session, actor, "delete", kind, key, before, None)
+    _DOMAIN.remove(session, actor, kind, key, row)
 
 
 def _users(session: Session, row: Row) -> list[str]:
@@ -290,12 +206,11 @@ def _users(session: Session, row: Row) -> list[str]:
     return found
 
 
-def _changed(
-    session: Session, actor: str, action: Action, kind: Kind, key: str,
-    before: Dump | None, after: Dump | None,
-) -> None:
-    record_change(session, actor, action, kind, key, before, after)
+def _bump(session: Session, kind: Kind, key: str) -> None:
     bump_ads_version(session)
+
+
+_DOMAIN = Domain(_RESOURCES, AdsImport, DOCUMENT, dump, _bump)
 
 
 # -- creative images --------------------------------------------------------------------------
@@ -365,5 +280,5 @@ def store_image(
     session.flush()
     after = dump("creative", row)
     if after != before:
-        _changed(session, actor, "update", "creative", name, before, after)
+        _DOMAIN.changed(session, actor, "update", "creative", name, before, after)
     return after

@@ -1,0 +1,126 @@
+"""Explain: for each ad slot of a page, the decision and every line item considered, with why it
+was or was not chosen. Nothing is counted and no reader key is made.
+
+:func:`explain_page` takes typed values (:class:`ExplainQuery`) and answers typed values
+(:class:`Explanation`); ``/ads/explain`` and ``/api/v1/explain`` (``layoutserver.api.explain``)
+and the console's page preview call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from layoutserver.ads.decisions.model import Consideration, PageRequest, SlotDecision
+from layoutserver.ads.decisions.snapshot import Snapshot
+from layoutserver.ads.extension import AdsExtension
+from layoutserver.core import Core
+from layoutserver.layouts import Layout
+from layoutserver.widgets import ArticleView
+
+NEW_READER = "explain:new-reader"
+"""The user key explain decides for unless told otherwise: a reader with no history."""
+MAX_SLOTS = 20
+"""Slots explained at most; the rest of a longer list is left out."""
+
+
+class UnknownPageType(LookupError):
+    """No layout for the page type, and no slots were given to explain instead."""
+
+
+@dataclass(frozen=True)
+class ExplainQuery:
+    """The page to explain, as a caller states it."""
+
+    page_type: str
+    device: str
+    """One of ``layoutserver.ads.schemas.DEVICES``."""
+    slug: str = ""
+    slots: tuple[str, ...] | None = None
+    """The slot codes; None: those the page type's layout declares, in page order."""
+    section: str | None = None
+    """None: the section of the slug's article (or the slug of a section page); ``""``: none."""
+    tags: frozenset[str] | None = None
+    """None: the tags of the slug's article."""
+    path: str = ""
+    """Empty: ``/pages/<page_type>/<slug>`` (``/`` without a slug)."""
+    key_values: Mapping[str, str] = field(default_factory=dict)
+    user_key: str | None = NEW_READER
+    """None: no key, as when consent is denied."""
+
+
+@dataclass(frozen=True)
+class SlotExplanation:
+    slot: str
+    status: str
+    """``ok``, ``disabled`` or ``unknown slot``."""
+    decision: SlotDecision | None
+    """None when nothing serves."""
+    considered: tuple[Consideration, ...]
+
+    @property
+    def chosen(self) -> Consideration | None:
+        return next((item for item in self.considered if item.chosen), None)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    page: PageRequest
+    """The request decided (its ``slots`` are those of ``slots`` below)."""
+    snapshot: Snapshot
+    """The configuration decided against."""
+    slots: tuple[SlotExplanation, ...]
+
+    @property
+    def config_version(self) -> int | str:
+        return self.snapshot.version
+
+
+def explain_page(query: ExplainQuery, core: Core, ads: AdsExtension) -> Explanation:
+    """The decision for ``query``'s page, every candidate with its reason;
+    :class:`UnknownPageType` when there is no layout for it and no slots were given."""
+    layout = core.layouts.get(query.page_type)
+    if query.slots is not None:
+        slots = query.slots
+    elif layout is not None:
+        slots = layout.ad_slots
+    else:
+        raise UnknownPageType(
+            f"Unknown page type {query.page_type!r}: give a known one, or slots=.")
+    section, tags = _page_subject(core, layout, query.slug)
+    if query.section is not None:
+        section = query.section or None
+    if query.tags is not None:
+        tags = query.tags
+    default_path = f"/pages/{query.page_type}/{query.slug}" if query.slug else "/"
+    page = PageRequest(
+        slots=tuple(slots[:MAX_SLOTS]), now=ads.now(), device=query.device,
+        page_type=query.page_type, slug=query.slug, section=section, tags=tags,
+        path=query.path or default_path, key_values=dict(query.key_values),
+        user_key=query.user_key,
+    )
+    snapshot, decision = ads.server.decide(page, explain=True)
+    explained = []
+    for code in page.slots:
+        slot = snapshot.slots.get(code)
+        status = "unknown slot" if slot is None else "ok" if slot.enabled else "disabled"
+        chosen = decision.slots[code]
+        explained.append(SlotExplanation(
+            slot=code, status=status, decision=None if chosen.empty else chosen,
+            considered=tuple(decision.considered.get(code, ())),
+        ))
+    return Explanation(page, snapshot, tuple(explained))
+
+
+def _page_subject(
+    core: Core, layout: Layout | None, slug: str
+) -> tuple[str | None, frozenset[str]]:
+    """The section and tags of the page's subject, as the page itself would have them."""
+    if layout is None or not slug:
+        return None, frozenset()
+    if layout.subject == "section":
+        return slug, frozenset()
+    article = core.content.article(slug, published_before=core.site_view().now)
+    if not isinstance(article, ArticleView):
+        return None, frozenset()
+    return (article.section.slug if article.section else None), frozenset(article.tags)

@@ -1,0 +1,121 @@
+"""``POST /ads/decide``, the client-side path (``ads.js``): a page's slots and context in, one
+decision per slot out (html, size, impression and click URLs, all absolute). Public: no token.
+
+Like every page this server assembles, it may make the reader a user key, set as a cookie after
+the request (``layoutserver.ads.reader``) unless consent denies storage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+
+from layoutserver.ads.decisions.model import PageRequest
+from layoutserver.ads.explain import MAX_SLOTS
+from layoutserver.ads.extension import get_ads
+from layoutserver.ads.reader import USER_KEY
+from layoutserver.ads.schemas import CODE_PATTERN, DEVICES
+from layoutserver.api.headers import no_store
+from layoutserver.render.request_view import device_class, storage_consent
+
+blp = Blueprint("decide", __name__, url_prefix="/ads/decide",
+                description="Ad decisions for pages this server does not assemble (public).")
+blp.after_request(no_store)
+
+
+class Page(Schema):
+    page_type = fields.String(load_default="", validate=validate.Length(max=100))
+    slug = fields.String(load_default="", validate=validate.Length(max=200))
+    section = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    tags = fields.List(fields.String(validate=validate.Length(max=100)), load_default=list,
+                       validate=validate.Length(max=50))
+    path = fields.String(load_default="/", validate=[
+        validate.Length(max=2000),
+        validate.Regexp(r"^/", error="A path starts with '/'."),
+    ])
+    key_values = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=100)),
+                             values=fields.String(validate=validate.Length(max=500)),
+                             load_default=dict, validate=validate.Length(max=50))
+
+
+class DecideRequest(Schema):
+    page = fields.Nested(Page, required=True)
+    slots = fields.List(
+        fields.String(validate=validate.Regexp(CODE_PATTERN, error="Not a slot code.")),
+        required=True, validate=validate.Length(min=1, max=MAX_SLOTS))
+    device = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(DEVICES),
+                           metadata={"description": "Default: the request's device class."})
+    user_key = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
+        USER_KEY, error="Not a user key: 8 to 128 letters, digits, '_', '-', '.' or ':'."))
+
+
+class Decision(Schema):
+    slot = fields.String()
+    html = fields.String()
+    size = fields.String(allow_none=True)
+    empty = fields.Boolean()
+    impression_url = fields.String(allow_none=True)
+    click_url = fields.String(allow_none=True)
+    line_item_id = fields.Integer(allow_none=True)
+    creative_id = fields.Integer(allow_none=True)
+
+
+class Decisions(Schema):
+    decisions = fields.List(fields.Nested(Decision), metadata={
+        "description": "One per slot, in the order asked."})
+
+
+def json_object(view: Callable[..., Any]) -> Callable[..., Any]:
+    """400 for a body that is not a JSON object, before its fields are validated (422)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not isinstance(request.get_json(silent=True), dict):
+            abort(400, message="Send a JSON object (Content-Type: application/json).")
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@blp.route("")
+class Decide(MethodView):
+    @blp.doc(security=[])
+    @json_object
+    @blp.arguments(DecideRequest)
+    @blp.response(200, Decisions)
+    @blp.alt_response(400, response="BAD_REQUEST")
+    def post(self, body: dict[str, Any]) -> Any:
+        """Decide a page's slots together (page rules such as roadblocks and exclusions
+        apply); each answer is ready to insert."""
+        config = current_app.config
+        ads, page = get_ads(), body["page"]
+        consent = storage_consent(request, config["CONSENT_HEADER"])
+        ad_request = PageRequest(
+            slots=tuple(body["slots"]),
+            now=ads.now(),
+            device=body["device"] or device_class(request, config["DEVICE_HEADER"]),
+            page_type=page["page_type"],
+            slug=page["slug"],
+            section=page["section"] or None,
+            tags=frozenset(page["tags"]),
+            path=page["path"],
+            key_values=page["key_values"],
+            user_key=ads.server.user_key(consent, body["user_key"]),
+        )
+        base_url = str(config["ADS_BASE_URL"] or request.host_url).rstrip("/")
+        served = ads.server.serve(ad_request, base_url)
+        return {"decisions": [
+            {"slot": ad.slot, "html": str(ad.html), "size": ad.size, "empty": not ad.html,
+             "impression_url": ad.impression_url, "click_url": ad.click_url,
+             "line_item_id": ad.line_item_id, "creative_id": ad.creative_id}
+            for ad in served.values()
+        ]}
+
+
+BLUEPRINTS = (blp,)
