@@ -7,11 +7,12 @@ the request (``layoutserver.ads.reader``) unless consent denies storage.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
@@ -55,6 +56,10 @@ class DecideRequest(Schema):
         USER_KEY, error="Not a user key: 8 to 128 letters, digits, '_', '-', '.' or ':'."))
 
 
+#: One instance for every request: webargs would make one per request from the class.
+DECIDE_REQUEST = DecideRequest()
+
+
 class Decision(Schema):
     slot = fields.String()
     html = fields.String()
@@ -87,7 +92,7 @@ def json_object(view: Callable[..., Any]) -> Callable[..., Any]:
 class Decide(MethodView):
     @blp.doc(security=[])
     @json_object
-    @blp.arguments(DecideRequest)
+    @blp.arguments(DECIDE_REQUEST)
     @blp.response(200, Decisions)
     @blp.alt_response(400, response="BAD_REQUEST")
     def post(self, body: dict[str, Any]) -> Any:
@@ -110,12 +115,15 @@ class Decide(MethodView):
         )
         base_url = str(config["ADS_BASE_URL"] or request.host_url).rstrip("/")
         served = ads.server.serve(ad_request, base_url)
-        return {"decisions": [
+        # The document as ``Decisions`` describes it, made here: every field is already of
+        # its JSON type, so the schema's dump would only copy it.
+        document = {"decisions": [
             {"slot": ad.slot, "html": str(ad.html), "size": ad.size, "empty": not ad.html,
              "impression_url": ad.impression_url, "click_url": ad.click_url,
              "line_item_id": ad.line_item_id, "creative_id": ad.creative_id}
             for ad in served.values()
         ]}
+        return Response(json.dumps(document), mimetype="application/json")
 
 
 BLUEPRINTS = (blp,)

@@ -143,3 +143,12 @@ def test_urls_are_escaped_in_the_markup_and_given_as_they_are(ads_app: Flask) ->
         assert f'href="{click}"' in html or f'href=&#34;{escape(click)}&#34;' in html
         assert f'src="{escape(decision["impression_url"])}?f=gif"' in html
         assert "news&views" not in html
+
+
+def test_a_nul_in_a_key_value_is_decided_like_any_unknown_value(ads_app: Flask) -> None:
+    """``/ads/decide`` stores no text it is given, so it does not walk the body for NULs."""
+    response = ads_app.test_client().post("/ads/decide", json={
+        "page": {"page_type": "article", "slug": "x", "key_values": {"campaign": "a\x00b"}},
+        "slots": ["news-1"]})
+    assert response.status_code == 200
+    assert len(response.get_json()["decisions"]) == 1
