@@ -11,8 +11,9 @@ Three ways to serve one page view, measured in the same run, round by round in r
 
 For each: page views per second and the origin's CPU (the gunicorn process tree) per page view.
 The targets (issue 14): esi page views/s >= 0.5 of direct and origin CPU per view <= 2x direct;
-client origin CPU per view <= direct. Every wrk request is a new reader (no cookie), in every
-mode alike. Varnish's own CPU is not the origin's and is not counted.
+client origin CPU per view <= direct. Every request is the same returning reader (its
+``ls_uid`` cookie), in every mode alike, so the reader's cap counts are read in each. Varnish's
+own CPU is not the origin's and is not counted.
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ SLUG = SEED_PATH.rsplit("/", 1)[1]
 DECIDE_BODY = {"page": {"page_type": "article", "slug": SLUG, "section": "world",
                         "tags": ["china", "pakistan"], "path": SEED_PATH, "key_values": {}},
                "slots": ["article-1", "article-2", "article-3", "news-1", "news-2"]}
+#: The reader of every request: one returning reader (its key has a history to read for caps),
+#: the same in every mode.
+READER_COOKIE = "ls_uid=bench-reader-0001"
+#: wrk's requests in direct and ESI mode: the page, as that reader.
+PAGE_SCRIPT = f'wrk.headers["Cookie"] = "{READER_COOKIE}"\n'
 #: wrk's requests in client mode: the page, then its one decide call, in turn on each
 #: connection.
 CLIENT_SCRIPT = """
@@ -61,9 +67,10 @@ local body = [[%s]]
 request = function()
   turn = turn + 1
   if turn %% 2 == 1 then
-    return wrk.format("GET", "%s")
+    return wrk.format("GET", "%s", {["Cookie"] = "%s"})
   end
-  return wrk.format("POST", "/ads/decide", {["Content-Type"] = "application/json"}, body)
+  return wrk.format("POST", "/ads/decide", {["Content-Type"] = "application/json",
+                                            ["Cookie"] = "%s"}, body)
 end
 """
 TARGETS = {"esi_views": 0.5, "esi_cpu": 2.0, "client_cpu": 1.0}
@@ -148,7 +155,10 @@ def main(argv: list[str] | None = None) -> int:
                "LAYOUTSERVER_SETTINGS": str(ROOT / "config" / "demo.toml"),
                "GUNICORN_ACCESSLOG": ""}
         script = tmp / "client.lua"
-        script.write_text(CLIENT_SCRIPT % (json.dumps(DECIDE_BODY), SEED_PATH))
+        script.write_text(CLIENT_SCRIPT % (json.dumps(DECIDE_BODY), SEED_PATH, READER_COOKIE,
+                                           READER_COOKIE))
+        page_script = tmp / "page.lua"
+        page_script.write_text(PAGE_SCRIPT)
         try:
             load_demo(env)
             server_port, client_port = free_port(), free_port()
@@ -161,8 +171,8 @@ def main(argv: list[str] | None = None) -> int:
                 check(origin, 5)
                 check(esi_edge, 5)
                 check(client_edge, 0)
-                plan = {"direct": (origin, server_pid, None, 1),
-                        "esi": (esi_edge, server_pid, None, 1),
+                plan = {"direct": (origin, server_pid, page_script, 1),
+                        "esi": (esi_edge, server_pid, page_script, 1),
                         "client": (client_edge, client_pid, script, 2)}
                 for url, _pid, lua, _per in plan.values():
                     run_wrk(url + SEED_PATH, args, args.warmup, script=lua)
