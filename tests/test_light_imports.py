@@ -1,5 +1,6 @@
-"""Importing the widget contract or the decision engine loads neither the web framework nor the
-database layer: a widget author's tools, and the engine's tests, do without the server. Each
+"""Importing the widget contract, the decision engine or the page pipeline loads neither the web
+framework nor the database layer: a widget author's tools, and the engine's and the pipeline's
+tests, do without the server (the web layer adapts HTTP to the pipeline). Each
 import runs in a fresh interpreter, since this one has loaded everything already."""
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def loaded_by(module: str, cwd: Path) -> tuple[int, set[str]]:
 
 
 @pytest.mark.parametrize("module", ["layoutserver", "layoutserver.widgets",
-                                    "layoutserver.ads.decisions"])
+                                    "layoutserver.ads.decisions", "layoutserver.render.page"])
 def test_the_contract_and_the_engine_import_without_the_server(
     module: str, tmp_path: Path
 ) -> None:

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from layoutserver.content.models import Article, Author, EditorialList, EditorialPick, Section, Tag
 from layoutserver.content.sanitize import sanitize_html
 from layoutserver.content.schemas import DocumentSchema
-from layoutserver.content.version import article_scopes, bump_content_version
+from layoutserver.content.scopes import article_scopes
+from layoutserver.content.version import bump_content_version
 from layoutserver.db import Base, Database, upsert
 from layoutserver.importing import ImportReport, fetch_by_keys, flatten, read_json, run_import
 

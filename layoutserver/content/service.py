@@ -32,7 +32,8 @@ from layoutserver.content.schemas import (
     EditorialListSchema,
     SectionSchema,
 )
-from layoutserver.content.version import article_scopes, bump_content_version
+from layoutserver.content.scopes import article_scopes
+from layoutserver.content.version import bump_content_version
 from layoutserver.services import Conflict, Domain, Dump, Resource
 
 Kind = Literal["section", "author", "article", "editorial_list"]

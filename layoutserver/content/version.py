@@ -12,20 +12,13 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from layoutserver.content.models import ContentScope, ContentState
+from layoutserver.content.scopes import ALL
 from layoutserver.db import increment
 from layoutserver.edge.keys import change_keys
 from layoutserver.edge.purge import enqueue_purge
 
 STATE_ID = 1
 
-
-#: The scope every dependency includes: bumping it invalidates every content fragment.
-ALL = "all"
-
-
-def article_scopes(slug: str) -> tuple[str, ...]:
-    """What an article's change touches: its own page, article lists, editorial lists."""
-    return (f"article:{slug}", "articles", "lists")
 
 
 def bump_content_version(session: Session, scopes: Iterable[str] | None = None) -> int:

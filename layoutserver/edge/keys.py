@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-#: The content scope every change of a section or author bumps (``content.version.ALL``).
-ALL = "all"
+from layoutserver.content.scopes import ALL
+
 #: Carried by every response built from content a widget reads without naming it
 #: (``depends_on=None``); purged by every content change.
 ANY_CONTENT = "content"

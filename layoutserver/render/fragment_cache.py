@@ -16,11 +16,12 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Hashable
-from typing import Any
-
-from flask_caching.backends.base import BaseCache
+from typing import TYPE_CHECKING, Any
 
 from layoutserver.breaker import Breaker
+
+if TYPE_CHECKING:
+    from flask_caching.backends.base import BaseCache
 
 log = logging.getLogger(__name__)
 

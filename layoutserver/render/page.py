@@ -15,10 +15,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
-from layoutserver.core import Core
 from layoutserver.edge.keys import response_keys
 from layoutserver.layouts import Layout, Placement
 from layoutserver.render.assembly import Assembly, ResponsePolicy, timings
@@ -26,6 +26,9 @@ from layoutserver.render.holes import HolePage, Holes
 from layoutserver.render.renderer import RenderedPlacement
 from layoutserver.render.shell import LIVE_MARK, Shell, strong_etag
 from layoutserver.widgets import CachePolicy, PageContext, RequestView, Subject, vary_value
+
+if TYPE_CHECKING:
+    from layoutserver.core import Core
 
 #: A cached body is kept at most this long, whatever the widgets inside allow.
 BODY_TTL_CAP = 3600

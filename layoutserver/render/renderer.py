@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from markupsafe import Markup, escape
 
-from layoutserver.content.version import ALL
+from layoutserver.content.scopes import ALL
 from layoutserver.layouts import Layout, Placement
 from layoutserver.registry import InstalledWidget, WidgetRegistry
 from layoutserver.render import alarm
