@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, Request, current_app
 from flask_caching import Cache
 
+from layoutserver.ads import reader
 from layoutserver.content.repository import ContentRepository
 from layoutserver.db import Database
 from layoutserver.layouts import Layout, LayoutError, LayoutSet, load_layouts
@@ -73,13 +74,19 @@ class Core:
         )
 
     def request_view(self, request: Request) -> RequestView:
+        """What widgets and the ad server may know of ``request`` (the web layer's)."""
+        consent = request_view.storage_consent(request, self.config["CONSENT_HEADER"])
+        user_key, new_user_key = reader.user_key(self.config, consent, request)
         return RequestView(
             device=request_view.device_class(request, self.config["DEVICE_HEADER"]),
             locale=request_view.locale(request, self.config["SITE_LOCALE"]),
-            consent=request_view.storage_consent(request, self.config["CONSENT_HEADER"]),
+            consent=consent,
             path=request.path,
             query=request_view.query_view(request),
             page_view=request.headers.get(self.config["PAGE_VIEW_HEADER"]) or None,
+            user_key=user_key,
+            new_user_key=new_user_key,
+            script_root=request.root_path,
         )
 
     def subject(self, layout: Layout, slug: str, site: SiteView) -> Subject | None:

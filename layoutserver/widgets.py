@@ -150,6 +150,14 @@ class RequestView:
     page_view: str | None = None
     """The edge's id of the page view this request belongs to (an ESI include of a page an
     edge assembles; setting ``PAGE_VIEW_HEADER``), else None."""
+    user_key: str | None = None
+    """The reader's first-party key for frequency caps (the site's or edge's header, this
+    server's cookie, or one made for this request); None when storage is denied."""
+    new_user_key: bool = False
+    """``user_key`` was made for this request: the reader has no history yet, and the response
+    stores the key (a cookie) when ads were decided with it."""
+    script_root: str = ""
+    """Where the app is mounted (``SCRIPT_NAME``), for the paths of tracking URLs."""
 
 
 class ContentSource(Protocol):

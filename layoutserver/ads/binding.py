@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask
 
-from layoutserver.ads import reader, routes
+from layoutserver.ads import routes
 from layoutserver.ads.extension import EXTENSION_KEY, AdsExtension, check_settings
 from layoutserver.background import start_with_first_request
 from layoutserver.core import get_core
@@ -23,11 +23,6 @@ def init_app(app: Flask) -> AdsExtension:
     app.extensions[EXTENSION_KEY] = extension
     core.ads = extension.server
     app.register_blueprint(routes.blueprint)
-
-    def set_user_cookie(response: Response) -> Response:
-        return reader.set_user_cookie(app.config, response)
-
-    app.after_request(set_user_cookie)
     background = extension.background_flush
     if background is not None:
         start_with_first_request(app, background)

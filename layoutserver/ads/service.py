@@ -14,11 +14,9 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from flask import Request, url_for
 from markupsafe import Markup
 from werkzeug.routing import Map
 
-from layoutserver.ads import reader
 from layoutserver.ads.counting import Tracked
 from layoutserver.ads.decisions import decide_page
 from layoutserver.ads.decisions.model import PageDecision, PageRequest
@@ -55,56 +53,64 @@ class AdServer:
         self._tokens = tokens
         self._config = config
         self._seeded = None if seed is None else random.Random(seed)  # noqa: S311 - a lottery
+        self._lottery = random.Random()  # noqa: S311 - a lottery, not a secret
+        self._ids = random.Random()  # noqa: S311 - decision ids: unique, not secret
+        self._pid = os.getpid()
         self.templates = SlotTemplates()
         self._known_paths: dict[str, tuple[str, str]] = {}
 
     # -- AdSource ------------------------------------------------------------------------------
 
     def decide_page(self, page: PageContext, slots: Sequence[str]) -> Mapping[str, ServedAd]:
-        """Decide ``slots`` of the page together; may make the reader a user key (set as a
-        cookie after the request) unless consent denies storage. A request that is part of
-        an edge's page view (an ESI include) gets its slots' share of the one decision of
-        every slot of the page made for that page view (``ads.page_views``)."""
-        http = reader.current_request()
-        key = reader.user_key(self._config, page.request.consent, None, http)
-        view = page.request.page_view
-        if view is None or self.page_views is None:
-            return self.serve(page_request(page, slots, key), http=http)
+        """Decide ``slots`` of the page together, for the reader the page context names
+        (``page.request.user_key``; a new key is stored by the web layer). A request that is
+        part of an edge's page view (an ESI include) gets its slots' share of the one
+        decision of every slot of the page made for that page view (``ads.page_views``)."""
+        view = page.request
+        key, new = view.user_key, view.new_user_key
+
+        def serve(codes: Sequence[str]) -> dict[str, ServedAd]:
+            return self.serve(page_request(page, codes, key), new_reader=new,
+                              script_root=view.script_root)
+
+        if view.page_view is None or self.page_views is None:
+            return serve(slots)
         whole = tuple(dict.fromkeys((*page.page_slots, *slots)))
         decided = self.page_views.once(
-            page_view_key(view, key, page.page_type, page.slug, page.request.query),
-            lambda: self.serve(page_request(page, whole, key), http=http))
+            page_view_key(view.page_view, key, page.page_type, page.slug, view.query),
+            lambda: serve(whole))
         return {code: decided.get(code) or ServedAd(code, Markup("")) for code in slots}
 
     # -- the rest of the service ---------------------------------------------------------------
 
-    def user_key(self, stated_consent: bool | None, given: str | None = None) -> str | None:
-        return reader.user_key(self._config, stated_consent, given)
-
     def rng(self) -> random.Random:
-        return self._seeded or _LOTTERY
+        """The lottery's random source: the app's seeded one, else this process's (a forked
+        worker draws from a source of its own)."""
+        if self._seeded is not None:
+            return self._seeded
+        self._fork_check()
+        return self._lottery
 
     def decide(
-        self, request: PageRequest, explain: bool = False, http: Request | None = None
+        self, request: PageRequest, explain: bool = False, new_reader: bool = False
     ) -> tuple[Snapshot, PageDecision]:
         """The engine's decision against the current snapshot and the stored delivery
-        (``http``: the request being answered, when the caller has it at hand)."""
+        (``new_reader``: the user key was made for this request, so it has no history)."""
         snapshot = self.snapshots.current()
-        new_reader = reader.is_new(request.user_key, http)
         state = self.tally.delivery_state(snapshot, request, new_reader)
         return snapshot, decide_page(snapshot, request, state, self.rng(), explain,
                                      state.shared_verdicts(), new_reader)
 
-    def serve(self, request: PageRequest, base_url: str = "",
-              http: Request | None = None) -> dict[str, ServedAd]:
+    def serve(self, request: PageRequest, base_url: str = "", new_reader: bool = False,
+              script_root: str = "") -> dict[str, ServedAd]:
         """Decide and render every slot. ``base_url`` (``https://host``) makes every URL
-        absolute, for pages this server does not assemble."""
-        if http is None:
-            http = reader.current_request()
-        snapshot, decision = self.decide(request, http=http)
-        decision_id = _decision_id()
+        absolute, for pages this server does not assemble; ``script_root`` is where the app
+        is mounted."""
+        snapshot, decision = self.decide(request, new_reader=new_reader)
+        decision_id = self._decision_id()
         sign = self._tokens().signer()
-        click_prefix, impression_prefix = (base_url + path for path in self._paths(http))
+        click_prefix, impression_prefix = (base_url + path
+                                           for path in self._paths(script_root))
         # the markup's URLs escaped by parts (escaping is character by character); a token is
         # URL-safe but for the slot code and user key it names, so it is checked
         click_html, impression_html = escape_text(click_prefix), escape_text(impression_prefix)
@@ -145,43 +151,37 @@ class AdServer:
             observer(served)
         return served
 
-    def _paths(self, http: Request | None) -> tuple[str, str]:
-        """The paths of the click and impression routes up to their token; outside a request
-        (``http`` None: a widget rendered by a test fixture) from the app's URL map. Kept per
-        script root: they never change."""
-        root = http.environ.get("SCRIPT_NAME", "") if http is not None else ""
-        known = self._known_paths.get(root)
+    def _paths(self, script_root: str) -> tuple[str, str]:
+        """The paths of the click and impression routes up to their token, from the app's URL
+        map. Kept per script root: they never change."""
+        known = self._known_paths.get(script_root)
         if known is None:
-            paths = []
-            for endpoint in ("ads.click", "ads.impression"):
-                if http is not None:
-                    path = url_for(endpoint, token=_MARK)
-                else:
-                    path = self.url_map.bind("localhost").build(endpoint, {"token": _MARK})
-                paths.append(path.removesuffix(_MARK))
-            known = (paths[0], paths[1])
+            adapter = self.url_map.bind("localhost", script_name=script_root or None)
+            click, impression = (adapter.build(endpoint, {"token": _MARK}).removesuffix(_MARK)
+                                 for endpoint in ("ads.click", "ads.impression"))
+            known = (click, impression)
             if len(self._known_paths) < MAX_SCRIPT_ROOTS:  # roots may come from a proxy header
-                self._known_paths[root] = known
+                self._known_paths[script_root] = known
         return known
+
+    def _fork_check(self) -> None:
+        """Reseed the process's sources in a forked worker, so that workers do not draw (or
+        name decisions) alike."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._lottery.seed()
+            self._ids.seed()
+
+    def _decision_id(self) -> str:
+        """16 URL-safe characters, as ``secrets.token_urlsafe(12)`` makes them: unique, not
+        secret (tokens are signed)."""
+        self._fork_check()
+        return base64.urlsafe_b64encode(self._ids.randbytes(12)).decode("ascii")
 
 
 _MARK = "TOKEN"
 MAX_SCRIPT_ROOTS = 64
 """Script roots whose tracking paths an ad server keeps (an app is mounted at one or two)."""
-
-_LOTTERY = random.Random()  # noqa: S311 - a lottery, not a secret
-"""The lottery's random source when no seed is set: one per process (reseeded in a forked
-worker, so that workers do not draw alike), rather than a new one seeded per page."""
-_IDS = random.Random()  # noqa: S311 - ids need to be unique, not secret (tokens are signed)
-"""Decision ids: 96 random bits from a process's own generator (reseeded in a forked worker),
-rather than a system call per page."""
-for _source in (_LOTTERY, _IDS):
-    os.register_at_fork(after_in_child=_source.seed)
-
-
-def _decision_id() -> str:
-    """16 URL-safe characters, as ``secrets.token_urlsafe(12)`` makes them."""
-    return base64.urlsafe_b64encode(_IDS.randbytes(12)).decode("ascii")
 
 
 def page_request(page: PageContext, slots: Sequence[str], user_key: str | None) -> PageRequest:

@@ -17,6 +17,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
+from layoutserver.ads import reader
 from layoutserver.ads.decisions.model import PageRequest
 from layoutserver.ads.explain import MAX_SLOTS
 from layoutserver.ads.extension import get_ads
@@ -101,6 +102,7 @@ class Decide(MethodView):
         config = current_app.config
         ads, page = get_ads(), body["page"]
         consent = storage_consent(request, config["CONSENT_HEADER"])
+        user_key, new = reader.user_key(config, consent, request, body["user_key"])
         ad_request = PageRequest(
             slots=tuple(body["slots"]),
             now=ads.now(),
@@ -111,10 +113,11 @@ class Decide(MethodView):
             tags=frozenset(page["tags"]),
             path=page["path"],
             key_values=page["key_values"],
-            user_key=ads.server.user_key(consent, body["user_key"]),
+            user_key=user_key,
         )
         base_url = str(config["ADS_BASE_URL"] or request.host_url).rstrip("/")
-        served = ads.server.serve(ad_request, base_url)
+        served = ads.server.serve(ad_request, base_url, new_reader=new,
+                                  script_root=request.root_path)
         # The document as ``Decisions`` describes it, made here: every field is already of
         # its JSON type, so the schema's dump would only copy it.
         document = {"decisions": [
@@ -123,7 +126,11 @@ class Decide(MethodView):
              "line_item_id": ad.line_item_id, "creative_id": ad.creative_id}
             for ad in served.values()
         ]}
-        return Response(json.dumps(document), mimetype="application/json")
+        response = Response(json.dumps(document), mimetype="application/json")
+        if new and user_key is not None:
+            response.headers.add("Set-Cookie", reader.user_cookie(config, user_key,
+                                                                  request.is_secure))
+        return response
 
 
 BLUEPRINTS = (blp,)

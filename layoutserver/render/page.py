@@ -76,6 +76,8 @@ class PageResult:
     surrogate_keys: tuple[str, ...]
     cache_outcome: str
     """``hit`` (the body cache answered) or ``miss``."""
+    decided_ads: bool = False
+    """Ads were decided here, with the reader's key (a new one is then stored)."""
 
 
 @dataclass(frozen=True)
@@ -226,8 +228,9 @@ class PagePipeline:
         else:
             total = "page-cache hit"
         timing = [*cached.hit_timing, *timings(filled), ("total", _ms(started), total)]
+        decided_ads = call.holes.renders_here and any(p.ad_slots for p in placements)
         return PageResult(body, cached.mimetype, cached.policy, per_reader, edge_holes, etag,
-                          timing, inside.vary_keys, cached.surrogate_keys, outcome)
+                          timing, inside.vary_keys, cached.surrogate_keys, outcome, decided_ads)
 
     def _cached_body(self, facts: tuple[str, ...]) -> CachedBody | None:
         """The local memo first (keyed by the facts themselves), then the shared cache (by

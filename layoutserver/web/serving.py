@@ -19,12 +19,14 @@ from collections.abc import Sequence
 from flask import Request, Response, request, url_for
 from werkzeug.exceptions import NotFound
 
+from layoutserver.ads.reader import user_cookie
 from layoutserver.core import Core
 from layoutserver.edge.keys import header_value
 from layoutserver.layouts import Layout, Placement
 from layoutserver.render.holes import ClientHoles, EmptyHoles, EsiHoles, Holes, ServerHoles
 from layoutserver.render.page import Builder, PageCall, PagePipeline, PageResult, SubjectNotFound
 from layoutserver.web.responses import finish, server_timing
+from layoutserver.widgets import RequestView
 
 #: Where a page, region, JSON or widget response notes in the WSGI environ whether the body
 #: cache answered ("hit") or not ("miss"), for ``layoutserver.metrics``.
@@ -44,14 +46,27 @@ def serve(core: Core, pipeline: PagePipeline, layout: Layout, slug: str, represe
           placements: Sequence[Placement], build: Builder) -> Response:
     """The response for one representation of a page."""
     current: Request = request._get_current_object()  # type: ignore[attr-defined]
-    call = PageCall(layout, slug, representation, placements, build,
-                    lambda: core.request_view(current), _holes(core, current, representation))
+    views: list[RequestView] = []
+
+    def reader() -> RequestView:
+        if not views:
+            views.append(core.request_view(current))
+        return views[0]
+
+    call = PageCall(layout, slug, representation, placements, build, reader,
+                    _holes(core, current, representation))
     try:
         result = pipeline.serve(call)
     except SubjectNotFound as missing:
         raise PageNotFound(str(missing), missing.keys) from None
     current.environ[PAGE_CACHE_OUTCOME] = result.cache_outcome
-    return _response(core, result, representation, current)
+    response = _response(core, result, representation, current)
+    view = views[0] if views else None
+    if result.decided_ads and view is not None and view.new_user_key and view.user_key:
+        # a reader with no key yet, whose ads were decided with the one made for it
+        response.headers.add("Set-Cookie", user_cookie(core.config, view.user_key,
+                                                       current.is_secure))
+    return response
 
 
 def _holes(core: Core, current: Request, representation: str) -> Holes:
