@@ -58,7 +58,7 @@ def create_app(
     app.extensions[EXTENSION_KEY] = core
     core.load_layouts(Path(app.config["LAYOUTS_DIR"]), strict=strict_layouts)
 
-    init_edge(app, database)
+    init_edge(app, database, lambda: core.layouts)
     ads.init_app(app)
     # The API before the web layer: flask-smorest's error handler, registered for every
     # HTTPException, is replaced by the site's, which hands the API's paths back to it.

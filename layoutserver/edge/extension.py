@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from flask import Flask, current_app
 
 from layoutserver.background import Periodic, start_with_first_request
 from layoutserver.db import Database
+from layoutserver.edge.layouts import purge_changed_layouts
 from layoutserver.edge.purge import PurgeEndpoint, PurgeSender, PurgeSettingError
+from layoutserver.layouts import Layout
 from layoutserver.settings import SettingsError
 
 EXTENSION_KEY = "layoutserver.edge"
@@ -36,9 +38,20 @@ class EdgeExtension:
                            else Periodic("edge-purge", float(poll), self.sender.send_pending))
 
 
-def init_app(app: Flask, database: Database) -> EdgeExtension:
+def init_app(app: Flask, database: Database, layouts: Callable[[], Iterable[Layout]]
+             ) -> EdgeExtension:
+    """Bind the edge settings; each serving process checks the layouts it serves for changes
+    (``edge.layouts``) and starts its purge sender with its first request."""
     extension = EdgeExtension(app.config, database)
     app.extensions[EXTENSION_KEY] = extension
+    checked: list[bool] = []
+
+    def check_layouts() -> None:
+        if not checked:
+            checked.append(True)
+            purge_changed_layouts(database, layouts())
+
+    app.before_request(check_layouts)
     if extension.background is not None:
         start_with_first_request(app, extension.background)
     return extension

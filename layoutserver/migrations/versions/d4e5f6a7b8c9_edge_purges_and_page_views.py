@@ -1,4 +1,5 @@
-"""Edge purges (the queue and each endpoint's cursor) and page-view ad decisions.
+"""Edge purges (the queue, each endpoint's cursor, the layouts' digests) and page-view ad
+decisions.
 
 Revision ID: d4e5f6a7b8c9
 Revises: c3d4e5f6a7b8
@@ -35,6 +36,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("endpoint", name=op.f("pk_edge_purge_cursors")),
     )
     op.create_table(
+        "edge_layout_digests",
+        sa.Column("page_type", sa.String(length=100), nullable=False),
+        sa.Column("digest", sa.String(length=128), nullable=False),
+        sa.PrimaryKeyConstraint("page_type", name=op.f("pk_edge_layout_digests")),
+    )
+    op.create_table(
         "ad_page_views",
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("decision", sa.Text(), nullable=True),
@@ -47,5 +54,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_ad_page_views_created_at"), table_name="ad_page_views")
     op.drop_table("ad_page_views")
+    op.drop_table("edge_layout_digests")
     op.drop_table("edge_purge_cursors")
     op.drop_table("edge_purges")
