@@ -20,6 +20,7 @@ from layoutserver.render import request_view
 from layoutserver.render.fragment_cache import FragmentCache
 from layoutserver.render.pool import RenderPool
 from layoutserver.render.renderer import Renderer
+from layoutserver.render.strategy import batch_strategy
 from layoutserver.settings import site_now, site_timezone
 from layoutserver.widgets import AdSource, PageContext, RequestView, SiteView, Subject
 
@@ -44,7 +45,7 @@ class Core:
         self.renderer = Renderer(registry, self.fragments, self.pool,
                                  config["WIDGET_BUDGET_MS"] / 1000,
                                  scope_versions=self.content.scope_versions,
-                                 on_main_thread=config["RENDER_ON_MAIN_THREAD"])
+                                 batch=batch_strategy(config["RENDER_ON_MAIN_THREAD"]))
         self.timezone = site_timezone(config)
         self.pinned_now = site_now(config)
         self.layouts = LayoutSet({})

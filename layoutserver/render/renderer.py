@@ -19,9 +19,9 @@ from markupsafe import Markup, escape
 from layoutserver.content.scopes import ALL
 from layoutserver.layouts import Layout, Placement
 from layoutserver.registry import InstalledWidget, WidgetRegistry
-from layoutserver.render import alarm
 from layoutserver.render.fragment_cache import FragmentCache
 from layoutserver.render.pool import Job, RenderPool
+from layoutserver.render.strategy import BatchStrategy, OnMainThread
 from layoutserver.render.track import RenderTrack
 from layoutserver.widgets import (
     ArticleView,
@@ -83,11 +83,10 @@ class Renderer:
         pool: RenderPool,
         budget_seconds: float,
         scope_versions: Callable[[int], Mapping[str, int]] | None = None,
-        on_main_thread: bool = True,
+        batch: BatchStrategy | None = None,
     ) -> None:
-        self.on_main_thread = on_main_thread
-        """Run the batch of widgets with a fast record on the request thread when that is the
-        process's main thread (gunicorn's sync worker), under an alarm (``render/alarm.py``)."""
+        self.batch: BatchStrategy = batch or OnMainThread()
+        """Where the batch of widgets with a fast record runs (``render/strategy.py``)."""
         self.scope_versions = scope_versions
         """Content scope versions for a content version (``ContentRepository.scope_versions``);
         None: every fragment keys on the content version alone."""
@@ -168,9 +167,7 @@ class Renderer:
             futures[index] = self.pool.submit(flight, task)
         if batch:
             jobs = [job for _, job in batch]
-            submitted = (self.pool.run_here(jobs, alarm.AlarmBudget(deadline))
-                         if self.on_main_thread and alarm.usable()
-                         else self.pool.submit_batch(jobs))
+            submitted = self.batch.run(self.pool, jobs, deadline)
             futures.update(zip((index for index, _ in batch), submitted, strict=True))
         return [(*miss, futures[index]) for index, miss in enumerate(misses)
                 if index in futures]
