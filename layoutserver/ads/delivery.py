@@ -15,6 +15,7 @@ started before the boundary as after it).
 
 from __future__ import annotations
 
+import functools
 import threading
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
@@ -222,24 +223,19 @@ USERS: Select[Any] = (
 """One reader's impressions of each line item: flight, this week, today, this hour."""
 
 
-_BOUNDARIES: dict[tuple[tzinfo, int], tuple[datetime, datetime, datetime]] = {}
-
-
 def boundaries(now: datetime, timezone: tzinfo) -> tuple[datetime, datetime, datetime]:
     """The site-local week, day and hour ``now`` is in (their starts), worked out once per
     UTC hour: counts are kept per UTC hour, so these are exact for time zones a whole number
     of hours from UTC, as the counts are."""
-    key = (timezone, int(now.timestamp()) // 3600)
-    found = _BOUNDARIES.get(key)
-    if found is None:
-        local = now.astimezone(timezone)
-        day = datetime.combine(local.date(), time(), tzinfo=local.tzinfo)
-        found = (day - timedelta(days=local.weekday()), day,
-                 local.replace(minute=0, second=0, microsecond=0))
-        if len(_BOUNDARIES) > 1000:
-            _BOUNDARIES.clear()
-        _BOUNDARIES[key] = found
-    return found
+    return _hour_boundaries(int(now.timestamp()) // 3600, timezone)
+
+
+@functools.lru_cache(maxsize=256)
+def _hour_boundaries(hour: int, timezone: tzinfo) -> tuple[datetime, datetime, datetime]:
+    local = datetime.fromtimestamp(hour * 3600, timezone)
+    day = datetime.combine(local.date(), time(), tzinfo=local.tzinfo)
+    return (day - timedelta(days=local.weekday()), day,
+            local.replace(minute=0, second=0, microsecond=0))
 
 
 def candidates(snapshot: Snapshot, request: PageRequest) -> tuple[tuple[int, ...],
