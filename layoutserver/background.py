@@ -54,13 +54,18 @@ class Periodic:
 
 
 def start_with_first_request(app: Flask, periodic: Periodic) -> None:
-    """Start ``periodic`` in each process with the first request it answers. (The function
-    stays registered: removing one from the list Flask is iterating would skip the next.)"""
+    """Start ``periodic`` in each process with the first request it answers."""
+    run_with_first_request(app, periodic.start)
+
+
+def run_with_first_request(app: Flask, job: Callable[[], object]) -> None:
+    """Run ``job`` in each process before the first request it answers. (The function stays
+    registered: removing one from the list Flask is iterating would skip the next.)"""
     pid = [0]
 
-    def start() -> None:
-        if pid[0] != os.getpid():  # a new process (a forked worker) needs its own thread
-            periodic.start()
+    def first() -> None:
+        if pid[0] != os.getpid():  # a new process (a forked worker) runs it again
             pid[0] = os.getpid()
+            job()
 
-    app.before_request(start)
+    app.before_request(first)

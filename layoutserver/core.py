@@ -50,6 +50,8 @@ class Core:
         self.pinned_now = site_now(config)
         self.layouts = LayoutSet({})
         self.layout_error: LayoutError | None = None
+        self.user_cookie = reader.UserCookie(config)
+        """The ``Set-Cookie`` value that stores a new reader's key."""
         self.ads: AdSource | None = None
         """Set by ``layoutserver.ads.binding.init_app``; every page context carries it."""
 

@@ -24,6 +24,7 @@ from layoutserver.ads.extension import get_ads
 from layoutserver.ads.reader import USER_KEY
 from layoutserver.ads.schemas import CODE_PATTERN, DEVICES
 from layoutserver.api.headers import no_store
+from layoutserver.core import get_core
 from layoutserver.render.request_view import device_class, storage_consent
 
 blp = Blueprint("decide", __name__, url_prefix="/ads/decide",
@@ -128,8 +129,8 @@ class Decide(MethodView):
         ]}
         response = Response(json.dumps(document), mimetype="application/json")
         if new and user_key is not None:
-            response.headers.add("Set-Cookie", reader.user_cookie(config, user_key,
-                                                                  request.is_secure))
+            response.headers.add("Set-Cookie", get_core().user_cookie.value(
+                user_key, request.is_secure))
         return response
 
 

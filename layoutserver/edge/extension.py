@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from layoutserver.background import Periodic, start_with_first_request
+from layoutserver.background import Periodic, run_with_first_request
 from layoutserver.db import Database
 from layoutserver.edge.layouts import purge_changed_layouts
 from layoutserver.edge.purge import PurgeEndpoint, PurgeSender, PurgeSettingError
@@ -44,16 +44,14 @@ def init_app(app: Flask, database: Database, layouts: Callable[[], Iterable[Layo
     (``edge.layouts``) and starts its purge sender with its first request."""
     extension = EdgeExtension(app.config, database)
     app.extensions[EXTENSION_KEY] = extension
-    checked: list[bool] = []
+    background = extension.background
 
-    def check_layouts() -> None:
-        if not checked:
-            checked.append(True)
-            purge_changed_layouts(database, layouts())
+    def first_request() -> None:
+        purge_changed_layouts(database, layouts())
+        if background is not None:
+            background.start()
 
-    app.before_request(check_layouts)
-    if extension.background is not None:
-        start_with_first_request(app, extension.background)
+    run_with_first_request(app, first_request)
     return extension
 
 

@@ -83,6 +83,15 @@ def assets_of(registry: WidgetRegistry, widgets: tuple[str, ...]) -> Assets:
     return Assets(css=tuple(css.values()), js=tuple(js.values()))
 
 
+def server_timing(timings: Sequence[tuple[str, float, str]]) -> str:
+    """Timing entries as a ``Server-Timing`` header value: ``name;dur=ms;desc="..."``."""
+    entries = []
+    for name, duration, description in timings:
+        safe = description.replace('"', "'")
+        entries.append(f'{name};dur={duration:.2f};desc="{safe}"')
+    return ", ".join(entries)
+
+
 def timings(rendered: Sequence[RenderedPlacement]) -> list[tuple[str, float, str]]:
     """Server-Timing entries of rendered placements: id, ms, "widget outcome"."""
     return [(item.placement.id, item.duration_ms, f"{item.placement.widget} {item.outcome}")

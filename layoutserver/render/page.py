@@ -15,13 +15,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from markupsafe import Markup
 
 from layoutserver.edge.keys import response_keys
 from layoutserver.layouts import Layout, Placement
-from layoutserver.render.assembly import Assembly, ResponsePolicy, timings
+from layoutserver.render.assembly import Assembly, ResponsePolicy, server_timing, timings
 from layoutserver.render.holes import HolePage, Holes
 from layoutserver.render.renderer import RenderedPlacement
 from layoutserver.render.shell import LIVE_MARK, Shell, strong_etag
@@ -47,8 +47,7 @@ class SubjectNotFound(LookupError):
         self.keys = response_keys(layout.page_type, layout.subject, slug, ())
 
 
-@dataclass(frozen=True)
-class PageCall:
+class PageCall(NamedTuple):
     layout: Layout
     slug: str
     representation: str
@@ -56,11 +55,11 @@ class PageCall:
     build: Builder
     reader: Callable[[], RequestView]
     """The request's facts, made only when the cache key or a render needs them."""
-    holes: Holes
+    holes: Callable[[], Holes]
+    """How the holes are filled for this request, asked only when there are holes."""
 
 
-@dataclass(frozen=True)
-class PageResult:
+class PageResult(NamedTuple):
     body: bytes
     mimetype: str
     policy: ResponsePolicy
@@ -70,7 +69,8 @@ class PageResult:
     edge_holes: bool
     """The body holds holes an edge fills per reader (ESI includes)."""
     etag: str | None
-    timing: Sequence[tuple[str, float, str]]
+    timing: str
+    """The ``Server-Timing`` value: each placement, then the total."""
     vary: tuple[str, ...]
     """Vary keys of the widgets inside (``device``, ``locale``, ...)."""
     surrogate_keys: tuple[str, ...]
@@ -89,7 +89,7 @@ class CachedBody:
     """None when per-request placements are inside: each final body gets its own."""
     policy: ResponsePolicy
     """Of the shared placements."""
-    hit_timing: tuple[tuple[str, float, str], ...]
+    hit_timing: str
     """Server-Timing entries of the shared placements, as a hit reports them."""
     live: tuple[str, ...]
     """Ids of the per-request placements left as marks."""
@@ -156,7 +156,7 @@ class PagePipeline:
                    for key in inside.vary_keys], f"cv={version}")
         cached = self._cached_body(facts)
         if cached is not None and not cached.live:
-            timing = [*cached.hit_timing, ("total", _ms(started), "page-cache hit")]
+            timing = f'{cached.hit_timing}, total;dur={_ms(started):.2f};desc="page-cache hit"'
             return PageResult(cached.body, cached.mimetype, cached.policy, False, False,
                               cached.etag, timing, inside.vary_keys, cached.surrogate_keys,
                               "hit")
@@ -178,11 +178,13 @@ class PagePipeline:
 
         page = HolePage(layout, slug, subject, version, context)
         if cached is not None:
-            return self._fill(call, cached, page, inside, started)
+            return self._fill(call.holes(), cached, page, inside, started)
 
         # Holes rendered here are rendered with the rest, within one budget; others are
         # filled after the shared placements are.
-        together = call.holes.renders_here
+        holes_filler = call.holes() if any(not _shared(core, p) for p in call.placements) \
+            else None
+        together = holes_filler is not None and holes_filler.renders_here
         rendered = {item.placement.id: item for item in core.renderer.render(
             layout, page.context(), [p for p in call.placements if together or _shared(core, p)],
             version)}
@@ -196,26 +198,27 @@ class PagePipeline:
         split = Shell.of(shell_bytes, (p.id for p in holes)) if holes else None
         policy = ResponsePolicy.of(shared.values())
         entry = CachedBody(shell_bytes, mimetype, None if holes else strong_etag(shell_bytes),
-                           policy, tuple((item.placement.id, 0.0,
-                                          f"{item.placement.widget} page-cache")
-                                         for item in shared.values()),
+                           policy, server_timing([(item.placement.id, 0.0,
+                                                   f"{item.placement.widget} page-cache")
+                                                  for item in shared.values()]),
                            tuple(p.id for p in holes), subject, keys,
                            time.time() + min(policy.ttl, BODY_TTL_CAP), split)
         if all(item.outcome in _CLEAN for item in shared.values()):
             self._store(facts, entry, min(policy.ttl, BODY_TTL_CAP))
-        fresh = replace(entry, hit_timing=tuple(timings(list(shared.values()))))
+        fresh = replace(entry, hit_timing=server_timing(timings(list(shared.values()))))
         done = [rendered[p.id] for p in holes] if together else None
-        return self._fill(call, fresh, page, inside, started, outcome="miss", filled=done)
+        return self._fill(holes_filler, fresh, page, inside, started, outcome="miss",
+                          filled=done)
 
-    def _fill(self, call: PageCall, cached: CachedBody, page: HolePage, inside: Inside,
+    def _fill(self, holes: Holes | None, cached: CachedBody, page: HolePage, inside: Inside,
               started: float, outcome: str = "hit",
               filled: list[RenderedPlacement] | None = None) -> PageResult:
-        """The cached body with its holes filled the way ``call.holes`` does it (``filled``:
-        already, with the rest of the page)."""
+        """The cached body with its holes filled the way ``holes`` does it (``filled``:
+        already, with the rest of the page; ``holes`` None: the body has none)."""
         placements = [p for p in map(page.layout.placement, cached.live) if p is not None]
         if filled is None:
-            filled = call.holes.fill(page, placements) if placements else []
-        per_reader = call.holes.per_reader(placements)
+            filled = holes.fill(page, placements) if holes is not None and placements else []
+        per_reader = holes is not None and holes.per_reader(placements)
         body, etag = cached.body, cached.etag
         if cached.live:
             shell = cached.shell or Shell.of(cached.body, cached.live)
@@ -223,12 +226,15 @@ class PagePipeline:
         edge_holes = any(item.outcome == "esi" for item in filled)
         if outcome == "miss":
             total = "rendered"
-        elif filled:
-            total = f"page-cache hit, per-request widgets {call.holes.name}"
+        elif filled and holes is not None:
+            total = f"page-cache hit, per-request widgets {holes.name}"
         else:
             total = "page-cache hit"
-        timing = [*cached.hit_timing, *timings(filled), ("total", _ms(started), total)]
-        decided_ads = call.holes.renders_here and any(p.ad_slots for p in placements)
+        timing = ", ".join(part for part in (
+            cached.hit_timing, server_timing([*timings(filled), ("total", _ms(started), total)]))
+            if part)
+        decided_ads = (holes is not None and holes.renders_here
+                       and any(p.ad_slots for p in placements))
         return PageResult(body, cached.mimetype, cached.policy, per_reader, edge_holes, etag,
                           timing, inside.vary_keys, cached.surrogate_keys, outcome, decided_ads)
 

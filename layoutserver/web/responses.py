@@ -3,7 +3,7 @@ Server-Timing per widget."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Response, request
@@ -17,30 +17,18 @@ CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_
 def finish(
     body: bytes,
     mimetype: str,
-    cache_control: str,
     timing: str,
-    vary_headers: Iterable[str] = (),
     etag: str | None = None,
     *,
     headers: Sequence[tuple[str, str]] = (),
     environ: Mapping[str, Any],
 ) -> Response:
-    """The response for ``body``; ``timing`` is the Server-Timing value; ``etag`` None: no
-    ETag (a body an edge assembles per reader must not have one)."""
-    all_headers = [("Cache-Control", cache_control), ("Server-Timing", timing), *headers]
+    """The response for ``body`` with ``headers``; ``timing`` is the Server-Timing value;
+    ``etag`` None: no ETag (a body an edge assembles per reader must not have one)."""
+    all_headers = [*headers, ("Server-Timing", timing)]
     if etag is not None:
         all_headers.append(("ETag", f'"{etag}"'))
-    if vary_headers:
-        all_headers.append(("Vary", ", ".join(vary_headers)))
     response = Response(body, headers=all_headers, content_type=f"{mimetype}; charset=utf-8")
     if etag is not None and not environ.keys().isdisjoint(CONDITIONAL_HEADERS):
         response.make_conditional(request)
     return response
-
-
-def server_timing(timings: Sequence[tuple[str, float, str]]) -> str:
-    entries = []
-    for name, duration, description in timings:
-        safe = description.replace('"', "'")
-        entries.append(f'{name};dur={duration:.2f};desc="{safe}"')
-    return ", ".join(entries)

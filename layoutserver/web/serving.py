@@ -14,18 +14,18 @@ Who may keep a response, by what is in it:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from flask import Request, Response, request, url_for
 from werkzeug.exceptions import NotFound
 
-from layoutserver.ads.reader import user_cookie
 from layoutserver.core import Core
 from layoutserver.edge.keys import header_value
 from layoutserver.layouts import Layout, Placement
 from layoutserver.render.holes import ClientHoles, EmptyHoles, EsiHoles, Holes, ServerHoles
 from layoutserver.render.page import Builder, PageCall, PagePipeline, PageResult, SubjectNotFound
-from layoutserver.web.responses import finish, server_timing
+from layoutserver.web.responses import finish
 from layoutserver.widgets import RequestView
 
 #: Where a page, region, JSON or widget response notes in the WSGI environ whether the body
@@ -54,7 +54,7 @@ def serve(core: Core, pipeline: PagePipeline, layout: Layout, slug: str, represe
         return views[0]
 
     call = PageCall(layout, slug, representation, placements, build, reader,
-                    _holes(core, current, representation))
+                    lambda: _holes(core, current, representation))
     try:
         result = pipeline.serve(call)
     except SubjectNotFound as missing:
@@ -64,8 +64,8 @@ def serve(core: Core, pipeline: PagePipeline, layout: Layout, slug: str, represe
     view = views[0] if views else None
     if result.decided_ads and view is not None and view.new_user_key and view.user_key:
         # a reader with no key yet, whose ads were decided with the one made for it
-        response.headers.add("Set-Cookie", user_cookie(core.config, view.user_key,
-                                                       current.is_secure))
+        response.headers.add("Set-Cookie", core.user_cookie.value(view.user_key,
+                                                                  current.is_secure))
     return response
 
 
@@ -94,28 +94,41 @@ def _holes(core: Core, current: Request, representation: str) -> Holes:
 def _response(core: Core, result: PageResult, representation: str,
               current: Request) -> Response:
     config = core.config
-    vary = _vary_headers(core, result.vary)
-    if _may_include(representation):
-        vary.append("Surrogate-Capability")
-    headers: list[tuple[str, str]] = []
-    stale = (f"stale-while-revalidate={config['EDGE_STALE_WHILE_REVALIDATE']}, "
-             f"stale-if-error={config['EDGE_STALE_IF_ERROR']}")
-    etag = result.etag
-    if result.per_reader or not result.policy.shared:
-        cache_control = "private, no-store"
-    elif result.edge_holes:
-        cache_control = "no-store"
-        headers.append(("Surrogate-Control",
-                        f'max-age={result.policy.ttl}, {stale}, content="ESI/1.0"'))
-        etag = None
+    headers = _headers(result.per_reader, result.policy.shared, result.edge_holes,
+                       result.policy.ttl, result.vary, _may_include(representation),
+                       result.surrogate_keys, config["DEVICE_HEADER"], config["CONSENT_HEADER"],
+                       config["EDGE_STALE_WHILE_REVALIDATE"], config["EDGE_STALE_IF_ERROR"])
+    return finish(result.body, result.mimetype, result.timing,
+                  None if result.edge_holes else result.etag, headers=headers,
+                  environ=current.environ)
+
+
+@functools.lru_cache(maxsize=1024)
+def _headers(per_reader: bool, shared: bool, edge_holes: bool, ttl: int, vary_keys: tuple[str, ...],
+             includes: bool, surrogate_keys: tuple[str, ...], device_header: str,
+             consent_header: str, stale_while_revalidate: int, stale_if_error: int
+             ) -> tuple[tuple[str, str], ...]:
+    """The headers of a response but its ETag and Server-Timing, by what is in it (the same
+    few shapes for every request: worked out once each)."""
+    stale = (f"stale-while-revalidate={stale_while_revalidate}, "
+             f"stale-if-error={stale_if_error}")
+    if per_reader or not shared:
+        headers = [("Cache-Control", "private, no-store")]
+    elif edge_holes:
+        headers = [("Cache-Control", "no-store"),
+                   ("Surrogate-Control", f'max-age={ttl}, {stale}, content="ESI/1.0"')]
     else:
-        cache_control = f"public, max-age={result.policy.ttl}, {stale}"
-    if not result.per_reader:
-        keys = header_value(result.surrogate_keys)
+        headers = [("Cache-Control", f"public, max-age={ttl}, {stale}")]
+    if not per_reader:
+        keys = header_value(surrogate_keys)
         headers += [("Surrogate-Key", keys), ("xkey", keys)]
-    timing = server_timing(result.timing)
-    return finish(result.body, result.mimetype, cache_control, timing, vary, etag,
-                  headers=headers, environ=current.environ)
+    names = {"device_header": device_header, "consent_header": consent_header}
+    vary = [header.format(**names) for key in vary_keys for header in VARY_HEADERS.get(key, ())]
+    if includes:
+        vary.append("Surrogate-Capability")
+    if vary:
+        headers.append(("Vary", ", ".join(vary)))
+    return tuple(headers)
 
 
 def _may_include(representation: str) -> bool:
@@ -130,12 +143,3 @@ VARY_HEADERS = {
     "locale": ("Accept-Language",),
     "consent": ("{consent_header}",),
 }
-
-
-def _vary_headers(core: Core, vary_keys: Sequence[str]) -> list[str]:
-    names = {"device_header": core.config["DEVICE_HEADER"],
-             "consent_header": core.config["CONSENT_HEADER"]}
-    headers: list[str] = []
-    for key in vary_keys:
-        headers.extend(header.format(**names) for header in VARY_HEADERS.get(key, ()))
-    return headers
