@@ -16,8 +16,8 @@ backend default {
     .probe = {
         .url = "/healthz";
         .interval = 2s;
-        .timeout = 1s;
-        .window = 3;
+        .timeout = 2s;
+        .window = 5;
         .threshold = 2;
         .initial = 2;
     }
@@ -120,6 +120,11 @@ sub vcl_backend_response {
 }
 
 sub vcl_backend_error {
+    # A connection the origin closed as it was reused, or a moment of overload: once more
+    # (GET and HEAD only; a tracking beacon counts its token once however often it comes).
+    if (bereq.retries < 1 && (bereq.method == "GET" || bereq.method == "HEAD")) {
+        return (retry);
+    }
     if (bereq.http.X-ESI-Include) {
         # A failed include leaves its slot empty, never an error page inside the page.
         set beresp.status = 200;
