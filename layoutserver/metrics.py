@@ -94,7 +94,7 @@ def observe_render(rendered: Sequence[RenderedPlacement]) -> None:
         if outcome == "hit":
             hits += 1
             continue
-        if outcome == "unavailable" or outcome == "esi":
+        if outcome == "unavailable":  # a widget that failed to load or is disabled
             continue
         widget = item.placement.widget
         if item.prepared:

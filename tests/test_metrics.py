@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -92,3 +93,22 @@ def test_an_impression_is_counted_once(make_app: Callable[..., Flask]) -> None:
     after = samples(client)
     assert delta(before, after, "layoutserver_ad_events_total", kind="impression",
                  slot="article-1") == 1
+
+
+@pytest.mark.parametrize("how", ["esi", "head", "client"])
+def test_holes_left_to_others_are_not_counted_as_renders(
+    make_app: Callable[..., Flask], how: str
+) -> None:
+    settings = {**ADS_SETTINGS, **({"ADS_DELIVERY": "client"} if how == "client" else {})}
+    client = make_app(settings=settings).test_client()
+    client.get(SEED_PATH)  # the body cache holds the page now
+    before = samples(client)
+    if how == "head":
+        client.head(SEED_PATH)
+    else:
+        client.get(SEED_PATH, headers={"Surrogate-Capability": 'edge="ESI/1.0"'})
+    after = samples(client)
+    assert delta(before, after, "layoutserver_widget_render_seconds_count",
+                 widget="ad_spot") == 0
+    assert delta(before, after, "layoutserver_cache_lookups_total", cache="fragment",
+                 result="miss") == 0
