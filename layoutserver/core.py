@@ -86,7 +86,7 @@ class Core:
             consent=consent,
             path=request.path,
             query=request_view.query_view(request),
-            page_view=request.headers.get(self.config["PAGE_VIEW_HEADER"]) or None,
+            page_view=request_view.header(request, self.config["PAGE_VIEW_HEADER"]) or None,
             user_key=user_key,
             new_user_key=new_user_key,
             script_root=request.root_path,

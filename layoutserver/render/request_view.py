@@ -89,6 +89,13 @@ def storage_consent(request: Request, consent_header: str) -> bool | None:
     return None
 
 
+def header(request: Request, name: str) -> str | None:
+    """One request header's value, or None: read from the environ, as the other request facts
+    here are, without building the request's header view."""
+    value = request.environ.get(environ_key(name))
+    return None if value is None else str(value)
+
+
 def query_view(request: Request) -> Mapping[str, str]:
     if not request.environ.get("QUERY_STRING"):
         return NO_QUERY

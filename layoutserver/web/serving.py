@@ -25,6 +25,7 @@ from layoutserver.edge.keys import header_value
 from layoutserver.layouts import Layout, Placement
 from layoutserver.render.holes import ClientHoles, EmptyHoles, EsiHoles, Holes, ServerHoles
 from layoutserver.render.page import Builder, PageCall, PagePipeline, PageResult, SubjectNotFound
+from layoutserver.render.request_view import header
 from layoutserver.web.responses import finish
 from layoutserver.widgets import RequestView
 
@@ -76,8 +77,8 @@ def _holes(core: Core, current: Request, representation: str) -> Holes:
     if current.method == "HEAD":
         return EmptyHoles()
     holes: Holes = ServerHoles(core.renderer)
-    if _may_include(representation) and "ESI/1.0" in current.headers.get(
-            "Surrogate-Capability", ""):
+    if _may_include(representation) and "ESI/1.0" in (
+            header(current, "Surrogate-Capability") or ""):
         query = current.query_string.decode("latin-1")
 
         def include_url(layout: Layout, slug: str, placement: Placement) -> str:
