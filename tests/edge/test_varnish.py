@@ -81,12 +81,28 @@ def test_readers_get_their_own_includes_and_one_decision_per_page_view(edge: Any
         keys = {t.user_key for t in tracked} - {None}
         expected = {"A": {"reader-aaaaaaaa"}, "B": {"reader-bbbbbbbb"}, "C": set()}[name]
         assert keys <= expected, name
+    # targeting by device reaches the includes: the mobile-only line item never shows to a
+    # desktop reader, and shows to the mobile one
+    names = {item.id: item.name for item in get_ads(app).snapshots.current().line_items.values()}
+    for name in ("A", "C"):
+        assert "Tailspin mobile mornings" not in {names[t.line_item_id]
+                                                  for t in tokens(app, pages[name])}
+    query, headers = readers["B"]
+    mobile_lines: set[str] = set()
+    views = 3
+    for _ in range(12):
+        views += 1
+        page = front.get(SEED_PATH + query, headers)[2]
+        mobile_lines |= {names[t.line_item_id] for t in tokens(app, page)}
+        if "Tailspin mobile mornings" in mobile_lines:
+            break
+    assert "Tailspin mobile mornings" in mobile_lines
     # each URL's page is fetched once: a second reader of it gets the edge's copy
     shells = len([p for p in origin.requests if p.startswith("/pages/")])
     again = front.get(SEED_PATH, {"Cookie": "ls_uid=reader-dddddddd"})[2]
     assert len([p for p in origin.requests if p.startswith("/pages/")]) == shells == 3
     assert {t.user_key for t in tokens(app, again)} - {None} <= {"reader-dddddddd"}
-    assert stored_page_views(app) == 4
+    assert stored_page_views(app) == views + 1  # one decision per page view
 
 
 def test_the_edge_gives_new_readers_a_key_and_caps_hold(edge: Any) -> None:
