@@ -19,7 +19,7 @@ from flask import Blueprint, Flask, Response, send_from_directory
 from flask_smorest import Api
 from flask_smorest.pagination import PaginationMetadataSchema
 
-from layoutserver.api.nul import refuse_nul
+from layoutserver.api.input_guard import refuse_bad_text, refuse_deep_json
 from layoutserver.web.errors import register_error_area
 
 EXTENSION_KEY = "layoutserver.api"
@@ -74,10 +74,10 @@ def init_app(app: Flask) -> Api:
                (explain.blp, "ads_explain", ADS_EXPLAIN)]
     for blueprint, name, url_prefix in mounts:
         api.register_blueprint(blueprint, name=name, url_prefix=url_prefix)
-        if blueprint is decide.blp:
-            continue  # stores no text it is given: a NUL only fails to match
         # On the app, not the blueprint: the blueprints are shared by every app made.
-        app.before_request_funcs.setdefault(name, []).append(refuse_nul)
+        # /ads/decide stores no text it is given: only its nesting is checked.
+        guard = refuse_deep_json if blueprint is decide.blp else refuse_bad_text
+        app.before_request_funcs.setdefault(name, []).append(guard)
     for area in (PREFIX, ADS_DECIDE, ADS_EXPLAIN):
         register_error_area(app, area, api.handle_http_exception)
     app.register_blueprint(ads.uploads)

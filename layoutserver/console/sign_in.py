@@ -53,8 +53,10 @@ def sign_out() -> Response:
 
 
 def _safe_next(target: str) -> str:
-    """Only a path inside the console: never another site (an open redirect)."""
+    """Only a path inside the console: never another site (an open redirect), never a
+    control character (CR/LF would end the Location header)."""
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not parts.path.startswith(PREFIX) or "\\" in target:
+    if (parts.scheme or parts.netloc or not parts.path.startswith(PREFIX) or "\\" in target
+            or any(ord(char) < 32 or ord(char) == 127 for char in target)):
         return url_for("console.home")
     return target

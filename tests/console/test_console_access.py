@@ -22,6 +22,12 @@ def test_every_console_page_asks_to_sign_in_first(client: FlaskClient) -> None:
     assert client.get("/admin/sign-in").status_code == 200
 
 
+def test_a_next_page_with_control_characters_is_not_offered(client: FlaskClient) -> None:
+    page = client.get("/admin/sign-in?next=/admin%0d%0aX-Evil:%201")
+    assert page.status_code == 200
+    assert "X-Evil" not in page.get_data(as_text=True)
+
+
 def test_signing_in_goes_back_to_the_page_wanted(client: FlaskClient) -> None:
     response = client.post("/admin/sign-in", data={
         "name": "adops", "password": PASSWORD, "csrf_token": csrf(client),
@@ -33,7 +39,7 @@ def test_signing_in_goes_back_to_the_page_wanted(client: FlaskClient) -> None:
 
 def test_the_next_page_is_never_another_site(client: FlaskClient) -> None:
     for target in ("https://evil.example/", "//evil.example/admin", "/pages/x",
-                   "/\\evil.example"):
+                   "/\\evil.example", "/admin\r\nX-Evil: 1", "/admin/\x00"):
         client.get("/admin/sign-in")  # a fresh token (signing in renews the session)
         response = client.post("/admin/sign-in", data={
             "name": "admin", "password": PASSWORD, "csrf_token": csrf(client), "next": target})

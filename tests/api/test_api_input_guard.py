@@ -1,0 +1,77 @@
+"""Input the API refuses before any view sees it: NUL characters (PostgreSQL can neither store
+nor compare them), lone surrogates (no database stores text that is not Unicode) and JSON
+nested too deeply (the decoder raises RecursionError): a 4xx on every database, never a 500."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from apisupport import Api
+
+from layoutserver.api.input_guard import MAX_DEPTH, MESSAGE, SURROGATE_MESSAGE
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/api/v1/sections", {"slug": "nul", "name": "a\x00b"}),
+    ("/api/v1/authors", {"slug": "nul", "name": "Ann", "bio": "x\x00"}),
+    ("/api/v1/advertisers", {"name": "Nul\x00 Coffee"}),
+])
+def test_a_nul_in_a_body_is_422_and_stores_nothing(
+    api: Api, path: str, body: dict[str, str]
+) -> None:
+    before = api.get(path).get_json()
+    response = api.post(path, json=body)
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["errors"] == {"json": {"_schema": [MESSAGE]}}
+    assert api.get(path).get_json() == before
+
+
+def test_a_nul_in_a_key_is_404(api: Api) -> None:
+    assert api.get("/api/v1/sections/a%00b").status_code == 404
+    assert api.get("/api/v1/advertisers/Tailspin%00Coffee").status_code == 404
+
+
+def test_a_nul_in_a_query_is_422(api: Api) -> None:
+    response = api.get("/api/v1/articles?section=wor%00ld")
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"query": {"_schema": [MESSAGE]}}
+
+
+def test_text_without_nul_still_passes(api: Api) -> None:
+    assert api.post("/api/v1/sections", json={"slug": "fine", "name": "a\tb"}).status_code == 201
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/api/v1/sections", {"slug": "bad", "name": "a\ud800b"}),
+    ("/api/v1/advertisers", {"name": "Surrogate \udfff Coffee"}),
+    ("/api/v1/sections", {"slug": "bad", "name": "ok", "\ud800": "in a key"}),
+])
+def test_a_lone_surrogate_is_422_and_stores_nothing(
+    api: Api, path: str, body: dict[str, str]
+) -> None:
+    before = api.get(path).get_json()
+    response = api.post(path, data=json.dumps(body), content_type="application/json")
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["errors"] == {"json": {"_schema": [SURROGATE_MESSAGE]}}
+    assert api.get(path).get_json() == before
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 100_000])
+def test_json_nested_too_deeply_is_400(api: Api, depth: int) -> None:
+    body = "[" * depth + "]" * depth
+    response = api.post("/api/v1/sections", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested too deeply" in response.get_json()["message"]
+    decided = api.post("/ads/decide", role=None, data=body, content_type="application/json")
+    assert decided.status_code == 400
+    assert "nested too deeply" in decided.get_json()["message"]
+
+
+def test_json_as_deep_as_allowed_reaches_the_schema(api: Api) -> None:
+    nested: object = "x"
+    for _ in range(MAX_DEPTH - 1):
+        nested = [nested]
+    response = api.post("/api/v1/sections", json={"slug": "deep", "name": nested})
+    assert response.status_code == 422  # the schema's answer: a name is a string
+    assert "name" in response.get_json()["errors"]["json"]
