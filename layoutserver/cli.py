@@ -11,6 +11,7 @@
     layoutserver tokens create NAME --role ROLE   a new API token, printed once
     layoutserver tokens revoke NAME  /  tokens list
     layoutserver users create NAME --role ROLE [--password-stdin]   a console user
+    layoutserver users password NAME [--password-stdin]        a new password; sessions end
     layoutserver users delete NAME  /  users list
 """
 
@@ -274,13 +275,30 @@ def users() -> None:
 def users_create(name: str, role: str, password_stdin: bool) -> None:
     """Create a user called NAME who signs in to /admin; the password is asked for (twice)
     unless --password-stdin is given."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _password(password_stdin)
     with _refused_as_error(), get_database().session() as session:
         console_users.create_user(session, name, role, password)
     click.echo(f"created user {name.strip()} ({role})")
+
+
+@users.command("password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of standard input (for scripts).")
+@with_appcontext
+def users_password(name: str, password_stdin: bool) -> None:
+    """Give the user called NAME a new password; every console session of theirs ends."""
+    password = _password(password_stdin)
+    with _refused_as_error(), get_database().session() as session:
+        console_users.set_password(session, name, password)
+    click.echo(f"new password for {name.strip()}; their sessions have ended")
+
+
+def _password(from_stdin: bool) -> str:
+    """The first line of standard input, or a password asked for twice."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
 @users.command("delete")

@@ -99,6 +99,9 @@ DEFAULTS: dict[str, Any] = {
     # an edge) or "client" (the page is fully cacheable; ads.js fills the slots with one
     # /ads/decide per page view).
     "ADS_DELIVERY": "server",
+    # A console session unused this long ends (PERMANENT_SESSION_LIFETIME, 12 h by default,
+    # caps any session).
+    "CONSOLE_IDLE_MINUTES": 60,
 }
 
 

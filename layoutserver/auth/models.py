@@ -60,3 +60,6 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    session_secret: Mapped[str | None] = mapped_column(String(64))
+    """What every console session of the user carries; a new one (at sign-out, or a new
+    password) ends them all. None until the first sign-in."""

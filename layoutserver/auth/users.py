@@ -8,6 +8,8 @@ timing does not tell which names exist.
 
 from __future__ import annotations
 
+import hmac
+import secrets
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +47,8 @@ class SignedIn:
     id: int
     name: str
     role: str
+    session_secret: str
+    """Held by each of the user's console sessions (see :func:`end_sessions`)."""
 
     @property
     def actor(self) -> str:
@@ -84,16 +88,41 @@ def sign_in(
     if not check_password_hash(user.password_hash, password):
         return None
     user.last_sign_in_at = now or datetime.now(UTC)
-    return SignedIn(user.id, user.name, user.role)
+    if user.session_secret is None:
+        user.session_secret = secrets.token_urlsafe(24)
+    return SignedIn(user.id, user.name, user.role, user.session_secret)
 
 
-def find_user(session: Session, user_id: int, name: str) -> SignedIn | None:
-    """The user with ``user_id`` and ``name`` as they are now: a deleted user is None (also
-    when a new user was given the same id), a changed role shows at once."""
+def find_user(session: Session, user_id: int, name: str, session_secret: str
+              ) -> SignedIn | None:
+    """The user with ``user_id``, ``name`` and ``session_secret`` as they are now: a deleted
+    user is None (also when a new user was given the same id and name), so is a session ended
+    by :func:`end_sessions`; a changed role shows at once."""
     user = session.get(User, user_id)
-    if user is None or user.name != name:
+    if (user is None or user.name != name or user.session_secret is None
+            or not hmac.compare_digest(user.session_secret, session_secret)):
         return None
-    return SignedIn(user.id, user.name, user.role)
+    return SignedIn(user.id, user.name, user.role, user.session_secret)
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """End every console session of the user at once (sign-out, a new password): the
+    sessions hold a secret the user no longer has."""
+    user = session.get(User, user_id)
+    if user is not None:
+        user.session_secret = secrets.token_urlsafe(24)
+
+
+def set_password(session: Session, name: str, password: str) -> None:
+    """Give the user called ``name`` a new password, ending every session of theirs;
+    ``ValueError`` for an unknown name or a short password."""
+    user = session.scalar(select(User).where(User.name == name.strip()))
+    if user is None:
+        raise ValueError(f"there is no user named {name!r}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = generate_password_hash(password)
+    end_sessions(session, user.id)
 
 
 def list_users(session: Session) -> list[User]:

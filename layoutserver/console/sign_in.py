@@ -48,7 +48,7 @@ def _refused(wanted: str, name: str, status: int, error: str) -> Response:
 
 @blueprint.post("/sign-out")
 def sign_out() -> Response:
-    access.forget()
+    access.sign_out()
     return redirect(url_for("console.sign_in"))
 
 

@@ -16,7 +16,14 @@ from test_auth_migration import tables
 
 from layoutserver import migrate
 from layoutserver.auth import users
-from layoutserver.auth.users import create_user, delete_user, find_user, sign_in
+from layoutserver.auth.users import (
+    create_user,
+    delete_user,
+    end_sessions,
+    find_user,
+    set_password,
+    sign_in,
+)
 from layoutserver.db import Database
 
 REVISION = "b7c1d2e3f4a5"
@@ -64,14 +71,36 @@ def test_a_name_is_taken_once(session: Session) -> None:
         create_user(session, "alice", "viewer", "another password")
 
 
-def test_a_session_names_a_user_by_id_and_name(session: Session) -> None:
-    user = create_user(session, "alice", "adops", "a long password")
-    assert find_user(session, user.id, "alice") is not None
-    assert find_user(session, user.id, "mallory") is None  # an id reused by someone else
+def test_a_session_names_a_user_by_id_name_and_secret(session: Session) -> None:
+    create_user(session, "alice", "adops", "a long password")
+    signed = sign_in(session, "alice", "a long password")
+    assert signed is not None
+    user_id, secret = signed.id, signed.session_secret
+    assert find_user(session, user_id, "alice", secret) is not None
+    assert find_user(session, user_id, "mallory", secret) is None  # an id reused by someone else
+    assert find_user(session, user_id, "alice", "a guessed secret") is None
     delete_user(session, "alice")
-    assert find_user(session, user.id, "alice") is None
+    assert find_user(session, user_id, "alice", secret) is None
     with pytest.raises(ValueError, match="no user named"):
         delete_user(session, "alice")
+    # the same name again (and, on SQLite, the same id): the old session is not theirs
+    create_user(session, "alice", "admin", "another long password")
+    assert find_user(session, user_id, "alice", secret) is None
+
+
+def test_ending_sessions_and_a_new_password_end_every_session(session: Session) -> None:
+    create_user(session, "bob", "adops", "a long password")
+    first = sign_in(session, "bob", "a long password")
+    assert first is not None
+    end_sessions(session, first.id)
+    assert find_user(session, first.id, "bob", first.session_secret) is None
+    second = sign_in(session, "bob", "a long password")
+    assert second is not None and second.session_secret != first.session_secret
+    set_password(session, "bob", "a new long password")
+    assert find_user(session, second.id, "bob", second.session_secret) is None
+    assert sign_in(session, "bob", "a long password") is None
+    with pytest.raises(ValueError, match="at least 8"):
+        set_password(session, "bob", "short")
 
 
 # --- the stand-in hash an unknown name is checked against -------------------------------------

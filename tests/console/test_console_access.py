@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from click.testing import CliRunner
 from consolesupport import PASSWORD, csrf, post, sign_in
 from flask import Flask
@@ -63,6 +65,45 @@ def test_signing_out_ends_the_session(client: FlaskClient) -> None:
     assert client.get("/admin/").status_code == 200
     response = post(client, "/admin/sign-out", {})
     assert response.headers["Location"] == "/admin/sign-in"
+    assert client.get("/admin/").status_code == 302
+
+
+def session_cookie(client: FlaskClient) -> str:
+    cookie = client.get_cookie("session", path="/admin")
+    assert cookie is not None
+    return cookie.value
+
+
+def test_signing_out_ends_every_session_copies_of_the_cookie_included(
+    console_app: Flask, client: FlaskClient
+) -> None:
+    sign_in(client, "adops")
+    copied = session_cookie(client)
+    other = sign_in(console_app.test_client(), "adops")  # the same user on another device
+    post(client, "/admin/sign-out", {})
+    thief = console_app.test_client()
+    thief.set_cookie("session", copied, path="/admin")
+    assert thief.get("/admin/").status_code == 302
+    assert thief.get("/admin/line-items").status_code == 302
+    assert other.get("/admin/").status_code == 302
+    assert sign_in(client, "adops").get("/admin/").status_code == 200  # signing in again
+
+
+def test_a_new_password_ends_every_session(console_app: Flask, client: FlaskClient) -> None:
+    sign_in(client, "viewer")
+    result = CliRunner().invoke(main, ["users", "password", "viewer", "--password-stdin"],
+                                input="a brand new password\n", obj=_script_info(console_app))
+    assert result.exit_code == 0, result.output
+    assert "their sessions have ended" in result.output
+    assert client.get("/admin/").status_code == 302
+
+
+def test_a_session_unused_for_the_idle_time_ends(console_app: Flask,
+                                                  client: FlaskClient) -> None:
+    sign_in(client, "viewer")
+    assert client.get("/admin/").status_code == 200
+    with client.session_transaction(path="/admin/") as session:
+        session["seen"] = int(time.time()) - 61 * 60  # the default idle time is 60 minutes
     assert client.get("/admin/").status_code == 302
 
 
