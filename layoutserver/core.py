@@ -51,6 +51,9 @@ class Core:
         self.layouts = LayoutSet({})
         self.layout_error: LayoutError | None = None
         self.user_cookie = reader.UserCookie(config)
+        self.unrecognised_consent: bool | None = (
+            None if config["CONSENT_UNRECOGNISED"] == "unstated" else False)
+        """What a consent header value that is neither a yes nor a no means."""
         """The ``Set-Cookie`` value that stores a new reader's key."""
         self.ads: AdSource | None = None
         """Set by ``layoutserver.ads.binding.init_app``; every page context carries it."""
@@ -78,7 +81,8 @@ class Core:
 
     def request_view(self, request: Request) -> RequestView:
         """What widgets and the ad server may know of ``request`` (the web layer's)."""
-        consent = request_view.storage_consent(request, self.config["CONSENT_HEADER"])
+        consent = request_view.storage_consent(request, self.config["CONSENT_HEADER"],
+                                               self.unrecognised_consent)
         user_key, new_user_key = reader.user_key(self.config, consent, request)
         return RequestView(
             device=request_view.device_class(request, self.config["DEVICE_HEADER"]),

@@ -102,6 +102,9 @@ DEFAULTS: dict[str, Any] = {
     # A console session unused this long ends (PERMANENT_SESSION_LIFETIME, 12 h by default,
     # caps any session).
     "CONSOLE_IDLE_MINUTES": 60,
+    # A consent header value that is neither a yes nor a no: "deny" (no consent) or
+    # "unstated" (as if the header were absent).
+    "CONSENT_UNRECOGNISED": "deny",
 }
 
 
@@ -144,6 +147,9 @@ def _normalise(config: Config) -> None:
             continue
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
             raise SettingsError(f"{key} must be a number of seconds (0 or more), not {value!r}")
+    if config["CONSENT_UNRECOGNISED"] not in ("deny", "unstated"):
+        raise SettingsError(f"CONSENT_UNRECOGNISED must be 'deny' or 'unstated', not "
+                            f"{config['CONSENT_UNRECOGNISED']!r}")
     site_timezone(config)
     site_now(config)
 

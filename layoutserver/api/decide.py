@@ -102,7 +102,8 @@ class Decide(MethodView):
         apply); each answer is ready to insert."""
         config = current_app.config
         ads, page = get_ads(), body["page"]
-        consent = storage_consent(request, config["CONSENT_HEADER"])
+        consent = storage_consent(request, config["CONSENT_HEADER"],
+                                  get_core().unrecognised_consent)
         user_key, new = reader.user_key(config, consent, request, body["user_key"])
         ad_request = PageRequest(
             slots=tuple(body["slots"]),

@@ -80,13 +80,18 @@ def locale(request: Request, default: str) -> str:
     return (_best_locale(header) if header else "") or default
 
 
-def storage_consent(request: Request, consent_header: str) -> bool | None:
+def storage_consent(request: Request, consent_header: str,
+                    unrecognised: bool | None = False) -> bool | None:
+    """True for an explicit yes, False for a no, None when the header is absent or empty, and
+    ``unrecognised`` for any other value (by default no consent: only a yes is consent)."""
     value = str(request.environ.get(environ_key(consent_header), "")).strip().lower()
+    if not value:
+        return None
     if value in CONSENT_GIVEN:
         return True
     if value in CONSENT_DENIED:
         return False
-    return None
+    return unrecognised
 
 
 def header(request: Request, name: str) -> str | None:

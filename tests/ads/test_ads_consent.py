@@ -11,7 +11,7 @@ import pytest
 from adsupport import AD_LAYOUT, ADS_SETTINGS, DEMO_ADS, reader_counts
 from flask import Flask
 from flask.testing import FlaskClient
-from support import SEED_SLUG
+from support import SEED_PATH, SEED_SLUG
 
 from layoutserver.ads import tcf
 from layoutserver.ads.config_import import import_ads_file
@@ -150,3 +150,19 @@ def test_an_assembled_page_sets_the_cookie_only_with_consent(
     assert response.status_code == 200
     assert response.text.count('class="ad-spot"') == 5
     assert bool(cookies(response)) is cookie_set
+
+
+@pytest.mark.parametrize(("value", "setting", "keyed"), [
+    ("garbage", "deny", False),
+    ("maybe", "deny", False),
+    ("garbage", "unstated", True),
+    ("yes", "deny", True),
+    ("", "deny", True),  # no header value: nothing stated
+])
+def test_only_an_explicit_yes_is_consent_unless_told_otherwise(
+    make_app: Callable[..., Flask], value: str, setting: str, keyed: bool
+) -> None:
+    app = make_app(settings={**ADS_SETTINGS, "CONSENT_UNRECOGNISED": setting})
+    import_ads_file(get_database(app), DEMO_ADS, get_core(app).timezone)
+    response = app.test_client().get(SEED_PATH, headers={"X-Storage-Consent": value})
+    assert ("ls_uid=" in response.headers.get("Set-Cookie", "")) is keyed
