@@ -102,6 +102,9 @@ DEFAULTS: dict[str, Any] = {
     # A console session unused this long ends (PERMANENT_SESSION_LIFETIME, 12 h by default,
     # caps any session).
     "CONSOLE_IDLE_MINUTES": 60,
+    # The largest request body the admin API and the console read (uploads included: keep it
+    # above API_UPLOAD_MAX_BYTES); larger ones are refused with 413 unread.
+    "MAX_BODY_BYTES": 2 * 1024 * 1024,
     # A consent header value that is neither a yes nor a no: "deny" (no consent) or
     # "unstated" (as if the header were absent).
     "CONSENT_UNRECOGNISED": "deny",
@@ -134,7 +137,7 @@ def _normalise(config: Config) -> None:
     disabled = config["WIDGETS_DISABLED"]
     if isinstance(disabled, str):
         config["WIDGETS_DISABLED"] = [name.strip() for name in disabled.split(",") if name.strip()]
-    for key in ("WIDGET_BUDGET_MS", "RENDER_THREADS"):
+    for key in ("WIDGET_BUDGET_MS", "RENDER_THREADS", "MAX_BODY_BYTES"):
         value = config[key]
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise SettingsError(f"{key} must be a positive whole number, not {value!r}")

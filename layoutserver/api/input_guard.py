@@ -9,6 +9,8 @@
   named so), 422 for a query, form or JSON value.
 * **Lone surrogates** (U+D800 to U+DFFF alone, as a JSON ``"\\ud800"`` escape gives them): no
   database can store text that is not valid Unicode; 422.
+* **Size**: a body over ``MAX_BODY_BYTES`` (the admin API and the console; uploads included)
+  or over ``DECIDE_MAX_BODY_BYTES`` (``/ads/decide``) is refused with 413 before it is read.
 
 :func:`refuse_bad_text` guards the admin API (all three); :func:`refuse_deep_json` guards
 ``/ads/decide``, which stores no text it is given.
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask_smorest import abort
 
 NUL = "\x00"
@@ -27,14 +29,21 @@ SURROGATE_MESSAGE = "Not valid Unicode: a lone surrogate (U+D800 to U+DFFF)."
 MAX_DEPTH = 32
 
 
+#: A decide body names a page and up to 20 slots: a few hundred bytes.
+DECIDE_MAX_BODY_BYTES = 64 * 1024
+
+
 def refuse_deep_json() -> None:
-    """``before_request``: 400 for a JSON body that cannot be parsed for its depth, or is
-    nested deeper than ``MAX_DEPTH``."""
+    """``before_request`` of ``/ads/decide``: 413 for a body over ``DECIDE_MAX_BODY_BYTES``,
+    400 for a JSON body that cannot be parsed for its depth, or is nested deeper than
+    ``MAX_DEPTH``."""
+    request.max_content_length = DECIDE_MAX_BODY_BYTES
     _json_body()
 
 
 def refuse_bad_text() -> None:
     """``before_request`` of the admin API's blueprints."""
+    request.max_content_length = int(current_app.config["MAX_BODY_BYTES"])
     if NUL in request.path:
         abort(404)
     found: dict[str, dict[str, list[str]]] = {}

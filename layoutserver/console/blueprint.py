@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from werkzeug.wrappers import Response
 
 from layoutserver.console import access
@@ -20,6 +20,7 @@ blueprint = Blueprint("console", __name__, url_prefix=PREFIX, template_folder="t
 
 @blueprint.before_request
 def _guard() -> Response | None:
+    request.max_content_length = int(current_app.config["MAX_BODY_BYTES"])
     return access.guard()
 
 

@@ -252,3 +252,9 @@ def test_the_console_ships_everything_it_shows() -> None:
     for path in files:
         text = path.read_text(encoding="utf-8").replace("http://www.w3.org/2000/svg", "")
         assert "http://" not in text and "https://" not in text and "@import" not in text, path
+
+
+def test_a_form_over_the_body_limit_is_413(client: FlaskClient) -> None:
+    sign_in(client, "admin")
+    response = client.post("/admin/sign-in", data={"name": "x" * (3 * 1024 * 1024)})
+    assert response.status_code == 413
