@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import io
 import re
 from pathlib import Path
 from typing import Any
@@ -88,3 +89,12 @@ OUTSIDE_AD_LAYOUT = (
 def shared(ttl: int) -> str:
     """The Cache-Control of a shared response with ``ttl`` and the default stale allowances."""
     return f"public, max-age={ttl}, stale-while-revalidate=30, stale-if-error=86400"
+
+
+def image_bytes(image_format: str, size: tuple[int, int] = (2, 2)) -> bytes:
+    """A real image file of ``image_format`` (Pillow's name: PNG, JPEG, GIF, WEBP)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(out, format=image_format)
+    return out.getvalue()

@@ -18,6 +18,7 @@ name) cannot be changed.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from marshmallow import Schema
+from PIL import Image
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
@@ -243,30 +245,55 @@ def sniff_image(data: bytes) -> str | None:
     return None
 
 
-def image_filename(data: bytes) -> str:
+#: Pillow's name of each accepted format, by extension.
+PILLOW_FORMATS = {"png": "PNG", "jpg": "JPEG", "gif": "GIF", "webp": "WEBP"}
+
+
+def image_size(data: bytes, extension: str) -> tuple[int, int]:
+    """The width and height ``data`` declares, read by Pillow from its header (and checked as
+    a whole: a truncated or corrupt file is refused); ``Unsupported`` when it does not decode
+    as the type its first bytes claim."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            size, found = image.size, image.format
+            image.verify()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise Unsupported(f"not a readable {extension.upper()} image ({error})") from None
+    if found != PILLOW_FORMATS[extension]:
+        raise Unsupported(f"its first bytes say {extension.upper()}, its content {found}")
+    return size
+
+
+def image_filename(data: bytes, max_side: int | None = None) -> str:
     """The name an accepted image is stored under: its SHA-256 and its type's extension, so the
-    URL of a file never changes what it shows (and may be cached for good)."""
+    URL of a file never changes what it shows (and may be cached for good). With ``max_side``,
+    an image wider or taller than that many pixels is ``Invalid``."""
     extension = sniff_image(data)
     if extension is None:
         raise Unsupported("not a PNG, JPEG, GIF or WebP image")
+    width, height = image_size(data, extension)
+    if max_side is not None and max(width, height) > max_side:
+        raise Invalid({"file": [f"The image is {width}x{height} pixels; at most {max_side} "
+                                "on a side are allowed."]})
     return f"{hashlib.sha256(data).hexdigest()}.{extension}"
 
 
 def store_image(
     session: Session, actor: str, name: str, data: bytes, *, directory: Path, url_prefix: str,
-    max_bytes: int,
+    max_bytes: int, max_side: int | None = None,
 ) -> Dump:
     """Store ``data`` as creative ``name``'s image (in ``directory``, served at
     ``url_prefix/<file name>``) and point its ``image_url`` at it. ``NotFound``; ``TooLarge``;
     ``Unsupported`` for anything but PNG, JPEG, GIF or WebP by its magic bytes (SVG is
-    refused, not sanitized); ``Invalid`` for an empty file or a creative not of kind image."""
+    refused, not sanitized), or that does not decode as one; ``Invalid`` for an empty file, an
+    image over ``max_side`` pixels on a side, or a creative not of kind image."""
     row = _find(session, "creative", name)
     assert isinstance(row, Creative)
     if len(data) > max_bytes:
         raise TooLarge(f"the image is {len(data)} bytes; at most {max_bytes} are allowed")
     if not data:
         raise Invalid({"file": ["The file is empty."]})
-    filename = image_filename(data)
+    filename = image_filename(data, max_side)
     if row.kind != "image":
         raise Invalid({"file": [f"Creative {name!r} is of kind {row.kind}, not image."]})
     directory.mkdir(parents=True, exist_ok=True)

@@ -41,6 +41,8 @@ DEFAULTS: dict[str, Any] = {
     # folder) and how large one may be.
     "API_UPLOADS_DIR": "",
     "API_UPLOAD_MAX_BYTES": 1024 * 1024,
+    # The widest or tallest an uploaded image may be, in pixels (read from its header).
+    "API_UPLOAD_MAX_SIDE": 4096,
 }
 
 

@@ -149,6 +149,7 @@ class CreativeImage(MethodView):
             return service.store_image(
                 session, principal().name, name, data, directory=uploads_dir(),
                 url_prefix=UPLOADS_URL, max_bytes=limit,
+                max_side=int(current_app.config["API_UPLOAD_MAX_SIDE"]),
             )
 
 

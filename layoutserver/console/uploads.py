@@ -30,7 +30,8 @@ def upload_image(name: str) -> Response:
         with get_database().session() as session:
             ads_service.store_image(session, current_user().actor, name, data,
                                     directory=uploads_dir(), url_prefix=UPLOADS_URL,
-                                    max_bytes=limit)
+                                    max_bytes=limit,
+                                    max_side=int(current_app.config["API_UPLOAD_MAX_SIDE"]))
     except NotFound as error:
         abort(404, str(error))
     except Invalid as error:

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 from apisupport import Api
 from flask import Flask
-from support import SEED_PATH
+from support import SEED_PATH, image_bytes
 
 from layoutserver.auth.roles import ROLES
 from layoutserver.auth.tokens import create_token
@@ -278,10 +278,8 @@ def test_who_reads_reports(api: Api, role: str | None, status: int) -> None:
 
 # -- creative images --------------------------------------------------------------------------
 
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
-       b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7"
-       b"\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
-WEBP = b"RIFF\x1a\x00\x00\x00WEBPVP8L" + b"\x00" * 14
+PNG = image_bytes("PNG")
+WEBP = image_bytes("WEBP")
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
 IMAGE = "/api/v1/creatives/northwind-leaderboard-a/image"
 
@@ -301,8 +299,8 @@ def upload(api: Api, data: bytes, filename: str = "banner.png", role: str | None
 
 @pytest.mark.parametrize(("data", "extension", "media_type"), [
     (PNG, "png", "image/png"), (WEBP, "webp", "image/webp"),
-    (b"GIF89a" + b"\x00" * 20, "gif", "image/gif"),
-    (b"\xff\xd8\xff\xe0" + b"\x00" * 20, "jpg", "image/jpeg"),
+    (image_bytes("GIF"), "gif", "image/gif"),
+    (image_bytes("JPEG"), "jpg", "image/jpeg"),
 ])
 def test_an_uploaded_image_is_stored_and_served(
     api: Api, ads_api_app: Flask, uploads: Path, data: bytes, extension: str,
@@ -330,9 +328,28 @@ def test_svg_and_other_files_are_refused(api: Api, uploads: Path) -> None:
     assert not uploads.exists() or not any(uploads.iterdir())
 
 
+def test_an_image_is_read_not_only_sniffed(api: Api, ads_api_app: Flask, uploads: Path) -> None:
+    """A header declaring 50000x50000 pixels, or first bytes of one type and a body of none,
+    are refused, and nothing is stored."""
+    huge = image_bytes("PNG", (5000, 1))
+    ads_api_app.config["API_UPLOAD_MAX_SIDE"] = 4096
+    response = upload(api, huge)
+    assert response.status_code == 422, response.get_json()
+    assert "5000x1 pixels; at most 4096" in str(response.get_json()["errors"])
+    declared = bytearray(PNG)
+    declared[16:24] = (50000).to_bytes(4, "big") * 2  # IHDR's width and height
+    assert upload(api, bytes(declared)).status_code == 415  # its CRC no longer matches
+    for fake in (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, b"GIF89a" + b"\x00" * 20,
+                 b"\xff\xd8\xff\xe0" + b"\x00" * 20):
+        response = upload(api, fake)
+        assert response.status_code == 415, response.get_json()
+        assert "not a readable" in response.get_json()["message"]
+    assert not uploads.exists() or not any(uploads.iterdir())
+
+
 def test_upload_limits_and_errors(api: Api, ads_api_app: Flask, uploads: Path) -> None:
-    ads_api_app.config["API_UPLOAD_MAX_BYTES"] = 40
-    assert upload(api, PNG + b"\x00" * 10).status_code == 413
+    ads_api_app.config["API_UPLOAD_MAX_BYTES"] = len(PNG) - 1
+    assert upload(api, PNG).status_code == 413
     big = PNG + b"\x00" * (70 * 1024)
     assert upload(api, big).status_code == 413  # refused by its Content-Length
     ads_api_app.config["API_UPLOAD_MAX_BYTES"] = 1024 * 1024

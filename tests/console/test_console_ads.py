@@ -11,6 +11,7 @@ import pytest
 from consolesupport import csrf, field_error, post, sign_in
 from flask import Flask
 from flask.testing import FlaskClient
+from support import image_bytes
 
 from layoutserver.ads import config_service as ads
 from layoutserver.auth.audit import audit_entries
@@ -230,7 +231,7 @@ def test_pausing_and_resuming_a_whole_campaign_or_advertiser(
 ITEM_ELSEWHERE = "Northwind fall fares roadblock"
 
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = image_bytes("PNG")
 
 
 def test_uploading_a_creatives_image(
