@@ -13,7 +13,12 @@ from collections.abc import Callable
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    MethodNotAllowed,
+    ServiceUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +61,22 @@ def error_response(status: int, title: str, detail: str) -> Response:
 def _http_error(exc: HTTPException) -> ResponseReturnValue:
     handler = _area_handler()
     if handler is not None:
-        return handler(exc)
-    response = error_response(exc.code or 500, exc.name, exc.description or exc.name)
+        return _with_allow(exc, current_app.make_response(handler(exc)))
+    response = _with_allow(exc, error_response(exc.code or 500, exc.name,
+                                               exc.description or exc.name))
     keys = getattr(exc, "surrogate_keys", None)
     if exc.code == 404 and keys:
         # A page whose subject is missing: briefly kept, and purged when the subject appears.
         ttl = current_app.config["NOT_FOUND_TTL"]
         response.headers["Cache-Control"] = f"public, max-age={ttl}"
         response.headers["Surrogate-Key"] = response.headers["xkey"] = " ".join(keys)
+    return response
+
+
+def _with_allow(exc: HTTPException, response: Response) -> Response:
+    """A 405 names the methods the URL takes (``Allow``), whoever rendered it."""
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
     return response
 
 

@@ -214,3 +214,17 @@ def test_a_failing_route_is_a_500_page_not_a_traceback(make_app: Any, monkeypatc
     json = client.get(SEED_PATH, headers={"Accept": "application/json"})
     assert json.status_code == 500
     assert json.get_json()["status"] == 500
+
+
+@pytest.mark.parametrize(("path", "allowed", "mimetype"), [
+    (SEED_PATH, {"GET", "HEAD", "OPTIONS"}, "text/html"),
+    ("/api/v1/sections", {"GET", "HEAD", "OPTIONS", "POST"}, "application/json"),
+    ("/ads/decide", {"OPTIONS", "POST"}, "application/json"),
+])
+def test_a_405_names_the_methods_allowed(
+    demo_client: Any, path: str, allowed: set[str], mimetype: str
+) -> None:
+    response = demo_client.delete(path)
+    assert response.status_code == 405
+    assert response.mimetype == mimetype
+    assert set(response.headers["Allow"].split(", ")) == allowed
