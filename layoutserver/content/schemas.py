@@ -22,6 +22,16 @@ def _check_avatar_url(value: str) -> None:
     raise ValidationError("Not a valid URL: use http(s):// or a path starting with '/'.")
 
 
+#: The longest texts a piece of content may hold (characters; items): far above any real
+#: article (a long one is some 50,000 characters), low enough that one edit cannot fill a
+#: cache entry, a page or a database row with megabytes.
+MAX_BODY_HTML = 500_000
+MAX_EXCERPT = 2_000
+MAX_BIO = 5_000
+MAX_TAGS = 50
+MAX_LIST_ARTICLES = 100
+
+
 def _slug(max_length: int = 200, **kwargs: Any) -> fields.String:
     slug_error = "Not a valid slug: use lower-case letters, digits and single hyphens."
     checks = [validate.Length(max=max_length), validate.Regexp(SLUG_PATTERN, error=slug_error)]
@@ -44,7 +54,7 @@ class SectionSchema(Schema):
 class AuthorSchema(Schema):
     slug = _slug(required=True)
     name = _text(200)
-    bio = _text(load_default="")
+    bio = _text(MAX_BIO, load_default="")
     avatar_url = fields.String(
         load_default=None, allow_none=True, validate=[validate.Length(max=500), _check_avatar_url]
     )
@@ -53,20 +63,21 @@ class AuthorSchema(Schema):
 class ArticleSchema(Schema):
     slug = _slug(required=True)
     title = _text(500)
-    excerpt = _text(load_default="")
-    body_html = fields.String(required=True)
+    excerpt = _text(MAX_EXCERPT, load_default="")
+    body_html = fields.String(required=True, validate=validate.Length(max=MAX_BODY_HTML))
     published_at = fields.AwareDateTime(
         format="iso", required=True, error_messages={"invalid_awareness": NAIVE_DATETIME}
     )
     section = _slug(load_default=None, allow_none=True)
     author = _slug(load_default=None, allow_none=True)
-    tags = fields.List(_text(100), load_default=list)
+    tags = fields.List(_text(100), load_default=list, validate=validate.Length(max=MAX_TAGS))
 
 
 class EditorialListSchema(Schema):
     name = _slug(100, required=True)
     title = _text(200)
-    articles = fields.List(_slug(required=True), required=True)
+    articles = fields.List(_slug(required=True), required=True,
+                           validate=validate.Length(max=MAX_LIST_ARTICLES))
 
 
 class DocumentSchema(Schema):

@@ -10,6 +10,7 @@ import pytest
 from apisupport import Api
 
 from layoutserver.api.input_guard import MAX_DEPTH, MESSAGE, SURROGATE_MESSAGE
+from layoutserver.content.schemas import MAX_BODY_HTML
 
 
 @pytest.mark.parametrize(("path", "body"), [
@@ -86,3 +87,18 @@ def test_a_body_over_the_limit_is_413_unread(api: Api) -> None:
     decide = {"page": {"page_type": "article", "key_values": {"k": "v" * 70_000}},
               "slots": ["news-1"]}
     assert api.post("/ads/decide", role=None, json=decide).status_code == 413
+
+
+def test_over_long_content_is_422_naming_the_field_and_the_limit_is_documented(
+    api: Api
+) -> None:
+    article = {"slug": "long-one", "title": "Long", "published_at": "2024-10-01T08:00:00+00:00",
+               "body_html": "<p>" + "x" * MAX_BODY_HTML + "</p>"}
+    response = api.post("/api/v1/articles", json=article)
+    assert response.status_code == 422
+    assert "body_html" in response.get_json()["errors"]["json"]
+    assert api.get("/api/v1/articles/long-one").status_code == 404
+    spec = api.get("/api/openapi.json", role=None).get_json()
+    schemas = spec["components"]["schemas"]
+    assert any(schema.get("properties", {}).get("body_html", {}).get("maxLength") == MAX_BODY_HTML
+               for schema in schemas.values())
