@@ -63,6 +63,20 @@ def load(text: str) -> Decision:
             for code, fields in json.loads(text).items()}
 
 
+def wait_for(read: Callable[[], Decision | None], key: str) -> Decision | None:
+    """The decision another include is making for the page view, once ``read`` finds it;
+    None (logged) if it has not come within ``WAIT_SECONDS``."""
+    give_up = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < give_up:
+        time.sleep(POLL_SECONDS)
+        found = read()
+        if found is not None:
+            return found
+    log.warning("page view %s: no decision after %.1f s; deciding alone", key[-64:][:12],
+                WAIT_SECONDS)
+    return None
+
+
 class PageViews(Protocol):
     def once(self, key: str, decide: Callable[[], Decision]) -> Decision:
         """The page view's decision: ``decide()``'s if this call claimed ``key``, else the
@@ -113,15 +127,7 @@ class DatabasePageViews:
             return bool(claimed.rowcount == 1)
 
     def _wait(self, key: str) -> Decision | None:
-        give_up = time.monotonic() + WAIT_SECONDS
-        while time.monotonic() < give_up:
-            time.sleep(POLL_SECONDS)
-            found = self._read(key)
-            if found is not None:
-                return found
-        log.warning("page view %s: no decision after %.1f s; deciding alone", key[:12],
-                    WAIT_SECONDS)
-        return None
+        return wait_for(lambda: self._read(key), key)
 
 
 class RedisPageViews:
@@ -152,13 +158,8 @@ class RedisPageViews:
         return decision
 
     def _wait(self, key: str) -> Decision | None:
-        give_up = time.monotonic() + WAIT_SECONDS
-        while True:
+        def read() -> Decision | None:
             text = self.store.client.get(key)
-            if isinstance(text, bytes):
-                return load(text.decode())
-            if time.monotonic() > give_up:
-                log.warning("page view %s: no decision after %.1f s; deciding alone",
-                            key[-64:-52], WAIT_SECONDS)
-                return None
-            time.sleep(POLL_SECONDS)
+            return load(text.decode()) if isinstance(text, bytes) else None
+
+        return wait_for(read, key)

@@ -16,8 +16,9 @@ from layoutserver.content.scopes import ALL
 #: Carried by every response built from content a widget reads without naming it
 #: (``depends_on=None``); purged by every content change.
 ANY_CONTENT = "content"
-#: The scope a change of a widget kind depends on (``CachePolicy.depends_on``) names.
-DEPENDENCY_KEYS = {"articles": "articles", "lists": "lists"}
+#: The dependency kinds (``CachePolicy.depends_on``) that are scopes, and so keys, of their own
+#: (``subject`` is the response's subject key).
+DEPENDENCY_KEYS = frozenset({"articles", "lists"})
 
 
 def subject_key(subject_kind: str, slug: str) -> str:
@@ -38,7 +39,7 @@ def response_keys(page_type: str, subject_kind: str, slug: str,
         if kinds is None:
             keys.add(ANY_CONTENT)
             continue
-        keys.update(DEPENDENCY_KEYS[kind] for kind in kinds if kind in DEPENDENCY_KEYS)
+        keys.update(kind for kind in kinds if kind in DEPENDENCY_KEYS)
     return tuple(sorted(keys))
 
 

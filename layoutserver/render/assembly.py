@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 
 from layoutserver.layouts import Layout
 from layoutserver.registry import WidgetRegistry
-from layoutserver.render.renderer import CLEAN_OUTCOMES, RenderedPlacement
+from layoutserver.render.renderer import RenderedPlacement
 from layoutserver.widgets import Assets, Subject
 
 
@@ -38,12 +38,6 @@ class Assembly:
     @property
     def policy(self) -> ResponsePolicy:
         return ResponsePolicy.of(self.rendered)
-
-    @property
-    def clean_shared(self) -> bool:
-        """Every shared placement rendered or came from the cache: none fell back, so the
-        assembled whole may be cached (per-request placements are rendered anew each time)."""
-        return all(item.outcome in CLEAN_OUTCOMES for item in self.rendered if item.policy.shared)
 
     def regions(self) -> dict[str, Markup]:
         """Each region's HTML, in layout order; regions with nothing rendered are left out."""

@@ -23,7 +23,7 @@ from layoutserver.edge.keys import response_keys
 from layoutserver.layouts import Layout, Placement
 from layoutserver.render.assembly import Assembly, ResponsePolicy, server_timing, timings
 from layoutserver.render.holes import HolePage, Holes
-from layoutserver.render.renderer import RenderedPlacement
+from layoutserver.render.renderer import CLEAN_OUTCOMES, RenderedPlacement
 from layoutserver.render.shell import LIVE_MARK, Shell, strong_etag
 from layoutserver.widgets import CachePolicy, PageContext, RequestView, Subject, vary_value
 
@@ -182,14 +182,13 @@ class PagePipeline:
 
         # Holes rendered here are rendered with the rest, within one budget; others are
         # filled after the shared placements are.
-        holes_filler = call.holes() if any(not _shared(core, p) for p in call.placements) \
-            else None
-        together = holes_filler is not None and holes_filler.renders_here
-        rendered = {item.placement.id: item for item in core.renderer.render(
-            layout, page.context(), [p for p in call.placements if together or _shared(core, p)],
-            version)}
         holes = [p for p in call.placements if not _shared(core, p)]
         hole_ids = {p.id for p in holes}
+        holes_filler = call.holes() if holes else None
+        together = holes_filler is not None and holes_filler.renders_here
+        rendered = {item.placement.id: item for item in core.renderer.render(
+            layout, page.context(),
+            [p for p in call.placements if together or p.id not in hole_ids], version)}
         shared = {pid: item for pid, item in rendered.items() if pid not in hole_ids}
         assembly = Assembly(layout, subject, [
             _marked(p) if p.id in hole_ids else rendered[p.id] for p in call.placements])
@@ -203,7 +202,7 @@ class PagePipeline:
                                                   for item in shared.values()]),
                            tuple(p.id for p in holes), subject, keys,
                            time.time() + min(policy.ttl, BODY_TTL_CAP), split)
-        if all(item.outcome in _CLEAN for item in shared.values()):
+        if all(item.outcome in CLEAN_OUTCOMES for item in shared.values()):
             self._store(facts, entry, min(policy.ttl, BODY_TTL_CAP))
         fresh = replace(entry, hit_timing=server_timing(timings(list(shared.values()))))
         done = [rendered[p.id] for p in holes] if together else None
@@ -263,7 +262,6 @@ class PagePipeline:
         fragments.local.put(facts, entry, time.monotonic() + ttl)
 
 
-_CLEAN = frozenset({"hit", "miss", "unavailable"})
 
 
 def _shared(core: Core, placement: Placement) -> bool:

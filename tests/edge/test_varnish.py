@@ -34,12 +34,10 @@ IMPRESSION = re.compile(r'src="(/ads/i/[^"]+)"')
 @pytest.fixture
 def edge(make_app: Callable[..., Flask], live_server: Any, varnish: Any) -> Any:
     """(app, origin, edge): the demo site with its ads behind Varnish, purged through xkey."""
-    holder: dict[str, Any] = {}
     app = make_app(settings={**SETTINGS, "EDGE_PURGE": []})
     import_ads_file(get_database(app), DEMO_ADS, get_core(app).timezone)
     origin = live_server(app)
     front = varnish(int(origin.url.rsplit(":", 1)[1]))
-    holder.update(app=app, origin=origin, edge=front)
     return app, origin, front
 
 
