@@ -4,8 +4,8 @@ shipped ``config/edge/varnish.vcl``), side by side with the same page served dir
 Three ways to serve one page view, measured in the same run, round by round in rotating order:
 
 * **direct**: wrk asks gunicorn for the page; the origin decides the ads in the page;
-* **esi**: wrk asks Varnish; Varnish keeps the page and fetches its five ESI includes from the
-  origin per page view (the first decides the whole page: ``ads/page_views.py``);
+* **esi**: wrk asks Varnish; Varnish keeps the page's shared form and its parts and fetches the
+  reader's frame from the origin per page view (one request, deciding the whole page);
 * **client**: wrk asks Varnish for the page (``ADS_DELIVERY=client``, fully cached) and then
   posts one ``/ads/decide`` for its five slots, as ``ads.js`` does: two requests a page view.
 

@@ -2,7 +2,7 @@
 # `make bench`: requests/s of the seed page (warm cache, caching disabled, with its ad spots,
 # warm on PostgreSQL + Redis)
 # against a null Flask route, under gunicorn with config/gunicorn.conf.py, loaded by wrk; then
-# the seed page with its ads behind a real Varnish (bench/edge.py: direct, ESI holes, cached page
+# the seed page with its ads behind a real Varnish (bench/edge.py: direct, ESI frames, cached page
 # + one decide call); then the in-process time of a whole-page ad decision with 10, 1,000 and
 # 10,000 line items.
 # See docs/performance.md.

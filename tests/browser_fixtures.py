@@ -21,14 +21,18 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 class LiveServer:
-    """An app served on 127.0.0.1 with every request's path and query recorded."""
+    """An app served on 127.0.0.1 with every request's path and query recorded (and, apart,
+    those asking for a reader's frame: ``X-Reader-Frame``, from an edge)."""
 
     def __init__(self, app: Flask) -> None:
         self.requests: list[str] = []
+        self.frames: list[str] = []
 
         def recording(environ: dict[str, Any], start_response: Any) -> Any:
             query = environ.get("QUERY_STRING", "")
             self.requests.append(environ["PATH_INFO"] + (f"?{query}" if query else ""))
+            if environ.get("HTTP_X_READER_FRAME"):
+                self.frames.append(self.requests[-1])
             return app(environ, start_response)
 
         self._server = make_server("127.0.0.1", 0, recording, threaded=True)

@@ -1,7 +1,9 @@
-# Varnish 7 in front of layoutserver (docs/edge.md): ESI for per-reader ad spots, one page-view
-# id and one reader key per page view, surrogate-key purges through the xkey vmod (Debian:
-# varnish-modules), stale content while the origin refetches or fails, and a failed include
-# left empty. Start from it; the backend below is `make run`'s address.
+# Varnish 7 in front of layoutserver (docs/edge.md): a page with per-reader ad spots is kept in
+# its shared form and assembled per page view from the reader's frame (one origin request: the
+# ads) and the shared parts it includes (kept here); one page-view id and one reader key per
+# page view; surrogate-key purges through the xkey vmod (Debian: varnish-modules); stale content
+# while the origin refetches or fails; the shared form (ad slots empty) when the frame fails.
+# Start from it; the backend below is `make run`'s address.
 vcl 4.1;
 
 import std;
@@ -40,12 +42,14 @@ sub vcl_recv {
         set req.http.n-gone = xkey.purge(req.http.xkey-purge);
         return (synth(200, "Purged " + req.http.n-gone + " objects"));
     }
-    if (req.esi_level == 0) {
-        # This edge names the page view and the reader: never a client.
+    if (req.esi_level == 0 && req.restarts == 0) {
+        # This edge names the page view and the reader, and asks for frames: never a client.
         unset req.http.X-Page-View;
         unset req.http.X-User-Key;
         unset req.http.X-New-User-Key;
         unset req.http.X-ESI-Include;
+        unset req.http.X-Reader-Frame;
+        unset req.http.X-Edge-Fallback;
         set req.http.X-Page-View = server.identity + "-" + std.time2integer(now, 0) + "-"
             + req.xid + "-" + std.real2integer(std.random(0, 999999999999), 0);
         # The reader's first-party key for frequency caps: its ls_uid cookie, or a new one the
@@ -60,7 +64,7 @@ sub vcl_recv {
                 + std.real2integer(std.random(0, 999999999999), 0);
             set req.http.X-New-User-Key = "1";
         }
-    } else {
+    } else if (req.esi_level > 0) {
         # An include of the page view: its id and the reader's key come from the page.
         set req.http.X-ESI-Include = "1";
         set req.http.X-Page-View = req_top.http.X-Page-View;
@@ -69,6 +73,19 @@ sub vcl_recv {
         } else {
             unset req.http.X-User-Key;
         }
+        if (req.url !~ "^/parts/") {
+            # A page's region or widget in a template of the site's own: the reader's (a
+            # frame, for a region with ad spots).
+            set req.http.Surrogate-Capability = "varnish=ESI/1.0";
+            set req.http.X-Reader-Frame = "1";
+            return (pass);
+        }
+        # A shared part of a frame: looked up like any shared response, below.
+    }
+    if (req.http.X-Reader-Frame) {
+        # The reader's frame of a page whose shared form is kept here (vcl_deliver): ads
+        # decided for this page view, the shared parts as includes. Never kept.
+        set req.http.Surrogate-Capability = "varnish=ESI/1.0";
         return (pass);
     }
     set req.http.Surrogate-Capability = "varnish=ESI/1.0";
@@ -79,8 +96,8 @@ sub vcl_recv {
         || req.http.Authorization) {
         return (pass);
     }
-    # Shared responses never depend on cookies: the reader's key travels in X-User-Key.
-    unset req.http.Cookie;
+    # Shared responses never depend on cookies (vcl_backend_fetch sends none); the cookie stays
+    # on the request for the reader's frame, which reads consent from it.
     # Past its TTL, a response is served while it is refetched for this long (or while the
     # origin is down, as long as it allows: stale-if-error).
     if (std.healthy(req.backend_hint)) {
@@ -90,8 +107,18 @@ sub vcl_recv {
 }
 
 sub vcl_backend_fetch {
-    if (bereq.http.X-ESI-Include) {
-        set bereq.first_byte_timeout = 1s;
+    if (!bereq.uncacheable) {
+        # What is fetched to be kept is shared: nothing of the reader who happened to ask.
+        unset bereq.http.Cookie;
+        unset bereq.http.X-User-Key;
+        unset bereq.http.X-New-User-Key;
+        unset bereq.http.X-Page-View;
+    } else if (!bereq.http.X-ESI-Include) {
+        # A page's frame decides all its ads at once: no page view to share a decision with.
+        unset bereq.http.X-Page-View;
+    }
+    if (bereq.http.X-ESI-Include || bereq.http.X-Reader-Frame) {
+        set bereq.first_byte_timeout = 2s;
     }
 }
 
@@ -143,6 +170,19 @@ sub vcl_deliver {
         }
         return (deliver);
     }
+    if (resp.http.X-Reader-Frame && req.method == "GET" && !req.http.X-Reader-Frame
+        && !req.http.X-Edge-Fallback && std.healthy(req.backend_hint)) {
+        # The shared form of a page with ad spots: ask for this reader's frame.
+        set req.http.X-Reader-Frame = "1";
+        return (restart);
+    }
+    if (req.http.X-Reader-Frame && resp.status >= 500) {
+        # No frame (the origin failed or timed out): the shared form, its ad slots empty.
+        unset req.http.X-Reader-Frame;
+        set req.http.X-Edge-Fallback = "1";
+        return (restart);
+    }
+    unset resp.http.X-Reader-Frame;
     unset resp.http.Surrogate-Control;
     unset resp.http.Surrogate-Key;
     unset resp.http.xkey;

@@ -5,8 +5,10 @@ The body around the holes is the same for every reader and is what the body cach
 (``render/page.py``); only the filling differs:
 
 * :class:`ServerHoles`: rendered here, for this reader (the page is then ``private``);
-* :class:`EsiHoles`: an ``<esi:include>`` of each placement's own URL, for an edge that does
-  ESI; the page stays shared and the edge fetches each include per reader;
+* :class:`ReservedHoles`: each ad slot an empty ``<div data-slot>``, other holes nothing: the
+  *shared form* of a page that an edge doing ESI keeps. Per page view the edge asks for the
+  reader's frame (holes rendered here, the shared pieces included: ``Shell.frame``), and shows
+  the shared form when the origin cannot answer;
 * :class:`ClientHoles`: each ad placement becomes an empty ``<div data-slot>`` that ``ads.js``
   fills with one ``/ads/decide`` per page view; the page is shared everywhere;
 * :class:`EmptyHoles`: nothing, for a ``HEAD`` request, which must decide and count nothing.
@@ -80,28 +82,24 @@ class EmptyHoles:
                 for placement in placements]
 
 
-class EsiHoles:
-    """``include_url(layout, slug, placement)`` is the placement's own URL with the page's
-    query string (the ad key-values): built per request, never kept in a cached body."""
-
-    name = "included"
+class ReservedHoles:
+    name = "reserved"
     renders_here = False
-
-    def __init__(self, include_url: Callable[[Layout, str, Placement], str]) -> None:
-        self.include_url = include_url
 
     def per_reader(self, placements: Sequence[Placement]) -> bool:
         return False
 
     def fill(self, page: HolePage, placements: Sequence[Placement]
              ) -> list[RenderedPlacement]:
-        found = []
-        for placement in placements:
-            url = self.include_url(page.layout, page.slug, placement)
-            markup = Markup('<esi:include src="{}"/>').format(url)
-            found.append(RenderedPlacement(placement, markup, markup, "esi", 0.0,
-                                           INCLUDE_POLICY))
-        return found
+        return [wrap(placement, slot_divs(placement.ad_slots), "reserved", 0.0, INCLUDE_POLICY)
+                for placement in placements]
+
+
+def slot_divs(codes: Sequence[str]) -> Markup:
+    """An empty ``<div data-slot>`` per ad slot: where ``ads.js`` puts the slot's ad, or where
+    it would have gone."""
+    return Markup("").join(Markup('<div class="ad-slot" data-slot="{}"></div>').format(code)
+                           for code in codes)
 
 
 class ClientHoles:
@@ -128,10 +126,8 @@ class ClientHoles:
         for placement in placements:
             if not placement.ad_slots:
                 continue
-            slots = Markup("").join(Markup('<div class="ad-slot" data-slot="{}"></div>')
-                                    .format(code) for code in placement.ad_slots)
-            rendered[placement.id] = wrap(placement, slots + script, "client", 0.0,
-                                          INCLUDE_POLICY)
+            rendered[placement.id] = wrap(placement, slot_divs(placement.ad_slots) + script,
+                                          "client", 0.0, INCLUDE_POLICY)
             script = Markup("")
         return [rendered[placement.id] for placement in placements]
 

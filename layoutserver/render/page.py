@@ -8,6 +8,11 @@ inside it. Per-request placements (ad spots) are left in the cached body as mark
 each request fills them its own way (``render/holes.py``: rendered here, ESI includes, client
 slots, or nothing for HEAD), so a warm page never looks up its subject or renders a shared
 widget, whoever it is for.
+
+For an edge that does ESI a page with holes has three forms: its *shared form* (holes left as
+empty slots), which the edge keeps and shows when the origin cannot answer; per page
+view, the reader's *frame* (holes rendered here, the shared pieces as includes); and each of
+those pieces, a *part*, which the edge keeps (``render/shell.py``).
 """
 
 from __future__ import annotations
@@ -39,6 +44,22 @@ Builder = Callable[[Assembly], tuple[bytes, str]]
 """Turns the assembled placements into a body and its mimetype (the web layer's templates)."""
 
 
+#: What a result is for an edge doing ESI (``PageResult.edge_role``).
+SHARED_FORM = "shared form"
+FRAME = "frame"
+
+
+class EdgePart(NamedTuple):
+    """One shared piece of a frame: its shell's structure and its number there (0 first)."""
+
+    structure: str
+    number: int
+
+
+class PartNotFound(LookupError):
+    """The page is no longer cut the way the part's URL says (its layout changed)."""
+
+
 class SubjectNotFound(LookupError):
     """The page's article or section does not exist (or is not published yet)."""
 
@@ -57,6 +78,10 @@ class PageCall(NamedTuple):
     """The request's facts, made only when the cache key or a render needs them."""
     holes: Callable[[], Holes]
     """How the holes are filled for this request, asked only when there are holes."""
+    frame: Callable[[str, int], str] | None = None
+    """For the reader's frame: the URL of a part, by its shell's structure and index."""
+    part: EdgePart | None = None
+    """For one part of a frame."""
 
 
 class PageResult(NamedTuple):
@@ -66,8 +91,8 @@ class PageResult(NamedTuple):
     """The cache policy of the shared part (the whole, when ``per_reader`` is False)."""
     per_reader: bool
     """The body holds this reader's own output: no shared cache may keep it."""
-    edge_holes: bool
-    """The body holds holes an edge fills per reader (ESI includes)."""
+    edge_role: str
+    """``SHARED_FORM`` or ``FRAME`` for an edge doing ESI, else empty."""
     etag: str | None
     timing: str
     """The ``Server-Timing`` value: each placement, then the total."""
@@ -155,9 +180,11 @@ class PagePipeline:
                  *[f"{key}={vary_value(key, layout.page_type, slug, reader, site)}"
                    for key in inside.vary_keys], f"cv={version}")
         cached = self._cached_body(facts)
+        if cached is not None and call.part is not None:
+            return _part(call, call.part, cached, inside, started, "hit")
         if cached is not None and not cached.live:
             timing = f'{cached.hit_timing}, total;dur={_ms(started):.2f};desc="page-cache hit"'
-            return PageResult(cached.body, cached.mimetype, cached.policy, False, False,
+            return PageResult(cached.body, cached.mimetype, cached.policy, False, "",
                               cached.etag, timing, inside.vary_keys, cached.surrogate_keys,
                               "hit")
         if cached is not None:
@@ -178,7 +205,7 @@ class PagePipeline:
 
         page = HolePage(layout, slug, subject, version, context)
         if cached is not None:
-            return self._fill(call.holes(), cached, page, inside, started)
+            return self._fill(call, call.holes(), cached, page, inside, started)
 
         # Holes rendered here are rendered with the rest, within one budget; others are
         # filled after the shared placements are.
@@ -205,36 +232,48 @@ class PagePipeline:
         if all(item.outcome in CLEAN_OUTCOMES for item in shared.values()):
             self._store(facts, entry, min(policy.ttl, BODY_TTL_CAP))
         fresh = replace(entry, hit_timing=server_timing(timings(list(shared.values()))))
+        if call.part is not None:
+            return _part(call, call.part, fresh, inside, started, "miss")
         done = [rendered[p.id] for p in holes] if together else None
-        return self._fill(holes_filler, fresh, page, inside, started, outcome="miss",
+        return self._fill(call, holes_filler, fresh, page, inside, started, outcome="miss",
                           filled=done)
 
-    def _fill(self, holes: Holes | None, cached: CachedBody, page: HolePage, inside: Inside,
-              started: float, outcome: str = "hit",
+    def _fill(self, call: PageCall, holes: Holes | None, cached: CachedBody, page: HolePage,
+              inside: Inside, started: float, outcome: str = "hit",
               filled: list[RenderedPlacement] | None = None) -> PageResult:
         """The cached body with its holes filled the way ``holes`` does it (``filled``:
-        already, with the rest of the page; ``holes`` None: the body has none)."""
+        already, with the rest of the page; ``holes`` None: the body has none), or the
+        reader's frame around them when the call asks for one."""
         placements = [p for p in map(page.layout.placement, cached.live) if p is not None]
         if filled is None:
             filled = holes.fill(page, placements) if holes is not None and placements else []
         per_reader = holes is not None and holes.per_reader(placements)
-        body, etag = cached.body, cached.etag
+        body, etag, role = cached.body, cached.etag, ""
         if cached.live:
             shell = cached.shell or Shell.of(cached.body, cached.live)
-            body, etag = shell.fill(cached.mimetype, filled)
-        edge_holes = any(item.outcome == "esi" for item in filled)
+            if call.frame is not None:
+                structure = shell.structure(page.layout.digest, call.representation)
+                frame = call.frame
+                body, etag, role = shell.frame(
+                    filled, lambda index: frame(structure, index)), None, FRAME
+            else:
+                body, etag = shell.fill(cached.mimetype, filled)
+                if any(item.outcome == "reserved" for item in filled):
+                    etag, role = None, SHARED_FORM
         if outcome == "miss":
             total = "rendered"
         elif filled and holes is not None:
             total = f"page-cache hit, per-request widgets {holes.name}"
         else:
             total = "page-cache hit"
+        if role == FRAME:
+            total += ", shared parts included"
         timing = ", ".join(part for part in (
             cached.hit_timing, server_timing([*timings(filled), ("total", _ms(started), total)]))
             if part)
         decided_ads = (holes is not None and holes.renders_here
                        and any(p.ad_slots for p in placements))
-        return PageResult(body, cached.mimetype, cached.policy, per_reader, edge_holes, etag,
+        return PageResult(body, cached.mimetype, cached.policy, per_reader, role, etag,
                           timing, inside.vary_keys, cached.surrogate_keys, outcome, decided_ads)
 
     def _cached_body(self, facts: tuple[str, ...]) -> CachedBody | None:
@@ -262,6 +301,21 @@ class PagePipeline:
         fragments.local.put(facts, entry, time.monotonic() + ttl)
 
 
+
+
+def _part(call: PageCall, part: EdgePart, cached: CachedBody, inside: Inside, started: float,
+          outcome: str) -> PageResult:
+    """The shared piece of the page that ``part`` names; raises :class:`PartNotFound` when the
+    page is not cut that way (any more)."""
+    structure, index = part
+    shell = cached.shell or (Shell.of(cached.body, cached.live) if cached.live else None)
+    if (shell is None or not 0 <= index < len(shell.segments)
+            or shell.structure(call.layout.digest, call.representation) != structure):
+        raise PartNotFound(f"This page has no part {index} of {structure!r} (any more).")
+    segment = shell.segments[index]
+    timing = f'total;dur={_ms(started):.2f};desc="page-cache {outcome}, part {index}"'
+    return PageResult(segment, cached.mimetype, cached.policy, False, "", strong_etag(segment),
+                      timing, inside.vary_keys, cached.surrogate_keys, outcome)
 
 
 def _shared(core: Core, placement: Placement) -> bool:

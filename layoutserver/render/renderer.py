@@ -36,9 +36,10 @@ log = logging.getLogger(__name__)
 
 #: Outcomes that leave output worth storing in a page-level cache. "unavailable" (a widget that
 #: failed to load or is disabled) is stable until the next start, so it counts as clean; so do
-#: the per-request placements left for someone else to fill (``render/holes.py``): "esi" (an
-#: include the edge fetches), "client" (a slot ads.js fills) and "skipped" (a HEAD request).
-CLEAN_OUTCOMES = frozenset({"hit", "miss", "unavailable", "esi", "client", "skipped"})
+#: the per-request placements left for someone else to fill (``render/holes.py``): "reserved"
+#: (the shared form an edge keeps), "client" (a slot ads.js fills) and "skipped" (a HEAD
+#: request).
+CLEAN_OUTCOMES = frozenset({"hit", "miss", "unavailable", "reserved", "client", "skipped"})
 #: A hole left for the edge or the browser to fill: the page around it may be cached as long
 #: as its other widgets allow.
 INCLUDE_POLICY = CachePolicy.shared_for(ttl=24 * 3600)

@@ -6,18 +6,29 @@ placements' fresh output, one copy of the body instead of a search-and-replace p
 Its strong ETag hashes the shell's digest and the fresh output (each with its length), not the
 whole body again: two bodies get one ETag only if they are the same bytes. Every strong ETag
 of layoutserver is SHA-256, truncated to 128 bits (:func:`strong_etag`).
+
+For an edge that does ESI the roles turn around (:meth:`Shell.frame`): the reader's *frame*
+holds the placements' fresh output and an ``<esi:include>`` of each shared piece between them,
+which the edge keeps (its *parts*, ``/parts/...``). A part's URL names the shell's
+:attr:`Shell.structure`, so parts of one frame always fit together: two workers may hold
+different copies of a page (a list refreshed at another moment) but cut at the same places.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+
+from markupsafe import escape
 
 from layoutserver.render.renderer import RenderedPlacement
 
 LIVE_MARK = "<!--ls-live:{}-->"
+#: A shared piece of a frame no longer than this is written into the frame itself rather than
+#: included: an include costs the edge a lookup, a few bytes of markup cost nothing.
+INLINE_PART_BYTES = 512
 
 
 def strong_etag(body: bytes) -> str:
@@ -67,3 +78,25 @@ class Shell:
             parts.append(text)
             parts.append(segment)
         return b"".join(parts), etag.hexdigest()[:32]
+
+    def structure(self, layout_digest: str, representation: str) -> str:
+        """Names where the shell is cut: the same for every copy of one representation of a
+        layout, whatever the shared widgets in it say."""
+        text = "\0".join((layout_digest, representation, *self.ids))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def frame(self, live: Sequence[RenderedPlacement], part_url: Callable[[int], str]) -> bytes:
+        """The reader's frame: each placement's output where its mark is, and each shared
+        piece between them as an include of ``part_url(index)`` (short ones written in)."""
+        by_id = {item.placement.id: item.html for item in live}
+        parts: list[bytes] = []
+        for index, segment in enumerate(self.segments):
+            if index:
+                pid = self.ids[index - 1]
+                html = by_id.get(pid)
+                parts.append(LIVE_MARK.format(pid).encode() if html is None else html.encode())
+            if len(segment) <= INLINE_PART_BYTES:
+                parts.append(segment)
+            else:
+                parts.append(f'<esi:include src="{escape(part_url(index))}"/>'.encode())
+        return b"".join(parts)

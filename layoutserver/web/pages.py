@@ -1,4 +1,5 @@
-"""Site-facing routes: a whole page, one region, all regions as JSON, or one placed widget.
+"""Site-facing routes: a whole page, one region, all regions as JSON, or one placed widget (and
+the shared parts of a page or region that an edge doing ESI keeps).
 
 Each route picks the placements it shows and how to build its body; ``serving.serve`` does the
 rest (see there).
@@ -8,15 +9,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 
 from flask import Blueprint, Response, abort, current_app, request, send_from_directory
 from markupsafe import Markup
 
 from layoutserver.content.schemas import SLUG_PATTERN
 from layoutserver.core import Core, get_core
-from layoutserver.layouts import Layout
+from layoutserver.layouts import Layout, Placement
 from layoutserver.render.assembly import Assembly
-from layoutserver.render.page import PagePipeline
+from layoutserver.render.page import Builder, EdgePart, PagePipeline
 from layoutserver.web.serving import serve
 from layoutserver.widgets import ArticleView
 
@@ -29,7 +31,35 @@ SLUG = re.compile(SLUG_PATTERN)
 @blueprint.get("/pages/<page_type>/<slug>")
 def page(page_type: str, slug: str) -> Response:
     core, layout = _layout(page_type, slug)
+    return serve(core, _pipeline(), layout, slug, "page", layout.placement_list,
+                 _page_builder(core, layout))
 
+
+@blueprint.get("/fragments/<page_type>/<slug>/<region>")
+def region_fragment(page_type: str, slug: str, region: str) -> Response:
+    core, layout = _layout(page_type, slug)
+    placements, build = _region(layout, region)
+    return serve(core, _pipeline(), layout, slug, f"region:{region}", placements, build)
+
+
+@blueprint.get("/parts/<page_type>/<slug>/<representation>/<structure>/<int:index>")
+def part(page_type: str, slug: str, representation: str, structure: str, index: int
+         ) -> Response:
+    """One shared piece of a page or region, for the frames an edge doing ESI assembles
+    (``render/shell.py``); its URL is made by the frame, never by hand."""
+    core, layout = _layout(page_type, slug)
+    placements: Sequence[Placement]
+    if representation == "page":
+        placements, build = layout.placement_list, _page_builder(core, layout)
+    elif representation.startswith("region:"):
+        placements, build = _region(layout, representation.removeprefix("region:"))
+    else:
+        abort(404, f"No part of a {representation!r}: parts are of 'page' or 'region:NAME'.")
+    return serve(core, _pipeline(), layout, slug, representation, placements, build,
+                 part=EdgePart(structure, index))
+
+
+def _page_builder(core: Core, layout: Layout) -> Builder:
     def build(assembly: Assembly) -> tuple[bytes, str]:
         assets = assembly.assets(core.registry)
         # The template straight from the Jinja environment: render_template's signals and
@@ -44,22 +74,20 @@ def page(page_type: str, slug: str) -> Response:
         )
         return html.encode(), "text/html"
 
-    return serve(core, _pipeline(), layout, slug, "page", layout.placement_list, build)
+    return build
 
 
-@blueprint.get("/fragments/<page_type>/<slug>/<region>")
-def region_fragment(page_type: str, slug: str, region: str) -> Response:
-    core, layout = _layout(page_type, slug)
+def _region(layout: Layout, region: str) -> tuple[Sequence[Placement], Builder]:
+    """The placements of one region and the builder of its HTML (404 for an unknown one)."""
     found = layout.region(region)
     if found is None:
         names = ", ".join(r.name for r in layout.regions)
-        abort(404, f"Page type {page_type!r} has no region {region!r}; it has: {names}.")
+        abort(404, f"Page type {layout.page_type!r} has no region {region!r}; it has: {names}.")
 
     def build(assembly: Assembly) -> tuple[bytes, str]:
         return str(assembly.regions().get(region, Markup(""))).encode(), "text/html"
 
-    return serve(core, _pipeline(), layout, slug, f"region:{region}", list(found.placements),
-                 build)
+    return list(found.placements), build
 
 
 @blueprint.get("/fragments/<page_type>/<slug>")

@@ -6,16 +6,25 @@ Who may keep a response, by what is in it:
 * shared (no holes, or holes an edge or the browser fills): ``Cache-Control: public`` with the
   TTL of the widgets inside and ``stale-while-revalidate``/``stale-if-error``, a strong ETag,
   and the surrogate keys it depends on (``Surrogate-Key`` and ``xkey``) for purges;
-* with ESI includes (an edge that sent ``Surrogate-Capability: ...="ESI/1.0"``): the edge may
-  keep it (``Surrogate-Control: max-age=...``) but what it assembles is per reader, so browsers
-  and any cache behind the edge are told ``no-store``, and there is no ETag;
 * with this reader's own output (ads rendered here): ``private, no-store``.
+
+An edge that does ESI (it sends ``Surrogate-Capability: ...="ESI/1.0"``) gets a page or region
+with holes in three forms (``render/page.py``):
+
+* its *shared form*, holes left as empty slots: the edge may keep it
+  (``Surrogate-Control: max-age=...``), and shows it when the origin cannot answer; browsers and
+  any cache behind the edge are told ``no-store`` (what they get in its place is the reader's),
+  there is no ETag, and ``X-Reader-Frame: 1`` tells the edge to ask for the reader's frame;
+* the reader's *frame*, asked for with ``X-Reader-Frame: 1``: the holes rendered here and the
+  shared pieces as includes, ``private, no-store`` and ``Surrogate-Control: no-store,
+  content="ESI/1.0"`` (the edge assembles it and keeps nothing);
+* each shared piece (``/parts/...``): shared, with the page's TTL and surrogate keys.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from flask import Request, Response, request, url_for
 from werkzeug.exceptions import NotFound
@@ -23,8 +32,18 @@ from werkzeug.exceptions import NotFound
 from layoutserver.core import Core
 from layoutserver.edge.keys import header_value
 from layoutserver.layouts import Layout, Placement
-from layoutserver.render.holes import ClientHoles, EmptyHoles, EsiHoles, Holes, ServerHoles
-from layoutserver.render.page import Builder, PageCall, PagePipeline, PageResult, SubjectNotFound
+from layoutserver.render.holes import ClientHoles, EmptyHoles, Holes, ReservedHoles, ServerHoles
+from layoutserver.render.page import (
+    FRAME,
+    SHARED_FORM,
+    Builder,
+    EdgePart,
+    PageCall,
+    PagePipeline,
+    PageResult,
+    PartNotFound,
+    SubjectNotFound,
+)
 from layoutserver.render.request_view import header
 from layoutserver.web.responses import finish
 from layoutserver.widgets import RequestView
@@ -32,6 +51,9 @@ from layoutserver.widgets import RequestView
 #: Where a page, region, JSON or widget response notes in the WSGI environ whether the body
 #: cache answered ("hit") or not ("miss"), for ``layoutserver.metrics``.
 PAGE_CACHE_OUTCOME = "layoutserver.page_cache"
+#: On a shared form: the edge should ask for the reader's frame; on a request (from the edge):
+#: the reader's frame is asked for.
+FRAME_HEADER = "X-Reader-Frame"
 
 
 class PageNotFound(NotFound):
@@ -44,8 +66,9 @@ class PageNotFound(NotFound):
 
 
 def serve(core: Core, pipeline: PagePipeline, layout: Layout, slug: str, representation: str,
-          placements: Sequence[Placement], build: Builder) -> Response:
-    """The response for one representation of a page."""
+          placements: Sequence[Placement], build: Builder, part: EdgePart | None = None
+          ) -> Response:
+    """The response for one representation of a page (or one part of it)."""
     current: Request = request._get_current_object()  # type: ignore[attr-defined]
     views: list[RequestView] = []
 
@@ -54,12 +77,21 @@ def serve(core: Core, pipeline: PagePipeline, layout: Layout, slug: str, represe
             views.append(core.request_view(current))
         return views[0]
 
+    esi = _may_include(representation) and "ESI/1.0" in (
+        header(current, "Surrogate-Capability") or "")
+    frame = None
+    if esi and part is None and current.method != "HEAD" and header(current, FRAME_HEADER):
+        frame = _part_urls(layout, slug, representation)
     call = PageCall(layout, slug, representation, placements, build, reader,
-                    lambda: _holes(core, current, representation))
+                    lambda: _holes(core, current, representation,
+                                   shared_form=esi and frame is None and part is None),
+                    frame, part)
     try:
         result = pipeline.serve(call)
     except SubjectNotFound as missing:
         raise PageNotFound(str(missing), missing.keys) from None
+    except PartNotFound as gone:
+        raise NotFound(str(gone)) from None
     current.environ[PAGE_CACHE_OUTCOME] = result.cache_outcome
     response = _response(core, result, representation, current)
     view = views[0] if views else None
@@ -70,23 +102,21 @@ def serve(core: Core, pipeline: PagePipeline, layout: Layout, slug: str, represe
     return response
 
 
-def _holes(core: Core, current: Request, representation: str) -> Holes:
+def _part_urls(layout: Layout, slug: str, representation: str) -> Callable[[str, int], str]:
+    def part_url(structure: str, index: int) -> str:
+        return url_for("pages.part", page_type=layout.page_type, slug=slug,
+                       representation=representation, structure=structure, index=index)
+
+    return part_url
+
+
+def _holes(core: Core, current: Request, representation: str, shared_form: bool) -> Holes:
     """How this request's holes are filled: nothing for HEAD; ad slots left to ads.js when
-    ads are delivered by the browser; includes for an edge that does ESI (HTML pages and
-    regions only); otherwise rendered here."""
+    ads are delivered by the browser; empty slots in the shared form an edge doing ESI keeps;
+    otherwise rendered here (in the reader's frame, for such an edge)."""
     if current.method == "HEAD":
         return EmptyHoles()
-    holes: Holes = ServerHoles(core.renderer)
-    if _may_include(representation) and "ESI/1.0" in (
-            header(current, "Surrogate-Capability") or ""):
-        query = current.query_string.decode("latin-1")
-
-        def include_url(layout: Layout, slug: str, placement: Placement) -> str:
-            url = url_for("pages.widget", page_type=layout.page_type, slug=slug,
-                          placement_id=placement.id)
-            return f"{url}?{query}" if query else url
-
-        holes = EsiHoles(include_url)
+    holes: Holes = ReservedHoles() if shared_form else ServerHoles(core.renderer)
     if core.config["ADS_DELIVERY"] == "client" and representation != "json":
         holes = ClientHoles(holes, url_for("ads.script"))
     return holes
@@ -95,17 +125,17 @@ def _holes(core: Core, current: Request, representation: str) -> Holes:
 def _response(core: Core, result: PageResult, representation: str,
               current: Request) -> Response:
     config = core.config
-    headers = _headers(result.per_reader, result.policy.shared, result.edge_holes,
+    headers = _headers(result.per_reader, result.policy.shared, result.edge_role,
                        result.policy.ttl, result.vary, _may_include(representation),
                        result.surrogate_keys, config["DEVICE_HEADER"], config["CONSENT_HEADER"],
                        config["EDGE_STALE_WHILE_REVALIDATE"], config["EDGE_STALE_IF_ERROR"])
     return finish(result.body, result.mimetype, result.timing,
-                  None if result.edge_holes else result.etag, headers=headers,
+                  None if result.edge_role else result.etag, headers=headers,
                   environ=current.environ)
 
 
 @functools.lru_cache(maxsize=1024)
-def _headers(per_reader: bool, shared: bool, edge_holes: bool, ttl: int, vary_keys: tuple[str, ...],
+def _headers(per_reader: bool, shared: bool, edge_role: str, ttl: int, vary_keys: tuple[str, ...],
              includes: bool, surrogate_keys: tuple[str, ...], device_header: str,
              consent_header: str, stale_while_revalidate: int, stale_if_error: int
              ) -> tuple[tuple[str, str], ...]:
@@ -115,9 +145,11 @@ def _headers(per_reader: bool, shared: bool, edge_holes: bool, ttl: int, vary_ke
              f"stale-if-error={stale_if_error}")
     if per_reader or not shared:
         headers = [("Cache-Control", "private, no-store")]
-    elif edge_holes:
+        if edge_role == FRAME:
+            headers.append(("Surrogate-Control", 'no-store, content="ESI/1.0"'))
+    elif edge_role == SHARED_FORM:
         headers = [("Cache-Control", "no-store"),
-                   ("Surrogate-Control", f'max-age={ttl}, {stale}, content="ESI/1.0"')]
+                   ("Surrogate-Control", f"max-age={ttl}, {stale}"), (FRAME_HEADER, "1")]
     else:
         headers = [("Cache-Control", f"public, max-age={ttl}, {stale}")]
     if not per_reader:

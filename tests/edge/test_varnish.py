@@ -1,6 +1,6 @@
 """Behind a real Varnish with the shipped VCL (``config/edge/varnish.vcl``): nothing of one
-reader reaches another, one ad decision per page view, purges by surrogate key, reader keys
-kept by the edge, and failures that stay small."""
+reader reaches another, one ad decision per page view (the reader's frame), purges by surrogate
+key, reader keys kept by the edge, and failures that stay small."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def tokens(app: Flask, page: str) -> list[Tracked]:
     return [signer.verify("click", token) for token in CLICK.findall(page)]
 
 
-def test_readers_get_their_own_includes_and_one_decision_per_page_view(edge: Any) -> None:
+def test_readers_get_their_own_frames_and_one_decision_per_page_view(edge: Any) -> None:
     app, origin, front = edge
     readers = {
         "A": ("?campaign=autumn&section=world", {"Cookie": "ls_uid=reader-aaaaaaaa",
@@ -60,16 +60,15 @@ def test_readers_get_their_own_includes_and_one_decision_per_page_view(edge: Any
         status, response_headers, page = front.get(SEED_PATH + query, headers)
         assert status == 200
         # nothing a browser or a cache behind the edge may keep, and no shared ETag
-        assert response_headers["cache-control"] == "no-store"
+        assert response_headers["cache-control"] == "private, no-store"
         assert "etag" not in response_headers
-        for internal in ("surrogate-control", "surrogate-key", "xkey"):
+        for internal in ("surrogate-control", "surrogate-key", "xkey", "x-reader-frame"):
             assert internal not in response_headers
         assert "esi:include" not in page and "East Turkistan" in page
+        assert 'class="ad-slot"' not in page  # every slot decided, none left empty
         pages[name] = page
-    includes = [path for path in origin.requests if path.startswith("/widgets/")]
-    assert any(path.endswith("?campaign=autumn&section=world") for path in includes)
-    assert any(path.endswith("?campaign=B") for path in includes)
-    assert [p for p in includes if "?" not in p]  # reader C's, without anyone's query
+    # one frame per page view, each with its own reader's query (the ad key-values)
+    assert origin.frames == [SEED_PATH + query for query, _headers in readers.values()]
     for name, page in pages.items():
         tracked = tokens(app, page)
         # a slot may stay empty (reader C has no key: capped line items sit out)
@@ -95,12 +94,21 @@ def test_readers_get_their_own_includes_and_one_decision_per_page_view(edge: Any
         if "Tailspin mobile mornings" in mobile_lines:
             break
     assert "Tailspin mobile mornings" in mobile_lines
-    # each URL's page is fetched once: a second reader of it gets the edge's copy
-    shells = len([p for p in origin.requests if p.startswith("/pages/")])
+    # each URL's shared form and each part are fetched once: a second reader of the page
+    # costs the origin its frame only
+    def shared_fetches() -> tuple[int, int]:
+        """The shared forms (one per URL) and the parts the origin was asked for."""
+        pages = [p for p in origin.requests if p.startswith("/pages/")]
+        return len(pages) - len(origin.frames), len([p for p in origin.requests
+                                                     if p.startswith("/parts/")])
+
+    fetched = shared_fetches()
     again = front.get(SEED_PATH, {"Cookie": "ls_uid=reader-dddddddd"})[2]
-    assert len([p for p in origin.requests if p.startswith("/pages/")]) == shells == 3
+    assert shared_fetches() == fetched
+    assert fetched[0] == 3 and 1 <= fetched[1] <= 6
+    assert len(origin.frames) == views + 1  # one origin request per page view
     assert {t.user_key for t in tokens(app, again)} - {None} <= {"reader-dddddddd"}
-    assert stored_page_views(app) == views + 1  # one decision per page view
+    assert stored_page_views(app) == 0  # a frame decides the whole page: nothing to share
 
 
 def test_the_edge_gives_new_readers_a_key_and_caps_hold(edge: Any) -> None:
@@ -127,12 +135,14 @@ def test_the_edge_gives_new_readers_a_key_and_caps_hold(edge: Any) -> None:
 
 def test_a_head_request_decides_nothing(edge: Any) -> None:
     app, origin, front = edge
+    decided: list[object] = []
+    get_ads(app).server.observers.append(decided.append)
     status, _headers, _page = front.get(SEED_PATH + "?head=1", method="HEAD")
     assert status == 200
-    assert not [path for path in origin.requests if path.startswith("/widgets/")]
-    assert stored_page_views(app) == 0
+    assert not origin.frames and not decided
     front.get(SEED_PATH + "?head=1")
-    assert stored_page_views(app) == 1  # the count would see one
+    assert origin.frames == [SEED_PATH + "?head=1"]
+    assert len(decided) == 1  # the observer would see one
 
 
 def stored_page_views(app: Flask) -> int:

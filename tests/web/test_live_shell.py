@@ -8,7 +8,7 @@ from markupsafe import Markup
 
 from layoutserver.layouts.model import Placement
 from layoutserver.render.renderer import RenderedPlacement
-from layoutserver.render.shell import LIVE_MARK, Shell
+from layoutserver.render.shell import INLINE_PART_BYTES, LIVE_MARK, Shell
 from layoutserver.widgets import CachePolicy
 
 
@@ -46,3 +46,22 @@ def test_the_etag_is_strong_without_hashing_the_whole_body() -> None:
         "text/html", [live("a", "ab"), live("b", "c")])
     assert first == again
     assert len({first[1], moved[1], other[1]}) == 3
+
+
+def test_a_frame_includes_the_long_pieces_and_writes_in_the_short_ones() -> None:
+    long = "<article>" + "x" * INLINE_PART_BYTES + "</article>"
+    shell = Shell.of(shell_of(long, "@a", "</div><div>", "@b", long), ["a", "b"])
+    frame = shell.frame([live("a", "<i>A</i>"), live("b", "B")],
+                        lambda number: f"/parts/p/{number}?x=<&>")
+    assert frame == (b'<esi:include src="/parts/p/0?x=&lt;&amp;&gt;"/><i>A</i></div><div>B'
+                     b'<esi:include src="/parts/p/2?x=&lt;&amp;&gt;"/>')
+
+
+def test_the_structure_names_where_a_shell_is_cut_not_what_is_in_it() -> None:
+    first = Shell.of(shell_of("<p>old list</p>", "@a", "</p>"), ["a"])
+    later = Shell.of(shell_of("<p>a fresher list</p>", "@a", "</p>"), ["a"])
+    other_cut = Shell.of(shell_of("<p>", "@a", "@b", "</p>"), ["a", "b"])
+    assert first.structure("L1", "page") == later.structure("L1", "page")
+    assert first.structure("L1", "page") != other_cut.structure("L1", "page")
+    assert first.structure("L1", "page") != first.structure("L2", "page")
+    assert first.structure("L1", "page") != first.structure("L1", "region:main")
