@@ -40,6 +40,7 @@ def create_app(
     from layoutserver.logs import configure_logging
     from layoutserver.registry import WidgetRegistry
     from layoutserver.settings import load_settings
+    from layoutserver.web import security_headers
 
     app = Flask(__name__)
     load_settings(app.config, settings)
@@ -65,5 +66,6 @@ def create_app(
     api.init_app(app)
     web.init_app(app)
     console.init_app(app)
+    security_headers.init_app(app, console_prefix=console.PREFIX)
     metrics.init_app(app)
     return app

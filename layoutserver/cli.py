@@ -294,6 +294,17 @@ def users_password(name: str, password_stdin: bool) -> None:
     click.echo(f"new password for {name.strip()}; their sessions have ended")
 
 
+@users.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(ROLES))
+@with_appcontext
+def users_role(name: str, role: str) -> None:
+    """Give the user called NAME another ROLE; every console session of theirs ends."""
+    with _refused_as_error(), get_database().session() as session:
+        console_users.set_role(session, name, role)
+    click.echo(f"{name.strip()} is now {role}; their sessions have ended")
+
+
 def _password(from_stdin: bool) -> str:
     """The first line of standard input, or a password asked for twice."""
     if from_stdin:

@@ -108,6 +108,16 @@ DEFAULTS: dict[str, Any] = {
     # A consent header value that is neither a yes nor a no: "deny" (no consent) or
     # "unstated" (as if the header were absent).
     "CONSENT_UNRECOGNISED": "deny",
+    # Security headers of site responses (docs/security.md): the origins creatives may load
+    # from and talk to (["https://ads.example.net"]); the Content-Security-Policy (unset: a
+    # policy allowing this server and AD_ORIGINS, see layoutserver/web/security_headers.py;
+    # "": none); the Referrer-Policy.
+    "AD_ORIGINS": [],
+    "SITE_CSP": None,
+    "SITE_REFERRER_POLICY": "strict-origin-when-cross-origin",
+    # The host the console answers on ("admin.example.com"); the site then answers on every
+    # other host and the console on no other. Empty: one host for both.
+    "CONSOLE_HOST": "",
 }
 
 

@@ -125,6 +125,17 @@ def set_password(session: Session, name: str, password: str) -> None:
     end_sessions(session, user.id)
 
 
+def set_role(session: Session, name: str, role: str) -> None:
+    """Give the user called ``name`` another role, ending every session of theirs: a session
+    opened for one role never goes on under another. ``ValueError`` for an unknown name or
+    role."""
+    user = session.scalar(select(User).where(User.name == name.strip()))
+    if user is None:
+        raise ValueError(f"there is no user named {name!r}")
+    user.role = check_role(role)
+    end_sessions(session, user.id)
+
+
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.name)))
 

@@ -79,4 +79,4 @@ def _error(error: HTTPException) -> Response:
     return response
 
 
-__all__ = ["init_app"]
+__all__ = ["PREFIX", "init_app"]

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from layoutserver.console import access
 from layoutserver.console.resources import ADS_RESOURCES, CONTENT_RESOURCES
 from layoutserver.core import get_core
+from layoutserver.web.security_headers import console_policy
 
 PREFIX = "/admin"
 
@@ -26,10 +27,13 @@ def _guard() -> Response | None:
 
 @blueprint.after_request
 def _headers(response: Response) -> Response:
-    # Console pages are per user and never framed by another site.
+    # Console pages are per user and never framed by another site (the page preview is framed
+    # by the console itself).
     if request.endpoint != "console.static":
         response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"  # the preview frames itself
+    framed = request.endpoint == "console.preview_page"
+    response.headers["Content-Security-Policy"] = console_policy(current_app.config, framed)
+    response.headers["X-Frame-Options"] = "SAMEORIGIN" if framed else "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     return response

@@ -36,8 +36,6 @@ from layoutserver.render.renderer import RenderedPlacement
 from layoutserver.web.pages import SLUG
 
 SUGGESTIONS = 20
-#: The iframe's width for each device, in CSS pixels.
-FRAME_WIDTHS = {"desktop": 1200, "tablet": 820, "mobile": 390}
 
 
 @dataclass(frozen=True)
@@ -76,7 +74,7 @@ def preview() -> str:
     device = _choice("device", DEVICES, "desktop")
     return render_template("console/preview.html", page_types=page_types, page_type=page_type,
                            slug=slug, device=device, devices=DEVICES,
-                           width=FRAME_WIDTHS[device], suggestions=_suggestions())
+                           suggestions=_suggestions())
 
 
 def _suggestions() -> list[tuple[str, str]]:

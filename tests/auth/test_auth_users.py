@@ -22,6 +22,7 @@ from layoutserver.auth.users import (
     end_sessions,
     find_user,
     set_password,
+    set_role,
     sign_in,
 )
 from layoutserver.db import Database
@@ -101,6 +102,20 @@ def test_ending_sessions_and_a_new_password_end_every_session(session: Session) 
     assert sign_in(session, "bob", "a long password") is None
     with pytest.raises(ValueError, match="at least 8"):
         set_password(session, "bob", "short")
+
+
+def test_a_new_role_ends_every_session(session: Session) -> None:
+    create_user(session, "carol", "admin", "a long password")
+    signed = sign_in(session, "carol", "a long password")
+    assert signed is not None
+    set_role(session, "carol", "viewer")
+    assert find_user(session, signed.id, "carol", signed.session_secret) is None
+    again = sign_in(session, "carol", "a long password")
+    assert again is not None and again.role == "viewer"
+    with pytest.raises(ValueError, match="unknown role 'owner'"):
+        set_role(session, "carol", "owner")
+    with pytest.raises(ValueError, match="no user named 'nobody'"):
+        set_role(session, "nobody", "viewer")
 
 
 # --- the stand-in hash an unknown name is checked against -------------------------------------

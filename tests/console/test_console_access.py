@@ -98,6 +98,18 @@ def test_a_new_password_ends_every_session(console_app: Flask, client: FlaskClie
     assert client.get("/admin/").status_code == 302
 
 
+def test_a_new_role_ends_every_session(console_app: Flask, client: FlaskClient) -> None:
+    sign_in(client, "admin")
+    result = CliRunner().invoke(main, ["users", "role", "admin", "viewer"],
+                                obj=_script_info(console_app))
+    assert result.exit_code == 0, result.output
+    assert "admin is now viewer; their sessions have ended" in result.output
+    assert client.get("/admin/").status_code == 302
+    refused = CliRunner().invoke(main, ["users", "role", "nobody", "viewer"],
+                                 obj=_script_info(console_app))
+    assert refused.exit_code != 0 and "no user named 'nobody'" in refused.output
+
+
 def test_a_session_unused_for_the_idle_time_ends(console_app: Flask,
                                                   client: FlaskClient) -> None:
     sign_in(client, "viewer")
@@ -152,7 +164,7 @@ def test_console_pages_are_not_cached_nor_framed_elsewhere(client: FlaskClient) 
     sign_in(client, "admin")
     response = client.get("/admin/")
     assert response.headers["Cache-Control"] == "no-store"
-    assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert response.headers["X-Frame-Options"] == "DENY"
 
 
 def test_the_cli_creates_lists_and_deletes_users(console_app: Flask) -> None:

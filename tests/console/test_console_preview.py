@@ -71,7 +71,7 @@ def test_the_preview_page_frames_the_chosen_device(client: FlaskClient) -> None:
     sign_in(client, "viewer")
     page = client.get(f"/admin/preview?page_type=article&slug={SEED_SLUG}&device=mobile"
                       ).get_data(as_text=True)
-    assert "width:min(100%, 390px)" in page
+    assert 'class="preview-frame preview-frame--mobile"' in page
     assert f"/admin/preview/page?page_type=article&amp;slug={SEED_SLUG}&amp;device=mobile" in page
     mobile = client.get(PAGE + "&device=mobile").get_data(as_text=True)
     assert "on mobile" in mobile
