@@ -33,7 +33,9 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER",
                                          str(max(max_requests // 10, 0))))
-# Behind a load balancer: the addresses whose X-Forwarded-* headers are trusted.
+# Behind a load balancer: the addresses whose X-Forwarded-Proto (the scheme) gunicorn trusts.
+# gunicorn never takes REMOTE_ADDR from X-Forwarded-For: the app reads the reader's address
+# itself, from LAYOUTSERVER_TRUSTED_PROXIES (docs/deployment.md), usually the same addresses.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 # The app is built in each worker, after the fork: its background threads (the ads counter
 # flush) and connection pools belong to that worker.

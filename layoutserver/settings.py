@@ -12,6 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from datetime import datetime
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -118,6 +119,11 @@ DEFAULTS: dict[str, Any] = {
     # The host the console answers on ("admin.example.com"); the site then answers on every
     # other host and the console on no other. Empty: one host for both.
     "CONSOLE_HOST": "",
+    # The load balancers and proxies in front of the app (addresses or CIDR networks, a list or
+    # comma-separated): only a request connecting from one of them has its X-Forwarded-For read,
+    # for the reader's own address (sign-in throttling). Empty: the connecting address is the
+    # reader's.
+    "TRUSTED_PROXIES": [],
 }
 
 
@@ -165,6 +171,7 @@ def _normalise(config: Config) -> None:
                             f"{config['CONSENT_UNRECOGNISED']!r}")
     site_timezone(config)
     site_now(config)
+    config["TRUSTED_PROXIES"] = [str(network) for network in trusted_proxies(config)]
 
 
 REDIS_TIMEOUT_SECONDS = 0.25
@@ -214,3 +221,23 @@ def site_now(config: Mapping[str, Any]) -> datetime | None:
     if pinned.tzinfo is None:
         pinned = pinned.replace(tzinfo=site_timezone(config))
     return pinned
+
+
+def trusted_proxies(config: Mapping[str, Any]) -> tuple[IPv4Network | IPv6Network, ...]:
+    """``TRUSTED_PROXIES`` as networks (an address alone is a network of one)."""
+    raw = config["TRUSTED_PROXIES"]
+    entries = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(entries, list | tuple):
+        raise SettingsError(f"TRUSTED_PROXIES must be a list of addresses or networks, "
+                            f"not {raw!r}")
+    networks = []
+    for entry in entries:
+        text = entry.strip() if isinstance(entry, str) else repr(entry)
+        if text == "":
+            continue
+        try:
+            networks.append(ip_network(text))
+        except ValueError as exc:
+            raise SettingsError(f"TRUSTED_PROXIES: {text!r} is not an IP address or network "
+                                f"(such as 10.0.0.5 or 10.0.0.0/8): {exc}") from exc
+    return tuple(networks)

@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from layoutserver.ads.tokens import instance_secret
 from layoutserver.console.blueprint import PREFIX, blueprint
-from layoutserver.console.throttle import Throttle
+from layoutserver.console.throttle import build_throttle
 from layoutserver.web.errors import register_error_area
 
 #: Flask's session settings as the console wants them, applied where a setting (file or
@@ -65,7 +65,7 @@ def init_app(app: Flask) -> None:
         if app.config.get(name) == flask_default:
             app.config[name] = value
     app.session_interface = SessionInterface()
-    app.extensions[sign_in.THROTTLE_KEY] = Throttle()
+    app.extensions[sign_in.THROTTLE_KEY] = build_throttle(app)
     app.register_blueprint(blueprint)
     register_error_area(app, PREFIX, _error)
 

@@ -13,6 +13,8 @@ from layoutserver.console import access
 from layoutserver.console.blueprint import PREFIX, blueprint
 from layoutserver.console.throttle import Throttle
 from layoutserver.db import get_database
+from layoutserver.settings import trusted_proxies
+from layoutserver.web.client_address import client_address
 
 THROTTLE_KEY = "layoutserver.console.throttle"
 
@@ -25,20 +27,33 @@ def sign_in() -> Response | str:
             return redirect(wanted)
         return render_template("console/sign_in.html", next=wanted, name="", error="")
     name = request.form.get("name", "").strip()
-    address = request.remote_addr or ""
+    client = client_address(request, trusted_proxies(current_app.config))
     throttle: Throttle = current_app.extensions[THROTTLE_KEY]
-    wait = throttle.wait(name, address)
+    wait = throttle.attempt(name, client)  # counted as a failure until it succeeds
     if wait > 0:
-        return _refused(wanted, name, 429, f"Too many failed sign-ins for {name!r}: try again "
-                                           f"in {ceil(wait / 60)} minute(s).")
+        return _throttled(wanted, name, wait)
     with get_database().session() as session:
         user = check_password(session, name, request.form.get("password", ""))
     if user is None:
-        throttle.failed(name, address)
         return _refused(wanted, name, 401, "That name and password do not match a user.")
-    throttle.succeeded(name, address)
+    throttle.succeeded(name, client)
     access.remember(user)
     return redirect(wanted)
+
+
+def _throttled(wanted: str, name: str, wait: float) -> Response:
+    """429 for a client that must wait: the same for every name, known or not."""
+    seconds = ceil(wait)
+    response = _refused(wanted, name, 429, f"Too many failed sign-ins from here: try again in "
+                                           f"{_how_long(seconds)}.")
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def _how_long(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{ceil(seconds / 60)} minutes"
 
 
 def _refused(wanted: str, name: str, status: int, error: str) -> Response:
