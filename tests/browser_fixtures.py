@@ -60,9 +60,24 @@ def live_server() -> Iterator[Callable[[Flask], LiveServer]]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def playwright() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    with sync_api.sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Any) -> Iterator[Any]:
+    launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture(scope="session")
+def popup_blocking_browser(playwright: Any) -> Iterator[Any]:
+    """The system Chromium with its popup blocker on, as a reader's browser has it (Playwright
+    starts Chromium with ``--disable-popup-blocking`` unless told not to)."""
+    launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                          ignore_default_args=["--disable-popup-blocking"])
+    yield launched
+    launched.close()

@@ -87,7 +87,7 @@ def dump(kind: Kind, row: Row) -> Dump:
             "lazy": row.lazy, "count_on_render": row.count_on_render,
         }
     if isinstance(row, Advertiser):
-        return {"name": row.name}
+        return {"name": row.name, "popups_escape_sandbox": row.popups_escape_sandbox}
     if isinstance(row, Campaign):
         return {"name": row.name, "advertiser": row.advertiser.name}
     if isinstance(row, Creative):

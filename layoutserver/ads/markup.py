@@ -8,8 +8,11 @@ the creative's size (so nothing shifts when it loads), holding
 * an HTML creative or third-party tag: an ``<iframe sandbox srcdoc>``. The sandbox allows
   scripts and popups but never ``allow-same-origin`` (the creative runs in an opaque origin and
   cannot reach the host page's DOM, cookies or storage) and never ``allow-top-navigation``.
-  The creative's HTML only ever appears escaped, inside ``srcdoc``; ``%%CLICK_URL%%`` in it is
-  replaced by the click URL;
+  A window the creative opens (its links open in a new tab: ``<base target="_blank">``) stays
+  in the sandbox, unless the creative's advertiser allows ``popups_escape_sandbox``. The
+  sandbox has no flag that ties popups to a click: the browser's popup blocker, when on, refuses a
+  window opened without one. The creative's HTML only ever appears escaped, inside
+  ``srcdoc``; ``%%CLICK_URL%%`` in it is replaced by the click URL;
 
 and the impression beacon, a 1x1 image (``loading="lazy"`` when the slot is lazy), unless the
 impression was counted on render. A collapsed slot is empty markup. Every value is escaped.
@@ -30,7 +33,9 @@ from markupsafe import Markup, escape
 from layoutserver.ads.decisions.model import CreativeSpec, Size, SlotDecision, SlotSpec
 from layoutserver.ads.decisions.snapshot import Snapshot
 
-SANDBOX = "allow-scripts allow-popups allow-popups-to-escape-sandbox"
+SANDBOX = "allow-scripts allow-popups"
+SANDBOX_POPUPS_ESCAPE = SANDBOX + " allow-popups-to-escape-sandbox"
+"""The sandbox of a creative whose advertiser allows ``popups_escape_sandbox``."""
 CLICK_MACRO = "%%CLICK_URL%%"
 FRAME_HEAD = (
     '<!doctype html><html><head><meta charset="utf-8"><base target="_blank">'
@@ -201,7 +206,8 @@ def _frame(creative: CreativeSpec, size: Size, lazy: bool) -> str:
     the parts is escaping the whole)."""
     document = FRAME_HEAD + creative.html + FRAME_TAIL
     srcdoc = _CLICK_IN_FRAME.join(_s(part) for part in document.split(CLICK_MACRO))
-    return (f'<iframe class="ad-spot__frame" title="Advertisement" sandbox="{SANDBOX}" '
+    sandbox = SANDBOX_POPUPS_ESCAPE if creative.popups_escape_sandbox else SANDBOX
+    return (f'<iframe class="ad-spot__frame" title="Advertisement" sandbox="{sandbox}" '
             f'srcdoc="{srcdoc}" width="{int(size.width)}" height="{int(size.height)}" '
             f'referrerpolicy="no-referrer"{_lazy(lazy)} style="display:block;border:0"></iframe>')
 

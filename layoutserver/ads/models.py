@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -40,6 +41,10 @@ class Advertiser(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    popups_escape_sandbox: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                        server_default=false())
+    """Whether a window opened by this advertiser's HTML creatives leaves their sandbox
+    (``ads.markup``)."""
 
 
 class Campaign(Base):

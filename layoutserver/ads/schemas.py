@@ -99,8 +99,19 @@ class SlotSchema(Schema):
                                   "house_creative")
 
 
+POPUPS_ESCAPE_SANDBOX = (
+    "Let windows that this advertiser's HTML creatives open (a link's target _blank, "
+    "window.open) leave the creative's sandbox. Off (the default), such a window stays "
+    "sandboxed: an opaque origin, with no cookies, no storage and no access to the opened "
+    "site's own data. On, it is an ordinary window of the site it opens, whose scripts run "
+    "with that site's full rights: only for an advertiser whose creatives you trust."
+)
+
+
 class AdvertiserSchema(Schema):
     name = _name()
+    popups_escape_sandbox = fields.Boolean(
+        load_default=False, metadata={"description": POPUPS_ESCAPE_SANDBOX})
 
 
 class CampaignSchema(Schema):

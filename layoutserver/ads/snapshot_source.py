@@ -116,6 +116,7 @@ def creative_spec(row: Creative) -> CreativeSpec:
         alt=row.alt,
         html=row.html,
         text=row.text,
+        popups_escape_sandbox=row.advertiser is not None and row.advertiser.popups_escape_sandbox,
     )
 
 

@@ -156,7 +156,11 @@ SLOT = Resource(
 
 ADVERTISER = Resource(
     kind="advertiser", domain="ads", path="advertisers", title="Advertisers", key="name",
-    columns=("name",), fields=(Field("name", "Name", create_only=True),),
+    columns=("name", "popups_escape_sandbox"),
+    fields=(Field("name", "Name", create_only=True),
+            Field("popups_escape_sandbox", "Popups escape the sandbox", "bool",
+                  help="Windows its HTML creatives open run outside their sandbox, with the "
+                       "opened site's full rights. Only for an advertiser you trust.")),
     extras=("advertiser",),
 )
 

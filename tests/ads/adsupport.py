@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,20 @@ AD_LAYOUT = 'subject = "article"\n\n[[regions]]\nname = "main"\n\n' + "".join(
     f'options = {{ slot = "{code}" }}\n\n'
     for code in SEED_SLOTS
 )
+#: An article layout of the article body and one ad spot, slot ``top``.
+TOP_LAYOUT = """subject = "article"
+
+[[regions]]
+name = "main"
+
+[[regions.placements]]
+widget = "article_body"
+
+[[regions.placements]]
+widget = "ad_spot"
+id = "ad-top"
+options = { slot = "top" }
+"""
 FLIGHT = {"start": "2024-10-01T00:00:00-04:00", "end": "2024-11-01T00:00:00-04:00"}
 
 
@@ -90,3 +106,15 @@ def reader_counts(app: Flask) -> dict[tuple[str, int], int]:
 def demo_document() -> dict[str, Any]:
     document: dict[str, Any] = json.loads(DEMO_ADS.read_text(encoding="utf-8"))
     return copy.deepcopy(document)
+
+
+def wait_for(probe: Callable[[], Any], seconds: float = 10.0) -> Any:
+    """``probe()``'s first truthy answer, asked every 50 ms (a browser test waiting for what a
+    page reports to the live server); AssertionError after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"nothing came within {seconds} s")

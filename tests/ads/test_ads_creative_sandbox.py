@@ -7,26 +7,12 @@ import time
 from typing import Any
 from urllib.parse import unquote
 
-from adsupport import ADS_SETTINGS, FLIGHT
+from adsupport import ADS_SETTINGS, FLIGHT, TOP_LAYOUT, wait_for
 from support import SEED_PATH, SEED_SLUG
 
 from layoutserver.ads.config_import import import_ads
 from layoutserver.core import get_core
 from layoutserver.db import get_database
-
-LAYOUT = """subject = "article"
-
-[[regions]]
-name = "main"
-
-[[regions.placements]]
-widget = "article_body"
-
-[[regions.placements]]
-widget = "ad_spot"
-id = "ad-top"
-options = { slot = "top" }
-"""
 
 # Tries to read the host's cookie and DOM, to rewrite the host page and to navigate it away,
 # then reports what it managed to a URL of the test server.
@@ -61,7 +47,7 @@ def hostile_config(report_base: str) -> dict[str, Any]:
 def test_a_hostile_creative_cannot_touch_the_host_page(
     make_app: Any, live_server: Any, browser: Any
 ) -> None:
-    app = make_app(layouts={"article": LAYOUT}, settings=ADS_SETTINGS)
+    app = make_app(layouts={"article": TOP_LAYOUT}, settings=ADS_SETTINGS)
     server = live_server(app)
     import_ads(get_database(app), hostile_config(server.url), get_core(app).timezone)
 
@@ -91,12 +77,3 @@ def test_a_hostile_creative_cannot_touch_the_host_page(
     assert SEED_SLUG in page.url
     context.close()
 
-
-def wait_for(probe: Any, seconds: float = 10.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError("the creative never reported")

@@ -3,12 +3,19 @@ sandboxed iframe's ``srcdoc`` (never ``allow-scripts`` with ``allow-same-origin`
 
 from __future__ import annotations
 
+from dataclasses import replace
 from html.parser import HTMLParser
 
 import pytest
 
 from layoutserver.ads.decisions.model import CreativeSpec, Size, SlotDecision, SlotSpec
-from layoutserver.ads.markup import SANDBOX, Links, reserved_size, slot_html
+from layoutserver.ads.markup import (
+    SANDBOX,
+    SANDBOX_POPUPS_ESCAPE,
+    Links,
+    reserved_size,
+    slot_html,
+)
 
 HOSTILE = (
     '"></iframe><script>document.cookie="stolen=1";window.top.location="https://evil.example.com/"'
@@ -73,6 +80,19 @@ def test_a_hostile_html_creative_stays_inside_srcdoc() -> None:
                                                                           "no-referrer")
     document = frame["srcdoc"] or ""
     assert HOSTILE.replace("%%CLICK_URL%%", "/ads/c/TOKEN-C") in document
+
+
+@pytest.mark.parametrize(("escape", "expected"), [
+    (False, ["allow-scripts", "allow-popups"]),
+    (True, ["allow-scripts", "allow-popups", "allow-popups-to-escape-sandbox"]),
+])
+def test_windows_escape_the_sandbox_only_by_the_advertisers_allowance(
+    escape: bool, expected: list[str]
+) -> None:
+    spec = replace(creative("html", html="<p>x</p>"), popups_escape_sandbox=escape)
+    (frame,) = Elements(str(slot_html(SLOT, spec, Size(728, 90), LINKS))).all("iframe")
+    assert (frame["sandbox"] or "").split() == expected
+    assert (SANDBOX_POPUPS_ESCAPE if escape else SANDBOX).split() == expected
 
 
 def test_the_click_macro_is_the_signed_click_url() -> None:

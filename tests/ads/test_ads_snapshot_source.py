@@ -150,3 +150,21 @@ def test_a_decision_keeps_its_verdicts_with_the_goal_counts(
     _expiry, _counts, verdicts = kept[0]
     # the line item with the goal: its verdict, drawn from these counts, waits for the next page
     assert verdicts[served["line_item_id"]].reason is None
+
+
+def test_an_advertisers_popup_allowance_is_read_with_the_snapshot(
+    small_app: Callable[..., Flask],
+) -> None:
+    app = small_app()
+    database, timezone = get_database(app), get_core(app).timezone
+    html = {"name": "acme-1", "advertiser": "Acme", "kind": "html", "size": "300x250",
+            "click_url": "https://acme.example.com/", "html": "<p>Acme</p>"}
+    escape = "allow-popups-to-escape-sandbox"
+    for allowed in (True, False):
+        import_ads(database, {"advertisers": [{"name": "Acme", "popups_escape_sandbox": allowed}],
+                              "creatives": [html]}, timezone)
+        decide(app, ["top"])  # builds the snapshot
+        with statements(app) as seen:
+            (decision,) = decide(app, ["top"])["decisions"]
+        assert (escape in decision["html"]) is allowed
+        assert not any("ad_advertisers" in s or "ad_creatives" in s for s in seen)

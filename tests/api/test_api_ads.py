@@ -164,6 +164,34 @@ def test_bad_input_is_422_with_field_messages(
     assert errors(api.post(path, json=body)) == expected
 
 
+def test_an_advertisers_popup_allowance(api: Api) -> None:
+    path = "/api/v1/advertisers/Tailspin%20Coffee"
+    assert api.get(path).get_json() == {"name": "Tailspin Coffee",
+                                        "popups_escape_sandbox": False}
+    assert errors(api.patch(path, json={"popups_escape_sandbox": "sometimes"})) == {
+        "popups_escape_sandbox": ["Not a valid boolean."]}
+    assert errors(api.post("/api/v1/advertisers", json={
+        "name": "Risky", "popups_escape_sandbox": None})) == {
+        "popups_escape_sandbox": ["Field may not be null."]}
+    changed = api.patch(path, role="adops", json={"popups_escape_sandbox": True})
+    assert changed.status_code == 200
+    assert changed.get_json()["popups_escape_sandbox"] is True
+    audit = api.get("/api/v1/audit?resource_type=advertiser&resource_id=Tailspin%20Coffee")
+    (entry,) = audit.get_json()
+    assert (entry["before"]["popups_escape_sandbox"], entry["after"]["popups_escape_sandbox"]) \
+        == (False, True)
+    created = api.post("/api/v1/advertisers", json={"name": "Cautious"})
+    assert created.get_json() == {"name": "Cautious", "popups_escape_sandbox": False}
+
+
+def test_the_popup_allowance_is_documented_with_its_risk(api: Api) -> None:
+    spec = api.get("/api/openapi.json", role=None).get_json()
+    for name in ("Advertiser", "AdvertiserUpdate"):
+        field = spec["components"]["schemas"][name]["properties"]["popups_escape_sandbox"]
+        assert field["type"] == "boolean" and field["default"] is False
+        assert "trust" in field["description"]
+
+
 def test_an_update_is_validated_as_a_whole(api: Api) -> None:
     path = "/api/v1/line-items/Northwind%20fall%20fares%20roadblock"
     assert errors(api.patch(path, json={"end": "2024-09-01T00:00:00Z"})) == {

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from support import image_bytes
 
 from layoutserver.ads import config_service as ads
+from layoutserver.ads.markup import SANDBOX
 from layoutserver.auth.audit import audit_entries
 from layoutserver.db import get_database
 from layoutserver.services import NotFound
@@ -132,6 +133,21 @@ def test_a_taken_name_is_a_conflict_beside_the_name(adops: FlaskClient) -> None:
     assert "Already taken" in field_error(response.get_data(as_text=True), "f-name")
 
 
+def test_an_advertisers_popup_allowance_is_a_checkbox_with_its_risk(
+    console_app: Flask, adops: FlaskClient
+) -> None:
+    set_up(adops)
+    assert stored(console_app, "advertiser", "Spring Co")["popups_escape_sandbox"] is False
+    form = adops.get("/admin/advertisers/edit/Spring Co").get_data(as_text=True)
+    assert re.search(r'<input type="checkbox" [^>]*name="popups_escape_sandbox"', form)
+    assert "Only for an advertiser you trust" in form
+    response = post(adops, "/admin/advertisers/edit/Spring Co", {"popups_escape_sandbox": "1"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert stored(console_app, "advertiser", "Spring Co")["popups_escape_sandbox"] is True
+    post(adops, "/admin/advertisers/edit/Spring Co", {})  # unticked
+    assert stored(console_app, "advertiser", "Spring Co")["popups_escape_sandbox"] is False
+
+
 def test_pausing_and_activating_a_line_item(console_app: Flask, adops: FlaskClient) -> None:
     set_up(adops)
     response = post(adops, "/admin/line-items/set/Spring sale", {"action": "Pause"})
@@ -182,10 +198,12 @@ def test_deleting_what_is_still_used_is_refused(console_app: Flask, adops: Flask
 
 def test_the_creative_preview_uses_the_sites_sandbox(adops: FlaskClient) -> None:
     set_up(adops)
+    # windows it opens stay sandboxed, even when its advertiser allows them out
+    post(adops, "/admin/advertisers/edit/Spring Co", {"popups_escape_sandbox": "1"})
     page = adops.get("/admin/creatives/edit/spring-banner").get_data(as_text=True)
     frame = re.search(r'<iframe class="ad-spot__frame"[^>]*>', page)
     assert frame is not None
-    assert 'sandbox="allow-scripts allow-popups allow-popups-to-escape-sandbox"' in frame[0]
+    assert f'sandbox="{SANDBOX}"' in frame[0]
     assert "allow-same-origin" not in frame[0]
     assert "&lt;p&gt;Spring!&lt;/p&gt;" in frame[0]  # the creative only ever escaped
     assert "ad-spot__beacon" not in page  # a preview counts nothing

@@ -72,6 +72,8 @@ class CreativeSpec:
     alt: str = ""
     html: str = ""
     text: str = ""
+    popups_escape_sandbox: bool = False
+    """Its advertiser lets windows it opens leave its sandbox (HTML creatives)."""
 
 
 @dataclass(frozen=True)
