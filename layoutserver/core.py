@@ -77,6 +77,8 @@ class Core:
             timezone=self.config["SITE_TIMEZONE"],
             locale=self.config["SITE_LOCALE"],
             now=now.astimezone(self.timezone),
+            base_url=self.config["SITE_BASE_URL"],
+            publisher_logo=self.config["SITE_PUBLISHER_LOGO"],
         )
 
     def request_view(self, request: Request) -> RequestView:

@@ -9,6 +9,7 @@ can be (numbers, booleans, lists), as plain strings otherwise.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from datetime import datetime
@@ -58,6 +59,11 @@ DEFAULTS: dict[str, Any] = {
     "SITE_NAME": "layoutserver",
     "SITE_TIMEZONE": "UTC",
     "SITE_LOCALE": "en-US",
+    # The site's public address (https://news.example.com): canonical links, shared links and
+    # structured data use it. Empty: links are site paths (and Open Graph's og:url is left out).
+    "SITE_BASE_URL": "",
+    # The publisher's logo in structured data: a URL or a site path. Empty: none.
+    "SITE_PUBLISHER_LOGO": "",
     # Pins the site clock (ISO 8601, site time zone when naive). Empty: the real clock.
     "SITE_NOW": "",
     "LOG_LEVEL": "INFO",
@@ -127,6 +133,9 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+BASE_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+
+
 class SettingsError(ValueError):
     """A setting has a value layoutserver cannot use; the message names the setting."""
 
@@ -169,6 +178,11 @@ def _normalise(config: Config) -> None:
     if config["CONSENT_UNRECOGNISED"] not in ("deny", "unstated"):
         raise SettingsError(f"CONSENT_UNRECOGNISED must be 'deny' or 'unstated', not "
                             f"{config['CONSENT_UNRECOGNISED']!r}")
+    base_url = config["SITE_BASE_URL"]
+    if not isinstance(base_url, str) or (base_url and not BASE_URL.match(base_url)):
+        raise SettingsError("SITE_BASE_URL must be the site's address, such as "
+                            f"'https://news.example.com' (no path, no trailing slash), "
+                            f"not {base_url!r}")
     site_timezone(config)
     site_now(config)
     config["TRUSTED_PROXIES"] = [str(network) for network in trusted_proxies(config)]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import abc
 import functools
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,7 +50,11 @@ __all__ = [
     "CachePolicy",
     "ContentSource",
     "EditorialListView",
+    "HeadPart",
+    "JsonLd",
+    "Link",
     "Markup",
+    "Meta",
     "NoOptions",
     "PageContext",
     "PlacementRequest",
@@ -130,6 +135,15 @@ class SiteView:
     locale: str
     now: datetime
     """The site clock at the start of the request, aware, in the site time zone."""
+    base_url: str = ""
+    """The site's public address without a trailing slash (``SITE_BASE_URL``), for canonical
+    and shared links; empty when not set (links are then site paths)."""
+    publisher_logo: str = ""
+    """The publisher's logo, a URL or a site path (``SITE_PUBLISHER_LOGO``); may be empty."""
+
+    def url(self, path: str) -> str:
+        """``path`` (a site path) as an absolute URL, or as it is without ``base_url``."""
+        return f"{self.base_url}{path}" if path.startswith("/") else path
 
     @property
     def today(self) -> date:
@@ -264,14 +278,96 @@ class PlacementRequest:
     options: Any
 
 
+#: Open Graph properties a page may carry several of.
+REPEATABLE_PROPERTIES = frozenset({"article:tag", "article:author", "og:image",
+                                   "og:locale:alternate"})
+
+
+@dataclass(frozen=True)
+class Meta:
+    """A ``<meta>`` element of the page's head: ``name`` (description, robots, twitter:...) or
+    ``property_`` (its ``property`` attribute: og:..., article:...), and its ``content``. One
+    per name or property on a page, the first placement's, but for the properties that may
+    repeat (``REPEATABLE_PROPERTIES``: one per content)."""
+
+    content: str
+    name: str = ""
+    property_: str = ""
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        if self.property_ in REPEATABLE_PROPERTIES:
+            return ("meta", self.property_, self.content)
+        return ("meta", self.name or self.property_)
+
+    def html(self) -> Markup:
+        attribute = "name" if self.name else "property"
+        return Markup('<meta {}="{}" content="{}">').format(
+            Markup(attribute),  # noqa: S704 - one of two constants
+            self.name or self.property_, self.content)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A ``<link>`` element of the page's head (canonical, alternate, preload, ...). One
+    canonical link on a page; other links once per ``rel`` and ``href``."""
+
+    rel: str
+    href: str
+    type: str = ""
+    title: str = ""
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return ("link", "canonical") if self.rel == "canonical" else ("link", self.rel, self.href)
+
+    def html(self) -> Markup:
+        extra = Markup("").join(Markup(' {}="{}"').format(Markup(name), value)  # noqa: S704
+                                for name, value in (("type", self.type), ("title", self.title))
+                                if value)
+        return Markup('<link rel="{}" href="{}"{}>').format(self.rel, self.href, extra)
+
+
+@dataclass(frozen=True)
+class JsonLd:
+    """Structured data (schema.org) as a ``<script type="application/ld+json">`` element. Its
+    JSON is escaped so that no value can end the script element. One per ``@type`` and
+    ``@id`` on a page."""
+
+    data: Mapping[str, Any]
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return ("json-ld", str(self.data.get("@type", "")), str(self.data.get("@id", "")))
+
+    def html(self) -> Markup:
+        text = json.dumps(self.data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        for raw, escaped in _SCRIPT_SAFE:
+            text = text.replace(raw, escaped)
+        return Markup('<script type="application/ld+json">' + text + "</script>")  # noqa: S704
+
+
+#: What would let JSON end or confuse its script element, as JSON escapes (the same value).
+_SCRIPT_SAFE = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
+
+HeadPart = Meta | Link | JsonLd
+"""What a widget may add to the page's ``<head>`` (``Rendered.head``)."""
+
+
 @dataclass(frozen=True)
 class Rendered:
-    """What ``prepare_page`` returns for a placement it has rendered itself: that is the
-    placement's output, and ``render`` is not called for it (no render-thread handoff). For a
-    widget whose whole-page step already produces each placement's HTML, such as ad spots."""
+    """A placement's output with what it adds to the page's ``<head>``. ``render`` may return
+    one (``head`` then reaches the page; a plain string or Markup adds nothing); ``prepare_page``
+    returns one for a placement it has rendered itself: that is the placement's output, and
+    ``render`` is not called for it (no render-thread handoff), as for ad spots.
+
+    Head parts are cached with the output they came with. Only shared placements add to the
+    head: a per-request placement (an ad spot) is filled after the page around it is made."""
 
     html: str | Markup
     """Escaped unless Markup, as render's output is."""
+    head: tuple[HeadPart, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -321,8 +417,9 @@ class Widget(abc.ABC):
         return ()
 
     @abc.abstractmethod
-    def render(self, ctx: RenderContext, options: Any) -> str | Markup:
-        """The widget's HTML. A plain ``str`` is escaped; return :class:`Markup` for HTML."""
+    def render(self, ctx: RenderContext, options: Any) -> str | Markup | Rendered:
+        """The widget's HTML. A plain ``str`` is escaped; return :class:`Markup` for HTML, or
+        :class:`Rendered` to add to the page's ``<head>`` as well."""
 
 
 @functools.cache

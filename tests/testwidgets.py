@@ -12,7 +12,10 @@ from marshmallow import Schema, fields, validate
 
 from layoutserver.widgets import (
     CachePolicy,
+    JsonLd,
+    Link,
     Markup,
+    Meta,
     PageContext,
     PlacementRequest,
     RenderContext,
@@ -168,4 +171,30 @@ class HouseAd(Widget):
                                for ad in served.values())
 
 
-TEST_WIDGETS = [Raising, Slow, Counting, PerRequest, Together, Querying, Where, Stall, HouseAd]
+class HeadOptions(Schema):
+    description = fields.String(required=True)
+
+
+class Heading(Widget):
+    """Adds to the page's head: a description (its option), a canonical link, an og:type, a
+    tag and structured data, and counts its renders (a cache hit must bring its head back)."""
+
+    name = "test_heading"
+    version = "1"
+    options_schema = HeadOptions
+    cache_policy = CachePolicy.shared_for(ttl=300, vary=("slug",))
+    renders = 0
+
+    def render(self, ctx: RenderContext, options: Any) -> Rendered:
+        type(self).renders += 1
+        return Rendered(Markup("<p>heading</p>"), head=(
+            JsonLd({"@type": "Thing", "name": options["description"]}),
+            Meta(options["description"], name="description"),
+            Meta("website", property_="og:type"),
+            Meta(options["description"], property_="article:tag"),
+            Link("canonical", f"/pages/{ctx.page_type}/{ctx.slug}"),
+        ))
+
+
+TEST_WIDGETS = [Raising, Slow, Counting, PerRequest, Together, Querying, Where, Stall, HouseAd,
+                Heading]

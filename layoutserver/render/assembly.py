@@ -1,5 +1,6 @@
-"""Rendered placements put together: regions in layout order, assets listed once, and the cache
-policy of the whole (the shortest TTL inside; private when anything inside is per-request)."""
+"""Rendered placements put together: regions in layout order, assets listed once, what the
+widgets add to the page's ``<head>`` (each part once, in a fixed order), and the cache policy of
+the whole (the shortest TTL inside; private when anything inside is per-request)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from markupsafe import Markup, escape
 from layoutserver.layouts import Layout
 from layoutserver.registry import WidgetRegistry
 from layoutserver.render.renderer import RenderedPlacement
-from layoutserver.widgets import Assets, Subject
+from layoutserver.widgets import Assets, HeadPart, JsonLd, Link, Meta, Subject
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,35 @@ class Assembly:
 
     def timings(self) -> list[tuple[str, float, str]]:
         return timings(self.rendered)
+
+    def head(self) -> tuple[HeadPart, ...]:
+        """What the placements add to the page's head: the first of each part (by its key) in
+        placement order, then sorted by kind (:func:`head_order`)."""
+        found: dict[tuple[str, ...], HeadPart] = {}
+        for item in self.rendered:
+            for part in item.head:
+                found.setdefault(part.key, part)
+        return tuple(sorted(found.values(), key=head_order))
+
+    def head_html(self) -> Markup:
+        return Markup("\n").join(part.html() for part in self.head())
+
+
+def head_order(part: HeadPart) -> int:
+    """Canonical and robots first, then the description, other links, other named metas,
+    Open Graph and article properties, Twitter's card, structured data last (a stable sort
+    keeps placement order inside each)."""
+    if isinstance(part, Link):
+        return 0 if part.rel == "canonical" else 3
+    if isinstance(part, JsonLd):
+        return 9
+    if isinstance(part, Meta):
+        if part.name in ("robots", "description"):
+            return 1 if part.name == "robots" else 2
+        if part.name.startswith("twitter:"):
+            return 6
+        return 5 if part.property_ else 4
+    return 8
 
 
 @functools.lru_cache(maxsize=256)

@@ -26,6 +26,7 @@ from layoutserver.render.track import RenderTrack
 from layoutserver.widgets import (
     ArticleView,
     CachePolicy,
+    HeadPart,
     PageContext,
     RenderContext,
     Rendered,
@@ -48,8 +49,10 @@ INCLUDE_POLICY = CachePolicy.shared_for(ttl=24 * 3600)
 UNAVAILABLE_POLICY = CachePolicy.shared_for(ttl=24 * 3600)
 
 
-#: A render on a render thread: the widget's HTML and how long it took, in ms.
-RenderFuture = Future[tuple[Markup, float]]
+Head = tuple[HeadPart, ...]
+#: A render on a render thread: the widget's HTML, what it adds to the head, and how long it
+#: took, in ms.
+RenderFuture = Future[tuple[Markup, Head, float]]
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ class RenderedPlacement(NamedTuple):
     prepared: bool = False
     """Rendered by its widget's whole-page step (``prepare_page``); ``duration_ms`` is then the
     placement's equal share of that step's time."""
+    head: Head = ()
+    """What the output adds to the page's ``<head>`` (``Rendered.head``)."""
 
 
 class Renderer:
@@ -125,8 +130,9 @@ class Renderer:
                 cached = self.cache.get(key.fresh)
                 if cached is not None:
                     elapsed = _ms(lookup_started)
-                    results[placement.id] = wrap(placement, Markup(cached), "hit",  # noqa: S704
-                                                  elapsed, policy)
+                    html, head = _stored(cached)
+                    results[placement.id] = wrap(placement, html, "hit", elapsed, policy,
+                                                  head=head)
                     continue
             misses.append((placement, installed, key))
 
@@ -178,9 +184,13 @@ class Renderer:
         policy = installed.widget.cache_policy
         html = share.html if isinstance(share.html, Markup) else escape(share.html)
         if key is not None:
-            self.cache.set(key.fresh, str(html), policy.ttl)
-            self.cache.set_last_good(key.last_good, str(html))
-        return wrap(placement, html, "miss", share_ms, policy, prepared=True)
+            self._store(key, html, share.head, policy.ttl)
+        return wrap(placement, html, "miss", share_ms, policy, prepared=True, head=share.head)
+
+    def _store(self, key: CacheKeys, html: Markup, head: Head, ttl: int) -> None:
+        value = _storable(html, head)
+        self.cache.set(key.fresh, value, ttl)
+        self.cache.set_last_good(key.last_good, value)
 
     def _key(self, layout: Layout, page: PageContext, placement: Placement,
              installed: InstalledWidget, content_version: int) -> CacheKeys:
@@ -233,24 +243,27 @@ class Renderer:
         return shares, step_ms
 
     def _task(self, installed: InstalledWidget, placement: Placement, context: RenderContext,
-              key: CacheKeys | None) -> Callable[[], tuple[Markup, float]]:
+              key: CacheKeys | None) -> Callable[[], tuple[Markup, Head, float]]:
         widget = installed.widget
         policy = widget.cache_policy
 
-        def render() -> tuple[Markup, float]:
+        def render() -> tuple[Markup, Head, float]:
             started = time.perf_counter()
             try:
                 output = widget.render(context, placement.options)
+                head: Head = ()
+                if isinstance(output, Rendered):
+                    head = tuple(output.head)
+                    output = output.html
                 html = output if isinstance(output, Markup) else escape(output)
             except Exception:
                 log.exception("widget %s failed in placement %s (%s/%s)", widget.name,
                               placement.id, context.page_type, context.slug)
                 raise
             if key is not None:
-                self.cache.set(key.fresh, str(html), policy.ttl)
-                self.cache.set_last_good(key.last_good, str(html))
+                self._store(key, html, head, policy.ttl)
             self.track.record(widget.name, time.perf_counter() - started)
-            return html, _ms(started)
+            return html, head, _ms(started)
 
         return render
 
@@ -260,8 +273,9 @@ class Renderer:
         widget = installed.widget
         policy = widget.cache_policy
         try:
-            html, render_ms = future.result(timeout=max(0.0, deadline - time.perf_counter()))
-            return wrap(placement, html, "miss", render_ms, policy)
+            html, head, render_ms = future.result(
+                timeout=max(0.0, deadline - time.perf_counter()))
+            return wrap(placement, html, "miss", render_ms, policy, head=head)
         except FutureTimeout:
             log.warning("widget %s in placement %s overran its %.0f ms budget", widget.name,
                         placement.id, self.budget_seconds * 1000)
@@ -272,25 +286,38 @@ class Renderer:
         if key is not None:
             last_good = self.cache.get_last_good(key.last_good)
             if last_good is not None:
-                return wrap(placement, Markup(last_good), "stale", _ms(started),  # noqa: S704
-                             policy)
+                html, head = _stored(last_good)
+                return wrap(placement, html, "stale", _ms(started), policy, head=head)
         fallback = widget.fallback
         html = fallback if isinstance(fallback, Markup) else escape(fallback)
         return wrap(placement, html, outcome, _ms(started), policy)
 
 
 def wrap(placement: Placement, html: Markup, outcome: str, duration_ms: float,
-         policy: CachePolicy, prepared: bool = False) -> RenderedPlacement:
+         policy: CachePolicy, prepared: bool = False, head: Head = ()) -> RenderedPlacement:
     """A placement's output in its wrapper element."""
     # Joined rather than Markup.format: this runs for every placement of every page.
-    wrapped = Markup("".join((_head(placement.widget, placement.id), html, "</div>")))  # noqa: S704
+    wrapped = Markup("".join((_opening(placement.widget, placement.id), html,  # noqa: S704
+                              "</div>")))
     return RenderedPlacement(placement, wrapped, html, outcome, duration_ms,
                              policy if outcome in CLEAN_OUTCOMES else _not_for_long(policy),
-                             prepared)
+                             prepared, head)
+
+
+def _storable(html: Markup, head: Head) -> str | tuple[str, Head]:
+    """What the fragment cache keeps of an output: its HTML, with its head parts if any."""
+    return (str(html), head) if head else str(html)
+
+
+def _stored(value: Any) -> tuple[Markup, Head]:
+    """An output back from the fragment cache (see :func:`_storable`): ours, so markup."""
+    if isinstance(value, tuple):
+        return Markup(value[0]), tuple(value[1])  # noqa: S704
+    return Markup(value), ()  # noqa: S704
 
 
 @functools.lru_cache(maxsize=1024)
-def _head(widget: str, placement_id: str) -> str:
+def _opening(widget: str, placement_id: str) -> str:
     """The wrapper's opening tag, names escaped (the same few for every page)."""
     name, pid = escape(widget), escape(placement_id)
     return f'<div class="ls-widget ls-widget--{name}" data-widget="{name}" data-placement="{pid}">'

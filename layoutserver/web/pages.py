@@ -71,6 +71,7 @@ def _page_builder(core: Core, layout: Layout) -> Builder:
             locale=core.config["SITE_LOCALE"],
             regions=assembly.regions(),
             assets=assets,
+            head=assembly.head_html(),
         )
         return html.encode(), "text/html"
 
@@ -105,6 +106,7 @@ def all_fragments(page_type: str, slug: str) -> Response:
             "slug": slug,
             "regions": {name: str(html) for name, html in assembly.regions().items()},
             "assets": {"css": list(assets.css), "js": list(assets.js)},
+            "head": [str(part.html()) for part in assembly.head()],
             "widgets": [
                 {"placement": item.placement.id, "widget": item.placement.widget,
                  "region": item.placement.region}
