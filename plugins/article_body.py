@@ -42,7 +42,7 @@ class ArticleBodyOptions(Schema):
 
 class ArticleBody(Widget):
     name = "article_body"
-    version = "1.1"
+    version = "1.2"
     description = "The article of an article page: title, date and body; its page's head."
     options_schema = ArticleBodyOptions
     cache_policy = CachePolicy.shared_for(ttl=300, vary=("slug",), depends_on=("subject",))
@@ -76,12 +76,23 @@ def article_head(ctx: RenderContext, article: ArticleView, robots: str) -> tuple
         Meta(site.name, property_="og:site_name"),
         Meta(site.locale.replace("-", "_"), property_="og:locale"),
         Meta(published, property_="article:published_time"),
-        Meta("summary", name="twitter:card"),
+        Meta("summary_large_image" if article.image else "summary", name="twitter:card"),
         Meta(article.title, name="twitter:title"),
         Meta(description, name="twitter:description"),
     ]
-    if site.base_url:  # Open Graph wants an absolute URL
+    if article.modified_at is not None:
+        parts.append(Meta(article.modified_at.isoformat(), property_="article:modified_time"))
+    if site.base_url:  # Open Graph wants absolute URLs
         parts.append(Meta(url, property_="og:url"))
+    image = article.image
+    if image is not None and (site.base_url or not image.url.startswith("/")):
+        parts += [Meta(site.url(image.url), property_="og:image"),
+                  Meta(image.alt, property_="og:image:alt"),
+                  Meta(site.url(image.url), name="twitter:image"),
+                  Meta(image.alt, name="twitter:image:alt")]
+        if image.width and image.height:
+            parts += [Meta(str(image.width), property_="og:image:width"),
+                      Meta(str(image.height), property_="og:image:height")]
     if article.section is not None:
         parts.append(Meta(article.section.name, property_="article:section"))
     if article.author is not None:
@@ -108,12 +119,21 @@ def news_article(ctx: RenderContext, article: ArticleView, url: str,
         "headline": article.title[:110],
         "description": description,
         "datePublished": article.published_at.isoformat(),
-        "dateModified": article.published_at.isoformat(),
+        "dateModified": (article.modified_at or article.published_at).isoformat(),
         "publisher": publisher,
         "inLanguage": site.locale,
     }
     if article.author is not None:
-        data["author"] = [{"@type": "Person", "name": article.author.name}]
+        author: dict[str, Any] = {"@type": "Person", "name": article.author.name}
+        if article.author.url:
+            author["url"] = site.url(article.author.url)
+        data["author"] = [author]
+    if article.image is not None:
+        picture: dict[str, Any] = {"@type": "ImageObject", "url": site.url(article.image.url),
+                                   "caption": article.image.alt}
+        if article.image.width and article.image.height:
+            picture.update(width=article.image.width, height=article.image.height)
+        data["image"] = [picture]
     if article.section is not None:
         data["articleSection"] = article.section.name
     if article.tags:

@@ -62,9 +62,13 @@ class ArticleCreate(ArticleSchema):
 
 
 class Article(ArticleSchema):
-    # Shown as the service dumps it (already an ISO 8601 string with an offset).
+    # Shown as the service dumps them (already ISO 8601 strings with an offset).
     published_at = fields.String(  # type: ignore[assignment]
         required=True, metadata={"format": "date-time"})
+    modified_at = fields.String(  # type: ignore[assignment]
+        allow_none=True, metadata={"format": "date-time",
+                                   "description": ArticleSchema().fields["modified_at"]
+                                   .metadata["description"]})
 
 
 class ArticleUpdate(_Partial, ArticleSchema):

@@ -256,7 +256,9 @@ AUTHOR = Resource(
     columns=("slug", "name"),
     fields=(Field("slug", "Slug", create_only=True), Field("name", "Name"),
             Field("bio", "Biography", "textarea"),
-            Field("avatar_url", "Avatar URL", empty="none")),
+            Field("avatar_url", "Avatar URL", empty="none"),
+            Field("url", "Profile page URL", empty="none",
+                  help="Linked from the structured data of the author's articles.")),
 )
 
 ARTICLE = Resource(
@@ -274,6 +276,11 @@ ARTICLE = Resource(
         Field("excerpt", "Excerpt", "textarea"),
         Field("body_html", "Body (HTML)", "textarea",
               help="Sanitized when saved: scripts and unknown markup are removed."),
+        Field("image.url", "Lead image URL", empty="parent", group="Lead image",
+              help="Shown when the article is shared; empty: none."),
+        Field("image.alt", "Alt text", group="Lead image"),
+        Field("image.width", "Width (px)", "int", empty="none", group="Lead image"),
+        Field("image.height", "Height (px)", "int", empty="none", group="Lead image"),
     ),
     extras=("article",),
 )

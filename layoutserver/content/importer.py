@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from marshmallow import ValidationError
@@ -107,17 +108,24 @@ class ContentImport:
         for aut in self.doc["authors"]:
             self._upsert(self.authors, Author, aut["slug"], aut)
         for art in self.doc["articles"]:
+            image = art["image"] or {}
             values = {
                 **art,
                 "body_html": sanitize_html(art["body_html"]),
                 "section": self.sections[art["section"]] if art["section"] else None,
                 "author": self.authors[art["author"]] if art["author"] else None,
+                "image_url": image.get("url"), "image_alt": image.get("alt", ""),
+                "image_width": image.get("width"), "image_height": image.get("height"),
             }
+            del values["image"]
+            modified = values.pop("modified_at")
             names = list(dict.fromkeys(values.pop("tags")))
+            was = self.articles[art["slug"]].modified_at if art["slug"] in self.articles else None
             row, status = self._upsert(self.articles, Article, art["slug"], values)
             if {tag.name for tag in row.tags} != set(names):  # tag order carries no meaning
                 row.tags = [self._tag(name) for name in names]
                 status = self._restate(status)
+            status = self._modified(row, status, modified, was)
             if status != "unchanged":
                 self._touch(article_scopes(art["slug"]))
         for lst in self.doc["editorial_lists"]:
@@ -145,6 +153,20 @@ class ContentImport:
         if status != "unchanged" and model in (Section, Author):
             self.scopes = None
         return row, status
+
+    def _modified(self, row: Article, status: str, given: datetime | None,
+                  was: datetime | None) -> str:
+        """The article's modified date: the one ``given`` when it is new; else, when the
+        article changed, now (a change that leaves the date as it was: an edit through the
+        API or the console, which sends the date it read, or a document without one)."""
+        if given is not None and given != was:
+            row.modified_at = given
+            return self._restate(status)
+        if status == "updated":
+            row.modified_at = datetime.now(UTC)
+        elif status == "created":
+            row.modified_at = given
+        return status
 
     def _restate(self, status: str) -> str:
         """Count a row first found unchanged as updated: its tags or picks changed."""

@@ -33,6 +33,8 @@ class Author(Base):
     name: Mapped[str] = mapped_column(String(200))
     bio: Mapped[str] = mapped_column(Text, default="")
     avatar_url: Mapped[str | None] = mapped_column(String(500))
+    url: Mapped[str | None] = mapped_column(String(500))
+    """The author's profile page, wherever it is (structured data links to it)."""
 
 
 class Tag(Base):
@@ -52,6 +54,13 @@ class Article(Base):
     # Always stored sanitized: see layoutserver.content.sanitize.
     body_html: Mapped[str] = mapped_column(Text, default="")
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    modified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the article last changed after it was created; None: never."""
+    # The lead image: its URL (None: none), alt text and size in pixels.
+    image_url: Mapped[str | None] = mapped_column(String(500))
+    image_alt: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    image_width: Mapped[int | None] = mapped_column(Integer)
+    image_height: Mapped[int | None] = mapped_column(Integer)
     section_id: Mapped[int | None] = mapped_column(ForeignKey("sections.id"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("authors.id"))
 

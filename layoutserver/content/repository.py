@@ -29,6 +29,7 @@ from layoutserver.content.models import (
     article_tags,
 )
 from layoutserver.content.views import (
+    ArticleImage,
     ArticleSummary,
     ArticleView,
     AuthorView,
@@ -80,6 +81,7 @@ class ContentRepository:
         if row is None:
             return None
         tags = sorted(row[12].split(TAG_SEPARATOR)) if row[12] else []
+        image_url, image_alt, width, height = row[15:19]
         return ArticleView(
             slug=row[1],
             title=row[2],
@@ -87,8 +89,12 @@ class ContentRepository:
             body_html=Markup(row[4]),  # noqa: S704 - sanitized when stored
             published_at=row[5],
             section=_section(row[6], row[7]),
-            author=None if row[8] is None else AuthorView(row[8], row[9], row[10], row[11]),
+            author=None if row[8] is None else AuthorView(row[8], row[9], row[10], row[11],
+                                                          row[13]),
             tags=tuple(tags),
+            modified_at=row[14],
+            image=None if image_url is None else ArticleImage(image_url, image_alt, width,
+                                                              height),
         )
 
     def section(self, slug: str) -> SectionView | None:
@@ -148,7 +154,9 @@ def _statement(kind: str, *flags: bool) -> Executable:
         query: AnySelect = (
             select(Article.id, Article.slug, Article.title, Article.excerpt, Article.body_html,
                    Article.published_at, Section.slug, Section.name, Author.slug, Author.name,
-                   Author.bio, Author.avatar_url, tags)
+                   Author.bio, Author.avatar_url, tags, Author.url, Article.modified_at,
+                   Article.image_url, Article.image_alt, Article.image_width,
+                   Article.image_height)
             .outerjoin(Section, Article.section_id == Section.id)
             .outerjoin(Author, Article.author_id == Author.id)
             .where(Article.slug == bindparam("slug"))

@@ -11,7 +11,7 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 NAIVE_DATETIME = "Not a valid datetime: it needs a UTC offset, e.g. 2024-10-10T09:00:00-04:00."
 
 
-def _check_avatar_url(value: str) -> None:
+def _check_url(value: str) -> None:
     # "//host" and "/\host" are other sites to a browser, not site-relative paths.
     if not any(c.isspace() or c == "\\" for c in value):
         if value.startswith("/") and not value.startswith("//"):
@@ -30,6 +30,7 @@ MAX_EXCERPT = 2_000
 MAX_BIO = 5_000
 MAX_TAGS = 50
 MAX_LIST_ARTICLES = 100
+MAX_IMAGE_SIDE = 20_000
 
 
 def _slug(max_length: int = 200, **kwargs: Any) -> fields.String:
@@ -56,8 +57,21 @@ class AuthorSchema(Schema):
     name = _text(200)
     bio = _text(MAX_BIO, load_default="")
     avatar_url = fields.String(
-        load_default=None, allow_none=True, validate=[validate.Length(max=500), _check_avatar_url]
+        load_default=None, allow_none=True, validate=[validate.Length(max=500), _check_url]
     )
+    url = fields.String(
+        load_default=None, allow_none=True, validate=[validate.Length(max=500), _check_url],
+        metadata={"description": "The author's profile page (structured data links to it)."},
+    )
+
+
+class ImageSchema(Schema):
+    url = fields.String(required=True, validate=[validate.Length(max=500), _check_url])
+    alt = _text(500)
+    width = fields.Integer(load_default=None, allow_none=True,
+                           validate=validate.Range(min=1, max=MAX_IMAGE_SIDE))
+    height = fields.Integer(load_default=None, allow_none=True,
+                            validate=validate.Range(min=1, max=MAX_IMAGE_SIDE))
 
 
 class ArticleSchema(Schema):
@@ -68,9 +82,17 @@ class ArticleSchema(Schema):
     published_at = fields.AwareDateTime(
         format="iso", required=True, error_messages={"invalid_awareness": NAIVE_DATETIME}
     )
+    modified_at = fields.AwareDateTime(
+        format="iso", load_default=None, allow_none=True,
+        error_messages={"invalid_awareness": NAIVE_DATETIME},
+        metadata={"description": "When the article last changed. Set by the server when a "
+                                 "change leaves it as it was; a value given is kept."})
     section = _slug(load_default=None, allow_none=True)
     author = _slug(load_default=None, allow_none=True)
     tags = fields.List(_text(100), load_default=list, validate=validate.Length(max=MAX_TAGS))
+    image = fields.Nested(ImageSchema, load_default=None, allow_none=True,
+                          metadata={"description": "The lead image (for shared links and "
+                                                   "structured data)."})
 
 
 class EditorialListSchema(Schema):

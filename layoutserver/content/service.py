@@ -61,9 +61,14 @@ def dump(kind: Kind, row: Row) -> Dump:
         values: dict[str, Any] = {
             "slug": row.slug, "title": row.title, "excerpt": row.excerpt,
             "body_html": row.body_html, "published_at": row.published_at.astimezone(UTC),
+            "modified_at": (None if row.modified_at is None
+                            else row.modified_at.astimezone(UTC)),
             "section": row.section.slug if row.section else None,
             "author": row.author.slug if row.author else None,
             "tags": sorted(tag.name for tag in row.tags),
+            "image": None if row.image_url is None else {
+                "url": row.image_url, "alt": row.image_alt, "width": row.image_width,
+                "height": row.image_height},
         }
     elif isinstance(row, EditorialList):
         values = {"name": row.name, "title": row.title,

@@ -20,6 +20,19 @@ class AuthorView:
     name: str
     bio: str
     avatar_url: str | None
+    url: str | None = None
+    """The author's profile page."""
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleImage:
+    """An article's lead image: a URL or a site path, its alt text, its size in pixels (when
+    known)."""
+
+    url: str
+    alt: str
+    width: int | None = None
+    height: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +46,9 @@ class ArticleView:
     section: SectionView | None
     author: AuthorView | None
     tags: tuple[str, ...]
+    modified_at: datetime | None = None
+    """When it last changed after it was created; None: never."""
+    image: ArticleImage | None = None
 
 
 @dataclass(frozen=True, slots=True)

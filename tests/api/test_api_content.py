@@ -199,3 +199,22 @@ def test_an_edit_shows_on_the_next_page_request(api: Api) -> None:
     page = api.client.get(SEED_PATH).get_data(as_text=True)
     assert "Edited through the API" in page
     assert "A fresh paragraph from the API." in page
+
+
+def test_a_lead_image_round_trips_and_an_edit_dates_the_article(api: Api) -> None:
+    image = {"url": "/media/lead.jpg", "alt": "Delegates", "width": 1200, "height": 675}
+    created = api.post("/api/v1/articles", json={**NEW_ARTICLE, "image": image})
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["image"] == image
+    assert created.get_json()["modified_at"] is None
+    edited = api.patch("/api/v1/articles/api-made", json={"title": "Retitled"})
+    assert edited.status_code == 200, edited.get_json()
+    assert edited.get_json()["modified_at"] > edited.get_json()["published_at"]
+    assert edited.get_json()["image"] == image
+    cleared = api.patch("/api/v1/articles/api-made", json={"image": None})
+    assert cleared.get_json()["image"] is None
+    refused = api.patch("/api/v1/articles/api-made", json={"image": {"url": "ftp://x"}})
+    assert refused.status_code == 422
+    assert "url" in errors(refused)["image"]
+    no_alt = api.patch("/api/v1/articles/api-made", json={"image": {"url": "/b.jpg"}})
+    assert no_alt.status_code == 422 and "alt" in errors(no_alt)["image"]

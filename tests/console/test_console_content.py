@@ -99,3 +99,19 @@ def test_authors_and_sections(console_app: Flask, client: FlaskClient) -> None:
                 ).status_code == 302
     with get_database(console_app).session() as session:
         assert content.get(session, "author", "ada")["avatar_url"] is None
+
+
+def test_an_articles_lead_image_from_the_form(console_app: Flask, client: FlaskClient) -> None:
+    sign_in(client, "publisher")
+    image = {"image.url": "/media/lead.jpg", "image.alt": "Delegates", "image.width": "1200",
+             "image.height": "675"}
+    response = post(client, "/admin/articles/new", {**ARTICLE, **image})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with get_database(console_app).session() as session:
+        article = content.get(session, "article", "console-news")
+    assert article["image"] == {"url": "/media/lead.jpg", "alt": "Delegates", "width": 1200,
+                                "height": 675}
+    refused = post(client, "/admin/articles/new",
+                   {**ARTICLE, "slug": "no-alt", "image.url": "/media/lead.jpg"})
+    assert refused.status_code == 422
+    assert field_error(refused.get_data(as_text=True), "f-image-alt")

@@ -357,3 +357,47 @@ def test_optional_fields_default_and_site_relative_avatar(database: Database) ->
             ("", "https://cdn.example/b.png"),
         ]
         assert session.scalars(select(EditorialList)).all() == []
+
+
+def test_an_articles_lead_image_and_modified_date(database: Database,
+                                                   demo: dict[str, Any]) -> None:
+    article = next(a for a in demo["articles"] if a["slug"] == SEED_SLUG)
+    article["image"] = {"url": "/media/lead.jpg", "alt": "Delegates at the table",
+                        "width": 1200, "height": 675}
+    demo["authors"][0]["url"] = "https://example.org/staff/writer"
+    import_content(database, demo)
+    view = ContentRepository(database).article(SEED_SLUG)
+    assert view is not None and view.image is not None
+    assert (view.image.url, view.image.alt, view.image.width, view.image.height) == (
+        "/media/lead.jpg", "Delegates at the table", 1200, 675)
+    assert view.author is not None and view.author.url == "https://example.org/staff/writer"
+    assert view.modified_at is None  # created: never modified since
+    # the same document again changes nothing, the date included
+    assert import_content(database, demo).updated == 0
+    assert ContentRepository(database).article(SEED_SLUG).modified_at is None  # type: ignore[union-attr]
+    # a change without a date: modified now; with a date: that date
+    article["title"] = "A new title"
+    import_content(database, demo)
+    changed = ContentRepository(database).article(SEED_SLUG)
+    assert changed is not None and changed.modified_at is not None
+    assert changed.modified_at > changed.published_at
+    article["modified_at"] = "2024-10-11T08:00:00+00:00"
+    import_content(database, demo)
+    dated = ContentRepository(database).article(SEED_SLUG)
+    assert dated is not None and dated.modified_at is not None
+    assert dated.modified_at.isoformat().startswith("2024-10-11T08:00:00")
+
+
+@pytest.mark.parametrize(("image", "message"), [
+    ({"url": "javascript:alert(1)", "alt": "x"}, "Not a valid URL"),
+    ({"url": "/a.jpg"}, "Missing data for required field"),
+    ({"url": "/a.jpg", "alt": "x", "width": 0}, "greater than or equal to 1"),
+    ({"url": "/a.jpg", "alt": "x", "height": 50_000}, "less than or equal to 20000"),
+])
+def test_a_bad_lead_image_is_refused_naming_the_field(database: Database, demo: dict[str, Any],
+                                                      image: dict[str, Any],
+                                                      message: str) -> None:
+    demo["articles"][0]["image"] = image
+    with pytest.raises(ContentImportError, match=message) as refused:
+        import_content(database, demo)
+    assert "image" in str(refused.value)

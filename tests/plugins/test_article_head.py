@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from support import SEED_PATH
+from support import REPO, SEED_PATH
 
+from layoutserver.content.importer import import_content
+from layoutserver.db import get_database
 from layoutserver.settings import SettingsError
 
 BASE = {"SITE_BASE_URL": "https://news.example.com", "SITE_PUBLISHER_LOGO": "/static/logo.png"}
@@ -87,3 +89,25 @@ options = { robots = "noindex, nofollow" }
 def test_a_bad_base_url_stops_the_start(make_app: Callable[..., Flask], value: str) -> None:
     with pytest.raises(SettingsError, match="SITE_BASE_URL must be the site's address"):
         make_app(settings={"SITE_BASE_URL": value})
+
+
+def test_the_lead_image_modified_date_and_author_page(make_app: Callable[..., Flask]) -> None:
+    app = make_app(settings=BASE)
+    document = json.loads((REPO / "layoutserver" / "demo" / "content.json").read_text())
+    article = next(a for a in document["articles"] if SEED_PATH.endswith(a["slug"]))
+    article["image"] = {"url": "/media/lead.jpg", "alt": "Delegates", "width": 1200,
+                        "height": 675}
+    article["modified_at"] = "2030-01-02T03:04:05+00:00"
+    author = next(a for a in document["authors"] if a["slug"] == article["author"])
+    author["url"] = "/staff/writer"
+    import_content(get_database(app), document)
+    found = head(app.test_client())
+    assert meta(found, "property", "og:image") == ["https://news.example.com/media/lead.jpg"]
+    assert meta(found, "property", "og:image:alt") == ["Delegates"]
+    assert meta(found, "property", "og:image:width") == ["1200"]
+    assert meta(found, "name", "twitter:card") == ["summary_large_image"]
+    assert meta(found, "property", "article:modified_time") == ["2030-01-02T03:04:05+00:00"]
+    data = news_article(found)
+    assert data["dateModified"] == "2030-01-02T03:04:05+00:00"
+    assert data["image"][0]["url"] == "https://news.example.com/media/lead.jpg"
+    assert data["author"][0]["url"] == "https://news.example.com/staff/writer"
