@@ -16,6 +16,7 @@ from datetime import datetime
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Config
@@ -66,6 +67,15 @@ DEFAULTS: dict[str, Any] = {
     "SITE_PUBLISHER_LOGO": "",
     # Pins the site clock (ISO 8601, site time zone when naive). Empty: the real clock.
     "SITE_NOW": "",
+    # The public URL the site's pages are reached at (https://news.example.com), for the
+    # absolute URLs of sitemaps, feeds and robots.txt. Empty: the URL the request came to.
+    "SITE_BASE_URL": "",
+    # The site's icon: a file under layoutserver/static ("favicon.svg") or an http(s) URL;
+    # linked from every page's head, and /favicon.ico redirects to it. Empty: none.
+    "SITE_FAVICON": "favicon.svg",
+    # The text of /robots.txt ("{base_url}" stands for the site's base URL). Unset: allow
+    # everything and name the sitemaps.
+    "ROBOTS_TXT": None,
     "LOG_LEVEL": "INFO",
     # "text" for a terminal, "json" (one object per line, with the request id) for production.
     "LOG_FORMAT": "text",
@@ -185,6 +195,10 @@ def _normalise(config: Config) -> None:
                             f"not {base_url!r}")
     site_timezone(config)
     site_now(config)
+    config["SITE_BASE_URL"] = site_base_url(config)
+    site_favicon(config)
+    if config["ROBOTS_TXT"] is not None and not isinstance(config["ROBOTS_TXT"], str):
+        raise SettingsError(f"ROBOTS_TXT must be text, not {config['ROBOTS_TXT']!r}")
     config["TRUSTED_PROXIES"] = [str(network) for network in trusted_proxies(config)]
 
 
@@ -235,6 +249,45 @@ def site_now(config: Mapping[str, Any]) -> datetime | None:
     if pinned.tzinfo is None:
         pinned = pinned.replace(tzinfo=site_timezone(config))
     return pinned
+
+
+def site_base_url(config: Mapping[str, Any]) -> str:
+    """``SITE_BASE_URL`` without its trailing slash ("" when unset)."""
+    raw = config["SITE_BASE_URL"]
+    if raw in ("", None):
+        return ""
+    text = raw if isinstance(raw, str) else ""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        parts = urlsplit("")
+    if (parts.scheme not in ("http", "https") or not parts.hostname or parts.query
+            or parts.fragment or "@" in parts.netloc or any(c.isspace() for c in text)):
+        raise SettingsError(f"SITE_BASE_URL must be an http(s) URL without query or fragment "
+                            f"(such as https://news.example.com), not {raw!r}")
+    return text.rstrip("/")
+
+
+STATIC_FOLDER = Path(__file__).resolve().parent / "static"
+
+
+def site_favicon(config: Mapping[str, Any]) -> str:
+    """``SITE_FAVICON``: "" (none), an http(s) URL, or the name of a file under
+    ``layoutserver/static`` that exists."""
+    raw = config["SITE_FAVICON"]
+    if raw in ("", None):
+        return ""
+    text = raw if isinstance(raw, str) else ""
+    if text.startswith(("http://", "https://")):
+        parts = urlsplit(text)
+        if parts.hostname and not any(c.isspace() or c in "\"<>" for c in text):
+            return text
+    elif (text and not text.startswith("/") and "\\" not in text
+          and ".." not in text.split("/") and (STATIC_FOLDER / text).is_file()):
+        return text
+    raise SettingsError(f"SITE_FAVICON must be a file under layoutserver/static or an http(s) "
+                        f"URL, not {raw!r}")
 
 
 def trusted_proxies(config: Mapping[str, Any]) -> tuple[IPv4Network | IPv6Network, ...]:
