@@ -8,15 +8,14 @@ the format. Every feed reader and aggregator reads it. No Flask here.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import datetime
 
-from layoutserver.content.site_xml import SiteUrls, child, document, w3c_datetime
+from layoutserver.content.site_xml import SiteUrls, XmlWriter, w3c_datetime
 from layoutserver.content.views import ArticleSummary
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+ATOM_TYPE = "application/atom+xml"
 
 #: Entries of a feed: the newest published articles.
 FEED_ENTRIES = 20
@@ -28,31 +27,33 @@ def atom_feed(*, urls: SiteUrls, self_path: str, title: str, page_url: str | Non
     """The feed at ``self_path`` of ``articles`` (newest first); ``page_url``: the HTML page
     it follows (a section front), if there is one. Its ``updated`` is the newest article's
     date (``now`` when there is none), so the same articles make the same document."""
-    feed = ET.Element("feed", {"xmlns": ATOM_NS, XML_LANG: locale})
     self_url = urls.absolute(self_path)
-    child(feed, "id", self_url)
-    child(feed, "title", title)
-    child(feed, "updated",
-          w3c_datetime(articles[0].published_at if articles else now))
-    child(feed, "link", rel="self", type="application/atom+xml", href=self_url)
-    if page_url is not None:
-        child(feed, "link", rel="alternate", type="text/html", href=page_url)
-    author = child(feed, "author")
-    child(author, "name", site_name)
-    for article in articles:
-        url = urls.article(article.slug)
-        if url is None:
-            continue
-        entry = child(feed, "entry")
-        child(entry, "id", url)
-        child(entry, "title", article.title, type="text")
-        child(entry, "link", rel="alternate", type="text/html", href=url)
+    xml = XmlWriter()
+    with xml.element("feed", {"xmlns": ATOM_NS, "xml:lang": locale}):
+        xml.leaf("id", self_url)
+        xml.leaf("title", title, {"type": "text"})
+        xml.leaf("updated", w3c_datetime(articles[0].published_at if articles else now))
+        xml.leaf("link", attributes={"rel": "self", "type": ATOM_TYPE, "href": self_url})
+        if page_url is not None:
+            xml.leaf("link", attributes={"rel": "alternate", "type": "text/html",
+                                         "href": page_url})
+        with xml.element("author"):
+            xml.leaf("name", site_name)
+        for article in articles if urls.article_page_type else ():
+            _entry(xml, urls.article(article.slug), article)
+    return xml.done()
+
+
+def _entry(xml: XmlWriter, url: str, article: ArticleSummary) -> None:
+    with xml.element("entry"):
+        xml.leaf("id", url)
+        xml.leaf("title", article.title, {"type": "text"})
+        xml.leaf("link", attributes={"rel": "alternate", "type": "text/html", "href": url})
         published = w3c_datetime(article.published_at)
-        child(entry, "published", published)
-        child(entry, "updated", published)
+        xml.leaf("published", published)
+        xml.leaf("updated", published)
         if article.section is not None:
-            child(entry, "category", term=article.section.slug,
-                  label=article.section.name)
+            xml.leaf("category", attributes={"term": article.section.slug,
+                                             "label": article.section.name})
         if article.excerpt:
-            child(entry, "summary", article.excerpt, type="text")
-    return document(feed)
+            xml.leaf("summary", article.excerpt, {"type": "text"})

@@ -14,19 +14,17 @@ Articles scheduled for later are left out until their time. No Flask here.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from layoutserver.content.models import Article, Section
-from layoutserver.content.site_xml import SiteUrls, child, document, w3c_datetime
+from layoutserver.content.site_xml import SiteUrls, XmlWriter, w3c_datetime
 from layoutserver.db import Database
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
-ET.register_namespace("news", NEWS_NS)
 
 URLS_PER_SITEMAP = 50_000
 NEWS_WINDOW = timedelta(days=2)
@@ -77,18 +75,20 @@ def sitemap(source: SitemapSource, urls: SiteUrls, now: datetime,
     """``/sitemap.xml``: the urlset of everything, or the index of the files past ``size``."""
     sections = source.sections() if urls.section_page_type else []
     articles = source.published_count(now, size + 1) if urls.article_page_type else 0
+    xml = XmlWriter()
     if len(sections) + articles <= size:
-        root = ET.Element(f"{{{SITEMAP_NS}}}urlset")
-        _sections(root, urls, sections)
-        _articles(root, urls, source.articles(now, 1, source.last_article_id()))
-        return document(root, SITEMAP_NS)
-    index = ET.Element(f"{{{SITEMAP_NS}}}sitemapindex")
+        with xml.element("urlset", {"xmlns": SITEMAP_NS}):
+            _sections(xml, urls, sections)
+            if articles:
+                _articles(xml, urls, source.articles(now, 1, source.last_article_id()))
+        return xml.done()
     names = ["sections"] if sections else []
     names += [f"articles-{n}" for n in range(1, article_files(source, size) + 1)]
-    for name in names:
-        entry = child(index, f"{{{SITEMAP_NS}}}sitemap")
-        child(entry, f"{{{SITEMAP_NS}}}loc", urls.absolute(f"/sitemaps/{name}.xml"))
-    return document(index, SITEMAP_NS)
+    with xml.element("sitemapindex", {"xmlns": SITEMAP_NS}):
+        for name in names:
+            with xml.element("sitemap"):
+                xml.leaf("loc", urls.absolute(f"/sitemaps/{name}.xml"))
+    return xml.done()
 
 
 def article_files(source: SitemapSource, size: int = URLS_PER_SITEMAP) -> int:
@@ -99,34 +99,37 @@ def article_files(source: SitemapSource, size: int = URLS_PER_SITEMAP) -> int:
 def sitemap_file(source: SitemapSource, urls: SiteUrls, now: datetime, name: str,
                  size: int = URLS_PER_SITEMAP) -> bytes | None:
     """One file of the index (``sections`` or ``articles-N``); None for no such file."""
-    root = ET.Element(f"{{{SITEMAP_NS}}}urlset")
+    xml = XmlWriter()
     if name == "sections" and urls.section_page_type:
-        _sections(root, urls, source.sections())
-        return document(root, SITEMAP_NS)
+        with xml.element("urlset", {"xmlns": SITEMAP_NS}):
+            _sections(xml, urls, source.sections())
+        return xml.done()
     number = name.removeprefix("articles-")
     if (not urls.article_page_type or number == name or not number.isdigit()
             or number.startswith("0") or int(number) > article_files(source, size)):
         return None
     first = (int(number) - 1) * size + 1
-    _articles(root, urls, source.articles(now, first, first + size - 1))
-    return document(root, SITEMAP_NS)
+    with xml.element("urlset", {"xmlns": SITEMAP_NS}):
+        _articles(xml, urls, source.articles(now, first, first + size - 1))
+    return xml.done()
 
 
 def news_sitemap(source: SitemapSource, urls: SiteUrls, now: datetime, publication: str,
                  locale: str) -> bytes:
     """``/sitemap-news.xml``: the articles of the last two days, as Google News reads them."""
-    root = ET.Element(f"{{{SITEMAP_NS}}}urlset")
     language = news_language(locale)
-    for slug, title, published_at in source.news(now) if urls.article_page_type else []:
-        url = child(root, f"{{{SITEMAP_NS}}}url")
-        child(url, f"{{{SITEMAP_NS}}}loc", urls.article(slug))
-        news = child(url, f"{{{NEWS_NS}}}news")
-        named = child(news, f"{{{NEWS_NS}}}publication")
-        child(named, f"{{{NEWS_NS}}}name", publication)
-        child(named, f"{{{NEWS_NS}}}language", language)
-        child(news, f"{{{NEWS_NS}}}publication_date", w3c_datetime(published_at))
-        child(news, f"{{{NEWS_NS}}}title", title)
-    return document(root, SITEMAP_NS)
+    xml = XmlWriter()
+    with xml.element("urlset", {"xmlns": SITEMAP_NS, "xmlns:news": NEWS_NS}):
+        for slug, title, published_at in source.news(now) if urls.article_page_type else []:
+            with xml.element("url"):
+                xml.leaf("loc", urls.article(slug))
+                with xml.element("news:news"):
+                    with xml.element("news:publication"):
+                        xml.leaf("news:name", publication)
+                        xml.leaf("news:language", language)
+                    xml.leaf("news:publication_date", w3c_datetime(published_at))
+                    xml.leaf("news:title", title)
+    return xml.done()
 
 
 def news_language(locale: str) -> str:
@@ -139,14 +142,15 @@ def news_language(locale: str) -> str:
     return code.split("-")[0]
 
 
-def _sections(root: ET.Element, urls: SiteUrls, slugs: list[str]) -> None:
+def _sections(xml: XmlWriter, urls: SiteUrls, slugs: list[str]) -> None:
     for slug in slugs:
-        url = child(root, f"{{{SITEMAP_NS}}}url")
-        child(url, f"{{{SITEMAP_NS}}}loc", urls.section(slug))
+        with xml.element("url"):
+            xml.leaf("loc", urls.section(slug))
 
 
-def _articles(root: ET.Element, urls: SiteUrls, rows: list[Any]) -> None:
-    for slug, published_at in rows:
-        url = child(root, f"{{{SITEMAP_NS}}}url")
-        child(url, f"{{{SITEMAP_NS}}}loc", urls.article(slug))
-        child(url, f"{{{SITEMAP_NS}}}lastmod", w3c_datetime(published_at))
+def _articles(xml: XmlWriter, urls: SiteUrls, rows: list[Any]) -> None:
+    for slug, published_at in rows:  # up to 50,000: no context manager per URL
+        xml.start("url")
+        xml.leaf("loc", urls.article(slug))
+        xml.leaf("lastmod", w3c_datetime(published_at))
+        xml.end("url")

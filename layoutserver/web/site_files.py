@@ -4,9 +4,10 @@ under ``/sitemaps/``), ``/sitemap-news.xml``, the Atom feeds ``/feed.xml`` and
 
 Each is shared like a page without holes: ``public`` with ``stale-*``, a strong ETag (304 on
 a match) and surrogate keys a content change purges (``edge.keys.listing_keys``). The bodies
-built from content are kept in the fragment cache under the content version, so an edit shows
-on the next request; articles scheduled for later show within :data:`CONTENT_FILE_TTL`. The
-builders are Flask-free (``content/sitemaps.py``, ``content/feeds.py``).
+built from content are kept in the fragment cache under the versions of the content scopes
+those keys name (``all``, ``articles``), so an edit shows on the next request; an article
+scheduled for later shows within :data:`CONTENT_FILE_TTL`. The builders are Flask-free
+(``content/sitemaps.py``, ``content/feeds.py``).
 """
 
 from __future__ import annotations
@@ -126,14 +127,17 @@ Build = Callable[[Core, SiteUrls, Any], bytes | None]
 
 def _content_file(name: str, mimetype: str, keys: tuple[str, ...], build: Build,
                   missing: str = "") -> Response:
-    """A file built from content, kept in the fragment cache under the content version and
-    the base URL; ``build`` answering None is a 404 (with ``missing``, its text: a file that
-    content may create, briefly cacheable under ``keys`` and purged when it appears)."""
+    """A file built from content, kept in the fragment cache under the versions of the content
+    it shows and the base URL; ``build`` answering None is a 404 (with ``missing``, its text:
+    a file that content may create, briefly cacheable under ``keys``, purged when it appears)."""
     core = get_core()
     urls = _urls(core)
     fragments = core.fragments
+    # keyed by the versions of the scopes its keys name: an edit of an editorial list, which
+    # no site file shows, leaves them cached
+    scopes = core.content.scope_versions(core.content.version())
     key = fragments.key("site-file", name, urls.base, urls.article_page_type,
-                        urls.section_page_type, f"cv={core.content.version()}")
+                        urls.section_page_type, *[f"{k}={scopes.get(k, 0)}" for k in keys])
     cached = fragments.get(key) if fragments.enabled else None
     outcome = "hit"
     if not isinstance(cached, tuple):

@@ -51,7 +51,7 @@ def client(app: Flask) -> FlaskClient:
 def parse(response: Any) -> ET.Element:
     assert response.status_code == 200, response.get_data(as_text=True)
     body = response.get_data()
-    assert body.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
+    assert body.startswith(b'<?xml version="1.0" encoding="utf-8"?>')
     return ET.fromstring(body)
 
 
@@ -253,6 +253,8 @@ def test_an_edit_or_a_publication_shows_on_the_next_request(app: Flask,
     warm = client.get("/feed.xml")
     assert 'site file hit' in warm.headers["Server-Timing"]
     assert warm.headers["ETag"] == first["/feed.xml"].headers["ETag"]
+    write(app, "editorial_list", "must-read", {"title": "Read this"})  # in no site file
+    assert 'site file hit' in client.get("/feed.xml").headers["Server-Timing"]
     write(app, "article", SEED_SLUG, {"title": "Edited title"})
     for path in ("/sitemap-news.xml", "/feed.xml", "/feeds/world.xml"):
         response = client.get(path)
