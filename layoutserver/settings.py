@@ -61,15 +61,13 @@ DEFAULTS: dict[str, Any] = {
     "SITE_TIMEZONE": "UTC",
     "SITE_LOCALE": "en-US",
     # The site's public address (https://news.example.com): canonical links, shared links and
-    # structured data use it. Empty: links are site paths (and Open Graph's og:url is left out).
+    # structured data use it. Empty: links are site paths (and Open Graph's og:url is left out);
+    # sitemaps, feeds and robots.txt, which need absolute URLs, use the URL the request came to.
     "SITE_BASE_URL": "",
     # The publisher's logo in structured data: a URL or a site path. Empty: none.
     "SITE_PUBLISHER_LOGO": "",
     # Pins the site clock (ISO 8601, site time zone when naive). Empty: the real clock.
     "SITE_NOW": "",
-    # The public URL the site's pages are reached at (https://news.example.com), for the
-    # absolute URLs of sitemaps, feeds and robots.txt. Empty: the URL the request came to.
-    "SITE_BASE_URL": "",
     # The site's icon: a file under layoutserver/static ("favicon.svg") or an http(s) URL;
     # linked from every page's head, and /favicon.ico redirects to it. Empty: none.
     "SITE_FAVICON": "favicon.svg",
@@ -195,7 +193,6 @@ def _normalise(config: Config) -> None:
                             f"not {base_url!r}")
     site_timezone(config)
     site_now(config)
-    config["SITE_BASE_URL"] = site_base_url(config)
     site_favicon(config)
     if config["ROBOTS_TXT"] is not None and not isinstance(config["ROBOTS_TXT"], str):
         raise SettingsError(f"ROBOTS_TXT must be text, not {config['ROBOTS_TXT']!r}")
@@ -249,24 +246,6 @@ def site_now(config: Mapping[str, Any]) -> datetime | None:
     if pinned.tzinfo is None:
         pinned = pinned.replace(tzinfo=site_timezone(config))
     return pinned
-
-
-def site_base_url(config: Mapping[str, Any]) -> str:
-    """``SITE_BASE_URL`` without its trailing slash ("" when unset)."""
-    raw = config["SITE_BASE_URL"]
-    if raw in ("", None):
-        return ""
-    text = raw if isinstance(raw, str) else ""
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError:
-        parts = urlsplit("")
-    if (parts.scheme not in ("http", "https") or not parts.hostname or parts.query
-            or parts.fragment or "@" in parts.netloc or any(c.isspace() for c in text)):
-        raise SettingsError(f"SITE_BASE_URL must be an http(s) URL without query or fragment "
-                            f"(such as https://news.example.com), not {raw!r}")
-    return text.rstrip("/")
 
 
 STATIC_FOLDER = Path(__file__).resolve().parent / "static"

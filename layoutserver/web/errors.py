@@ -53,11 +53,11 @@ def error_response(status: int, title: str, detail: str) -> Response:
         response = jsonify({"status": status, "error": title, "detail": detail})
     else:
         config = current_app.config
+        base = config["SITE_BASE_URL"]
         response = Response(
             render_template("error.html", status=status, title=title, detail=detail,
                             site_name=config["SITE_NAME"], locale=config["SITE_LOCALE"],
-                            favicon=favicon_href(), home=config["SITE_BASE_URL"] + "/"
-                            if config["SITE_BASE_URL"] else ""),
+                            favicon=favicon_href(), home=f"{base}/" if base else ""),
             mimetype="text/html",
         )
     response.status_code = status
