@@ -18,7 +18,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, request
 
 from layoutserver.content import sitemaps
-from layoutserver.content.feeds import FEED_ENTRIES, atom_feed
+from layoutserver.content.feeds import ATOM_TYPE, FEED_ENTRIES, atom_feed
 from layoutserver.content.scopes import ALL
 from layoutserver.content.site_xml import SiteUrls
 from layoutserver.content.sitemaps import SitemapSource
@@ -39,7 +39,6 @@ CONTENT_FILE_TTL = 120
 SETTINGS_FILE_TTL = 3600
 
 XML = "application/xml"
-ATOM = "application/atom+xml"
 
 DEFAULT_ROBOTS_TXT = """\
 User-agent: *
@@ -99,7 +98,7 @@ def site_feed() -> Response:
                          articles=core.content.latest_articles(FEED_ENTRIES,
                                                                published_before=now))
 
-    return _content_file("feed", ATOM, listing_keys(), build)
+    return _content_file("feed", ATOM_TYPE, listing_keys(), build)
 
 
 @blueprint.get("/feeds/<slug>.xml")
@@ -119,7 +118,7 @@ def section_feed(slug: str) -> Response:
 
     if not SLUG.match(slug) or len(slug) > 200:
         abort(404, f"No section {slug!r}.")
-    return _content_file(f"feeds/{slug}", ATOM, keys, build, missing=f"No section {slug!r}.")
+    return _content_file(f"feeds/{slug}", ATOM_TYPE, keys, build, missing=f"No section {slug!r}.")
 
 
 Build = Callable[[Core, SiteUrls, Any], bytes | None]
