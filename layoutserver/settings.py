@@ -16,6 +16,7 @@ from datetime import datetime
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Config
@@ -60,12 +61,19 @@ DEFAULTS: dict[str, Any] = {
     "SITE_TIMEZONE": "UTC",
     "SITE_LOCALE": "en-US",
     # The site's public address (https://news.example.com): canonical links, shared links and
-    # structured data use it. Empty: links are site paths (and Open Graph's og:url is left out).
+    # structured data use it. Empty: links are site paths (and Open Graph's og:url is left out);
+    # sitemaps, feeds and robots.txt, which need absolute URLs, use the URL the request came to.
     "SITE_BASE_URL": "",
     # The publisher's logo in structured data: a URL or a site path. Empty: none.
     "SITE_PUBLISHER_LOGO": "",
     # Pins the site clock (ISO 8601, site time zone when naive). Empty: the real clock.
     "SITE_NOW": "",
+    # The site's icon: a file under layoutserver/static ("favicon.svg") or an http(s) URL;
+    # linked from every page's head, and /favicon.ico redirects to it. Empty: none.
+    "SITE_FAVICON": "favicon.svg",
+    # The text of /robots.txt ("{base_url}" stands for the site's base URL). Unset: allow
+    # everything and name the sitemaps.
+    "ROBOTS_TXT": None,
     "LOG_LEVEL": "INFO",
     # "text" for a terminal, "json" (one object per line, with the request id) for production.
     "LOG_FORMAT": "text",
@@ -185,6 +193,9 @@ def _normalise(config: Config) -> None:
                             f"not {base_url!r}")
     site_timezone(config)
     site_now(config)
+    site_favicon(config)
+    if config["ROBOTS_TXT"] is not None and not isinstance(config["ROBOTS_TXT"], str):
+        raise SettingsError(f"ROBOTS_TXT must be text, not {config['ROBOTS_TXT']!r}")
     config["TRUSTED_PROXIES"] = [str(network) for network in trusted_proxies(config)]
 
 
@@ -235,6 +246,27 @@ def site_now(config: Mapping[str, Any]) -> datetime | None:
     if pinned.tzinfo is None:
         pinned = pinned.replace(tzinfo=site_timezone(config))
     return pinned
+
+
+STATIC_FOLDER = Path(__file__).resolve().parent / "static"
+
+
+def site_favicon(config: Mapping[str, Any]) -> str:
+    """``SITE_FAVICON``: "" (none), an http(s) URL, or the name of a file under
+    ``layoutserver/static`` that exists."""
+    raw = config["SITE_FAVICON"]
+    if raw in ("", None):
+        return ""
+    text = raw if isinstance(raw, str) else ""
+    if text.startswith(("http://", "https://")):
+        parts = urlsplit(text)
+        if parts.hostname and not any(c.isspace() or c in "\"<>" for c in text):
+            return text
+    elif (text and not text.startswith("/") and "\\" not in text
+          and ".." not in text.split("/") and (STATIC_FOLDER / text).is_file()):
+        return text
+    raise SettingsError(f"SITE_FAVICON must be a file under layoutserver/static or an http(s) "
+                        f"URL, not {raw!r}")
 
 
 def trusted_proxies(config: Mapping[str, Any]) -> tuple[IPv4Network | IPv6Network, ...]:

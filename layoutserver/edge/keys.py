@@ -43,6 +43,13 @@ def response_keys(page_type: str, subject_kind: str, slug: str,
     return tuple(sorted(keys))
 
 
+def listing_keys(section: str | None = None) -> tuple[str, ...]:
+    """The keys of a response that lists articles and sections without widgets (a sitemap, a
+    feed; ``section``: of that section only): purged by every article and section change."""
+    keys = {ALL, "articles", *([subject_key("section", section)] if section else [])}
+    return tuple(sorted(keys))
+
+
 def change_keys(scopes: Iterable[str] | None) -> tuple[str, ...]:
     """The keys a content change of ``scopes`` (None: everything) purges."""
     return tuple(sorted({ANY_CONTENT, *(scopes if scopes is not None else (ALL,))}))

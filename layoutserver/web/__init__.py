@@ -5,7 +5,7 @@ from flask import Flask
 
 from layoutserver.core import get_core
 from layoutserver.render.page import PagePipeline
-from layoutserver.web import errors, health, pages, request_id
+from layoutserver.web import errors, health, pages, request_id, site_files
 
 
 def init_app(app: Flask) -> None:
@@ -13,4 +13,5 @@ def init_app(app: Flask) -> None:
     request_id.init_app(app)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(site_files.blueprint)
     errors.init_app(app)

@@ -20,6 +20,8 @@ from werkzeug.exceptions import (
     ServiceUnavailable,
 )
 
+from layoutserver.web.site_urls import favicon_href
+
 log = logging.getLogger(__name__)
 
 AREAS_KEY = "layoutserver.error_areas"
@@ -45,11 +47,17 @@ def wants_json() -> bool:
 
 
 def error_response(status: int, title: str, detail: str) -> Response:
+    """The error as JSON, or as an HTML page in the site's shell (its name, stylesheet and
+    icon, a header and a footer), by what the client accepts."""
     if wants_json():
         response = jsonify({"status": status, "error": title, "detail": detail})
     else:
+        config = current_app.config
+        base = config["SITE_BASE_URL"]
         response = Response(
-            render_template("error.html", status=status, title=title, detail=detail),
+            render_template("error.html", status=status, title=title, detail=detail,
+                            site_name=config["SITE_NAME"], locale=config["SITE_LOCALE"],
+                            favicon=favicon_href(), home=f"{base}/" if base else ""),
             mimetype="text/html",
         )
     response.status_code = status

@@ -20,6 +20,7 @@ from layoutserver.layouts import Layout, Placement
 from layoutserver.render.assembly import Assembly
 from layoutserver.render.page import Builder, EdgePart, PagePipeline
 from layoutserver.web.serving import serve
+from layoutserver.web.site_urls import favicon_href
 from layoutserver.widgets import ArticleView
 
 blueprint = Blueprint("pages", __name__)
@@ -69,6 +70,7 @@ def _page_builder(core: Core, layout: Layout) -> Builder:
             title=_title(assembly),
             site_name=core.config["SITE_NAME"],
             locale=core.config["SITE_LOCALE"],
+            favicon=favicon_href(),
             regions=assembly.regions(),
             assets=assets,
             head=assembly.head_html(),

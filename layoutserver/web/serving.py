@@ -24,7 +24,8 @@ with holes in three forms (``render/page.py``):
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from flask import Request, Response, request, url_for
 from werkzeug.exceptions import NotFound
@@ -132,6 +133,15 @@ def _response(core: Core, result: PageResult, representation: str,
     return finish(result.body, result.mimetype, result.timing,
                   None if result.edge_role else result.etag, headers=headers,
                   environ=current.environ)
+
+
+def shared_headers(config: Mapping[str, Any], ttl: int, surrogate_keys: tuple[str, ...]
+                   ) -> tuple[tuple[str, str], ...]:
+    """The headers of a response the same for every reader and built from nothing a widget
+    renders (sitemaps, feeds, robots.txt): ``public`` for ``ttl`` seconds and its keys."""
+    return _headers(False, True, "", ttl, (), False, surrogate_keys, config["DEVICE_HEADER"],
+                    config["CONSENT_HEADER"], config["EDGE_STALE_WHILE_REVALIDATE"],
+                    config["EDGE_STALE_IF_ERROR"])
 
 
 @functools.lru_cache(maxsize=1024)
