@@ -52,9 +52,10 @@ class SitemapSource:
             return int(connection.scalar(select(func.max(Article.id))) or 0)
 
     def articles(self, now: datetime, first_id: int, last_id: int) -> list[Any]:
-        """(slug, published_at) of the published articles whose ids are in the range."""
+        """(slug, last change: modified_at or published_at) of the published articles whose
+        ids are in the range."""
         return self._rows(
-            select(Article.slug, Article.published_at)
+            select(Article.slug, func.coalesce(Article.modified_at, Article.published_at))
             .where(Article.id >= first_id, Article.id <= last_id, Article.published_at <= now)
             .order_by(Article.id))
 
@@ -149,8 +150,8 @@ def _sections(xml: XmlWriter, urls: SiteUrls, slugs: list[str]) -> None:
 
 
 def _articles(xml: XmlWriter, urls: SiteUrls, rows: list[Any]) -> None:
-    for slug, published_at in rows:  # up to 50,000: no context manager per URL
+    for slug, changed_at in rows:  # up to 50,000: no context manager per URL
         xml.start("url")
         xml.leaf("loc", urls.article(slug))
-        xml.leaf("lastmod", w3c_datetime(published_at))
+        xml.leaf("lastmod", w3c_datetime(changed_at))
         xml.end("url")

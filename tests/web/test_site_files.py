@@ -108,6 +108,11 @@ def test_sitemap_lists_sections_and_published_articles(app: Flask, client: Flask
     assert f"{BASE}/pages/article/later" not in urls  # not published yet
     seed = next(url for url in root if url.findtext(f"{SM}loc", "").endswith(SEED_SLUG))
     assert seed.findtext(f"{SM}lastmod") == "2024-10-10T13:00:00Z"
+    # an article's last change, once it has one
+    write(app, "article", SEED_SLUG, {"modified_at": "2024-10-12T07:30:00+00:00"})
+    root = parse(client.get("/sitemap.xml"))
+    seed = next(url for url in root if url.findtext(f"{SM}loc", "").endswith(SEED_SLUG))
+    assert seed.findtext(f"{SM}lastmod") == "2024-10-12T07:30:00Z"
 
 
 def test_past_its_page_size_the_sitemap_is_an_index_of_id_ranges(
