@@ -40,7 +40,7 @@ def create_app(
     from layoutserver.logs import configure_logging
     from layoutserver.registry import WidgetRegistry
     from layoutserver.settings import load_settings
-    from layoutserver.web import security_headers
+    from layoutserver.web import compression, security_headers
 
     app = Flask(__name__)
     load_settings(app.config, settings)
@@ -67,5 +67,6 @@ def create_app(
     web.init_app(app)
     console.init_app(app)
     security_headers.init_app(app, console_prefix=console.PREFIX)
+    compression.init_app(app)
     metrics.init_app(app)
     return app

@@ -130,6 +130,9 @@ DEFAULTS: dict[str, Any] = {
     "AD_ORIGINS": [],
     "SITE_CSP": None,
     "SITE_REFERRER_POLICY": "strict-origin-when-cross-origin",
+    # Compress responses (brotli or gzip) for clients that accept it. Turn it off when an edge
+    # in front compresses (docs/deployment.md): the work is then done once, there.
+    "COMPRESS_RESPONSES": True,
     # The host the console answers on ("admin.example.com"); the site then answers on every
     # other host and the console on no other. Empty: one host for both.
     "CONSOLE_HOST": "",
@@ -183,6 +186,9 @@ def _normalise(config: Config) -> None:
             continue
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
             raise SettingsError(f"{key} must be a number of seconds (0 or more), not {value!r}")
+    if not isinstance(config["COMPRESS_RESPONSES"], bool):
+        raise SettingsError(f"COMPRESS_RESPONSES must be true or false, not "
+                            f"{config['COMPRESS_RESPONSES']!r}")
     if config["CONSENT_UNRECOGNISED"] not in ("deny", "unstated"):
         raise SettingsError(f"CONSENT_UNRECOGNISED must be 'deny' or 'unstated', not "
                             f"{config['CONSENT_UNRECOGNISED']!r}")
