@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import signal
@@ -41,6 +40,7 @@ from pages import (
     SEED_MARKER,
     SEED_PATH,
     BenchError,
+    demo_env,
     fetch,
     free_port,
     gunicorn,
@@ -150,10 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     modes = {name: Mode(name) for name in ("direct", "esi", "client")}
     with tempfile.TemporaryDirectory(prefix="layoutserver-edge-bench-") as tmpdir:
         tmp = Path(tmpdir)
-        env = {**{k: v for k, v in os.environ.items() if k != "GUNICORN_BIND"},
-               "LAYOUTSERVER_DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
-               "LAYOUTSERVER_SETTINGS": str(ROOT / "config" / "demo.toml"),
-               "GUNICORN_ACCESSLOG": ""}
+        env = demo_env(tmp)
         script = tmp / "client.lua"
         script.write_text(CLIENT_SCRIPT % (json.dumps(DECIDE_BODY), SEED_PATH, READER_COOKIE,
                                            READER_COOKIE))

@@ -440,6 +440,17 @@ def production_env() -> dict[str, str]:
     return {"LAYOUTSERVER_DATABASE_URL": database, "LAYOUTSERVER_REDIS_URL": redis}
 
 
+def demo_env(tmp: Path) -> dict[str, str]:
+    """The environment of a bench server: the demo settings, a SQLite file in ``tmp``, no
+    access log, gunicorn on 127.0.0.1:$PORT."""
+    return {
+        **{k: v for k, v in os.environ.items() if k != "GUNICORN_BIND"},
+        "LAYOUTSERVER_DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
+        "LAYOUTSERVER_SETTINGS": str(ROOT / "config" / "demo.toml"),
+        "GUNICORN_ACCESSLOG": "",
+    }
+
+
 def load_demo(env: dict[str, str]) -> None:
     done = subprocess.run([str(BIN / "layoutserver"), "demo", "load"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120, check=False)
@@ -524,12 +535,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="layoutserver-bench-") as tmpdir:
         tmp = Path(tmpdir)
-        env = {
-            **{k: v for k, v in os.environ.items() if k != "GUNICORN_BIND"},  # 127.0.0.1:$PORT
-            "LAYOUTSERVER_DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
-            "LAYOUTSERVER_SETTINGS": str(ROOT / "config" / "demo.toml"),
-            "GUNICORN_ACCESSLOG": "",
-        }
+        env = demo_env(tmp)
         try:
             load_demo(env)
             for name in SERVERS:

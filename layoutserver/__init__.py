@@ -40,7 +40,7 @@ def create_app(
     from layoutserver.logs import configure_logging
     from layoutserver.registry import WidgetRegistry
     from layoutserver.settings import load_settings
-    from layoutserver.web import compression, security_headers
+    from layoutserver.web import assets, compression, security_headers
 
     app = Flask(__name__)
     load_settings(app.config, settings)
@@ -65,6 +65,7 @@ def create_app(
     # HTTPException, is replaced by the site's, which hands the API's paths back to it.
     api.init_app(app)
     web.init_app(app)
+    assets.init_app(app, registry)
     console.init_app(app)
     security_headers.init_app(app, console_prefix=console.PREFIX)
     compression.init_app(app)

@@ -130,6 +130,9 @@ DEFAULTS: dict[str, Any] = {
     "AD_ORIGINS": [],
     "SITE_CSP": None,
     "SITE_REFERRER_POLICY": "strict-origin-when-cross-origin",
+    # A page's stylesheets: "inline" (one <style> element: the first paint waits for no
+    # download) or "link" (a <link> per stylesheet, at fingerprinted URLs).
+    "PAGE_CSS": "inline",
     # Compress responses (brotli or gzip) for clients that accept it. Turn it off when an edge
     # in front compresses (docs/deployment.md): the work is then done once, there.
     "COMPRESS_RESPONSES": True,

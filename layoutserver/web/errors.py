@@ -20,6 +20,7 @@ from werkzeug.exceptions import (
     ServiceUnavailable,
 )
 
+from layoutserver.web.assets import CORE_STYLESHEET, get_assets
 from layoutserver.web.site_urls import favicon_href
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,8 @@ def error_response(status: int, title: str, detail: str) -> Response:
         response = Response(
             render_template("error.html", status=status, title=title, detail=detail,
                             site_name=config["SITE_NAME"], locale=config["SITE_LOCALE"],
-                            favicon=favicon_href(), home=f"{base}/" if base else ""),
+                            favicon=favicon_href(), home=f"{base}/" if base else "",
+                            stylesheet=get_assets().core_url(CORE_STYLESHEET)),
             mimetype="text/html",
         )
     response.status_code = status

@@ -19,6 +19,7 @@ from layoutserver.core import Core, get_core
 from layoutserver.layouts import Layout, Placement
 from layoutserver.render.assembly import Assembly
 from layoutserver.render.page import Builder, EdgePart, PagePipeline
+from layoutserver.web.assets import CORE_STYLESHEET, get_assets, linked
 from layoutserver.web.serving import serve
 from layoutserver.web.site_urls import favicon_href
 from layoutserver.widgets import ArticleView
@@ -62,7 +63,10 @@ def part(page_type: str, slug: str, representation: str, structure: str, index: 
 
 def _page_builder(core: Core, layout: Layout) -> Builder:
     def build(assembly: Assembly) -> tuple[bytes, str]:
-        assets = assembly.assets(core.registry)
+        widget_assets = assembly.assets(core.registry)
+        files = get_assets()
+        inline = core.config["PAGE_CSS"] == "inline"
+        css = widget_assets.css
         # The template straight from the Jinja environment: render_template's signals and
         # context processors cost more than this page needs on every uncached render.
         html = current_app.jinja_env.get_template("page.html").render(
@@ -72,7 +76,10 @@ def _page_builder(core: Core, layout: Layout) -> Builder:
             locale=core.config["SITE_LOCALE"],
             favicon=favicon_href(),
             regions=assembly.regions(),
-            assets=assets,
+            style=files.stylesheet(css) if inline else None,
+            stylesheets=[files.url(url) for url in (linked(files, css) if inline else
+                                                    (files.core_url(CORE_STYLESHEET), *css))],
+            scripts=[files.url(url) for url in widget_assets.js],
             head=assembly.head_html(),
         )
         return html.encode(), "text/html"
@@ -103,11 +110,13 @@ def all_fragments(page_type: str, slug: str) -> Response:
 
     def build(assembly: Assembly) -> tuple[bytes, str]:
         assets = assembly.assets(core.registry)
+        files = get_assets()
         document = {
             "page_type": layout.page_type,
             "slug": slug,
             "regions": {name: str(html) for name, html in assembly.regions().items()},
-            "assets": {"css": list(assets.css), "js": list(assets.js)},
+            "assets": {"css": [files.core_url(CORE_STYLESHEET), *map(files.url, assets.css)],
+                       "js": [files.url(url) for url in assets.js]},
             "head": [str(part.html()) for part in assembly.head()],
             "widgets": [
                 {"placement": item.placement.id, "widget": item.placement.widget,

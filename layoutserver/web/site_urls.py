@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import current_app, request, url_for
 
+from layoutserver.web.assets import get_assets
+
 
 def base_url() -> str:
     """The site's base URL, without a trailing slash: ``SITE_BASE_URL``, else the URL this
@@ -16,4 +18,7 @@ def favicon_href() -> str:
     favicon = str(current_app.config["SITE_FAVICON"] or "")
     if not favicon or favicon.startswith(("http://", "https://")):
         return favicon
-    return url_for("static", filename=favicon)
+    try:
+        return get_assets().core_url(favicon)
+    except FileNotFoundError:
+        return url_for("static", filename=favicon)

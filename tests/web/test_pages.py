@@ -21,6 +21,7 @@ from layoutserver.widgets import Assets, Markup, RenderContext, Widget
 SEED_SLUG = "east-turkistan-government-in-exile-condemns-china-pakistan-cooperation"
 SEED_PATH = f"/pages/article/{SEED_SLUG}"
 SEED_TEXT = Path(__file__).with_name("seed_article_page.txt")
+REPO = Path(__file__).resolve().parents[2]
 SEED_TITLE = (
     "East Turkistan Government in Exile Condemns China-Pakistan Cooperation, Accuses Nations "
     "of Genocide Support"
@@ -220,22 +221,26 @@ options = { count = 2, offset = 2, heading = "" }
 
 
 def test_assets_are_listed_once_in_the_head_in_first_seen_order(make_app: Any) -> None:
-    client = make_app(layouts={"article": TWO_LISTS}).test_client()
+    client = make_app(layouts={"article": TWO_LISTS},
+                      settings={"PAGE_CSS": "link"}).test_client()
     html = client.get(SEED_PATH).get_data(as_text=True)
-    news_css = "/static/widgets/latest_news/news_list.css"
-    assert html.count(news_css) == 1
     head = head_of(html)
     hrefs = re.findall(r'<link rel="stylesheet" href="([^"]+)"', head)
-    assert hrefs[-2:] == [news_css, "/static/widgets/article_body/article_body.css"]
+    assert re.fullmatch(r"/assets/[0-9a-f]{12}/layoutserver\.css", hrefs[0])
+    assert [re.sub(r"/[0-9a-f]{12}/", "/", href) for href in hrefs[-2:]] == [
+        "/assets/widgets/latest_news/news_list.css",
+        "/assets/widgets/article_body/article_body.css"]
     assert len(hrefs) == len(set(hrefs))
-    assert client.get(news_css).status_code == 200
-
-
-def test_two_widgets_sharing_a_stylesheet_file_link_it_once(demo_client: Any) -> None:
-    """latest_news and must_read both name news_list.css of the built-ins' static folder."""
-    html = demo_client.get(SEED_PATH).get_data(as_text=True)
     assert html.count("news_list.css") == 1
-    assert "/static/widgets/must_read/news_list.css" not in html
+    assert client.get(hrefs[-2]).status_code == 200
+
+
+def test_two_widgets_sharing_a_stylesheet_file_link_it_once(make_app: Any) -> None:
+    """latest_news and must_read both name news_list.css of the built-ins' static folder."""
+    html = make_app(settings={"PAGE_CSS": "link"}).test_client().get(SEED_PATH).get_data(
+        as_text=True)
+    assert html.count("news_list.css") == 1
+    assert "/widgets/must_read/" not in html
 
 
 def test_an_article_scheduled_for_later_is_not_served_yet(make_app: Any) -> None:
@@ -253,17 +258,19 @@ def test_an_article_scheduled_for_later_is_not_served_yet(make_app: Any) -> None
     assert later.test_client().get("/pages/article/embargoed").status_code == 200
 
 
-def test_seed_page_links_each_stylesheet_once_in_the_head(demo_client: Any) -> None:
+def test_seed_page_carries_each_stylesheet_once_in_the_head(demo_client: Any) -> None:
+    """Inlined (``PAGE_CSS = "inline"``, the default): the core's and each widget's
+    stylesheet once, in one <style> element, and no stylesheet to fetch."""
     html = demo_client.get(SEED_PATH).get_data(as_text=True)
     head = head_of(html)
+    assert head.count("<style>") == 1 and "<style>" not in html.split("</head>")[1]
+    assert '<link rel="stylesheet"' not in html
+    style = head.split("<style>")[1].split("</style>")[0]
     for widget, css in [("date_bar", "date_bar.css"), ("article_body", "article_body.css"),
                         ("author_box", "author_box.css"), ("latest_news", "news_list.css")]:
-        url = f"/static/widgets/{widget}/{css}"
-        assert head.count(url) == 1, url
-        assert html.count(url) == 1, url
-        response = demo_client.get(url)
-        assert response.status_code == 200
-        assert response.mimetype == "text/css"
+        text = (REPO / "plugins" / "static" / css).read_text()
+        assert style.count(text.strip().splitlines()[0]) == 1, css
+        assert demo_client.get(f"/static/widgets/{widget}/{css}").mimetype == "text/css"
 
 
 class _ScriptA(Widget):

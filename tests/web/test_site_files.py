@@ -6,6 +6,7 @@ request. XML is checked with ``xml.etree``: well formed, in its namespaces."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -285,13 +286,15 @@ def test_an_unknown_sections_feed_is_a_brief_404_purged_when_it_appears(
 def test_the_favicon_is_linked_from_pages_and_served_at_favicon_ico(
         client: FlaskClient, make_app: AppFactory) -> None:
     html = client.get(SEED_PATH).get_data(as_text=True)
-    assert '<link rel="icon" href="/static/favicon.svg">' in html
+    linked = re.search(r'<link rel="icon" href="(/assets/[0-9a-f]{12}/favicon\.svg)">', html)
+    assert linked is not None  # at its fingerprinted URL
     redirect = client.get("/favicon.ico")
     assert redirect.status_code == 302
-    assert redirect.headers["Location"] == "/static/favicon.svg"
+    assert redirect.headers["Location"] == linked.group(1)
     assert redirect.headers["Cache-Control"].startswith("public, max-age=3600")
-    icon = client.get("/static/favicon.svg")
+    icon = client.get(linked.group(1))
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    assert icon.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     remote = make_app(settings={"SITE_FAVICON": "https://cdn.example.com/icon.png"})
     assert '<link rel="icon" href="https://cdn.example.com/icon.png">' in (
         remote.test_client().get(SEED_PATH).get_data(as_text=True))
@@ -305,8 +308,8 @@ def test_the_404_page_is_in_the_sites_shell(client: FlaskClient) -> None:
     assert missing.status_code == 404
     html = missing.get_data(as_text=True)
     shell = ['<html lang="en-US">', "<title>404 Not Found | layoutserver demo</title>",
-             '<link rel="stylesheet" href="/static/layoutserver.css">',
-             '<link rel="icon" href="/static/favicon.svg">',
+             '<link rel="stylesheet" href="/assets/',
+             '/layoutserver.css">', '<link rel="icon" href="/assets/', '/favicon.svg">',
              '<body class="ls-page ls-page--error">',
              f'<p class="ls-masthead"><a href="{BASE}/">layoutserver demo</a></p>',
              "<h1>404 Not Found</h1>", "no-such-article",
