@@ -17,9 +17,10 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, send_from_directory
 from flask_smorest import Api
-from flask_smorest.pagination import PaginationMetadataSchema
+from marshmallow import fields
 
 from layoutserver.api.input_guard import refuse_bad_text, refuse_deep_json
+from layoutserver.api.paging import DEFAULT_PAGE_MAX_BYTES, PageMetadata
 from layoutserver.web.errors import register_error_area
 
 EXTENSION_KEY = "layoutserver.api"
@@ -43,6 +44,9 @@ DEFAULTS: dict[str, Any] = {
     "API_UPLOAD_MAX_BYTES": 1024 * 1024,
     # The widest or tallest an uploaded image may be, in pixels (read from its header).
     "API_UPLOAD_MAX_SIDE": 4096,
+    # The most bytes a list page's JSON may take; a page stops before the item that would go
+    # over (layoutserver.api.paging).
+    "API_PAGE_MAX_BYTES": DEFAULT_PAGE_MAX_BYTES,
 }
 
 
@@ -58,6 +62,7 @@ def init_app(app: Flask) -> Api:
         app.register_blueprint(_assets_blueprint(assets))
     api = Api(spec_kwargs={"security": [{SECURITY_SCHEME: []}]})
     api.init_app(app)
+    api.ma_plugin.converter.add_attribute_function(_mapping_size)
     api.spec.components.security_scheme(SECURITY_SCHEME, {
         "type": "http", "scheme": "bearer",
         "description": "An API token: `layoutserver tokens create NAME --role ROLE`.",
@@ -67,7 +72,7 @@ def init_app(app: Flask) -> Api:
     # component flask-smorest registered.
     api.spec.components.header("PAGINATION", {
         "description": "Pagination metadata",
-        "content": {"application/json": {"schema": PaginationMetadataSchema}},
+        "content": {"application/json": {"schema": PageMetadata}},
     }, lazy=True)
     mounts = [(blp, blp.name, URL_PREFIX + blp.url_prefix)
               for blp in (*content.BLUEPRINTS, *ads.BLUEPRINTS, *reports.BLUEPRINTS,
@@ -85,6 +90,20 @@ def init_app(app: Flask) -> Api:
     app.register_blueprint(ads.uploads)
     app.extensions[EXTENSION_KEY] = api
     return api
+
+
+def _mapping_size(self: Any, field: fields.Field[Any], ret: dict[str, Any],
+                  **_: Any) -> dict[str, Any]:
+    """apispec attribute function: a mapping's ``Length`` is its number of keys
+    (``minProperties``, ``maxProperties``), not a string's ``minLength``, ``maxLength``; a
+    mapping whose metadata lists its ``properties`` has no others."""
+    if isinstance(field, fields.Dict):
+        if "properties" in ret:
+            ret["additionalProperties"] = False
+        for bound in ("min", "max"):
+            if f"{bound}Length" in ret:
+                ret[f"{bound}Properties"] = ret.pop(f"{bound}Length")
+    return {}
 
 
 def _swagger_ui_path() -> str | None:

@@ -14,11 +14,10 @@ from typing import Any, Protocol
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from flask_smorest.pagination import PaginationParameters
 from marshmallow import Schema
 from sqlalchemy.orm import Session
 
-from layoutserver.api import schemas
+from layoutserver.api import paging
 from layoutserver.api.auth import principal, require
 from layoutserver.auth.roles import Area
 from layoutserver.db import get_database
@@ -75,14 +74,14 @@ def resource_family(
         @require(blp, area)
         @blp.etag
         @blp.arguments(query or Schema, location="query", as_kwargs=True)
-        @blp.response(200, shown(many=True))
-        @blp.paginate()
-        def get(self, pagination_parameters: PaginationParameters, **filters: Any) -> Any:
-            """List them, one page at a time."""
+        @blp.response(200, shown(many=True), headers={"Link": paging.LINK_HEADER})
+        @paging.paginate(blp, shown())
+        def get(self, pagination_parameters: paging.PageParameters, **filters: Any) -> Any:
+            """List them, one page at a time (capped by count and by bytes)."""
             page = pagination_parameters
             with scope() as session:
                 items, total = service.list_items(
-                    session, kind, offset=schemas.page_offset(page), limit=page.page_size,
+                    session, kind, offset=page.first_item, limit=page.page_size,
                     filters=filters,
                 )
             page.item_count = total
