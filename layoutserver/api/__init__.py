@@ -19,7 +19,13 @@ from flask import Blueprint, Flask, Response, send_from_directory
 from flask_smorest import Api
 from marshmallow import fields
 
-from layoutserver.api.input_guard import refuse_bad_text, refuse_deep_json
+from layoutserver.api.input_guard import (
+    DECIDE_MAX_BODY_BYTES,
+    DEFAULT_MAX_QUERY_BYTES,
+    MAX_DEPTH,
+    refuse_bad_text,
+    refuse_deep_json,
+)
 from layoutserver.api.paging import DEFAULT_PAGE_MAX_BYTES, PageMetadata
 from layoutserver.web.errors import register_error_area
 
@@ -47,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
     # The most bytes a list page's JSON may take; a page stops before the item that would go
     # over (layoutserver.api.paging).
     "API_PAGE_MAX_BYTES": DEFAULT_PAGE_MAX_BYTES,
+    # The longest query string the API reads (414 over it): layoutserver.api.input_guard.
+    "API_MAX_QUERY_BYTES": DEFAULT_MAX_QUERY_BYTES,
 }
 
 
@@ -60,9 +68,16 @@ def init_app(app: Flask) -> Api:
     if assets is not None:
         app.config.setdefault("OPENAPI_SWAGGER_UI_URL", SWAGGER_ASSETS)
         app.register_blueprint(_assets_blueprint(assets))
-    api = Api(spec_kwargs={"security": [{SECURITY_SCHEME: []}]})
+    api = Api(spec_kwargs={"security": [{SECURITY_SCHEME: []}], **_input_notes(app)})
     api.init_app(app)
     api.ma_plugin.converter.add_attribute_function(_mapping_size)
+    api.ma_plugin.converter.add_attribute_function(_nullable_nested)
+    # A PATCH or DELETE must send the ETag last read: a rule on the value, not its form.
+    api.spec.components.parameter("IF_MATCH", "header", {
+        "name": "If-Match", "required": True, "schema": {"type": "string"},
+        "description": "The ETag of the resource as last read (428 without one).",
+        "x-rule": "The resource's current ETag: 412 when it changed since, or never had it.",
+    }, lazy=True)
     api.spec.components.security_scheme(SECURITY_SCHEME, {
         "type": "http", "scheme": "bearer",
         "description": "An API token: `layoutserver tokens create NAME --role ROLE`.",
@@ -92,6 +107,19 @@ def init_app(app: Flask) -> Api:
     return api
 
 
+def _input_notes(app: Flask) -> dict[str, Any]:
+    """What every operation refuses, for the document's root (``docs/api.md``, "Limits")."""
+    return {
+        "x-text": "NUL (U+0000) and lone surrogates are refused in every string (422), and a "
+                  "NUL in the path is 404.",
+        "x-max-body-bytes": {"default": int(app.config["MAX_BODY_BYTES"]),
+                             ADS_DECIDE: DECIDE_MAX_BODY_BYTES},
+        "x-max-json-depth": MAX_DEPTH,
+        "x-max-query-bytes": int(app.config["API_MAX_QUERY_BYTES"]),
+        "x-query-parameters": "Query parameters the operation does not declare are ignored.",
+    }
+
+
 def _mapping_size(self: Any, field: fields.Field[Any], ret: dict[str, Any],
                   **_: Any) -> dict[str, Any]:
     """apispec attribute function: a mapping's ``Length`` is its number of keys
@@ -103,6 +131,18 @@ def _mapping_size(self: Any, field: fields.Field[Any], ret: dict[str, Any],
         for bound in ("min", "max"):
             if f"{bound}Length" in ret:
                 ret[f"{bound}Properties"] = ret.pop(f"{bound}Length")
+    return {}
+
+
+def _nullable_nested(self: Any, field: fields.Field[Any], ret: dict[str, Any],
+                     **_: Any) -> dict[str, Any]:
+    """apispec attribute function: a nested schema that may be null is the schema or null;
+    apispec's ``{"type": "object", "nullable": true}`` alternative would be any object."""
+    alternatives = ret.get("anyOf")
+    if isinstance(field, fields.Nested) and isinstance(alternatives, list):
+        ret["anyOf"] = [{"type": "object", "nullable": True, "enum": [None]}
+                        if alternative == {"type": "object", "nullable": True} else alternative
+                        for alternative in alternatives]
     return {}
 
 
