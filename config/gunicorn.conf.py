@@ -37,6 +37,10 @@ max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER",
 # gunicorn never takes REMOTE_ADDR from X-Forwarded-For: the app reads the reader's address
 # itself, from LAYOUTSERVER_TRUSTED_PROXIES (docs/deployment.md), usually the same addresses.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The longest request line gunicorn reads (its own maximum, 8190 bytes; it answers a longer one
+# itself, in HTML). The API refuses a query string over API_MAX_QUERY_BYTES (4096) with a JSON
+# 414 first, so only a path of thousands of bytes ever meets this limit (docs/api.md, "Limits").
+limit_request_line = int(os.environ.get("GUNICORN_LIMIT_REQUEST_LINE", "8190"))
 # The app is built in each worker, after the fork: its background threads (the ads counter
 # flush) and connection pools belong to that worker.
 preload_app = False

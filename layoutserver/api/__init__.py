@@ -17,9 +17,16 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, send_from_directory
 from flask_smorest import Api
-from flask_smorest.pagination import PaginationMetadataSchema
+from marshmallow import fields
 
-from layoutserver.api.input_guard import refuse_bad_text, refuse_deep_json
+from layoutserver.api.input_guard import (
+    DECIDE_MAX_BODY_BYTES,
+    DEFAULT_MAX_QUERY_BYTES,
+    MAX_DEPTH,
+    refuse_bad_text,
+    refuse_deep_json,
+)
+from layoutserver.api.paging import DEFAULT_PAGE_MAX_BYTES, PageMetadata
 from layoutserver.web.errors import register_error_area
 
 EXTENSION_KEY = "layoutserver.api"
@@ -43,7 +50,16 @@ DEFAULTS: dict[str, Any] = {
     "API_UPLOAD_MAX_BYTES": 1024 * 1024,
     # The widest or tallest an uploaded image may be, in pixels (read from its header).
     "API_UPLOAD_MAX_SIDE": 4096,
+    # The most bytes a list page's JSON may take; a page stops before the item that would go
+    # over (layoutserver.api.paging).
+    "API_PAGE_MAX_BYTES": DEFAULT_PAGE_MAX_BYTES,
+    # The longest query string the API reads (414 over it): layoutserver.api.input_guard.
+    "API_MAX_QUERY_BYTES": DEFAULT_MAX_QUERY_BYTES,
 }
+
+
+#: ``*`` or a list of entity tags, each quoted, weak ones with ``W/`` (RFC 9110, 8.8.3).
+IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$'
 
 
 def init_app(app: Flask) -> Api:
@@ -56,8 +72,18 @@ def init_app(app: Flask) -> Api:
     if assets is not None:
         app.config.setdefault("OPENAPI_SWAGGER_UI_URL", SWAGGER_ASSETS)
         app.register_blueprint(_assets_blueprint(assets))
-    api = Api(spec_kwargs={"security": [{SECURITY_SCHEME: []}]})
+    api = Api(spec_kwargs={"security": [{SECURITY_SCHEME: []}], **_input_notes(app)})
     api.init_app(app)
+    api.ma_plugin.converter.add_attribute_function(_mapping_size)
+    api.ma_plugin.converter.add_attribute_function(_nullable_nested)
+    # A PATCH or DELETE must send the ETag last read: a rule on the value, not its form.
+    api.spec.components.parameter("IF_MATCH", "header", {
+        "name": "If-Match", "required": True,
+        # entity tags as RFC 9110 writes them (a value that holds none is no If-Match)
+        "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
+        "description": "The ETag of the resource as last read (428 without one).",
+        "x-rule": "The resource's current ETag: 412 when it changed since, or never had it.",
+    }, lazy=True)
     api.spec.components.security_scheme(SECURITY_SCHEME, {
         "type": "http", "scheme": "bearer",
         "description": "An API token: `layoutserver tokens create NAME --role ROLE`.",
@@ -67,7 +93,7 @@ def init_app(app: Flask) -> Api:
     # component flask-smorest registered.
     api.spec.components.header("PAGINATION", {
         "description": "Pagination metadata",
-        "content": {"application/json": {"schema": PaginationMetadataSchema}},
+        "content": {"application/json": {"schema": PageMetadata}},
     }, lazy=True)
     mounts = [(blp, blp.name, URL_PREFIX + blp.url_prefix)
               for blp in (*content.BLUEPRINTS, *ads.BLUEPRINTS, *reports.BLUEPRINTS,
@@ -85,6 +111,45 @@ def init_app(app: Flask) -> Api:
     app.register_blueprint(ads.uploads)
     app.extensions[EXTENSION_KEY] = api
     return api
+
+
+def _input_notes(app: Flask) -> dict[str, Any]:
+    """What every operation refuses, for the document's root (``docs/api.md``, "Limits")."""
+    return {
+        "x-text": "NUL (U+0000) and lone surrogates are refused in every string (422), and a "
+                  "NUL in the path is 404.",
+        "x-max-body-bytes": {"default": int(app.config["MAX_BODY_BYTES"]),
+                             ADS_DECIDE: DECIDE_MAX_BODY_BYTES},
+        "x-max-json-depth": MAX_DEPTH,
+        "x-max-query-bytes": int(app.config["API_MAX_QUERY_BYTES"]),
+        "x-query-parameters": "Query parameters the operation does not declare are ignored.",
+    }
+
+
+def _mapping_size(self: Any, field: fields.Field[Any], ret: dict[str, Any],
+                  **_: Any) -> dict[str, Any]:
+    """apispec attribute function: a mapping's ``Length`` is its number of keys
+    (``minProperties``, ``maxProperties``), not a string's ``minLength``, ``maxLength``; a
+    mapping whose metadata lists its ``properties`` has no others."""
+    if isinstance(field, fields.Dict):
+        if "properties" in ret:
+            ret["additionalProperties"] = False
+        for bound in ("min", "max"):
+            if f"{bound}Length" in ret:
+                ret[f"{bound}Properties"] = ret.pop(f"{bound}Length")
+    return {}
+
+
+def _nullable_nested(self: Any, field: fields.Field[Any], ret: dict[str, Any],
+                     **_: Any) -> dict[str, Any]:
+    """apispec attribute function: a nested schema that may be null is the schema or null;
+    apispec's ``{"type": "object", "nullable": true}`` alternative would be any object."""
+    alternatives = ret.get("anyOf")
+    if isinstance(field, fields.Nested) and isinstance(alternatives, list):
+        ret["anyOf"] = [{"type": "object", "nullable": True, "enum": [None]}
+                        if alternative == {"type": "object", "nullable": True} else alternative
+                        for alternative in alternatives]
+    return {}
 
 
 def _swagger_ui_path() -> str | None:

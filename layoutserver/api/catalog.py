@@ -6,10 +6,9 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import func, select
 
-from layoutserver.api import schemas
+from layoutserver.api import paging, schemas
 from layoutserver.api.auth import require
 from layoutserver.auth.models import AuditEntry
 from layoutserver.core import get_core
@@ -69,9 +68,9 @@ class Widgets(MethodView):
 class Audit(MethodView):
     @require(audit, "audit")
     @audit.arguments(schemas.AuditQuery, location="query", as_kwargs=True)
-    @audit.response(200, schemas.AuditEntry(many=True))
-    @audit.paginate()
-    def get(self, pagination_parameters: PaginationParameters, **filters: str) -> Any:
+    @audit.response(200, schemas.AuditEntry(many=True), headers={"Link": paging.LINK_HEADER})
+    @paging.paginate(audit, schemas.AuditEntry())
+    def get(self, pagination_parameters: paging.PageParameters, **filters: str) -> Any:
         """Changes, newest first, filtered by resource type, resource id and actor."""
         query = select(AuditEntry)
         for name, value in filters.items():
@@ -82,7 +81,7 @@ class Audit(MethodView):
                 select(func.count()).select_from(query.subquery())) or 0
             return list(session.scalars(
                 query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-                .offset(schemas.page_offset(page)).limit(page.page_size)))
+                .offset(page.first_item).limit(page.page_size)))
 
 
 BLUEPRINTS = (layouts, widgets, audit)

@@ -26,6 +26,7 @@ from layoutserver.ads.schemas import CODE_PATTERN, DEVICES
 from layoutserver.api.headers import no_store
 from layoutserver.core import get_core
 from layoutserver.render.request_view import device_class, storage_consent
+from layoutserver.validation import pattern, rule
 
 blp = Blueprint("decide", __name__, url_prefix="/ads/decide",
                 description="Ad decisions for pages this server does not assemble (public).")
@@ -44,18 +45,19 @@ class Page(Schema):
     ])
     key_values = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=100)),
                              values=fields.String(validate=validate.Length(max=500)),
-                             load_default=dict, validate=validate.Length(max=50))
+                             load_default=dict, validate=validate.Length(max=50),
+                             metadata=rule("Keys of 1 to 100 characters."))
 
 
 class DecideRequest(Schema):
     page = fields.Nested(Page, required=True)
     slots = fields.List(
-        fields.String(validate=validate.Regexp(CODE_PATTERN, error="Not a slot code.")),
+        fields.String(validate=pattern(CODE_PATTERN, "Not a slot code.")),
         required=True, validate=validate.Length(min=1, max=MAX_SLOTS))
     device = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(DEVICES),
                            metadata={"description": "Default: the request's device class."})
-    user_key = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
-        USER_KEY, error="Not a user key: 8 to 128 letters, digits, '_', '-', '.' or ':'."))
+    user_key = fields.String(load_default=None, allow_none=True, validate=pattern(
+        USER_KEY.pattern, "Not a user key: 8 to 128 letters, digits, '_', '-', '.' or ':'."))
 
 
 #: One instance for every request: webargs would make one per request from the class.

@@ -14,11 +14,10 @@ from typing import Any, Protocol
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from flask_smorest.pagination import PaginationParameters
 from marshmallow import Schema
 from sqlalchemy.orm import Session
 
-from layoutserver.api import schemas
+from layoutserver.api import paging
 from layoutserver.api.auth import principal, require
 from layoutserver.auth.roles import Area
 from layoutserver.db import get_database
@@ -69,20 +68,22 @@ def resource_family(
     its converter (``path`` for names that may hold a slash)."""
     noun = kind.replace("_", " ")
     blp = Blueprint(name, import_name, url_prefix=path, description=f"{noun.capitalize()}s.")
+    ids = {method: f"{method}_{kind}" for method in ("list", "create", "get", "patch", "delete")}
 
     @blp.route("")
     class Collection(MethodView):
         @require(blp, area)
         @blp.etag
+        @blp.doc(operationId=ids["list"])
         @blp.arguments(query or Schema, location="query", as_kwargs=True)
-        @blp.response(200, shown(many=True))
-        @blp.paginate()
-        def get(self, pagination_parameters: PaginationParameters, **filters: Any) -> Any:
-            """List them, one page at a time."""
+        @blp.response(200, shown(many=True), headers={"Link": paging.LINK_HEADER})
+        @paging.paginate(blp, shown())
+        def get(self, pagination_parameters: paging.PageParameters, **filters: Any) -> Any:
+            """List them, one page at a time (capped by count and by bytes)."""
             page = pagination_parameters
             with scope() as session:
                 items, total = service.list_items(
-                    session, kind, offset=schemas.page_offset(page), limit=page.page_size,
+                    session, kind, offset=page.first_item, limit=page.page_size,
                     filters=filters,
                 )
             page.item_count = total
@@ -90,6 +91,7 @@ def resource_family(
 
         @require(blp, area, write=True)
         @blp.etag
+        @blp.doc(operationId=ids["create"], responses={201: {"links": _links(ids, key)}})
         @blp.arguments(created)
         @blp.response(201, shown)
         @blp.alt_response(409, response="CONFLICT")
@@ -104,6 +106,7 @@ def resource_family(
     class Item(MethodView):
         @require(blp, area)
         @blp.etag
+        @blp.doc(operationId=ids["get"], responses={200: {"links": _links(ids, key, get=False)}})
         @blp.response(200, shown)
         @blp.alt_response(404, response="NOT_FOUND")
         def get(self, **keys: str) -> Any:
@@ -113,6 +116,7 @@ def resource_family(
 
         @require(blp, area, write=True)
         @blp.etag
+        @blp.doc(operationId=ids["patch"])
         @blp.arguments(updated)
         @blp.response(200, shown)
         @blp.alt_response(404, response="NOT_FOUND")
@@ -124,6 +128,7 @@ def resource_family(
 
         @require(blp, area, write=True)
         @blp.etag
+        @blp.doc(operationId=ids["delete"])
         @blp.response(204)
         @blp.alt_response(404, response="NOT_FOUND")
         @blp.alt_response(409, response="CONFLICT")
@@ -136,6 +141,19 @@ def resource_family(
     Collection.__name__ = f"{kind.title().replace('_', '')}s"
     Item.__name__ = kind.title().replace("_", "")
     return blp
+
+
+def _links(ids: dict[str, str], key: str, *, get: bool = True) -> dict[str, Any]:
+    """OpenAPI links from a response showing an item to the operations on that item: its key
+    from the body, and (to change it) its ETag as ``If-Match``."""
+    found = {f"{method.capitalize()}It": {
+        "operationId": ids[method],
+        "parameters": {key: f"$response.body#/{key}",
+                       **({} if method == "get" else {"header.If-Match": "$response.header.ETag"})},
+    } for method in ("get", "patch", "delete")}
+    if not get:
+        del found["GetIt"]
+    return found
 
 
 def raw_body() -> dict[str, Any]:

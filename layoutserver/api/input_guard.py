@@ -10,7 +10,9 @@
 * **Lone surrogates** (U+D800 to U+DFFF alone, as a JSON ``"\\ud800"`` escape gives them): no
   database can store text that is not valid Unicode; 422.
 * **Size**: a body over ``MAX_BODY_BYTES`` (the admin API and the console; uploads included)
-  or over ``DECIDE_MAX_BODY_BYTES`` (``/ads/decide``) is refused with 413 before it is read.
+  or over ``DECIDE_MAX_BODY_BYTES`` (``/ads/decide``) is refused with 413 before it is read; a
+  query string over ``API_MAX_QUERY_BYTES`` with 414 (JSON, where gunicorn's own limit on the
+  request line, kept above it, would answer HTML).
 
 :func:`refuse_bad_text` guards the admin API (all three); :func:`refuse_deep_json` guards
 ``/ads/decide``, which stores no text it is given.
@@ -29,6 +31,10 @@ SURROGATE_MESSAGE = "Not valid Unicode: a lone surrogate (U+D800 to U+DFFF)."
 MAX_DEPTH = 32
 
 
+#: The default of ``API_MAX_QUERY_BYTES``: the longest query string (URL-encoded) the API
+#: reads. gunicorn's ``limit_request_line`` (the whole request line) is kept above it.
+DEFAULT_MAX_QUERY_BYTES = 4096
+
 #: A decide body names a page and up to 20 slots: a few hundred bytes.
 DECIDE_MAX_BODY_BYTES = 64 * 1024
 
@@ -38,12 +44,14 @@ def refuse_deep_json() -> None:
     400 for a JSON body that cannot be parsed for its depth, or is nested deeper than
     ``MAX_DEPTH``."""
     request.max_content_length = DECIDE_MAX_BODY_BYTES
+    _refuse_long_query()
     _json_body()
 
 
 def refuse_bad_text() -> None:
     """``before_request`` of the admin API's blueprints."""
     request.max_content_length = int(current_app.config["MAX_BODY_BYTES"])
+    _refuse_long_query()
     if NUL in request.path:
         abort(404)
     found: dict[str, dict[str, list[str]]] = {}
@@ -56,6 +64,12 @@ def refuse_bad_text() -> None:
     if found:
         message = next(iter(found.values()))["_schema"][0]
         abort(422, message=message, errors=found)
+
+
+def _refuse_long_query() -> None:
+    limit = int(current_app.config["API_MAX_QUERY_BYTES"])
+    if len(request.query_string) > limit:
+        abort(414, message=f"The query string is over {limit} bytes.")
 
 
 def _json_body() -> Any:

@@ -25,6 +25,7 @@ from layoutserver.ads.reports import Report, delivery_report, to_csv
 from layoutserver.api.auth import require
 from layoutserver.core import get_core
 from layoutserver.db import get_database
+from layoutserver.validation import references, rule
 
 GROUPS = ("line_item", "creative", "slot")
 
@@ -32,14 +33,22 @@ blp = Blueprint("reports", __name__, url_prefix="/reports",
                 description="Delivery reports (JSON or CSV).")
 
 
+def _names(**metadata: Any) -> fields.List[str]:
+    return fields.List(fields.String(validate=validate.Length(min=1, max=200)),
+                       validate=validate.Length(max=100), metadata=metadata)
+
+
 class DeliveryQuery(Schema):
     start = fields.Date(required=True, metadata={"description": "First site-local day."})
-    end = fields.Date(required=True, metadata={"description": "Last site-local day (included)."})
+    end = fields.Date(required=True, metadata={
+        "description": "Last site-local day (included).",
+        **rule("Not before start, and at most 366 days from it (31 by hour)."),
+    })
     granularity = fields.String(load_default="day", validate=validate.OneOf(("day", "hour")))
     group_by = fields.List(fields.String(validate=validate.OneOf(GROUPS)), load_default=list)
-    line_item = fields.List(fields.String(), metadata={"description": "Line item names."})
-    creative = fields.List(fields.String(), metadata={"description": "Creative names."})
-    slot = fields.List(fields.String(), metadata={"description": "Slot codes."})
+    line_item = _names(description="Line item names.", **references("line items' names"))
+    creative = _names(description="Creative names.", **references("creatives' names"))
+    slot = _names(description="Slot codes.", **references("ad slots' codes"))
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")),
                            metadata={"description": "csv: the same as Accept: text/csv."})
 
@@ -93,7 +102,7 @@ class Delivery(MethodView):
                     line_item_ids=line_items, creative_ids=creatives, slots=query.get("slot"),
                 )
             except ValueError as error:
-                abort(422, message=str(error), errors={"query": {"_schema": [str(error)]}})
+                abort(422, message=str(error), errors={"query": {"end": [str(error)]}})
         if query["format"] == "csv" or _wants_csv():
             return Response(to_csv(report), mimetype="text/csv",
                             headers={"Content-Disposition": 'attachment; filename="delivery.csv"'})

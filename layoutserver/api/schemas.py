@@ -21,14 +21,8 @@ from layoutserver.content.schemas import (
     SectionSchema,
 )
 
-#: Past this many rows every page is empty; the database's 64-bit OFFSET ends a little after.
-MAX_OFFSET = 2**62
-
-
-def page_offset(page: Any) -> int:
-    """The first row of ``page`` (flask-smorest's ``PaginationParameters``) as an SQL OFFSET:
-    a page number too large for the database asks for an empty page, not a server error."""
-    return min(int(page.first_item), MAX_OFFSET)
+#: A filter longer than any name or slug matches nothing: refused (422) instead.
+_FILTER = validate.Length(max=200)
 
 
 class _Partial(Schema):
@@ -86,9 +80,9 @@ class EditorialListUpdate(_Partial, EditorialListSchema):
 
 
 class ArticleQuery(Schema):
-    section = fields.String(metadata={"description": "A section's slug."})
-    author = fields.String(metadata={"description": "An author's slug."})
-    tag = fields.String()
+    section = fields.String(validate=_FILTER, metadata={"description": "A section's slug."})
+    author = fields.String(validate=_FILTER, metadata={"description": "An author's slug."})
+    tag = fields.String(validate=_FILTER)
     published_after = fields.AwareDateTime(
         format="iso", metadata={"description": "Inclusive, with a UTC offset."})
     published_before = fields.AwareDateTime(
@@ -96,9 +90,9 @@ class ArticleQuery(Schema):
 
 
 class AuditQuery(Schema):
-    resource_type = fields.String()
-    resource_id = fields.String()
-    actor = fields.String()
+    resource_type = fields.String(validate=_FILTER)
+    resource_id = fields.String(validate=_FILTER)
+    actor = fields.String(validate=_FILTER)
 
 
 class AuditEntry(Schema):
@@ -207,15 +201,17 @@ class AdSlotQuery(Schema):
 
 
 class CampaignQuery(Schema):
-    advertiser = fields.String(metadata={"description": "An advertiser's name."})
+    advertiser = fields.String(validate=_FILTER,
+                               metadata={"description": "An advertiser's name."})
 
 
 class LineItemQuery(Schema):
-    campaign = fields.String(metadata={"description": "A campaign's name."})
+    campaign = fields.String(validate=_FILTER, metadata={"description": "A campaign's name."})
     status = fields.String(validate=validate.OneOf(("draft", "active", "paused")))
     tier = fields.String(validate=validate.OneOf(("sponsorship", "standard", "house")))
 
 
 class CreativeQuery(Schema):
-    advertiser = fields.String(metadata={"description": "An advertiser's name."})
+    advertiser = fields.String(validate=_FILTER,
+                               metadata={"description": "An advertiser's name."})
     kind = fields.String(validate=validate.OneOf(("image", "html", "text")))

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
+
+from layoutserver.validation import SITE_URL, pattern, references
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 NAIVE_DATETIME = "Not a valid datetime: it needs a UTC offset, e.g. 2024-10-10T09:00:00-04:00."
-
-
-def _check_url(value: str) -> None:
-    # "//host" and "/\host" are other sites to a browser, not site-relative paths.
-    if not any(c.isspace() or c == "\\" for c in value):
-        if value.startswith("/") and not value.startswith("//"):
-            return
-        parts = urlsplit(value)
-        if parts.scheme in {"http", "https"} and parts.netloc:
-            return
-    raise ValidationError("Not a valid URL: use http(s):// or a path starting with '/'.")
+URL_ERROR = "Not a valid URL: use http(s):// or a path starting with '/'."
 
 
 #: The longest texts a piece of content may hold (characters; items): far above any real
@@ -35,7 +26,7 @@ MAX_IMAGE_SIDE = 20_000
 
 def _slug(max_length: int = 200, **kwargs: Any) -> fields.String:
     slug_error = "Not a valid slug: use lower-case letters, digits and single hyphens."
-    checks = [validate.Length(max=max_length), validate.Regexp(SLUG_PATTERN, error=slug_error)]
+    checks = [validate.Length(max=max_length), pattern(SLUG_PATTERN, slug_error)]
     return fields.String(validate=checks, **kwargs)
 
 
@@ -57,16 +48,19 @@ class AuthorSchema(Schema):
     name = _text(200)
     bio = _text(MAX_BIO, load_default="")
     avatar_url = fields.String(
-        load_default=None, allow_none=True, validate=[validate.Length(max=500), _check_url]
+        load_default=None, allow_none=True,
+        validate=[validate.Length(max=500), pattern(SITE_URL, URL_ERROR)],
     )
     url = fields.String(
-        load_default=None, allow_none=True, validate=[validate.Length(max=500), _check_url],
+        load_default=None, allow_none=True,
+        validate=[validate.Length(max=500), pattern(SITE_URL, URL_ERROR)],
         metadata={"description": "The author's profile page (structured data links to it)."},
     )
 
 
 class ImageSchema(Schema):
-    url = fields.String(required=True, validate=[validate.Length(max=500), _check_url])
+    url = fields.String(required=True,
+                        validate=[validate.Length(max=500), pattern(SITE_URL, URL_ERROR)])
     alt = _text(500)
     width = fields.Integer(load_default=None, allow_none=True,
                            validate=validate.Range(min=1, max=MAX_IMAGE_SIDE))
@@ -87,8 +81,9 @@ class ArticleSchema(Schema):
         error_messages={"invalid_awareness": NAIVE_DATETIME},
         metadata={"description": "When the article last changed. Set by the server when a "
                                  "change leaves it as it was; a value given is kept."})
-    section = _slug(load_default=None, allow_none=True)
-    author = _slug(load_default=None, allow_none=True)
+    section = _slug(load_default=None, allow_none=True,
+                    metadata=references("a section's slug"))
+    author = _slug(load_default=None, allow_none=True, metadata=references("an author's slug"))
     tags = fields.List(_text(100), load_default=list, validate=validate.Length(max=MAX_TAGS))
     image = fields.Nested(ImageSchema, load_default=None, allow_none=True,
                           metadata={"description": "The lead image (for shared links and "
@@ -99,7 +94,8 @@ class EditorialListSchema(Schema):
     name = _slug(100, required=True)
     title = _text(200)
     articles = fields.List(_slug(required=True), required=True,
-                           validate=validate.Length(max=MAX_LIST_ARTICLES))
+                           validate=validate.Length(max=MAX_LIST_ARTICLES),
+                           metadata=references("articles' slugs"))
 
 
 class DocumentSchema(Schema):

@@ -89,3 +89,17 @@ def test_ads_flush_waits_for_a_flush_another_host_is_running(
     assert flushed.exit_code == 0, flushed.output
     assert time.monotonic() - started >= 0.4  # it waited for the lock
     assert "flushed 0 hour window(s)" in flushed.stdout
+
+
+def test_ads_import_names_an_over_long_field_on_one_line(
+    database_url: str, tmp_path: Path
+) -> None:
+    assert run("db", "init").exit_code == 0
+    config = small_config()
+    config["creatives"][0]["alt"] = "x" * 501
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps(config))
+    result = run("ads", "import", str(path))
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if "alt" in line]
+    assert lines == ["creatives[0].alt: Longer than maximum length 500."], result.stderr

@@ -9,7 +9,13 @@ import json
 import pytest
 from apisupport import Api
 
-from layoutserver.api.input_guard import MAX_DEPTH, MESSAGE, SURROGATE_MESSAGE
+from layoutserver.api.input_guard import (
+    DECIDE_MAX_BODY_BYTES,
+    DEFAULT_MAX_QUERY_BYTES,
+    MAX_DEPTH,
+    MESSAGE,
+    SURROGATE_MESSAGE,
+)
 from layoutserver.content.schemas import MAX_BODY_HTML
 
 
@@ -102,3 +108,24 @@ def test_over_long_content_is_422_naming_the_field_and_the_limit_is_documented(
     schemas = spec["components"]["schemas"]
     assert any(schema.get("properties", {}).get("body_html", {}).get("maxLength") == MAX_BODY_HTML
                for schema in schemas.values())
+
+
+def test_a_query_string_over_the_limit_is_a_json_414(api: Api) -> None:
+    limit = DEFAULT_MAX_QUERY_BYTES
+    fits = api.get("/api/v1/articles?tag=" + "t" * (limit - len("tag=")))
+    assert fits.status_code == 422  # a filter over 200 characters: the view's own answer
+    response = api.get("/api/v1/articles?tag=" + "t" * limit)
+    assert response.status_code == 414
+    assert response.mimetype == "application/json"
+    assert str(limit) in response.get_json()["message"]
+    decide = api.post("/ads/decide?x=" + "y" * limit, role=None,
+                      json={"page": {}, "slots": ["top"]})
+    assert decide.status_code == 414 and decide.mimetype == "application/json"
+
+
+def test_the_document_states_the_limits(api: Api) -> None:
+    document = api.get("/api/openapi.json").get_json()
+    assert document["x-max-query-bytes"] == DEFAULT_MAX_QUERY_BYTES
+    assert document["x-max-body-bytes"]["/ads/decide"] == DECIDE_MAX_BODY_BYTES
+    assert document["x-max-json-depth"] == MAX_DEPTH
+    assert "NUL" in document["x-text"]

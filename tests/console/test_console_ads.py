@@ -99,6 +99,9 @@ def test_an_edit_changes_only_what_the_form_changed(
      "no-such-slot"),
     ("slots", {"code": "Top Slot", "name": "x", "sizes.desktop": "728x90"}, "f-code",
      "Not a valid code"),
+    ("creatives", {**CREATIVE, "alt": "x" * 501}, "f-alt", "Longer than maximum length 500"),
+    ("line-items", {**LINE_ITEM, "targeting.tags": ", ".join(["t"] * 201)},
+     "f-targeting-tags", "Longer than maximum length 200"),
     ("slots", {"code": "top-2", "name": "x", "sizes.desktop": "728x90, wide"},
      "f-sizes-desktop", "item 2: Not a size"),
 ])
