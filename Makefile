@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 SEED_PATH := /pages/article/east-turkistan-government-in-exile-condemns-china-pakistan-cooperation
 DEMO_SETTINGS := LAYOUTSERVER_SETTINGS=config/demo.toml
+AXE := .cache/node/node_modules/axe-core/axe.min.js
 
 .PHONY: run test system-packages lint typecheck pytest test-pg bench clean
 
@@ -31,8 +32,9 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed system-packages lint typecheck pytest test-pg
 
 # What the tests need from Debian: the system Chromium, which Playwright drives (browser tests),
-# redis-server (the Redis tests start throwaway servers on loopback), and Varnish with its
-# xkey vmod (varnish-modules) for the edge tests (tests/edge/, with config/edge/varnish.vcl).
+# redis-server (the Redis tests start throwaway servers on loopback), Varnish with its
+# xkey vmod (varnish-modules) for the edge tests (tests/edge/, with config/edge/varnish.vcl),
+# and npm (with Node.js) to install axe-core.
 system-packages:
 	@[ -n "$$(find /usr/lib -name libvmod_xkey.so -print -quit 2>/dev/null)" ] || { \
 		echo "installing varnish and varnish-modules (apt-get)"; \
@@ -43,6 +45,15 @@ system-packages:
 	@command -v redis-server >/dev/null || { \
 		echo "installing redis-server (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
+	@command -v npm >/dev/null || { \
+		echo "installing nodejs and npm (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+
+# axe-core, which the accessibility tests (tests/web/test_accessibility.py) run in Chromium;
+# kept under .cache/node, out of the repository.
+$(AXE):
+	@command -v npm >/dev/null || { echo "npm is missing: run make system-packages"; exit 1; }
+	npm install --prefix .cache/node --no-audit --no-fund axe-core@4
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -50,18 +61,19 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-# The edge tests must not be skipped here: a missing varnishd fails them.
-pytest: $(VENV)/.installed
+# The edge tests must not be skipped here: a missing varnishd fails them (and a missing
+# axe-core the accessibility tests).
+pytest: $(VENV)/.installed $(AXE)
 	LAYOUTSERVER_TEST_EDGE=required $(BIN)/python -m pytest
 
 # The suite on PostgreSQL and Redis: .ci/services installs them when missing (apt-get), starts
 # throwaway servers on loopback, runs pytest with LAYOUTSERVER_TEST_DATABASE_URL and
 # LAYOUTSERVER_TEST_REDIS_URL set (a fresh database per test), then stops them, pass or fail.
-test-pg: $(VENV)/.installed
+test-pg: $(VENV)/.installed $(AXE)
 	LAYOUTSERVER_TEST_EDGE=required .ci/services $(BIN)/python -m pytest
 
 bench: $(VENV)/.installed system-packages
 	bench/run.sh
 
 clean:
-	rm -rf $(VENV) instance
+	rm -rf $(VENV) instance .cache/node

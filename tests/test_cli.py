@@ -18,7 +18,8 @@ from layoutserver.db import Database
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT_LAYOUTS = REPO / "config" / "layouts"
-BUILT_INS = {"article_body", "author_box", "latest_news", "must_read", "date_bar"}
+BUILT_INS = {"article_body", "author_box", "latest_news", "must_read", "date_bar",
+             "section_title"}
 
 
 def run(*args: str) -> Result:
@@ -110,7 +111,7 @@ def test_layouts_check_passes_on_the_project_layouts(cli_database_url: str) -> N
     assert f"ok  {PROJECT_LAYOUTS / 'article.toml'}: article (3 regions, 11 placements)" in (
         result.stdout.splitlines()
     )
-    assert f"ok  {PROJECT_LAYOUTS / 'section.toml'}: section (3 regions, 3 placements)" in (
+    assert f"ok  {PROJECT_LAYOUTS / 'section.toml'}: section (3 regions, 4 placements)" in (
         result.stdout.splitlines()
     )
     assert result.stderr == ""

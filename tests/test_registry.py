@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import logging
+import re
 import sys
 import types
 from pathlib import Path
@@ -21,7 +22,8 @@ from layoutserver.core import get_core
 from layoutserver.registry import ENTRY_POINT_GROUP, RegistryError, WidgetRegistry
 from layoutserver.widgets import CachePolicy, Widget, widget_problems
 
-BUILT_INS = {"article_body", "author_box", "latest_news", "must_read", "date_bar"}
+BUILT_INS = {"article_body", "author_box", "latest_news", "must_read", "date_bar",
+             "section_title"}
 REPO = Path(__file__).resolve().parent.parent
 SEED_PATH = "/pages/article/east-turkistan-government-in-exile-condemns-china-pakistan-cooperation"
 
@@ -109,7 +111,7 @@ def broken_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # --- the installed widgets ------------------------------------------------------------------
 
 
-def test_the_five_built_ins_come_from_the_layoutserver_distribution() -> None:
+def test_the_built_ins_come_from_the_layoutserver_distribution() -> None:
     registry = WidgetRegistry.discover()
     version = importlib.metadata.version("layoutserver")
     for name in BUILT_INS:
@@ -176,11 +178,15 @@ options = { action = "/other" }
     assert "The morning brief" in html
     assert 'action="/other"' in html
     asset = "/static/widgets/newsletter_signup/newsletter.css"
-    assert html.count(f'href="{asset}"') == 1
     served = client.get(asset)
     assert served.status_code == 200
-    assert served.get_data(as_text=True).strip()
+    css = served.get_data(as_text=True).strip()
     served.close()
+    assert css and html.count(css) == 1  # inlined once, for both placements
+    linked = make_app(layouts={"article": layout}, settings={"PAGE_CSS": "link"}
+                      ).test_client().get(SEED_PATH).get_data(as_text=True)
+    assert len(re.findall(r'href="/assets/widgets/newsletter_signup/[0-9a-f]{12}/newsletter\.css"',
+                          linked)) == 1
 
 
 # --- a broken distribution --------------------------------------------------------------------

@@ -7,6 +7,9 @@ A layout file is ``config/layouts/<page_type>.toml``::
 
     [[regions]]
     name = "main"
+    element = "main"              # optional: header, main, aside, footer, nav, section or div;
+                                  # defaults to the name when that is one of the first five
+    label = "Top stories"         # optional: the region's accessible name (aria-label)
 
     [[regions.placements]]
     widget = "latest_news"
@@ -30,7 +33,15 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from layoutserver.layouts.model import SUBJECT_KINDS, Layout, LayoutSet, Placement, Region
+from layoutserver.layouts.model import (
+    REGION_ELEMENTS,
+    SUBJECT_KINDS,
+    Layout,
+    LayoutSet,
+    Placement,
+    Region,
+    default_element,
+)
 from layoutserver.registry import WidgetRegistry
 from layoutserver.widgets import AD_SLOT_CODE, Widget
 
@@ -38,7 +49,7 @@ log = logging.getLogger(__name__)
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 FILE_KEYS = {"subject", "title", "regions"}
-REGION_KEYS = {"name", "placements"}
+REGION_KEYS = {"name", "element", "label", "placements"}
 PLACEMENT_KEYS = {"widget", "id", "options"}
 
 
@@ -120,6 +131,10 @@ def _load_file(
         if region is not None:
             if any(existing.name == region.name for existing in regions):
                 problems.append(LayoutProblem(file, "region name used twice", region=region.name))
+            if region.element == "main" and any(r.element == "main" for r in regions):
+                problems.append(LayoutProblem(
+                    file, "a page has one main landmark: another region is main already",
+                    region=region.name, field="element"))
             regions.append(region)
     if len(problems) > before:
         return None
@@ -153,6 +168,16 @@ def _load_region(
         return None
     for key in sorted(set(raw) - REGION_KEYS):
         problems.append(LayoutProblem(file, "unknown key", region=name, field=key))
+    element = raw.get("element", default_element(name))
+    if element not in REGION_ELEMENTS:
+        problems.append(LayoutProblem(file, f"must be one of {', '.join(REGION_ELEMENTS)}",
+                                      region=name, field="element"))
+        return None
+    label = raw.get("label")
+    if label is not None and (not isinstance(label, str) or not 0 < len(label.strip()) <= 100):
+        problems.append(LayoutProblem(file, "must be a text of 1 to 100 characters",
+                                      region=name, field="label"))
+        return None
     placements_raw = raw.get("placements", [])
     if not isinstance(placements_raw, list):
         problems.append(LayoutProblem(file, "must be an array of tables", region=name,
@@ -164,7 +189,8 @@ def _load_region(
                                     problems)
         if placement is not None:
             placements.append(placement)
-    return Region(name=name, placements=tuple(placements))
+    return Region(name=name, placements=tuple(placements), element=str(element),
+                  label=None if label is None else label.strip())
 
 
 def _load_placement(

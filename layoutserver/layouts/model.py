@@ -13,6 +13,16 @@ from layoutserver.widgets import PlacementRequest
 #: What a page type's slug names.
 SUBJECT_KINDS = ("article", "section")
 
+#: The HTML elements a region may be (``element`` in a layout file): the landmarks a page's
+#: readers and their assistive technology navigate by, or a plain ``div``.
+REGION_ELEMENTS = ("header", "main", "aside", "footer", "nav", "section", "div")
+
+
+def default_element(name: str) -> str:
+    """A region's element when its layout names none: the region's name when that is a landmark
+    element (``header``, ``main``, ``aside``, ``footer``, ``nav``), else ``div``."""
+    return name if name in REGION_ELEMENTS and name not in ("section", "div") else "div"
+
 
 @dataclass(frozen=True)
 class Placement:
@@ -40,6 +50,10 @@ class Placement:
 class Region:
     name: str
     placements: tuple[Placement, ...]
+    element: str = "div"
+    """The region's HTML element (one of :data:`REGION_ELEMENTS`)."""
+    label: str | None = None
+    """Its accessible name (``aria-label``), when the layout gives one."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,11 @@ class Layout:
 
     def region(self, name: str) -> Region | None:
         return next((region for region in self.regions if region.name == name), None)
+
+    @functools.cached_property
+    def main_region(self) -> Region | None:
+        """The region that is the page's ``<main>`` (at most one: the loader sees to it)."""
+        return next((region for region in self.regions if region.element == "main"), None)
 
     def placement(self, placement_id: str) -> Placement | None:
         return self._placements.get(placement_id)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
-from layoutserver.layouts import Layout
+from layoutserver.layouts import Layout, Region
 from layoutserver.registry import WidgetRegistry
 from layoutserver.render.renderer import RenderedPlacement
 from layoutserver.widgets import Assets, HeadPart, JsonLd, Link, Meta, Subject
@@ -46,7 +46,7 @@ class Assembly:
         for item in self.rendered:
             by_region.setdefault(item.placement.region, []).append(item.html)
         return {
-            region.name: region_html(region.name, by_region[region.name])
+            region.name: region_html(region, by_region[region.name])
             for region in self.layout.regions
             if region.name in by_region
         }
@@ -122,10 +122,18 @@ def timings(rendered: Sequence[RenderedPlacement]) -> list[tuple[str, float, str
             for item in rendered]
 
 
-def region_html(name: str, parts: Sequence[Markup]) -> Markup:
-    region = escape(name)
-    return Markup(  # noqa: S704 - the name is escaped, the parts are markup
-        f'<div class="ls-region ls-region--{region}" data-region="{region}">{"".join(parts)}</div>'
+def region_html(region: Region, parts: Sequence[Markup]) -> Markup:
+    """A region as its element (``<header>``, ``<main id="main">``, ``<aside>``...: the page's
+    landmarks), with its class names, name and accessible name; the same in a whole page and
+    as the region's fragment. The main region's id is the skip link's target."""
+    name = escape(region.name)
+    element = region.element  # one of REGION_ELEMENTS: the loader checks it
+    extra = ' id="main"' if element == "main" else ""
+    if region.label is not None:
+        extra += f' aria-label="{escape(region.label)}"'
+    return Markup(  # noqa: S704 - the name and label are escaped, the parts are markup
+        f'<{element} class="ls-region ls-region--{name}" data-region="{name}"{extra}>'
+        f'{"".join(parts)}</{element}>'
     )
 
 

@@ -16,6 +16,12 @@ from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
 DEVICE_CLASSES = ("desktop", "tablet", "mobile")
+VIEWPORT_HINT = "Sec-CH-Viewport-Width"
+"""The client hint with the width of the reader's viewport in CSS pixels (Chromium sends it to
+a site that asked for it with ``Accept-CH``)."""
+#: The device class of a viewport narrower than each width (CSS px); wider ones are desktop.
+#: ``ads.js`` measures the viewport with the same breakpoints.
+VIEWPORT_BREAKPOINTS = ((768, "mobile"), (1024, "tablet"))
 LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?$")
 TABLET_HINTS = ("ipad", "tablet", "kindle", "silk", "playbook")
 MOBILE_HINTS = ("mobi", "iphone", "ipod", "android", "blackberry", "opera mini", "windows phone")
@@ -56,12 +62,25 @@ def _agent_class(user_agent: str) -> str:
     return "desktop"
 
 
+def viewport_class(width: str) -> str | None:
+    """The device class of a viewport width (a client hint's value); None when not a width."""
+    width = width.strip()
+    if not width.isdigit() or len(width) > 6:
+        return None
+    pixels = int(width)
+    return next((device for limit, device in VIEWPORT_BREAKPOINTS if pixels < limit), "desktop")
+
+
 def device_class(request: Request, device_header: str) -> str:
-    """From the site's or edge's own header when it sends one, else from the User-Agent."""
+    """From the site's or edge's own header when it sends one, else from the viewport's width
+    when the browser sends it (``Sec-CH-Viewport-Width``), else from the User-Agent."""
     environ = request.environ
     stated = str(environ.get(environ_key(device_header), "")).strip().lower()
     if stated in DEVICE_CLASSES:
         return stated
+    hinted = viewport_class(str(environ.get("HTTP_SEC_CH_VIEWPORT_WIDTH", "")))
+    if hinted is not None:
+        return hinted
     return _agent_class(str(environ.get("HTTP_USER_AGENT", "")))
 
 

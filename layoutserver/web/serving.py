@@ -45,7 +45,7 @@ from layoutserver.render.page import (
     PartNotFound,
     SubjectNotFound,
 )
-from layoutserver.render.request_view import header
+from layoutserver.render.request_view import VIEWPORT_HINT, header
 from layoutserver.web.responses import finish
 from layoutserver.widgets import RequestView
 
@@ -95,6 +95,11 @@ def serve(core: Core, pipeline: PagePipeline, layout: Layout, slug: str, represe
         raise NotFound(str(gone)) from None
     current.environ[PAGE_CACHE_OUTCOME] = result.cache_outcome
     response = _response(core, result, representation, current)
+    if representation == "page" and layout.ad_slots:
+        # Ad sizes follow the viewport: ask the browser for its width, on this very request
+        # too (Critical-CH: a browser that did not send it retries once with it).
+        response.headers["Accept-CH"] = VIEWPORT_HINT
+        response.headers["Critical-CH"] = VIEWPORT_HINT
     view = views[0] if views else None
     if result.decided_ads and view is not None and view.new_user_key and view.user_key:
         # a reader with no key yet, whose ads were decided with the one made for it
@@ -182,7 +187,7 @@ def _may_include(representation: str) -> bool:
 
 #: The request headers behind each vary key, for the Vary response header.
 VARY_HEADERS = {
-    "device": ("User-Agent", "{device_header}"),
+    "device": ("User-Agent", VIEWPORT_HINT, "{device_header}"),
     "locale": ("Accept-Language",),
     "consent": ("{consent_header}",),
 }

@@ -239,6 +239,44 @@ def test_a_region_name_used_twice(write: Any, registry: WidgetRegistry) -> None:
     assert "region name used twice" in problem.message
 
 
+def test_a_region_is_the_element_its_name_says_unless_the_layout_declares_one(
+    write: Any, registry: WidgetRegistry
+) -> None:
+    text = VALID.replace('name = "top"', 'name = "top"\nelement = "header"').replace(
+        'name = "aside"', 'name = "aside"\nlabel = " More to read "')
+    layout = load_layouts(write({"article": text}), registry).get("article")
+    assert layout is not None
+    assert [(r.name, r.element, r.label) for r in layout.regions] == [
+        ("top", "header", None), ("main", "main", None), ("aside", "aside", "More to read")]
+    assert layout.main_region is layout.region("main")
+    plain = load_layouts(write({"article": VALID.replace('name = "main"', 'name = "body"')}),
+                         registry).get("article")
+    assert plain is not None
+    assert [r.element for r in plain.regions] == ["div", "div", "aside"]
+    assert plain.main_region is None
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("element", '"banner"', "must be one of header, main, aside, footer, nav, section, div"),
+    ("element", "3", "must be one of"),
+    ("label", '""', "must be a text of 1 to 100 characters"),
+    ("label", "true", "must be a text of 1 to 100 characters"),
+])
+def test_a_bad_region_element_or_label(write: Any, registry: WidgetRegistry, key: str,
+                                       value: str, message: str) -> None:
+    text = VALID.replace('name = "top"', f'name = "top"\n{key} = {value}')
+    [problem] = problems_of(write({"article": text}), registry)
+    assert (problem.region, problem.field) == ("top", key)
+    assert message in problem.message
+
+
+def test_a_page_has_one_main_region(write: Any, registry: WidgetRegistry) -> None:
+    text = VALID.replace('name = "aside"', 'name = "aside"\nelement = "main"')
+    [problem] = problems_of(write({"article": text}), registry)
+    assert (problem.region, problem.field) == ("aside", "element")
+    assert "one main landmark" in problem.message
+
+
 def test_invalid_toml_names_the_file(write: Any, registry: WidgetRegistry) -> None:
     directory = write({"article": VALID, "broken": "[[regions]\nname = "})
     [problem] = problems_of(directory, registry)

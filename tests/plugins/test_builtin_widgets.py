@@ -4,9 +4,13 @@ way a widget author tests one) and, for the site clock, through demo pages."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from layoutserver.content.importer import import_content
+from layoutserver.db import get_database
 
 SEED_SLUG = "east-turkistan-government-in-exile-condemns-china-pakistan-cooperation"
 SEED_PATH = f"/pages/article/{SEED_SLUG}"
@@ -310,3 +314,24 @@ def test_date_bar_day_has_no_leading_zero(render_widget: Any) -> None:
     assert render_widget("date_bar").html == (
         '<div class="date-bar"><time datetime="2030-01-01">Tuesday, January 1, 2030</time></div>'
     )
+
+
+# --- section_title ------------------------------------------------------------------------------
+
+
+def test_section_title_is_the_section_fronts_h1(demo_client: Any) -> None:
+    html = demo_client.get("/widgets/section/world/section-title").get_data(as_text=True)
+    assert '<h1 class="section-title">World</h1>' in html
+    page = demo_client.get("/pages/section/world").get_data(as_text=True)
+    assert page.count("<h1") == 1
+    css = (Path(__file__).resolve().parents[2] / "plugins" / "static" / "section_title.css")
+    assert css.read_text().strip().splitlines()[0] in page  # its stylesheet, inlined
+
+
+def test_section_title_escapes_the_name_and_is_empty_on_an_article(
+        render_widget: Any, make_app: Any) -> None:
+    assert render_widget("section_title").html == ""
+    app = make_app(demo=False)
+    import_content(get_database(app), {"sections": [{"slug": "r-d", "name": "R&D <Lab>"}]})
+    html = app.test_client().get("/widgets/section/r-d/section-title").get_data(as_text=True)
+    assert '<h1 class="section-title">R&amp;D &lt;Lab&gt;</h1>' in html

@@ -45,7 +45,9 @@ def test_region_fragment_is_that_region_alone(demo_app: Flask) -> None:
     assert response.status_code == 200
     assert response.mimetype == "text/html"
     html = response.get_data(as_text=True)
-    assert html.startswith('<div class="ls-region ls-region--main" data-region="main">')
+    assert html.startswith('<main class="ls-region ls-region--main" data-region="main" '
+                           'id="main">')
+    assert html.endswith("</main>")
     assert "<html" not in html and "<head" not in html
     main = layout_ids(demo_app, "main")
     assert placements_in(html) == main

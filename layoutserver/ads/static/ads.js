@@ -5,7 +5,8 @@
  *           data-page-type="article" data-slug="my-story" data-section="world"
  *           data-tags="china,pakistan"></script>
  *
- * Optional attributes: data-device (desktop, tablet, mobile), data-gdpr-consent (an IAB TCF v2
+ * Optional attributes: data-device (desktop, tablet, mobile; without it, the viewport's class:
+ * narrower than 768 px mobile, than 1024 px tablet, as the server's), data-gdpr-consent (an IAB TCF v2
  * string), data-endpoint (default: "decide" next to this script). The page's own query
  * parameters are sent as key-values. Each slot code is filled once, in its first element.
  */
@@ -24,6 +25,12 @@
       }
     });
     return found;
+  }
+
+  // The breakpoints of layoutserver/render/request_view.py (VIEWPORT_BREAKPOINTS).
+  function viewportClass() {
+    var width = document.documentElement.clientWidth || window.innerWidth;
+    return width < 768 ? "mobile" : width < 1024 ? "tablet" : "desktop";
   }
 
   function endpoint() {
@@ -57,9 +64,7 @@
       },
       slots: codes
     };
-    if (data.device) {
-      body.device = data.device;
-    }
+    body.device = data.device || viewportClass();
     fetch(endpoint(), {
       method: "POST",
       headers: { "Content-Type": "application/json", "Accept": "application/json" },
