@@ -114,6 +114,9 @@ class RedisCounts:
         self._guard_seconds = guard_seconds
         self._record = store.client.register_script(_RECORD)
         self._epoch: str | None = None
+        self.last_kept: dict[str, dict[int, tuple[int, ...]]] = {}
+        """Per epoch: the database's goal counts of other sources this process read last, per
+        line item (what decisions use while the database is unreachable)."""
 
     # -- the epoch -----------------------------------------------------------------------------
 
