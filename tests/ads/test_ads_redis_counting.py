@@ -7,13 +7,16 @@ flushed guards back before it counts again."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from adsupport import ADS_SETTINGS, counts, small_config, user_counts
 from flask import Flask
 from flask.testing import FlaskClient
+from netproxy import TcpProxy
 from redis_fixtures import RedisServer
 from sqlalchemy import select
 
@@ -246,6 +249,37 @@ def test_after_redis_lost_its_data_a_flushed_token_is_not_counted_again(hosts: H
         a.test_client().get(path_of(ad["impression_url"]))
     flush(a)
     assert impressions(a) == 2
+
+
+def test_with_the_database_gone_clicks_redirect_and_counts_and_ads_keep_serving(
+    hosts: Hosts, make_app: Callable[..., Flask], redis_settings: dict[str, Any]
+) -> None:
+    if not os.environ.get("LAYOUTSERVER_TEST_DATABASE_URL"):
+        pytest.skip("needs PostgreSQL: runs in make test's PostgreSQL pass")
+    a, _ = hosts()
+    url = urlsplit(get_database(a).engine.url.render_as_string(hide_password=False))
+    proxy = TcpProxy(url.hostname or "127.0.0.1", url.port or 5432)
+    through = url._replace(netloc=f"{url.username or ''}"
+                           f"{':' + url.password if url.password else ''}@127.0.0.1:{proxy.port}")
+    b = make_app(settings={**ADS_SETTINGS, **redis_settings, "DATABASE_URL": through.geturl()},
+                 demo=False)
+    warm = decide(b.test_client())  # the snapshot and the goal counts read once
+    assert b.test_client().get(path_of(warm["impression_url"])).status_code == 204
+    first = decide(b.test_client())
+    proxy.cut()
+    try:
+        client = b.test_client()
+        click = client.get(path_of(first["click_url"]))
+        assert click.status_code == 302  # the destination is in the ad snapshot
+        assert client.get(path_of(first["impression_url"])).status_code == 204  # in Redis
+        assert decide(client)["line_item_id"] == 1  # ads still served
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json["degraded"][0].startswith("database unreachable")
+    finally:
+        proxy.close()
+    flush(a)
+    assert [row[4:] for row in counts(get_database(a))] == [(2, 1)]
 
 
 def test_the_restore_advances_past_guards_of_one_instant(

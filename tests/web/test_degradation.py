@@ -51,6 +51,7 @@ def test_pages_render_and_readyz_says_so_when_redis_stops(
     assert ready.status_code == 503
     assert ready.json["checks"]["redis"].startswith("unreachable")
     assert ready.json["checks"]["database"] == "ok"
+    assert "Redis unreachable" in [line.split(":")[0] for line in ready.json["degraded"]]
     # skipped for a while after a failure, not tried again on every lookup
     assert 1 <= get_core(app).fragments.breaker.trips <= 2
     redis_server.start()
@@ -104,25 +105,3 @@ def test_with_the_database_gone_cached_pages_are_served_and_writes_get_503(
     assert "database is unreachable" in write.json["message"]
     assert write.headers["Retry-After"] == "5"
 
-
-def test_with_the_database_gone_clicks_redirect_and_count_and_pages_keep_their_ads(
-    proxied_postgres: tuple[Flask, TcpProxy],
-) -> None:
-    app, proxy = proxied_postgres
-    client = app.test_client()
-    warm = client.get(SEED_PATH)
-    assert warm.status_code == 200 and 'class="ad-spot__beacon"' in warm.get_data(as_text=True)
-    decided = client.post("/ads/decide", json={
-        "page": {"page_type": "article", "slug": "story", "path": "/story"},
-        "slots": ["news-1"]}).json["decisions"][0]
-    proxy.cut()
-    click = client.get(decided["click_url"].removeprefix("http://localhost"))
-    assert click.status_code == 302  # the destination is in the ad snapshot
-    impression = client.get(decided["impression_url"].removeprefix("http://localhost"))
-    assert impression.status_code == 204
-    page = client.get(SEED_PATH, headers={"X-User-Key": "another-reader"})
-    assert page.status_code == 200
-    assert 'class="ad-spot__beacon"' in page.get_data(as_text=True)  # ads from the snapshot
-    ready = client.get("/readyz")
-    assert ready.status_code == 503
-    assert any(line.startswith("database unreachable") for line in ready.json["degraded"])
