@@ -8,7 +8,7 @@ SEED_PATH := /pages/article/east-turkistan-government-in-exile-condemns-china-pa
 DEMO_SETTINGS := LAYOUTSERVER_SETTINGS=config/demo.toml
 AXE := .cache/node/node_modules/axe-core/axe.min.js
 
-.PHONY: run test system-packages lint typecheck pytest test-pg bench clean
+.PHONY: run test system-packages lint typecheck pytest test-pg bench faults clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,16 @@ test-pg: $(VENV)/.installed $(AXE)
 
 bench: $(VENV)/.installed system-packages
 	bench/run.sh
+
+# Beacon bursts through faults (Redis and PostgreSQL stopped, killed, blackholed; workers and
+# hosts killed; reloads), two gunicorn hosts on a PostgreSQL and a Redis of its own: a table of
+# what was accepted and counted; fails on any lost or doubled count (docs/reliability.md).
+# Arguments go through FAULTS_ARGS, e.g. FAULTS_ARGS="--tokens 200 --faults redis-stop".
+faults: $(VENV)/.installed system-packages
+	@command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+		echo "installing postgresql (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+	$(BIN)/python bench/faults.py $(FAULTS_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .cache/node

@@ -1,6 +1,7 @@
 """gunicorn settings: production defaults, each overridable from the environment (README).
 
-Workers are processes (``sync``: one request at a time each, ``cores + 1`` of them), so one
+The app is built in the master before the port is bound (``preload_app``) and workers are forked
+from it. Workers are processes (``sync``: one request at a time each, ``cores + 1`` of them), so one
 slow render or database read never holds up another request of the same worker. Serving is
 CPU-bound (cached pages, in-memory ad decisions), so one worker more than there are cores is
 enough to keep the cores busy while a worker waits on the database; more only take turns on the
@@ -41,9 +42,15 @@ forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1"
 # itself, in HTML). The API refuses a query string over API_MAX_QUERY_BYTES (4096) with a JSON
 # 414 first, so only a path of thousands of bytes ever meets this limit (docs/api.md, "Limits").
 limit_request_line = int(os.environ.get("GUNICORN_LIMIT_REQUEST_LINE", "8190"))
-# The app is built in each worker, after the fork: its background threads (the ads counter
-# flush) and connection pools belong to that worker.
-preload_app = False
+# The app is built once, in the master, before it binds the port: a starting host refuses
+# connections until it can answer them (rather than queueing them while workers build the app),
+# and SIGHUP forks new workers from the built app in milliseconds instead of building it again
+# in each (seconds of stalled requests). So SIGHUP re-reads this file but not the code: deploy
+# new code with a (rolling) restart. What must be each worker's own is made after the fork:
+# database connections (layoutserver.db drops those inherited), Redis connections (redis-py
+# checks the pid), background threads (started by each worker's first request) and the ad
+# lottery's random source. GUNICORN_PRELOAD=false builds the app in each worker instead.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() not in {"false", "0", "no"}
 # The workers' heartbeat files in memory rather than on a disk that may stall.
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
@@ -56,10 +63,13 @@ _GIVEN_METRICS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 METRICS_DIR = _GIVEN_METRICS_DIR or tempfile.mkdtemp(prefix="layoutserver-metrics-",
                                                      dir=worker_tmp_dir)
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_DIR
+# The preloaded app's metrics open their files there before on_starting empties it.
+Path(METRICS_DIR).mkdir(parents=True, exist_ok=True)
 
 
 def on_starting(server: Any) -> None:
-    """Start from empty metric files: values of a previous run's workers would add up."""
+    """Start from empty metric files: values of a previous run's workers would add up (the
+    master's own, made while it built the app, go too: workers write files of their own)."""
     directory = Path(METRICS_DIR)
     if directory.is_dir():
         shutil.rmtree(directory)

@@ -177,7 +177,7 @@ def ads_import(path: Path) -> None:
 
 FLUSH_WAIT_SECONDS = 30
 """How long ``ads flush`` waits for a flush another process is running (each takes well under a
-second; the lock expires after a minute if its holder died)."""
+second; the lock expires within seconds if its holder died)."""
 
 
 @ads.command("flush")
@@ -197,10 +197,16 @@ def ads_flush() -> None:
     if report.skipped:
         raise click.ClickException(
             f"another process held the flush lock for {FLUSH_WAIT_SECONDS} s; try again")
-    click.echo(f"flushed {report.windows} hour window(s), {report.rows} count row(s); "
-               f"moved {report.user_rows_moved} reader count(s) and copied "
-               f"{report.guards_copied} replay guard(s) counted while Redis was down; "
-               f"purged {report.guards_purged} expired replay guard(s)")
+    if report.waiting:
+        raise click.ClickException(
+            f"Redis lost its data: restored {report.guards_restored} replay guard(s) so far; "
+            "counts wait in the database until all are restored; try again")
+    click.echo(f"flushed {report.windows} hour window(s), {report.rows} count row(s) and "
+               f"{report.guards_saved} replay guard(s); applied {report.pending_applied} "
+               f"count(s) queued while Redis was unreachable ({report.pending_replays} "
+               f"already counted); restored {report.guards_restored} replay guard(s); moved "
+               f"{report.user_rows_moved} reader count(s); purged {report.guards_purged} "
+               "expired replay guard(s)")
 
 
 @main.group()

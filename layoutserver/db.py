@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from collections.abc import Iterator, Mapping
+import weakref
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,6 +92,13 @@ class Database:
         # time, so this process sees its own change at once.
         event.listen(self.sessionmaker, "after_commit", self._after_commit)
         event.listen(self.sessionmaker, "after_rollback", _unmark)
+        os.register_at_fork(after_in_child=_forget_connections(weakref.ref(self)))
+
+    def _forked(self) -> None:
+        """In a forked process (a gunicorn worker of a preloaded app): connections opened
+        before the fork belong to the parent; this process opens its own."""
+        self.engine.dispose(close=False)
+        self._readers = threading.local()
 
     def _after_commit(self, session: Session) -> None:
         if session.info.pop(_VERSIONS_MOVED, False):
@@ -183,6 +192,14 @@ def _read_int(connection: Any, sql: str) -> int:
     finally:
         cursor.close()
     return int(row[0]) if row and row[0] is not None else 0
+
+
+def _forget_connections(database: weakref.ref[Database]) -> Callable[[], None]:
+    def forked() -> None:
+        alive = database()
+        if alive is not None:
+            alive._forked()
+    return forked
 
 
 def _make_engine(url: str) -> Engine:

@@ -4,6 +4,9 @@ and per user for frequency caps.
 Every count is an ``INSERT ... ON CONFLICT DO UPDATE`` (SQLite, PostgreSQL), so concurrent
 workers add up rather than overwrite; the replay guard is an insert that does nothing when the
 token was seen. The caller commits (see :func:`record`), before its response is sent.
+
+With Redis configured but unreachable, :func:`queue` takes the count instead: it is queued for
+Redis (``ad_pending_counts``), which alone decides whether the token counts.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from layoutserver.ads.models import AdCount, TokenUse, UserCount
+from layoutserver.ads.models import AdCount, PendingCount, TokenUse, UserCount
 from layoutserver.db import upsert_insert
 
 Kind = Literal["impression", "click"]
@@ -52,6 +56,29 @@ def record(session: Session, kind: Kind, tracked: Tracked, now: datetime) -> boo
     _add(session, AdCount, key, column)
     if kind == "impression" and tracked.user_key and tracked.line_item_id:
         user = {"user_key": tracked.user_key, "line_item_id": tracked.line_item_id, "hour": hour}
+        _add(session, UserCount, user, "impressions")
+    return True
+
+
+def queue(session: Session, kind: Kind, tracked: Tracked, now: datetime) -> bool:
+    """Queue ``tracked`` for Redis in ``session``'s transaction (Redis unreachable). False
+    (nothing queued) when the token's guard is in the database (its count was flushed) or it is
+    queued already. A reader's impression is added to ``ad_user_counts`` at once, so caps
+    decided against the database see it; the flush moves those counts into Redis."""
+    guarded = select(TokenUse.token_id).where(TokenUse.token_id == tracked.token_id,
+                                              TokenUse.kind == kind)
+    if session.execute(guarded).first() is not None:
+        return False
+    statement = upsert_insert(session, PendingCount).values(
+        token_id=tracked.token_id, kind=kind, line_item_id=tracked.line_item_id,
+        creative_id=tracked.creative_id, slot=tracked.slot, user_key=tracked.user_key,
+        counted_at=now)
+    queued = statement.on_conflict_do_nothing().returning(PendingCount.id)
+    if session.execute(queued).first() is None:
+        return False
+    if kind == "impression" and tracked.user_key and tracked.line_item_id:
+        user = {"user_key": tracked.user_key, "line_item_id": tracked.line_item_id,
+                "hour": hour_of(now)}
         _add(session, UserCount, user, "impressions")
     return True
 

@@ -181,13 +181,38 @@ class UserCount(Base):
 
 
 class TokenUse(Base):
-    """The replay guard: a tracking token is counted once per kind (impression, click)."""
+    """The replay guard: a tracking token is counted once per kind (impression, click).
+
+    Without Redis it is the guard itself. With Redis it is the durable copy of Redis's guards:
+    each flush copies the guards of the counts it copies, in the same transaction (so every
+    flushed count has its guard here), and a Redis that lost its data gets them back before it
+    counts again."""
 
     __tablename__ = "ad_token_uses"
 
     token_id: Mapped[str] = mapped_column(String(150), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)
     used_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class PendingCount(Base):
+    """A count taken while Redis was unreachable (Redis configured): queued here, committed
+    before the beacon is answered, and applied through Redis's replay guard by the next flush
+    after Redis answers again (``layoutserver.ads.flush``), then deleted. Redis decides whether
+    it counts: a token Redis counted before the outage is not counted again. One row per token
+    and kind, so replays during the outage queue nothing more."""
+
+    __tablename__ = "ad_pending_counts"
+    __table_args__ = (UniqueConstraint("token_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[str] = mapped_column(String(150))
+    kind: Mapped[str] = mapped_column(String(10))
+    line_item_id: Mapped[int] = mapped_column(Integer)
+    creative_id: Mapped[int] = mapped_column(Integer)
+    slot: Mapped[str] = mapped_column(String(100))
+    user_key: Mapped[str | None] = mapped_column(String(128))
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class PageViewDecision(Base):

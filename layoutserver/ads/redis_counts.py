@@ -16,7 +16,15 @@ Per epoch (``E`` = ``<prefix><epoch>:``, ``H`` = UTC hour number, ``k`` = ``i`` 
                         day's, ``...:h:H`` the hour's (goals and pacing)
 ``E u:<id>:<user>``     hash of one reader's impressions of a capped line item: ``t`` (flight),
                         ``w:<monday>``, ``d:<date>``, ``h:H``
+``E guards``            list of ``k|<token id>|<unix time>``: the guards set since the last
+                        flush, which copies them into ``ad_token_uses`` with the counters
+``E ready``             set once the epoch may count: at once for a database with no replay
+                        guards, else after a flush restored them (a Redis that lost its data)
 =====================  =====================================================================
+
+Until its epoch is ready a count is refused with :class:`NotReady` (the caller queues it in the
+database, as while Redis is unreachable): a Redis that lost its data never counts a token whose
+count was flushed before, because its guard is restored first.
 """
 
 from __future__ import annotations
@@ -36,7 +44,9 @@ USER_KEY_MIN_TTL = 8 * 86400
 
 _RECORD = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if redis.call('EXISTS', KEYS[9]) == 0 then return -2 end
 if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then return 0 end
+redis.call('RPUSH', KEYS[10], ARGV[12])
 redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
 redis.call('SADD', KEYS[4], ARGV[4])
 if ARGV[5] == '1' then
@@ -55,14 +65,32 @@ if ARGV[6] ~= '0' then
 end
 return 1
 """
-"""KEYS: epoch, guard, window, windows, line item total, day, hour, user. ARGV: epoch, guard
-TTL, window field, hour number, count the line item (1/0), user TTL (0: no user), the user's
-week, day and hour fields, day and hour key TTLs. Answers 1 (counted), 0 (a replay) or -1 (the
-epoch moved: Redis lost its data; the caller reads the new epoch and tries again)."""
+"""KEYS: epoch, guard, window, windows, line item total, day, hour, user, ready, guards.
+ARGV: epoch, guard TTL, window field, hour number, count the line item (1/0), user TTL (0: no
+user), the user's week, day and hour fields, day and hour key TTLs, the guards list entry.
+Answers 1 (counted), 0 (a replay), -1 (the epoch moved: Redis lost its data; the caller reads
+the new epoch and tries again) or -2 (the epoch is not ready: nothing counted)."""
 
 
 class EpochMoved(Exception):
     """Redis's epoch is not the one this process knew: its data was lost or flushed."""
+
+
+class NotReady(Exception):
+    """The epoch's replay guards are not restored yet: Redis must not count now."""
+
+
+def guard_entry(kind: Kind | str, token_id: str, moment: datetime) -> str:
+    """An entry of ``E guards``: ``k|<token id>|<unix time>``."""
+    return f"{kind[0]}|{token_id}|{int(moment.timestamp())}"
+
+
+def parse_guard_entry(raw: bytes | str) -> tuple[str, str, int]:
+    """(kind letter, token id, unix time) of an entry of ``E guards``."""
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    letter, rest = text.split("|", 1)
+    token_id, moment = rest.rsplit("|", 1)
+    return letter, token_id, int(moment)
 
 
 def hour_number(moment: datetime) -> int:
@@ -86,6 +114,9 @@ class RedisCounts:
         self._guard_seconds = guard_seconds
         self._record = store.client.register_script(_RECORD)
         self._epoch: str | None = None
+        self.last_kept: dict[str, dict[int, tuple[int, ...]]] = {}
+        """Per epoch: the database's goal counts of other sources this process read last, per
+        line item (what decisions use while the database is unreachable)."""
 
     # -- the epoch -----------------------------------------------------------------------------
 
@@ -105,26 +136,36 @@ class RedisCounts:
     def key(self, name: str, epoch: str | None = None) -> str:
         return f"{self.store.prefix}{epoch or self.epoch()}:{name}"
 
+    def ready(self, epoch: str) -> bool:
+        return bool(self.store.client.exists(self.key("ready", epoch)))
+
+    def mark_ready(self, epoch: str) -> None:
+        """Let ``epoch`` count (its guards are restored, or there were none to restore)."""
+        self.store.client.set(self.key("ready", epoch), "1")
+
     # -- counting ------------------------------------------------------------------------------
 
-    def record(self, kind: Kind, tracked: Tracked, now: datetime, user_until: datetime | None
-               ) -> bool:
+    def record(self, kind: Kind, tracked: Tracked, now: datetime, user_until: datetime | None,
+               count_user: bool = True) -> bool:
         """Count ``tracked`` once for ``kind``; False when the token was counted before.
         ``user_until``: when the line item ends (a reader's cap counts are kept that long, and
-        at least a week); unused without a user key."""
+        at least a week); unused without a user key. ``count_user`` False: leave the reader's
+        cap counts alone (they were counted elsewhere). Raises :class:`NotReady` (nothing
+        counted) while the epoch's guards are being restored."""
         try:
-            return self._record_once(kind, tracked, now, user_until)
+            return self._record_once(kind, tracked, now, user_until, count_user)
         except EpochMoved:
             self.epoch(refresh=True)
-            return self._record_once(kind, tracked, now, user_until)
+            return self._record_once(kind, tracked, now, user_until, count_user)
 
     def _record_once(self, kind: Kind, tracked: Tracked, now: datetime,
-                     user_until: datetime | None) -> bool:
+                     user_until: datetime | None, count_user: bool) -> bool:
         epoch = self.epoch()
         letter = kind[0]
         calendar = Calendar(now, self.timezone)
         item = tracked.line_item_id
-        counts_user = kind == "impression" and bool(tracked.user_key) and item != 0
+        counts_user = (count_user and kind == "impression" and bool(tracked.user_key)
+                       and item != 0)
         user_ttl = 0
         if counts_user:
             left = 0 if user_until is None else int((user_until - now).total_seconds())
@@ -138,15 +179,19 @@ class RedisCounts:
             self.key(f"li:{item}:{letter}:d:{calendar.day}", epoch),
             self.key(f"li:{item}:{letter}:h:{calendar.hour}", epoch),
             self.key(f"u:{item}:{tracked.user_key or ''}", epoch),
+            self.key("ready", epoch),
+            self.key("guards", epoch),
         ]
         args: list[Any] = [
             epoch, self._guard_seconds,
             f"{letter}|{item}|{tracked.creative_id}|{tracked.slot}", calendar.hour,
             "1" if item else "0", user_ttl,
             f"w:{calendar.week}", f"d:{calendar.day}", f"h:{calendar.hour}",
-            DAY_KEY_TTL, HOUR_KEY_TTL,
+            DAY_KEY_TTL, HOUR_KEY_TTL, guard_entry(kind, tracked.token_id, now),
         ]
         answer = int(self._record(keys=keys, args=args))
+        if answer == -2:
+            raise NotReady
         if answer < 0:
             raise EpochMoved
         return answer == 1

@@ -4,10 +4,13 @@ Goal counts are the database's rows of every other source (counts made while Red
 unreachable, epochs before a Redis lost its data) plus this epoch's Redis counters, which are
 exact across hosts the moment a beacon is acknowledged. A reader's cap counts come from Redis.
 If Redis fails during a decision, the breaker trips and the rest of the decision reads the
-database alone.
+database alone. If the database fails, the rows of other sources this process read last are
+used, so pages keep their ads while it is away.
 """
 
 from __future__ import annotations
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from layoutserver.ads.decisions.model import PageRequest
 from layoutserver.ads.decisions.snapshot import Snapshot
@@ -32,12 +35,23 @@ class RedisDeliveryState(DatabaseDeliveryState):
                 # Redis first: the read checks the epoch (and learns a new one), then the
                 # database rows of every other source.
                 live = self._counts.goal_counts(self._goal_ids, self._request.now)
-                kept = super()._read_goals(skip_source=self._counts.epoch())
+                kept = self._read_kept(self._counts.epoch())
             except ERRORS as error:
                 breaker.trip(error)
             else:
                 return {item: _add(kept.get(item), counts) for item, counts in live.items()}
         return super()._read_goals()
+
+    def _read_kept(self, epoch: str) -> dict[int, tuple[int, ...]]:
+        """The database rows of every source but ``epoch``; while the database is unreachable,
+        what this process last read of them (pages keep their ads; goals lag meanwhile)."""
+        try:
+            kept = super()._read_goals(skip_source=epoch)
+        except SQLAlchemyError:
+            last = self._counts.last_kept.get(epoch, {})
+            return {item: last[item] for item in self._goal_ids if item in last}
+        self._counts.last_kept.setdefault(epoch, {}).update(kept)
+        return kept
 
     def _load_users(self, user_key: str) -> dict[int, tuple[int, ...]]:
         breaker = self._counts.store.breaker

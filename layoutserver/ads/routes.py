@@ -3,7 +3,8 @@ demo creatives.
 
 ``GET /ads/i/<token>`` counts an impression once per token and answers 204 (a 1x1 GIF with
 ``?f=gif``); ``GET /ads/c/<token>`` counts a click once per token and redirects (302) to the
-creative's stored click URL, looked up by creative id: the destination never comes from the
+creative's stored click URL, looked up by creative id in the ad snapshot held in memory (so
+clicks redirect while the database is unreachable): the destination never comes from the
 request. A tampered, expired or foreign token gets 400 with a short message, no redirect and no
 count. Counts are durable (in Redis, or committed to the database) before the response is
 sent; a replay is answered like the first use but not counted again.
@@ -60,15 +61,25 @@ def impression(token: str) -> Response:
 def click(token: str) -> BaseResponse:
     tracked = _verified("click", token)
     ads = get_ads()
-    with ads.sessions.begin() as session:
-        creative = session.get(Creative, tracked.creative_id)
-        destination = "" if creative is None else creative.click_url
+    destination = _destination(tracked.creative_id)
     if not _is_http(destination):
         abort(404, "This ad is no longer available.")
     ads.tally.record("click", tracked, ads.now())
     response = redirect(destination, 302)
     response.headers["Referrer-Policy"] = "no-referrer"
     return _no_store(response)
+
+
+def _destination(creative_id: int) -> str:
+    """The creative's click URL from the ad snapshot (in memory: a click redirects while the
+    database is unreachable), else from the database (a creative the snapshot does not hold)."""
+    ads = get_ads()
+    spec = ads.snapshots.current().creatives.get(creative_id)
+    if spec is not None:
+        return spec.click_url
+    with ads.sessions.begin() as session:
+        creative = session.get(Creative, creative_id)
+        return "" if creative is None else creative.click_url
 
 
 def _is_http(url: str) -> bool:

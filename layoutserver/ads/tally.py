@@ -2,9 +2,12 @@
 the database otherwise.
 
 With Redis every count is one atomic script (guard, counters, cap counts) acknowledged only
-after Redis applied it; a background flush copies the counters into the database
-(``layoutserver.ads.flush``). Without Redis, or while its breaker is open, a count is a database
-transaction committed before the response, as in the embedded default.
+after Redis applied it; a background flush copies the counters and their guards into the
+database (``layoutserver.ads.flush``). While Redis is unreachable (or its epoch waits for its
+guards to be restored) a count is queued in the database (``ad_pending_counts``), committed
+before the response; the next flush after Redis answers again applies it through Redis's replay
+guard, so Redis alone decides whether a token counts and none counts twice. Without Redis at
+all, a count is a database transaction committed before the response (the embedded default).
 """
 
 from __future__ import annotations
@@ -13,11 +16,14 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from layoutserver.ads.counting import Kind, Tracked, record
+from sqlalchemy import select
+
+from layoutserver.ads.counting import Kind, Tracked, queue, record
 from layoutserver.ads.decisions.model import PageRequest
 from layoutserver.ads.decisions.snapshot import Snapshot
 from layoutserver.ads.delivery import DatabaseDeliveryState, GoalCounts
-from layoutserver.ads.redis_counts import EpochMoved, RedisCounts
+from layoutserver.ads.models import TokenUse
+from layoutserver.ads.redis_counts import EpochMoved, NotReady, RedisCounts
 from layoutserver.ads.redis_delivery import RedisDeliveryState
 from layoutserver.db import Database
 from layoutserver.redis_store import ERRORS
@@ -64,11 +70,29 @@ class Tally:
         if redis is not None:
             until = self._line_item_end(tracked.line_item_id) if tracked.user_key else None
             try:
-                return redis.record(kind, tracked, now, until)
+                try:
+                    return redis.record(kind, tracked, now, until)
+                except NotReady:
+                    if not self._nothing_to_restore(redis):
+                        raise
+                    return redis.record(kind, tracked, now, until)
+            except NotReady:
+                pass  # queued below; the flush restores the guards, then applies it
             except RECORD_ERRORS as error:
                 redis.store.breaker.trip(error)
         with self.database.session() as session:
-            return record(session, kind, tracked, now)
+            if self.redis is None:
+                return record(session, kind, tracked, now)
+            return queue(session, kind, tracked, now)
+
+    def _nothing_to_restore(self, redis: RedisCounts) -> bool:
+        """A new epoch with no guards in the database to restore (a new Redis, or a new
+        deployment) is ready at once: marks it so and answers True."""
+        with self.database.session() as session:
+            if session.execute(select(TokenUse.token_id).limit(1)).first() is not None:
+                return False
+        redis.mark_ready(redis.epoch())
+        return True
 
     def delivery_state(
         self, snapshot: Snapshot, request: PageRequest, new_reader: bool

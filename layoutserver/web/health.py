@@ -1,6 +1,6 @@
 """``/healthz``: the process answers. ``/readyz``: what it needs answers too (the database, the
 cache backend and, when configured, Redis); 503 naming what failed, for a load balancer to stop
-sending traffic."""
+sending traffic, and saying in ``degraded`` what this host still does without it."""
 
 from __future__ import annotations
 
@@ -16,6 +16,16 @@ blueprint = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
 
 PROBE_KEY = "readyz-probe"
+DEGRADED = {
+    "database": "database unreachable: pages are served from the cache and ads from the last "
+                "snapshot; impressions and clicks are counted in Redis and reach the reports "
+                "when it is back; uncached pages and API writes answer 503",
+    "redis": "Redis unreachable: impressions and clicks are queued in the database and counted "
+             "through Redis when it is back; caps and goals read the database; fragments are "
+             "rendered, not shared",
+    "cache": "cache unreachable: fragments are rendered on every request",
+}
+"""What works differently while a check fails (``degraded`` in ``/readyz``'s answer)."""
 
 
 @blueprint.get("/healthz")
@@ -29,7 +39,9 @@ def readyz() -> Response:
     if get_redis() is not None:
         checks["redis"] = _redis()
     ready = all(state == "ok" for state in checks.values())
-    response = jsonify({"status": "ready" if ready else "not ready", "checks": checks})
+    degraded = [DEGRADED[name] for name, state in checks.items() if state != "ok"]
+    response = jsonify({"status": "ready" if ready else "not ready", "checks": checks,
+                        "degraded": degraded})
     response.status_code = 200 if ready else 503
     return _no_store(response)
 

@@ -81,8 +81,8 @@ def test_ads_flush_waits_for_a_flush_another_host_is_running(
     client = redis.Redis.from_url(redis_settings["REDIS_URL"])
     prefix = redis_settings["CACHE_KEY_PREFIX"] + "r:"
     client.set(prefix + "epoch", "e1")
-    client.set(prefix + "e1:flush-lock", "another-host", ex=60)
-    released = threading.Timer(0.5, client.delete, [prefix + "e1:flush-lock"])
+    client.set(prefix + "flush-lock", "another-host", ex=5)
+    released = threading.Timer(0.5, client.delete, [prefix + "flush-lock"])
     released.start()
     started = time.monotonic()
     flushed = run("ads", "flush")

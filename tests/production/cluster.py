@@ -4,6 +4,7 @@ environment."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -48,21 +49,52 @@ class Cluster:
         }
         self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self._directory = directory
+        self._host_env = dict(host_env or {})
+        self._app = app
         self.cli("demo", "load")
         self.urls: list[str] = []
         self._processes: list[subprocess.Popen[bytes]] = []
         for number in range(hosts):
-            port = free_port()
-            env = {**self.env, "GUNICORN_BIND": f"127.0.0.1:{port}",
-                   "PROMETHEUS_MULTIPROC_DIR": str(directory / f"metrics-{number}"),
-                   **(host_env or {})}
-            log = (directory / f"host-{number}.log").open("wb")
-            self._processes.append(subprocess.Popen(
-                [str(BIN / "gunicorn"), "-c", str(REPO / "config" / "gunicorn.conf.py"), app],
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT))
-            self.urls.append(f"http://127.0.0.1:{port}")
+            self.urls.append(f"http://127.0.0.1:{free_port()}")
+            self._processes.append(self._spawn(number))
         for url in self.urls:
             self.wait_ready(url)
+
+    def _spawn(self, number: int) -> subprocess.Popen[bytes]:
+        port = urlsplit(self.urls[number]).port
+        env = {**self.env, "GUNICORN_BIND": f"127.0.0.1:{port}",
+               "PROMETHEUS_MULTIPROC_DIR": str(self._directory / f"metrics-{number}"),
+               **self._host_env}
+        log = (self._directory / f"host-{number}.log").open("ab")
+        return subprocess.Popen(
+            [str(BIN / "gunicorn"), "-c", str(REPO / "config" / "gunicorn.conf.py"), self._app],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def kill_host(self, host: int) -> None:
+        """SIGKILL a host's master and its workers (a machine or container dying)."""
+        workers = self.workers(host)
+        process = self._processes[host]
+        process.kill()
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def start_host(self, host: int, wait: bool = True) -> None:
+        """Start a host again on its port (after :meth:`kill_host` or :meth:`stop_host`)."""
+        self._processes[host] = self._spawn(host)
+        if wait:
+            self.wait_ready(self.urls[host])
+
+    def stop_host(self, host: int) -> None:
+        """SIGTERM: gunicorn's graceful stop (workers finish what they are answering)."""
+        process = self._processes[host]
+        process.terminate()
+        process.wait(timeout=60)
+
+    def signal_host(self, host: int, number: int) -> None:
+        """Send a signal to a host's master (SIGHUP: a graceful reload)."""
+        self._processes[host].send_signal(number)
 
     def cli(self, *args: str) -> str:
         done = subprocess.run([str(BIN / "layoutserver"), *args], cwd=REPO, env=self.env,

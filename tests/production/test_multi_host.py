@@ -1,7 +1,8 @@
 """Several gunicorn hosts sharing one database and one Redis: counted impressions equal the
 acknowledged beacons exactly, no reader goes over a frequency cap, a line item paused through
 one host stops serving on the other within 2 seconds, a worker killed mid-burst loses no
-acknowledged count, and pages keep answering when Redis stops."""
+acknowledged count, pages keep answering when Redis stops, and a starting host refuses
+connections until it can answer them (the app is built before the port is bound)."""
 
 from __future__ import annotations
 
@@ -211,3 +212,22 @@ def test_pages_keep_answering_when_redis_stops(cluster: Cluster,
     assert statuses == [200] * 40
     ready = request("GET", cluster.urls[0] + "/readyz")
     assert ready.status == 503 and ready.json()["checks"]["redis"].startswith("unreachable")
+
+
+def test_a_starting_host_refuses_connections_until_it_can_answer_them(cluster: Cluster) -> None:
+    cluster.kill_host(0)
+    cluster.start_host(0, wait=False)
+    slowest = 0.0
+    deadline = time.monotonic() + 60
+    while True:  # the app is built before the port is bound: refused, then answered at once
+        began = time.monotonic()
+        try:
+            answered = request("GET", cluster.urls[0] + "/readyz", timeout=10).status
+        except OSError:
+            answered = 0
+        slowest = max(slowest, time.monotonic() - began)
+        if answered == 200:
+            break
+        assert time.monotonic() < deadline, "the host never became ready"
+        time.sleep(0.05)
+    assert slowest < 1.0, f"a connection waited {slowest:.1f} s for an answer"

@@ -51,6 +51,7 @@ def test_pages_render_and_readyz_says_so_when_redis_stops(
     assert ready.status_code == 503
     assert ready.json["checks"]["redis"].startswith("unreachable")
     assert ready.json["checks"]["database"] == "ok"
+    assert "Redis unreachable" in [line.split(":")[0] for line in ready.json["degraded"]]
     # skipped for a while after a failure, not tried again on every lookup
     assert 1 <= get_core(app).fragments.breaker.trips <= 2
     redis_server.start()
@@ -103,3 +104,4 @@ def test_with_the_database_gone_cached_pages_are_served_and_writes_get_503(
     assert write.status_code == 503
     assert "database is unreachable" in write.json["message"]
     assert write.headers["Retry-After"] == "5"
+

@@ -27,7 +27,7 @@ def test_readyz_checks_the_database_and_the_cache(demo_app: Any) -> None:
     checks = {"database": "ok", "cache": "ok"}
     if demo_app.config["REDIS_URL"]:  # the PostgreSQL and Redis pass
         checks["redis"] = "ok"
-    assert response.get_json() == {"status": "ready", "checks": checks}
+    assert response.get_json() == {"status": "ready", "checks": checks, "degraded": []}
 
 
 def test_readyz_is_503_naming_the_database_when_it_is_gone(tmp_path: Path) -> None:
