@@ -50,6 +50,7 @@ from layoutserver.ads import config_service as ads_service
 from layoutserver.ads.config_import import import_ads_file
 from layoutserver.ads.explain import MAX_SLOTS
 from layoutserver.ads.markup import SANDBOX
+from layoutserver.ads.schemas import MAX_KEYS
 from layoutserver.auth.models import User
 from layoutserver.auth.tokens import create_token
 from layoutserver.cli import main
@@ -240,17 +241,23 @@ def records(channel: str) -> Records:
         "creatives": [creatives[i % len(creatives)]["name"]],
         "exclusion_labels": exclusions[i] if i < len(exclusions) else [],
     } for i in range(max(len(slots), len(item_names)))]
-    # Targeting never serves on the hostile pages: these show in the console only.
-    line_items.append({
-        **line_item, "name": f"{channel}-xss-targeting", "campaign": campaigns[0]["name"],
-        "status": "paused", "creatives": [creatives[0]["name"]],
-        "targeting": {
-            "page_types": [t for t in hostile(channel, "tp") if len(t) <= 200],
-            "sections": [t for t in hostile(channel, "ts") if len(t) <= 200],
-            "tags": [t for t in hostile(channel, "tt") if len(t) <= 200],
-            "key_values": {key: ["x"] for key in hostile(channel, "tk") if len(key) <= 100},
-            "paths": ["/" + path for path in url_safe(hostile(channel, "tq"))
-                      if len(path) < 500]}})
+    # Targeting never serves on the hostile pages: these show in the console only. A line item
+    # takes at most MAX_KEYS key-value keys: the keys are spread over as many as they need.
+    keys = [key for key in hostile(channel, "tk") if len(key) <= 100]
+    for number, start in enumerate(range(0, len(keys), MAX_KEYS)):
+        targeting: dict[str, Any] = {"key_values": {key: ["x"]
+                                                    for key in keys[start:start + MAX_KEYS]}}
+        if number == 0:
+            targeting.update({
+                "page_types": [t for t in hostile(channel, "tp") if len(t) <= 200],
+                "sections": [t for t in hostile(channel, "ts") if len(t) <= 200],
+                "tags": [t for t in hostile(channel, "tt") if len(t) <= 200],
+                "paths": ["/" + path for path in url_safe(hostile(channel, "tq"))
+                          if len(path) < 500]})
+        line_items.append({
+            **line_item, "name": f"{channel}-xss-targeting" + (f"-{number}" if number else ""),
+            "campaign": campaigns[0]["name"], "status": "paused",
+            "creatives": [creatives[0]["name"]], "targeting": targeting})
     if channel == "a":
         creatives.append({"name": "a-xss-probe", "advertiser": advertisers[0]["name"],
                           "kind": "html", "size": SIZE, "html": PROBE_HTML,
@@ -367,8 +374,17 @@ DOM_CHECK = r"""() => {
     const creative = tag === 'iframe' && el.classList.contains('ad-spot__frame')
       && el.getAttribute('sandbox') === 'SANDBOX';
     if (tag.includes(':')) say(el, 'an element of a namespace prefix (ESI?)');
-    if ((tag === 'script' || tag === 'style') && /alert\(|__xss/.test(el.textContent))
+    // Structured data is a data block the browser never runs; it holds a payload as JSON
+    // text (its < > & escaped), which is checked to parse and to stay one element.
+    let data = false;
+    if (tag === 'script' && el.getAttribute('type') === 'application/ld+json') {
+      try { JSON.parse(el.textContent); data = !/[<>]/.test(el.textContent); } catch (e) {}
+    }
+    if ((tag === 'script' || tag === 'style') && !data && /alert\(|__xss/.test(el.textContent))
       say(el, 'with payload content: ' + el.textContent);
+    // a <meta name|property> content is text (a description, a title), never a URL to follow;
+    // a refresh (http-equiv) is
+    const text = tag === 'meta' && !el.hasAttribute('http-equiv');
     for (const a of el.attributes) {
       const name = a.name.toLowerCase(), value = a.value;
       const bare = value.replace(/[\s\u0000-\u001f]/g, '').toLowerCase();
@@ -376,11 +392,13 @@ DOM_CHECK = r"""() => {
       const script = /^([\d.]*;url=)?(javascript|vbscript):/.test(bare)
         || /^data:(text\/html|image\/svg)/.test(bare)
         || (/^data:/.test(bare) && /alert\(|__xss/.test(bare));
-      if (urlish.test(name) && script) say(el, 'a script URL ' + name + '=' + value);
+      if (urlish.test(name) && script && !(text && name === 'content'))
+        say(el, 'a script URL ' + name + '=' + value);
       if (name === 'srcdoc' && !creative) say(el, 'a srcdoc not of a creative');
       if (name === 'style' && value.includes('__xss'))
         say(el, 'a style from a payload: ' + value);
-      const shown = ['value', 'title', 'alt'].includes(name) || name.startsWith('data-');
+      const shown = ['value', 'title', 'alt'].includes(name) || name.startsWith('data-')
+        || (text && name === 'content');
       if (!creative && !shown && /^([\d.]*;url=)?\/__xss\//.test(bare))
         say(el, 'a URL made by a payload ' + name + '=' + value);
     }
