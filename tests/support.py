@@ -28,8 +28,8 @@ DEMO_SETTINGS = {
     "VERSION_POLL_SECONDS": 0,
 }
 
-#: An article layout with a shared widget and a per-request one (``test_per_request``).
-PER_REQUEST = """\
+#: An article layout with the article alone: every response of it is shared.
+ARTICLE_ONLY = """\
 subject = "article"
 
 [[regions]]
@@ -38,7 +38,9 @@ name = "main"
 [[regions.placements]]
 widget = "article_body"
 id = "article"
-
+"""
+#: An article layout with a shared widget and a per-request one (``test_per_request``).
+PER_REQUEST = ARTICLE_ONLY + """
 [[regions.placements]]
 widget = "test_per_request"
 id = "reader"

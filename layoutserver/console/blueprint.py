@@ -32,7 +32,7 @@ def _headers(response: Response) -> Response:
     if request.endpoint != "console.static":
         response.headers["Cache-Control"] = "no-store"
     framed = request.endpoint == "console.preview_page"
-    response.headers["Content-Security-Policy"] = console_policy(current_app.config, framed)
+    response.headers["Content-Security-Policy"] = console_policy(framed)
     response.headers["X-Frame-Options"] = "SAMEORIGIN" if framed else "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"

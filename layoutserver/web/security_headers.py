@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
 from werkzeug.wrappers import Response
 
 from layoutserver.settings import SettingsError
@@ -46,6 +46,7 @@ CONSOLE_CSP = (
     "img-src 'self' data: {ad_origins}; frame-src 'self'; connect-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
 )
+CONSOLE_POLICIES_KEY = "layoutserver.console_policies"
 #: Paths served on the console's own host besides the console: the health probes and the API
 #: (bearer tokens, not cookies) answer on every host.
 EVERY_HOST = ("/healthz", "/readyz", "/api/", "/metrics")
@@ -63,7 +64,13 @@ def ad_origins(config: Mapping[str, Any]) -> list[str]:
     return [*origins, base.group(0)] if base and base.group(0) not in origins else list(origins)
 
 
-def console_policy(config: Mapping[str, Any], framed_by_console: bool) -> str:
+def console_policy(framed_by_console: bool) -> str:
+    """The console's policy for this app (made once, by :func:`init_app`)."""
+    policies: dict[bool, str] = current_app.extensions[CONSOLE_POLICIES_KEY]
+    return policies[framed_by_console]
+
+
+def _console_policy(config: Mapping[str, Any], framed_by_console: bool) -> str:
     return CONSOLE_CSP.format(ad_origins=" ".join(ad_origins(config)),
                               ancestors="'self'" if framed_by_console else "'none'"
                               ).replace("  ", " ").replace(" ;", ";")
@@ -96,6 +103,8 @@ REFERRER_POLICIES = ("no-referrer", "no-referrer-when-downgrade", "origin",
 
 def init_app(app: Flask, console_prefix: str) -> None:
     headers = site_headers(app.config)
+    app.extensions[CONSOLE_POLICIES_KEY] = {framed: _console_policy(app.config, framed)
+                                            for framed in (False, True)}
 
     def add(response: Response) -> Response:
         present = response.headers

@@ -9,25 +9,14 @@ from collections.abc import Callable
 import brotli
 import pytest
 from flask import Flask
-from support import SEED_PATH, SEED_SLUG
+from support import ARTICLE_ONLY, SEED_PATH, SEED_SLUG
 
 from layoutserver.settings import SettingsError
-
-SHARED = """\
-subject = "article"
-
-[[regions]]
-name = "main"
-
-[[regions.placements]]
-widget = "article_body"
-id = "article"
-"""
 
 
 @pytest.fixture
 def app(make_app: Callable[..., Flask]) -> Flask:
-    return make_app(layouts={"article": SHARED})
+    return make_app(layouts={"article": ARTICLE_ONLY})
 
 
 def test_brotli_or_gzip_as_the_client_accepts(app: Flask) -> None:
@@ -73,7 +62,7 @@ def test_json_and_site_files_are_compressed_small_bodies_not(app: Flask) -> None
 
 
 def test_turned_off_when_an_edge_compresses(make_app: Callable[..., Flask]) -> None:
-    client = make_app(layouts={"article": SHARED},
+    client = make_app(layouts={"article": ARTICLE_ONLY},
                       settings={"COMPRESS_RESPONSES": False}).test_client()
     response = client.get(SEED_PATH, headers={"Accept-Encoding": "br, gzip"})
     assert "Content-Encoding" not in response.headers
