@@ -30,6 +30,7 @@ from layoutserver.ads.decisions.model import GoalMetric, PageRequest
 from layoutserver.ads.decisions.snapshot import Snapshot
 from layoutserver.ads.models import AdCount, UserCount
 from layoutserver.db import Database, UTCDateTime
+from layoutserver.in_list_select import InListSelect
 
 _IN_CHUNK = 500
 
@@ -157,7 +158,7 @@ class DatabaseDeliveryState:
         return self._grouped(USERS, self._cap_ids, values)
 
     def _grouped(
-        self, query: Select[Any], ids: Sequence[int], values: dict[str, Any]
+        self, query: Select[Any] | InListSelect, ids: Sequence[int], values: dict[str, Any]
     ) -> dict[int, tuple[int, ...]]:
         found: dict[int, tuple[int, ...]] = {}
         if not ids:
@@ -166,7 +167,11 @@ class DatabaseDeliveryState:
             for start in range(0, len(ids), _IN_CHUNK):
                 self.queries += 1
                 chunk = list(ids[start : start + _IN_CHUNK])
-                for row in connection.execute(query, {**values, "ids": chunk}):
+                if isinstance(query, InListSelect):
+                    rows: Iterable[Any] = query.rows(connection, chunk, values)
+                else:
+                    rows = connection.execute(query, {**values, "ids": chunk})
+                for row in rows:
                     found[int(row[0])] = tuple(int(value or 0) for value in row[1:])
         return found
 
@@ -211,16 +216,27 @@ GOALS: Select[Any] = (
 )
 """Impressions and clicks of each line item: lifetime, today, this hour (site-local), from
 every source but ``skip_source`` (the Redis epoch whose counters are read instead)."""
-USERS: Select[Any] = (
-    select(
-        UserCount.line_item_id,
-        *(_since(UserCount.impressions, UserCount.hour, since)
-          for since in (None, _WEEK, _DAY, _HOUR)),
+
+
+def _users(count: int) -> Select[Any]:
+    return (
+        select(
+            UserCount.line_item_id,
+            *(_since(UserCount.impressions, UserCount.hour, since)
+              for since in (None, _WEEK, _DAY, _HOUR)),
+        )
+        .where(UserCount.user_key == bindparam("user_key"),
+               UserCount.line_item_id.in_([bindparam(name)
+                                           for name in InListSelect.id_names(count)]))
+        .group_by(UserCount.line_item_id)
     )
-    .where(UserCount.user_key == bindparam("user_key"), UserCount.line_item_id.in_(_IDS))
-    .group_by(UserCount.line_item_id)
-)
-"""One reader's impressions of each line item: flight, this week, today, this hour."""
+
+
+USERS = InListSelect(_users)
+"""One reader's impressions of each line item: flight, this week, today, this hour. Read on
+every page view with ads (the reader's caps), so compiled once per list length and run as
+driver SQL (``layoutserver/in_list_select.py``); the goal counts, read once a second, keep
+SQLAlchemy's expanding IN."""
 
 
 def boundaries(now: datetime, timezone: tzinfo) -> tuple[datetime, datetime, datetime]:
