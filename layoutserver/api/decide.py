@@ -23,13 +23,23 @@ from layoutserver.ads.explain import MAX_SLOTS
 from layoutserver.ads.extension import get_ads
 from layoutserver.ads.reader import USER_KEY
 from layoutserver.ads.schemas import CODE_PATTERN, DEVICES
+from layoutserver.api.body_memo import MemoParser, known_body
 from layoutserver.api.headers import no_store
 from layoutserver.core import get_core
 from layoutserver.render.request_view import device_class, storage_consent
 from layoutserver.validation import pattern, rule
 
-blp = Blueprint("decide", __name__, url_prefix="/ads/decide",
-                description="Ad decisions for pages this server does not assemble (public).")
+
+class DecideBlueprint(Blueprint):  # type: ignore[misc]
+    """Bodies validated before are answered from the app's memo (``api/body_memo.py``); a body
+    naming a user key is one reader's, and is not kept."""
+
+    ARGUMENTS_PARSER = MemoParser(admit=lambda parsed: parsed["user_key"] is None)
+
+
+blp = DecideBlueprint("decide", __name__, url_prefix="/ads/decide",
+                      description="Ad decisions for pages this server does not assemble "
+                                  "(public).")
 blp.after_request(no_store)
 
 
@@ -85,7 +95,7 @@ def json_object(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not isinstance(request.get_json(silent=True), dict):
+        if not known_body() and not isinstance(request.get_json(silent=True), dict):
             abort(400, message="Send a JSON object (Content-Type: application/json).")
         return view(*args, **kwargs)
 
@@ -102,6 +112,7 @@ class Decide(MethodView):
     def post(self, body: dict[str, Any]) -> Any:
         """Decide a page's slots together (page rules such as roadblocks and exclusions
         apply); each answer is ready to insert."""
+        # ``body`` may be shared with other requests (api/body_memo.py): read, never changed.
         config = current_app.config
         ads, page = get_ads(), body["page"]
         consent = storage_consent(request, config["CONSENT_HEADER"],
@@ -116,10 +127,10 @@ class Decide(MethodView):
             section=page["section"] or None,
             tags=frozenset(page["tags"]),
             path=page["path"],
-            key_values=page["key_values"],
+            key_values=dict(page["key_values"]),
             user_key=user_key,
         )
-        base_url = str(config["ADS_BASE_URL"] or request.host_url).rstrip("/")
+        base_url = str(config["ADS_BASE_URL"] or f"{request.scheme}://{request.host}").rstrip("/")
         served = ads.server.serve(ad_request, base_url, new_reader=new,
                                   script_root=request.root_path)
         # The document as ``Decisions`` describes it, made here: every field is already of

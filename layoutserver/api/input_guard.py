@@ -25,6 +25,8 @@ from typing import Any
 from flask import current_app, request
 from flask_smorest import abort
 
+from layoutserver.api.body_memo import known_body
+
 NUL = "\x00"
 MESSAGE = "NUL characters (U+0000) are not allowed."
 SURROGATE_MESSAGE = "Not valid Unicode: a lone surrogate (U+D800 to U+DFFF)."
@@ -42,10 +44,11 @@ DECIDE_MAX_BODY_BYTES = 64 * 1024
 def refuse_deep_json() -> None:
     """``before_request`` of ``/ads/decide``: 413 for a body over ``DECIDE_MAX_BODY_BYTES``,
     400 for a JSON body that cannot be parsed for its depth, or is nested deeper than
-    ``MAX_DEPTH``."""
+    ``MAX_DEPTH``. A body validated before (``api/body_memo.py``) passed this already."""
     request.max_content_length = DECIDE_MAX_BODY_BYTES
     _refuse_long_query()
-    _json_body()
+    if not known_body():
+        _json_body()
 
 
 def refuse_bad_text() -> None:
