@@ -198,8 +198,9 @@ def _headers(per_reader: bool, shared: bool, edge_role: str, dialect: str, ttl: 
         headers = [("Cache-Control", "no-store"),
                    ("Surrogate-Control", f"max-age={ttl}, {stale}"), (FRAME_HEADER, "1")]
         if dialect == "SSI":
-            # nginx reads no Surrogate-Control; X-Accel-Expires it reads, and hides.
-            headers.append(("X-Accel-Expires", str(ttl)))
+            # nginx reads no Surrogate-Control; X-Accel-Expires it reads, and hides. Before
+            # Cache-Control: nginx 1.22 keeps the first of the two it reads.
+            headers.insert(0, ("X-Accel-Expires", str(ttl)))
     else:
         headers = [("Cache-Control", f"public, max-age={ttl}, {stale}")]
     if not per_reader:
