@@ -6,6 +6,7 @@ page without its ads when the origin is down."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -124,3 +125,39 @@ def test_with_the_origin_down_the_kept_page_shows_with_empty_slots(edge: Any) ->
     assert page.count('class="ad-slot"') == 5 and 'class="ad-spot"' not in page
     assert "<!--#" not in page and "Bad Gateway" not in page and "nginx" not in page
     assert headers["cache-control"] == "no-store"
+
+
+class FrameTrouble:
+    """The app, but the readers' frames answer 500 (``fail``) or 3 s late (``stall``)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.fail = False
+        self.stall = False
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("HTTP_X_READER_FRAME"):
+            if self.fail:
+                start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "text/html")])
+                return [b"<!doctype html><title>Error</title><h1>Internal Server Error</h1>"]
+            if self.stall:
+                time.sleep(3)
+        return self.app(environ, start_response)
+
+
+def test_a_frame_that_fails_or_stalls_leaves_the_page_with_empty_slots(
+        make_app: Callable[..., Flask], live_server: Any, nginx: Any) -> None:
+    app = make_app(settings=SETTINGS)
+    import_ads_file(get_database(app), DEMO_ADS, get_core(app).timezone)
+    trouble = FrameTrouble(app)
+    origin = live_server(trouble)
+    front = nginx(int(origin.url.rsplit(":", 1)[1]))
+    assert front.get(SEED_PATH)[2].count('class="ad-spot"') == 5
+    for failure in ("fail", "stall"):
+        setattr(trouble, failure, True)
+        status, _headers, page = front.get(SEED_PATH)
+        setattr(trouble, failure, False)
+        assert status == 200, failure
+        assert ARTICLE in page and page.count("</html>") == 1, failure
+        assert page.count('class="ad-slot"') == 5 and 'class="ad-spot"' not in page, failure
+        assert "Error" not in page and "<!--#" not in page, failure
