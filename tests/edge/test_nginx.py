@@ -28,14 +28,38 @@ IMPRESSION = re.compile(r'src="/ads/i/([^"?]+)')
 ARTICLE = "East Turkistan"
 
 
+class Watched:
+    """The app, noting what of a reader reaches each request nginx makes for a shared form or
+    part (``shared_with_reader``), and with readers' frames that answer 500 (``fail``) or 3 s
+    late (``stall``) when told."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.fail = False
+        self.stall = False
+        self.shared_with_reader: list[str] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not environ.get("HTTP_X_READER_FRAME"):
+            if environ.get("HTTP_COOKIE") or environ.get("HTTP_X_USER_KEY"):
+                self.shared_with_reader.append(environ["PATH_INFO"])
+        elif self.fail:
+            start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "text/html")])
+            return [b"<!doctype html><title>Error</title><h1>Internal Server Error</h1>"]
+        elif self.stall:
+            time.sleep(3)
+        return self.app(environ, start_response)
+
+
 @pytest.fixture
 def edge(make_app: Callable[..., Flask], live_server: Any, nginx: Any) -> Any:
-    """(app, origin, edge): the demo site with its ads behind nginx."""
+    """(app, origin, edge, watched): the demo site with its ads behind nginx."""
     app = make_app(settings=SETTINGS)
     import_ads_file(get_database(app), DEMO_ADS, get_core(app).timezone)
-    origin = live_server(app)
+    watched = Watched(app)
+    origin = live_server(watched)
     front = nginx(int(origin.url.rsplit(":", 1)[1]))
-    return app, origin, front
+    return app, origin, front, watched
 
 
 def tokens(app: Flask, page: str) -> list[Tracked]:
@@ -52,7 +76,7 @@ def shared_fetches(origin: Any) -> tuple[int, int]:
 
 
 def test_readers_get_their_own_ads_in_the_kept_page(edge: Any) -> None:
-    app, origin, front = edge
+    app, origin, front, watched = edge
     readers = {
         "A": ("?campaign=autumn&section=world", {"Cookie": "ls_uid=reader-aaaaaaaa"}),
         "B": ("?campaign=winter", {"Cookie": "ls_uid=reader-bbbbbbbb"}),
@@ -90,10 +114,12 @@ def test_readers_get_their_own_ads_in_the_kept_page(edge: Any) -> None:
     assert shared_fetches(origin) == fetched
     assert origin.frames[-1] == SEED_PATH + readers["A"][0] and len(origin.frames) == 3
     assert {t.user_key for t in tokens(app, again)} - {None} == {"reader-cccccccc"}
+    # what nginx keeps was fetched with no cookie and no reader key
+    assert watched.shared_with_reader == []
 
 
 def test_a_new_reader_gets_a_key_from_nginx_and_its_ads_use_it(edge: Any) -> None:
-    app, origin, front = edge
+    app, origin, front, watched = edge
     status, headers, page = front.get(SEED_PATH)
     assert status == 200
     cookie = re.fullmatch(r"ls_uid=(n[0-9a-f]{32}); Max-Age=\d+; Path=/; HttpOnly; "
@@ -105,10 +131,11 @@ def test_a_new_reader_gets_a_key_from_nginx_and_its_ads_use_it(edge: Any) -> Non
     assert status == 200 and "set-cookie" not in headers
     assert {t.user_key for t in tokens(app, page)} == {None}
     assert len(origin.frames) == 2
+    assert watched.shared_with_reader == []
 
 
 def test_a_head_request_decides_nothing(edge: Any) -> None:
-    _app, origin, front = edge
+    _app, origin, front, _watched = edge
     status, _headers, _body = front.get(SEED_PATH, method="HEAD")
     assert status == 200
     assert origin.frames == []
@@ -116,7 +143,7 @@ def test_a_head_request_decides_nothing(edge: Any) -> None:
 
 
 def test_with_the_origin_down_the_kept_page_shows_with_empty_slots(edge: Any) -> None:
-    _app, origin, front = edge
+    _app, origin, front, _watched = edge
     assert front.get(SEED_PATH)[0] == 200
     origin.stop()
     status, headers, page = front.get(SEED_PATH)
@@ -127,31 +154,8 @@ def test_with_the_origin_down_the_kept_page_shows_with_empty_slots(edge: Any) ->
     assert headers["cache-control"] == "no-store"
 
 
-class FrameTrouble:
-    """The app, but the readers' frames answer 500 (``fail``) or 3 s late (``stall``)."""
-
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-        self.fail = False
-        self.stall = False
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("HTTP_X_READER_FRAME"):
-            if self.fail:
-                start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "text/html")])
-                return [b"<!doctype html><title>Error</title><h1>Internal Server Error</h1>"]
-            if self.stall:
-                time.sleep(3)
-        return self.app(environ, start_response)
-
-
-def test_a_frame_that_fails_or_stalls_leaves_the_page_with_empty_slots(
-        make_app: Callable[..., Flask], live_server: Any, nginx: Any) -> None:
-    app = make_app(settings=SETTINGS)
-    import_ads_file(get_database(app), DEMO_ADS, get_core(app).timezone)
-    trouble = FrameTrouble(app)
-    origin = live_server(trouble)
-    front = nginx(int(origin.url.rsplit(":", 1)[1]))
+def test_a_frame_that_fails_or_stalls_leaves_the_page_with_empty_slots(edge: Any) -> None:
+    _app, _origin, front, trouble = edge
     assert front.get(SEED_PATH)[2].count('class="ad-spot"') == 5
     for failure in ("fail", "stall"):
         setattr(trouble, failure, True)
