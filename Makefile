@@ -33,12 +33,15 @@ test: $(VENV)/.installed system-packages lint typecheck pytest test-pg
 
 # What the tests need from Debian: the system Chromium, which Playwright drives (browser tests),
 # redis-server (the Redis tests start throwaway servers on loopback), Varnish with its
-# xkey vmod (varnish-modules) for the edge tests (tests/edge/, with config/edge/varnish.vcl),
-# and npm (with Node.js) to install axe-core.
+# xkey vmod (varnish-modules) and nginx for the edge tests (tests/edge/, with
+# config/edge/varnish.vcl and config/edge/nginx.conf), and npm (with Node.js) to install axe-core.
 system-packages:
 	@[ -n "$$(find /usr/lib -name libvmod_xkey.so -print -quit 2>/dev/null)" ] || { \
 		echo "installing varnish and varnish-modules (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq varnish varnish-modules; }
+	@[ -x /usr/sbin/nginx ] || { \
+		echo "installing nginx (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; }
 	@command -v chromium >/dev/null || { \
 		echo "installing chromium (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }

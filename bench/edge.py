@@ -1,11 +1,14 @@
 """`make bench`'s edge runs: the seed page with its five ad spots behind a real Varnish (the
-shipped ``config/edge/varnish.vcl``), side by side with the same page served directly.
+shipped ``config/edge/varnish.vcl``) and a real nginx (``config/edge/nginx.conf``), side by side
+with the same page served directly.
 
-Three ways to serve one page view, measured in the same run, round by round in rotating order:
+Four ways to serve one page view, measured in the same run, round by round in rotating order:
 
 * **direct**: wrk asks gunicorn for the page; the origin decides the ads in the page;
 * **esi**: wrk asks Varnish; Varnish keeps the page's shared form and its parts and fetches the
   reader's frame from the origin per page view (one request, deciding the whole page);
+* **ssi**: wrk asks nginx; nginx keeps the page's shared form (which includes the frame) and
+  its parts, and fetches the reader's frame per page view, as Varnish does;
 * **client**: wrk asks Varnish for the page (``ADS_DELIVERY=client``, fully cached) and then
   posts one ``/ads/decide`` for its five slots, as ``ads.js`` does: two requests a page view.
 
@@ -13,7 +16,7 @@ For each: page views per second and the origin's CPU (the gunicorn process tree)
 The targets (issue 14): esi page views/s >= 0.5 of direct and origin CPU per view <= 2x direct;
 client origin CPU per view <= direct. Every request is the same returning reader (its
 ``ls_uid`` cookie), in every mode alike, so the reader's cap counts are read in each. Varnish's
-own CPU is not the origin's and is not counted.
+own CPU is not the origin's and is not counted, nor is nginx's.
 """
 
 from __future__ import annotations
@@ -48,6 +51,10 @@ from pages import (
     run_wrk,
     wait_for_quiet,
 )
+
+sys.path.insert(0, str(ROOT / "tests"))
+# The throwaway nginx of the tests, derived from the shipped configuration the same way.
+from edge_fixtures import NGINX, NGINX_CONF, nginx_conf
 
 VCL = ROOT / "config" / "edge" / "varnish.vcl"
 SLUG = SEED_PATH.rsplit("/", 1)[1]
@@ -122,6 +129,36 @@ def varnish(backend_port: int, workdir: Path) -> Iterator[str]:
             process.kill()
 
 
+@contextmanager
+def nginx(backend_port: int, workdir: Path) -> Iterator[str]:
+    """nginx with the shipped configuration in front of ``backend_port``; its base URL."""
+    port = free_port()
+    home = workdir / f"nginx-{port}"
+    home.mkdir()
+    conf = home / "nginx.conf"
+    conf.write_text(nginx_conf(NGINX_CONF.read_text(), backend_port, port, home))
+    process = subprocess.Popen([NGINX, "-p", str(home), "-c", str(conf), "-g", "daemon off;"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection((HOST, port), timeout=0.2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise BenchError("nginx did not start") from None
+                time.sleep(0.1)
+        yield f"http://{HOST}:{port}"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def check(url: str, spots: int) -> None:
     """The seed page through ``url`` with ``spots`` filled ad spots."""
     for _ in range(2):  # the second answer comes from the edge's copy
@@ -147,7 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("varnishd") is None and not Path("/usr/sbin/varnishd").exists():
         print("varnishd is not installed (make test installs it)", file=sys.stderr)
         return 2
-    modes = {name: Mode(name) for name in ("direct", "esi", "client")}
+    if not Path(NGINX).exists():
+        print("nginx is not installed (make test installs it)", file=sys.stderr)
+        return 2
+    modes = {name: Mode(name) for name in ("direct", "esi", "ssi", "client")}
     with tempfile.TemporaryDirectory(prefix="layoutserver-edge-bench-") as tmpdir:
         tmp = Path(tmpdir)
         env = demo_env(tmp)
@@ -164,18 +204,21 @@ def main(argv: list[str] | None = None) -> int:
                  gunicorn({**env, "PORT": str(client_port),
                            "LAYOUTSERVER_ADS_DELIVERY": "client"}, tmp / "client.log",
                           client_port) as (_client_origin, client_pid), \
-                 varnish(server_port, tmp) as esi_edge, varnish(client_port, tmp) as client_edge:
+                 varnish(server_port, tmp) as esi_edge, varnish(client_port, tmp) as client_edge, \
+                 nginx(server_port, tmp) as ssi_edge:
                 check(origin, 5)
                 check(esi_edge, 5)
+                check(ssi_edge, 5)
                 check(client_edge, 0)
                 plan = {"direct": (origin, server_pid, page_script, 1),
                         "esi": (esi_edge, server_pid, page_script, 1),
+                        "ssi": (ssi_edge, server_pid, page_script, 1),
                         "client": (client_edge, client_pid, script, 2)}
                 for url, _pid, lua, _per in plan.values():
                     run_wrk(url + SEED_PATH, args, args.warmup, script=lua)
                 names = list(plan)
                 for round_no in range(args.rounds):
-                    for name in names[round_no % 3:] + names[:round_no % 3]:
+                    for name in names[round_no % 4:] + names[:round_no % 4]:
                         url, pid, lua, per_view = plan[name]
                         wait_for_quiet(args.quiet_wait)
                         result, cpu, other = run_wrk(url + SEED_PATH, args, args.duration,
@@ -189,13 +232,16 @@ def main(argv: list[str] | None = None) -> int:
                               f"p99 {result.latency_p99:>8}  other {other:.2f} cores",
                               flush=True)
                 check(esi_edge, 5)
+                check(ssi_edge, 5)
         except BenchError as exc:
             print(f"\nedge bench FAILED: {exc}", file=sys.stderr)
             return 1
-    direct, esi, client = modes["direct"], modes["esi"], modes["client"]
+    direct, esi, ssi, client = modes["direct"], modes["esi"], modes["ssi"], modes["client"]
     figures = {
         "esi_views": esi.views / direct.views,
         "esi_cpu": esi.cpu / direct.cpu,
+        "ssi_views": ssi.views / direct.views,
+        "ssi_cpu": ssi.cpu / direct.cpu,
         "client_cpu": client.cpu / direct.cpu,
     }
     print("\nseed page + 5 ad spots, medians of the rounds:")
@@ -204,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
               f"CPU per page view")
     print(f"  esi page views/s over direct     {figures['esi_views']:.2f}  (target >= 0.5)")
     print(f"  esi origin CPU/view over direct  {figures['esi_cpu']:.2f}  (target <= 2)")
+    print(f"  ssi page views/s over direct     {figures['ssi_views']:.2f}")
+    print(f"  ssi origin CPU/view over direct  {figures['ssi_cpu']:.2f}")
     print(f"  client origin CPU/view over direct {figures['client_cpu']:.2f}  (target <= 1)")
     if args.json:
         args.json.write_text(json.dumps({

@@ -12,7 +12,9 @@ widget, whoever it is for.
 For an edge that does ESI a page with holes has three forms: its *shared form* (holes left as
 empty slots), which the edge keeps and shows when the origin cannot answer; per page
 view, the reader's *frame* (holes rendered here, the shared pieces as includes); and each of
-those pieces, a *part*, which the edge keeps (``render/shell.py``).
+those pieces, a *part*, which the edge keeps (``render/shell.py``). For an edge that does SSI
+(nginx) the same, but its shared form cannot make the edge ask for the frame: it includes the
+frame itself, with the page (empty slots, shared pieces included) as the include's stub.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from layoutserver.layouts import Layout, Placement
 from layoutserver.render.assembly import Assembly, ResponsePolicy, server_timing, timings
 from layoutserver.render.holes import HolePage, Holes
 from layoutserver.render.renderer import CLEAN_OUTCOMES, RenderedPlacement
-from layoutserver.render.shell import LIVE_MARK, Shell, strong_etag
+from layoutserver.render.shell import ESI, LIVE_MARK, IncludeMarkup, Shell, strong_etag
 from layoutserver.widgets import CachePolicy, PageContext, RequestView, Subject, vary_value
 
 if TYPE_CHECKING:
@@ -79,9 +81,14 @@ class PageCall(NamedTuple):
     holes: Callable[[], Holes]
     """How the holes are filled for this request, asked only when there are holes."""
     frame: Callable[[str, int], str] | None = None
-    """For the reader's frame: the URL of a part, by its shell's structure and index."""
+    """For the reader's frame (and an SSI shared form): the URL of a part, by its shell's
+    structure and index."""
     part: EdgePart | None = None
     """For one part of a frame."""
+    markup: IncludeMarkup = ESI
+    """The edge's dialect, for the includes of a frame."""
+    frame_url: str | None = None
+    """For an SSI shared form: the URL of the reader's frame it includes."""
 
 
 class PageResult(NamedTuple):
@@ -251,14 +258,17 @@ class PagePipeline:
         body, etag, role = cached.body, cached.etag, ""
         if cached.live:
             shell = cached.shell or Shell.of(cached.body, cached.live)
-            if call.frame is not None:
+            reserved = any(item.outcome == "reserved" for item in filled)
+            if call.frame is not None and (call.frame_url is None or reserved):
                 structure = shell.structure(page.layout.digest, call.representation)
                 frame = call.frame
                 body, etag, role = shell.frame(
-                    filled, lambda index: frame(structure, index)), None, FRAME
+                    filled, lambda index: frame(structure, index), call.markup), None, FRAME
+                if call.frame_url is not None:
+                    body, role = call.markup.envelope(body, call.frame_url), SHARED_FORM
             else:
                 body, etag = shell.fill(cached.mimetype, filled)
-                if any(item.outcome == "reserved" for item in filled):
+                if reserved:
                     etag, role = None, SHARED_FORM
         if outcome == "miss":
             total = "rendered"
@@ -266,7 +276,7 @@ class PagePipeline:
             total = f"page-cache hit, per-request widgets {holes.name}"
         else:
             total = "page-cache hit"
-        if role == FRAME:
+        if role == FRAME or (role == SHARED_FORM and call.frame_url is not None):
             total += ", shared parts included"
         timing = ", ".join(part for part in (
             cached.hit_timing, server_timing([*timings(filled), ("total", _ms(started), total)]))
@@ -312,7 +322,7 @@ def _part(call: PageCall, part: EdgePart, cached: CachedBody, inside: Inside, st
     if (shell is None or not 0 <= index < len(shell.segments)
             or shell.structure(call.layout.digest, call.representation) != structure):
         raise PartNotFound(f"This page has no part {index} of {structure!r} (any more).")
-    segment = shell.segments[index]
+    segment = call.markup.guard(shell.segments[index])
     timing = f'total;dur={_ms(started):.2f};desc="page-cache {outcome}, part {index}"'
     return PageResult(segment, cached.mimetype, cached.policy, False, "", strong_etag(segment),
                       timing, inside.vary_keys, cached.surrogate_keys, outcome)

@@ -20,6 +20,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from markupsafe import escape
 
@@ -29,6 +30,51 @@ LIVE_MARK = "<!--ls-live:{}-->"
 #: A shared piece of a frame no longer than this is written into the frame itself rather than
 #: included: an include costs the edge a lookup, a few bytes of markup cost nothing.
 INLINE_PART_BYTES = 512
+
+
+@dataclass(frozen=True)
+class IncludeMarkup:
+    """How an edge's dialect writes an include, and what the origin must keep out of the bytes
+    it parses (``ESI`` for Varnish, ``SSI`` for nginx)."""
+
+    name: str
+    include: Callable[[str], bytes]
+    """The include of a URL of this server (a path and query)."""
+    guard: Callable[[bytes], bytes]
+    """Rewrites any command of the dialect that is not the origin's own in bytes the edge
+    parses, so none written by a widget or an author runs at the edge."""
+
+    def envelope(self, shared: bytes, frame_url: str) -> bytes:
+        """The shared form an SSI edge keeps: ``shared`` (the page with empty ad slots, shared
+        pieces included) as the stub of the include of the reader's frame, which nginx
+        shows when the frame fails, times out or is empty."""
+        return b"".join((b'<!--# block name="ls_shared" -->', shared, b"<!--# endblock -->",
+                         b'<!--# include virtual="', _ssi_url(frame_url),
+                         b'" stub="ls_shared" -->'))
+
+
+def _esi_include(url: str) -> bytes:
+    return f'<esi:include src="{escape(url)}"/>'.encode()
+
+
+def _ssi_url(url: str) -> bytes:
+    """``url`` as nginx reads it in a parameter of an SSI command: nothing it would take for a
+    variable (``$``), an escape (``\\``) or the value's end (``"``) is left unencoded."""
+    return quote(url, safe="/?&=%:@!,;+*'()~-._").encode()
+
+
+def _ssi_include(url: str) -> bytes:
+    return b'<!--# include virtual="' + _ssi_url(url) + b'" -->'
+
+
+def _ssi_guard(data: bytes) -> bytes:
+    # "<!--#" starts a command for nginx wherever it stands; "<!--&#35;" is the same comment
+    # to a browser (and the same text where an entity is decoded).
+    return data.replace(b"<!--#", b"<!--&#35;") if b"<!--#" in data else data
+
+
+ESI = IncludeMarkup("ESI", _esi_include, lambda data: data)
+SSI = IncludeMarkup("SSI", _ssi_include, _ssi_guard)
 
 
 def strong_etag(body: bytes) -> str:
@@ -85,18 +131,21 @@ class Shell:
         text = "\0".join((layout_digest, representation, *self.ids))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def frame(self, live: Sequence[RenderedPlacement], part_url: Callable[[int], str]) -> bytes:
+    def frame(self, live: Sequence[RenderedPlacement], part_url: Callable[[int], str],
+              markup: IncludeMarkup = ESI) -> bytes:
         """The reader's frame: each placement's output where its mark is, and each shared
-        piece between them as an include of ``part_url(index)`` (short ones written in)."""
+        piece between them as an include of ``part_url(index)`` (short ones written in), in
+        the edge's dialect."""
         by_id = {item.placement.id: item.html for item in live}
         parts: list[bytes] = []
         for index, segment in enumerate(self.segments):
             if index:
                 pid = self.ids[index - 1]
                 html = by_id.get(pid)
-                parts.append(LIVE_MARK.format(pid).encode() if html is None else html.encode())
+                parts.append(markup.guard(LIVE_MARK.format(pid).encode() if html is None
+                                          else html.encode()))
             if len(segment) <= INLINE_PART_BYTES:
-                parts.append(segment)
+                parts.append(markup.guard(segment))
             else:
-                parts.append(f'<esi:include src="{escape(part_url(index))}"/>'.encode())
+                parts.append(markup.include(part_url(index)))
         return b"".join(parts)

@@ -19,6 +19,14 @@ with holes in three forms (``render/page.py``):
   shared pieces as includes, ``private, no-store`` and ``Surrogate-Control: no-store,
   content="ESI/1.0"`` (the edge assembles it and keeps nothing);
 * each shared piece (``/parts/...``): shared, with the page's TTL and surrogate keys.
+
+An edge that does SSI (nginx, which sends ``Surrogate-Capability: ...="SSI/1.0"``: the shipped
+``config/edge/nginx.conf`` sets it) gets the same three forms in its dialect, with one
+difference: nginx cannot turn a kept response into a request for another, so its shared form
+includes the reader's frame itself (``<!--# include virtual="/_ls/frame<URL>" stub=... -->``:
+nginx asks the origin for it with ``X-Reader-Frame: 1``), with the page (ad slots empty,
+shared pieces included) as the stub nginx shows when the frame fails. nginx does not read
+``Surrogate-Control``: the shared form's TTL is also in ``X-Accel-Expires``.
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ from layoutserver.render.page import (
     SubjectNotFound,
 )
 from layoutserver.render.request_view import VIEWPORT_HINT, header
+from layoutserver.render.shell import ESI, SSI, IncludeMarkup
 from layoutserver.web.responses import finish
 from layoutserver.widgets import RequestView
 
@@ -55,6 +64,10 @@ PAGE_CACHE_OUTCOME = "layoutserver.page_cache"
 #: On a shared form: the edge should ask for the reader's frame; on a request (from the edge):
 #: the reader's frame is asked for.
 FRAME_HEADER = "X-Reader-Frame"
+#: Where an SSI shared form includes the reader's frame: this prefix and the page's own URL.
+#: The shipped nginx.conf answers it (an internal location) from the page's URL with
+#: ``X-Reader-Frame: 1``.
+SSI_FRAME_PREFIX = "/_ls/frame"
 
 
 class PageNotFound(NotFound):
@@ -78,15 +91,20 @@ def serve(core: Core, pipeline: PagePipeline, layout: Layout, slug: str, represe
             views.append(core.request_view(current))
         return views[0]
 
-    esi = _may_include(representation) and "ESI/1.0" in (
-        header(current, "Surrogate-Capability") or "")
-    frame = None
-    if esi and part is None and current.method != "HEAD" and header(current, FRAME_HEADER):
-        frame = _part_urls(layout, slug, representation)
+    markup = _edge_markup(current) if _may_include(representation) else None
+    frame, frame_url = None, None
+    if markup is not None and part is None:
+        if current.method != "HEAD" and header(current, FRAME_HEADER):
+            frame = _part_urls(layout, slug, representation)
+        elif markup is SSI:
+            frame = _part_urls(layout, slug, representation)
+            query = current.query_string.decode("latin-1")
+            frame_url = (f"{SSI_FRAME_PREFIX}{current.script_root}{current.path}"
+                         + (f"?{query}" if query else ""))
+    shared_form = markup is not None and part is None and (frame is None or frame_url is not None)
     call = PageCall(layout, slug, representation, placements, build, reader,
-                    lambda: _holes(core, current, representation,
-                                   shared_form=esi and frame is None and part is None),
-                    frame, part)
+                    lambda: _holes(core, current, representation, shared_form=shared_form),
+                    frame, part, markup or ESI, frame_url)
     try:
         result = pipeline.serve(call)
     except SubjectNotFound as missing:
@@ -94,7 +112,7 @@ def serve(core: Core, pipeline: PagePipeline, layout: Layout, slug: str, represe
     except PartNotFound as gone:
         raise NotFound(str(gone)) from None
     current.environ[PAGE_CACHE_OUTCOME] = result.cache_outcome
-    response = _response(core, result, representation, current)
+    response = _response(core, result, representation, current, markup)
     if representation == "page" and layout.ad_slots:
         # Ad sizes follow the viewport: ask the browser for its width, on this very request
         # too (Critical-CH: a browser that did not send it retries once with it).
@@ -106,6 +124,17 @@ def serve(core: Core, pipeline: PagePipeline, layout: Layout, slug: str, represe
         response.headers.add("Set-Cookie", core.user_cookie.value(view.user_key,
                                                                   current.is_secure))
     return response
+
+
+def _edge_markup(current: Request) -> IncludeMarkup | None:
+    """The dialect of the edge in front, by what it says it does (``Surrogate-Capability``):
+    ESI (Varnish), SSI (nginx), or None (no edge that assembles)."""
+    capability = header(current, "Surrogate-Capability") or ""
+    if "ESI/1.0" in capability:
+        return ESI
+    if "SSI/1.0" in capability:
+        return SSI
+    return None
 
 
 def _part_urls(layout: Layout, slug: str, representation: str) -> Callable[[str, int], str]:
@@ -128,10 +157,11 @@ def _holes(core: Core, current: Request, representation: str, shared_form: bool)
     return holes
 
 
-def _response(core: Core, result: PageResult, representation: str,
-              current: Request) -> Response:
+def _response(core: Core, result: PageResult, representation: str, current: Request,
+              markup: IncludeMarkup | None) -> Response:
     config = core.config
-    headers = _headers(result.per_reader, result.policy.shared, result.edge_role,
+    dialect = markup.name if markup is not None and result.edge_role else ""
+    headers = _headers(result.per_reader, result.policy.shared, result.edge_role, dialect,
                        result.policy.ttl, result.vary, _may_include(representation),
                        result.surrogate_keys, config["DEVICE_HEADER"], config["CONSENT_HEADER"],
                        config["EDGE_STALE_WHILE_REVALIDATE"], config["EDGE_STALE_IF_ERROR"])
@@ -144,27 +174,33 @@ def shared_headers(config: Mapping[str, Any], ttl: int, surrogate_keys: tuple[st
                    ) -> tuple[tuple[str, str], ...]:
     """The headers of a response the same for every reader and built from nothing a widget
     renders (sitemaps, feeds, robots.txt): ``public`` for ``ttl`` seconds and its keys."""
-    return _headers(False, True, "", ttl, (), False, surrogate_keys, config["DEVICE_HEADER"],
+    return _headers(False, True, "", "", ttl, (), False, surrogate_keys, config["DEVICE_HEADER"],
                     config["CONSENT_HEADER"], config["EDGE_STALE_WHILE_REVALIDATE"],
                     config["EDGE_STALE_IF_ERROR"])
 
 
 @functools.lru_cache(maxsize=1024)
-def _headers(per_reader: bool, shared: bool, edge_role: str, ttl: int, vary_keys: tuple[str, ...],
+def _headers(per_reader: bool, shared: bool, edge_role: str, dialect: str, ttl: int,
+             vary_keys: tuple[str, ...],
              includes: bool, surrogate_keys: tuple[str, ...], device_header: str,
              consent_header: str, stale_while_revalidate: int, stale_if_error: int
              ) -> tuple[tuple[str, str], ...]:
-    """The headers of a response but its ETag and Server-Timing, by what is in it (the same
-    few shapes for every request: worked out once each)."""
+    """The headers of a response but its ETag and Server-Timing, by what is in it and the
+    dialect of the edge it is for (the same few shapes for every request: worked out once
+    each)."""
     stale = (f"stale-while-revalidate={stale_while_revalidate}, "
              f"stale-if-error={stale_if_error}")
     if per_reader or not shared:
         headers = [("Cache-Control", "private, no-store")]
         if edge_role == FRAME:
-            headers.append(("Surrogate-Control", 'no-store, content="ESI/1.0"'))
+            headers.append(("Surrogate-Control", f'no-store, content="{dialect}/1.0"'))
     elif edge_role == SHARED_FORM:
         headers = [("Cache-Control", "no-store"),
                    ("Surrogate-Control", f"max-age={ttl}, {stale}"), (FRAME_HEADER, "1")]
+        if dialect == "SSI":
+            # nginx reads no Surrogate-Control; X-Accel-Expires it reads, and hides. Before
+            # Cache-Control: nginx 1.22 keeps the first of the two it reads.
+            headers.insert(0, ("X-Accel-Expires", str(ttl)))
     else:
         headers = [("Cache-Control", f"public, max-age={ttl}, {stale}")]
     if not per_reader:
