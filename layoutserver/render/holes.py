@@ -16,6 +16,7 @@ The body around the holes is the same for every reader and is what the body cach
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -136,7 +137,7 @@ class ClientHoles:
         section, tags = "", ""
         if isinstance(subject, ArticleView):
             section = subject.section.slug if subject.section is not None else ""
-            tags = ",".join(subject.tags)
+            tags = json.dumps(list(subject.tags), ensure_ascii=False)
         elif isinstance(subject, SectionView):
             section = subject.slug
         return Markup(
