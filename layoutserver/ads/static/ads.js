@@ -50,8 +50,13 @@
       .slice(0, 50);
   }
 
-  // The breakpoints of layoutserver/render/request_view.py (VIEWPORT_BREAKPOINTS).
+  // The breakpoints of layoutserver/render/request_view.py (VIEWPORT_BREAKPOINTS), asked as
+  // the stylesheet asks them (layoutserver.css), so the ad is the size its slot reserves.
   function viewportClass() {
+    if (window.matchMedia) {
+      return window.matchMedia("(max-width: 767.98px)").matches ? "mobile"
+        : window.matchMedia("(max-width: 1023.98px)").matches ? "tablet" : "desktop";
+    }
     var width = document.documentElement.clientWidth || window.innerWidth;
     return width < 768 ? "mobile" : width < 1024 ? "tablet" : "desktop";
   }
