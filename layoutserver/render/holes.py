@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -36,6 +37,8 @@ from layoutserver.widgets import (
     SlotRoom,
     Subject,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -112,9 +115,17 @@ class ReservedHoles:
 
 
 def slot_rooms(ads: AdSource | None, placements: Sequence[Placement]) -> Mapping[str, SlotRoom]:
-    """The room of every ad slot the placements declare (none without an ad source)."""
+    """The room of every ad slot the placements declare: none without an ad source, or when
+    it fails (its configuration unreadable), which is logged; the page is served all the same,
+    its slots reserving nothing."""
     codes = [code for placement in placements for code in placement.ad_slots]
-    return ads.slot_rooms(codes) if ads is not None and codes else {}
+    if ads is None or not codes:
+        return {}
+    try:
+        return ads.slot_rooms(codes)
+    except Exception:
+        log.exception("ad slot rooms unavailable; slots %s reserve nothing", ", ".join(codes))
+        return {}
 
 
 def slot_divs(codes: Sequence[str], rooms: Mapping[str, SlotRoom]) -> Markup:

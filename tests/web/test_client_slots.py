@@ -118,3 +118,26 @@ def test_in_chromium_ads_js_reads_both_forms_of_tags(
 def retag(app: Flask, tags: list[str]) -> None:
     with get_database(app).session() as session:
         service.update(session, "test", "article", SEED_SLUG, {"tags": tags})
+
+
+def test_a_failing_ad_configuration_leaves_the_slots_unreserved_not_the_page_broken(
+        make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    app = make_app(settings={"ADS_DELIVERY": "client"})
+    import_ads_file(get_database(app), DEMO_ADS, get_core(app).timezone)
+    client = app.test_client()
+    assert 'class="ad-slot ad-slot--labelled" data-slot="article-1" style="--ls-ad-w-desktop:' in (
+        client.get(SEED_PATH).get_data(as_text=True))
+    ads = get_core(app).ads
+    assert ads is not None
+
+    def unreadable() -> None:
+        raise RuntimeError("the ad configuration cannot be read")
+
+    monkeypatch.setattr(ads.snapshots, "current", unreadable)
+    response = client.get(SEED_PATH)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    for code in SLOTS:
+        assert f'<div class="ad-slot" data-slot="{code}"></div>' in page
+    assert "ad slot rooms unavailable; slots article-1" in caplog.text
