@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -142,13 +143,14 @@ class Database:
             with self._reads.connect() as connection:
                 yield connection
             return
-        held: Connection | None = getattr(self._readers, "reads", None)
+        kept = self._kept()
+        held = kept.reads
         if held is None or held.closed or held.invalidated:
             # invalidated: SQLAlchemy dropped its driver connection after an error, or after a
             # read stopped half-way by the render alarm (``render/alarm.py``)
             if held is not None:
                 held.close()
-            held = self._readers.reads = self._reads.connect()
+            held = kept.reads = self._reads.connect()
         yield held
 
     def read_int(self, sql: str) -> int:
@@ -160,15 +162,22 @@ class Database:
             with self._reads.connect() as connection:
                 value = connection.exec_driver_sql(sql).scalar()
             return int(value) if value is not None else 0
-        held = getattr(self._readers, "connection", None)
+        kept = self._kept()
+        held = kept.connection
         if held is None:
-            held = self._readers.connection = self.engine.raw_connection()
+            held = kept.connection = self.engine.raw_connection()
         try:
             return _read_int(held, sql)
         except Exception:
-            self._readers.connection = None
+            kept.connection = None
             held.invalidate()
             raise
+
+    def _kept(self) -> _ThreadConnections:
+        kept: _ThreadConnections | None = getattr(self._readers, "kept", None)
+        if kept is None:
+            kept = self._readers.kept = _ThreadConnections()
+        return kept
 
     def create_all(self) -> None:
         Base.metadata.create_all(self.engine)
@@ -176,12 +185,39 @@ class Database:
     def dispose(self) -> None:
         """Close the calling thread's held connections and the pool (other threads' held
         connections close when those threads end)."""
-        for name in ("connection", "reads"):
-            held = getattr(self._readers, name, None)
-            if held is not None:
-                setattr(self._readers, name, None)
-                held.close()
+        kept: _ThreadConnections | None = getattr(self._readers, "kept", None)
+        if kept is not None:
+            kept.close()
         self.engine.dispose()
+
+
+class _ThreadConnections:
+    """The connections one thread keeps for its reads (SQLite), given back to the pool when the
+    thread ends. A thread's ``threading.local`` values are dropped as it ends, and this object
+    with them; the connections are not, on their own: they sit in reference cycles that only
+    the garbage collector breaks, so with a thread per request (a threaded WSGI server) the
+    pool ran dry between collections and requests waited for a connection (``pool_timeout``,
+    30 s). In a forked child the parent's connections are left alone (``Database._forked``)."""
+
+    def __init__(self) -> None:
+        self.reads: Connection | None = None
+        self.connection: Any = None
+        """A DBAPI connection from the pool (``Engine.raw_connection``)."""
+        self._pid = os.getpid()
+
+    def close(self) -> None:
+        reads, connection = self.reads, self.connection
+        self.reads = self.connection = None
+        if self._pid != os.getpid():
+            return
+        for held in (reads, connection):
+            if held is not None:
+                held.close()
+
+    def __del__(self) -> None:
+        # at a thread's end, or the interpreter's: nobody to tell of a failure
+        with contextlib.suppress(Exception):
+            self.close()
 
 
 def _read_int(connection: Any, sql: str) -> int:

@@ -64,6 +64,7 @@ __all__ = [
     "SectionView",
     "ServedAd",
     "SiteView",
+    "SlotRoom",
     "Subject",
     "Widget",
     "escape",
@@ -215,8 +216,27 @@ class ServedAd:
     click_url: str | None = None
 
 
+@dataclass(frozen=True)
+class SlotRoom:
+    """The room one ad slot's markup takes once filled, on each device class: what a page
+    whose slot is filled later (by ``ads.js``, or by an edge's frame) reserves for it, so that
+    nothing moves when the ad arrives."""
+
+    sizes: tuple[tuple[str, int, int], ...]
+    """(device class, width, height) in CSS pixels of the box: the widest and the tallest of
+    the sizes the slot accepts on that device. A device class left out reserves nothing."""
+    labelled: bool = False
+    """Whether the slot shows its label above the box."""
+
+
 class AdSource(Protocol):
     """Ad decisions for a page (``PageContext.ads``), made for all its slots at once."""
+
+    def slot_rooms(self, slots: Sequence[str]) -> Mapping[str, SlotRoom]:
+        """The room each slot code of ``slots`` takes when filled; a code the ad
+        configuration does not know, or a disabled slot, is left out (it reserves nothing).
+        Read from the configuration alone: no decision, nothing of the reader."""
+        ...
 
     def decide_page(self, page: PageContext, slots: Sequence[str]) -> Mapping[str, ServedAd]:
         """Decide every slot code in ``slots`` together (page rules such as competitive

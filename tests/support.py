@@ -11,6 +11,10 @@ from typing import Any
 SEED_SLUG = "east-turkistan-government-in-exile-condemns-china-pakistan-cooperation"
 SEED_PATH = f"/pages/article/{SEED_SLUG}"
 JSON = {"Accept": "application/json"}
+DESKTOP_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                 "Chrome/126.0 Safari/537.36")
+PHONE_AGENT = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"
+TABLET_AGENT = "Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 Safari/537.36"
 REPO = Path(__file__).resolve().parent.parent
 
 #: The demo's settings (config/demo.toml), on a throwaway database.

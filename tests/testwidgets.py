@@ -196,5 +196,17 @@ class Heading(Widget):
         ))
 
 
+class ByDevice(Widget):
+    """Shared, one output per device class: long enough to be a part of its own behind an edge
+    doing ESI (``INLINE_PART_BYTES``)."""
+
+    name = "test_by_device"
+    version = "1"
+    cache_policy = CachePolicy.shared_for(300, vary=("device",), depends_on=())
+
+    def render(self, ctx: RenderContext, options: Any) -> Markup:
+        return Markup("<p>device={}</p><!--{}-->").format(ctx.request.device, "x" * 600)
+
+
 TEST_WIDGETS = [Raising, Slow, Counting, PerRequest, Together, Querying, Where, Stall, HouseAd,
-                Heading]
+                Heading, ByDevice]

@@ -2,7 +2,10 @@
 # its shared form and assembled per page view from the reader's frame (one origin request: the
 # ads) and the shared parts it includes (kept here); one page-view id and one reader key per
 # page view; surrogate-key purges through the xkey vmod (Debian: varnish-modules); stale content
-# while the origin refetches or fails; the shared form (ad slots empty) when the frame fails.
+# while the origin refetches or fails; the shared form (ad slots empty) when the frame fails;
+# the reader's device class from the viewport's width (the Sec-CH-Viewport-Width client hint)
+# or else the User-Agent, in X-Device-Class (the origin's DEVICE_HEADER), which is all a
+# response that varies by device is kept by here.
 # Start from it; the backend below is `make run`'s address.
 vcl 4.1;
 
@@ -43,6 +46,7 @@ sub vcl_recv {
         return (synth(200, "Purged " + req.http.n-gone + " objects"));
     }
     if (req.esi_level == 0 && req.restarts == 0) {
+        call device_class;
         # This edge names the page view and the reader, and asks for frames: never a client.
         unset req.http.X-Page-View;
         unset req.http.X-User-Key;
@@ -65,8 +69,9 @@ sub vcl_recv {
             set req.http.X-New-User-Key = "1";
         }
     } else if (req.esi_level > 0) {
-        # An include of the page view: its id and the reader's key come from the page.
+        # An include of the page view: its id, the reader's key and device from the page.
         set req.http.X-ESI-Include = "1";
+        set req.http.X-Device-Class = req_top.http.X-Device-Class;
         set req.http.X-Page-View = req_top.http.X-Page-View;
         if (req_top.http.X-User-Key) {
             set req.http.X-User-Key = req_top.http.X-User-Key;
@@ -106,6 +111,35 @@ sub vcl_recv {
     return (hash);
 }
 
+# The reader's device class, as the origin works it out (layoutserver/render/request_view.py):
+# from the viewport's width when the browser sends it (narrower than 768 px mobile, than 1024 px
+# tablet), else from the User-Agent. A class already stated (a CDN in front of this edge) is
+# kept: it only picks which of the device's copies the request gets.
+sub device_class {
+    if (req.http.X-Device-Class ~ "^(desktop|tablet|mobile)$") {
+        return;
+    }
+    if (req.http.Sec-CH-Viewport-Width ~ "^\s*\d{1,6}\s*$") {
+        if (std.integer(s=regsuball(req.http.Sec-CH-Viewport-Width, "\s", ""), fallback=0)
+            < 768) {
+            set req.http.X-Device-Class = "mobile";
+        } else if (std.integer(s=regsuball(req.http.Sec-CH-Viewport-Width, "\s", ""),
+                               fallback=0) < 1024) {
+            set req.http.X-Device-Class = "tablet";
+        } else {
+            set req.http.X-Device-Class = "desktop";
+        }
+    } else if (req.http.User-Agent ~ "(?i)ipad|tablet|kindle|silk|playbook"
+               || (req.http.User-Agent ~ "(?i)android" && req.http.User-Agent !~ "(?i)mobile")) {
+        set req.http.X-Device-Class = "tablet";
+    } else if (req.http.User-Agent
+               ~ "(?i)mobi|iphone|ipod|android|blackberry|opera mini|windows phone") {
+        set req.http.X-Device-Class = "mobile";
+    } else {
+        set req.http.X-Device-Class = "desktop";
+    }
+}
+
 sub vcl_backend_fetch {
     if (!bereq.uncacheable) {
         # What is fetched to be kept is shared: nothing of the reader who happened to ask.
@@ -129,6 +163,13 @@ sub vcl_backend_response {
     }
     if (beresp.http.Surrogate-Control ~ "ESI/1\.0") {
         set beresp.do_esi = true;
+    }
+    if (beresp.http.Vary ~ "(?i)(^|,)\s*X-Device-Class\s*(,|$)") {
+        # A response that varies by device: kept once per device class, which this edge put in
+        # X-Device-Class from the hint or the User-Agent, not once per User-Agent string.
+        set beresp.http.Vary = regsuball(beresp.http.Vary,
+            "(?i)(^|,)\s*(User-Agent|Sec-CH-Viewport-Width)\s*(?=,|$)", "");
+        set beresp.http.Vary = regsub(beresp.http.Vary, "^\s*,\s*", "");
     }
     if (beresp.http.Surrogate-Control ~ "max-age=\d+") {
         # The edge TTL; the Cache-Control beside it is for browsers (no-store for pages
@@ -181,6 +222,11 @@ sub vcl_deliver {
         unset req.http.X-Reader-Frame;
         set req.http.X-Edge-Fallback = "1";
         return (restart);
+    }
+    if (resp.http.Vary ~ "(?i)(^|,)\s*X-Device-Class\s*(,|$)") {
+        # What a browser or a cache behind this edge sends: the hint and the User-Agent.
+        set resp.http.Vary = regsub(resp.http.Vary, "(?i)X-Device-Class",
+                                    "X-Device-Class, Sec-CH-Viewport-Width, User-Agent");
     }
     unset resp.http.X-Reader-Frame;
     unset resp.http.Surrogate-Control;

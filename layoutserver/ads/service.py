@@ -19,14 +19,15 @@ from werkzeug.routing import Map
 
 from layoutserver.ads.counting import Tracked
 from layoutserver.ads.decisions import decide_page
-from layoutserver.ads.decisions.model import PageDecision, PageRequest
+from layoutserver.ads.decisions.model import PageDecision, PageRequest, SlotSpec
 from layoutserver.ads.decisions.snapshot import Snapshot
 from layoutserver.ads.markup import SlotTemplates, escape_text
 from layoutserver.ads.page_views import PageViews, page_view_key
 from layoutserver.ads.snapshot_source import SnapshotSource
 from layoutserver.ads.tally import Tally
 from layoutserver.ads.tokens import Tokens
-from layoutserver.widgets import ArticleView, PageContext, SectionView, ServedAd
+from layoutserver.render.request_view import DEVICE_CLASSES
+from layoutserver.widgets import ArticleView, PageContext, SectionView, ServedAd, SlotRoom
 
 
 class AdServer:
@@ -58,6 +59,7 @@ class AdServer:
         self._pid = os.getpid()
         self.templates = SlotTemplates()
         self._known_paths: dict[str, tuple[str, str]] = {}
+        self._rooms: tuple[Snapshot | None, dict[str, SlotRoom | None]] = (None, {})
 
     # -- AdSource ------------------------------------------------------------------------------
 
@@ -80,6 +82,22 @@ class AdServer:
             page_view_key(view.page_view, key, page.page_type, page.slug, view.query),
             lambda: serve(whole))
         return {code: decided.get(code) or ServedAd(code, Markup("")) for code in slots}
+
+    def slot_rooms(self, slots: Sequence[str]) -> Mapping[str, SlotRoom]:
+        """Each slot's room on each device class, from the current configuration snapshot
+        (worked out once per slot and snapshot)."""
+        snapshot = self.snapshots.current()
+        kept = self._rooms
+        if kept[0] is not snapshot:
+            kept = self._rooms = (snapshot, {})
+        rooms: dict[str, SlotRoom] = {}
+        for code in slots:
+            if code not in kept[1]:
+                kept[1][code] = slot_room(snapshot.slots.get(code))
+            room = kept[1][code]
+            if room is not None:
+                rooms[code] = room
+        return rooms
 
     # -- the rest of the service ---------------------------------------------------------------
 
@@ -182,6 +200,20 @@ class AdServer:
 _MARK = "TOKEN"
 MAX_SCRIPT_ROOTS = 64
 """Script roots whose tracking paths an ad server keeps (an app is mounted at one or two)."""
+
+
+def slot_room(slot: SlotSpec | None) -> SlotRoom | None:
+    """The room of a configured, enabled slot: per device class the widest and the tallest of
+    the sizes it accepts there (a creative of any of them fits without moving anything)."""
+    if slot is None or not slot.enabled:
+        return None
+    sizes = []
+    for device in DEVICE_CLASSES:
+        accepted = slot.sizes_for(device)
+        if accepted:
+            sizes.append((device, max(size.width for size in accepted),
+                          max(size.height for size in accepted)))
+    return SlotRoom(tuple(sizes), labelled=bool(slot.label))
 
 
 def page_request(page: PageContext, slots: Sequence[str], user_key: str | None) -> PageRequest:

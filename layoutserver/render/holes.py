@@ -5,18 +5,23 @@ The body around the holes is the same for every reader and is what the body cach
 (``render/page.py``); only the filling differs:
 
 * :class:`ServerHoles`: rendered here, for this reader (the page is then ``private``);
-* :class:`ReservedHoles`: each ad slot an empty ``<div data-slot>``, other holes nothing: the
+* :class:`ReservedHoles`: each ad slot an empty ``<div data-slot>`` that reserves the slot's
+  room (:func:`slot_divs`), other holes nothing: the
   *shared form* of a page that an edge doing ESI keeps. Per page view the edge asks for the
   reader's frame (holes rendered here, the shared pieces included: ``Shell.frame``), and shows
   the shared form when the origin cannot answer;
-* :class:`ClientHoles`: each ad placement becomes an empty ``<div data-slot>`` that ``ads.js``
-  fills with one ``/ads/decide`` per page view; the page is shared everywhere;
+* :class:`ClientHoles`: each ad placement becomes an empty ``<div data-slot>``, its room
+  reserved, that ``ads.js`` fills with one ``/ads/decide`` per page view; the page is shared
+  everywhere;
 * :class:`EmptyHoles`: nothing, for a ``HEAD`` request, which must decide and count nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -24,7 +29,16 @@ from markupsafe import Markup
 
 from layoutserver.layouts import Layout, Placement
 from layoutserver.render.renderer import INCLUDE_POLICY, RenderedPlacement, Renderer, wrap
-from layoutserver.widgets import ArticleView, PageContext, SectionView, Subject
+from layoutserver.widgets import (
+    AdSource,
+    ArticleView,
+    PageContext,
+    SectionView,
+    SlotRoom,
+    Subject,
+)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -86,20 +100,51 @@ class ReservedHoles:
     name = "reserved"
     renders_here = False
 
+    def __init__(self, ads: AdSource | None) -> None:
+        self.ads = ads
+
     def per_reader(self, placements: Sequence[Placement]) -> bool:
         return False
 
     def fill(self, page: HolePage, placements: Sequence[Placement]
              ) -> list[RenderedPlacement]:
-        return [wrap(placement, slot_divs(placement.ad_slots), "reserved", 0.0, INCLUDE_POLICY)
+        rooms = slot_rooms(self.ads, placements)
+        return [wrap(placement, slot_divs(placement.ad_slots, rooms), "reserved", 0.0,
+                     INCLUDE_POLICY)
                 for placement in placements]
 
 
-def slot_divs(codes: Sequence[str]) -> Markup:
+def slot_rooms(ads: AdSource | None, placements: Sequence[Placement]) -> Mapping[str, SlotRoom]:
+    """The room of every ad slot the placements declare: none without an ad source, or when
+    it fails (its configuration unreadable), which is logged; the page is served all the same,
+    its slots reserving nothing."""
+    codes = [code for placement in placements for code in placement.ad_slots]
+    if ads is None or not codes:
+        return {}
+    try:
+        return ads.slot_rooms(codes)
+    except Exception:
+        log.exception("ad slot rooms unavailable; slots %s reserve nothing", ", ".join(codes))
+        return {}
+
+
+def slot_divs(codes: Sequence[str], rooms: Mapping[str, SlotRoom]) -> Markup:
     """An empty ``<div data-slot>`` per ad slot: where ``ads.js`` puts the slot's ad, or where
-    it would have gone."""
-    return Markup("").join(Markup('<div class="ad-slot" data-slot="{}"></div>').format(code)
-                           for code in codes)
+    it would have gone. It reserves the slot's room on each device class: the sizes go in as
+    custom properties (``--ls-ad-w-mobile``, ``--ls-ad-h-mobile``, ...; ``ad-slot--labelled``
+    when a label shows above the box), which the core stylesheet turns into a reserved box per
+    breakpoint (``static/layoutserver.css``), with no script."""
+    return Markup("").join(_slot_div(code, rooms.get(code)) for code in codes)
+
+
+@functools.lru_cache(maxsize=1024)
+def _slot_div(code: str, room: SlotRoom | None) -> Markup:
+    if room is None:
+        return Markup('<div class="ad-slot" data-slot="{}"></div>').format(code)
+    style = ";".join(f"--ls-ad-w-{device}:{width}px;--ls-ad-h-{device}:{height}px"
+                     for device, width, height in room.sizes)
+    kind = "ad-slot ad-slot--labelled" if room.labelled else "ad-slot"
+    return Markup('<div class="{}" data-slot="{}" style="{}"></div>').format(kind, code, style)
 
 
 class ClientHoles:
@@ -110,9 +155,10 @@ class ClientHoles:
     name = "left to ads.js"
     renders_here = False
 
-    def __init__(self, rest: Holes, script_url: str) -> None:
+    def __init__(self, rest: Holes, script_url: str, ads: AdSource | None) -> None:
         self.rest = rest
         self.script_url = script_url
+        self.ads = ads
 
     def per_reader(self, placements: Sequence[Placement]) -> bool:
         return self.rest.per_reader([p for p in placements if not p.ad_slots])
@@ -123,10 +169,11 @@ class ClientHoles:
         rendered = {item.placement.id: item
                     for item in (self.rest.fill(page, others) if others else [])}
         script = self._script(page)
+        rooms = slot_rooms(self.ads, placements)
         for placement in placements:
             if not placement.ad_slots:
                 continue
-            rendered[placement.id] = wrap(placement, slot_divs(placement.ad_slots) + script,
+            rendered[placement.id] = wrap(placement, slot_divs(placement.ad_slots, rooms) + script,
                                           "client", 0.0, INCLUDE_POLICY)
             script = Markup("")
         return [rendered[placement.id] for placement in placements]
@@ -136,7 +183,7 @@ class ClientHoles:
         section, tags = "", ""
         if isinstance(subject, ArticleView):
             section = subject.section.slug if subject.section is not None else ""
-            tags = ",".join(subject.tags)
+            tags = json.dumps(list(subject.tags), ensure_ascii=False)
         elif isinstance(subject, SectionView):
             section = subject.slug
         return Markup(

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Sequence
 
-from flask import Blueprint, Response, abort, current_app, request, send_from_directory
+from flask import Blueprint, Response, abort, current_app, request, send_from_directory, url_for
 from markupsafe import Markup
 
 from layoutserver.content.schemas import SLUG_PATTERN
@@ -22,7 +22,7 @@ from layoutserver.render.page import Builder, EdgePart, PagePipeline
 from layoutserver.web.assets import CORE_STYLESHEET, get_assets, linked
 from layoutserver.web.serving import serve
 from layoutserver.web.site_urls import favicon_href
-from layoutserver.widgets import ArticleView
+from layoutserver.widgets import ArticleView, SectionView
 
 blueprint = Blueprint("pages", __name__)
 PIPELINE_KEY = "layoutserver.pages"
@@ -75,6 +75,7 @@ def _page_builder(core: Core, layout: Layout) -> Builder:
             site_name=core.config["SITE_NAME"],
             locale=core.config["SITE_LOCALE"],
             favicon=favicon_href(),
+            feeds=_feeds(core, assembly),
             regions=assembly.regions(),
             style=files.stylesheet(css) if inline else None,
             stylesheets=[files.url(url) for url in (linked(files, css) if inline else
@@ -174,3 +175,17 @@ def _layout(page_type: str, slug: str) -> tuple[Core, Layout]:
 def _title(assembly: Assembly) -> str:
     subject = assembly.subject
     return subject.title if isinstance(subject, ArticleView) else subject.name
+
+
+def _feeds(core: Core, assembly: Assembly) -> list[tuple[str, str]]:
+    """The Atom feeds a page's head names (title, URL): the site's, and on a section's page or
+    an article's the section's. The shell names them, not a widget: the feeds are the site's
+    own files (``web/site_files.py``), there on every page whatever its layout holds."""
+    site_name = str(core.config["SITE_NAME"])
+    feeds = [(site_name, url_for("site_files.site_feed"))]
+    subject = assembly.subject
+    section = subject.section if isinstance(subject, ArticleView) else subject
+    if isinstance(section, SectionView):
+        feeds.append((f"{section.name} | {site_name}",
+                      url_for("site_files.section_feed", slug=section.slug)))
+    return feeds

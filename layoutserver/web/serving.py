@@ -151,9 +151,9 @@ def _holes(core: Core, current: Request, representation: str, shared_form: bool)
     otherwise rendered here (in the reader's frame, for such an edge)."""
     if current.method == "HEAD":
         return EmptyHoles()
-    holes: Holes = ReservedHoles() if shared_form else ServerHoles(core.renderer)
+    holes: Holes = ReservedHoles(core.ads) if shared_form else ServerHoles(core.renderer)
     if core.config["ADS_DELIVERY"] == "client" and representation != "json":
-        holes = ClientHoles(holes, url_for("ads.script"))
+        holes = ClientHoles(holes, url_for("ads.script"), core.ads)
     return holes
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
-from support import SEED_PATH, SEED_SLUG
+from support import ARTICLE_ONLY, DESKTOP_AGENT, PHONE_AGENT, SEED_PATH, SEED_SLUG, TABLET_AGENT
 
 from layoutserver.ads.config_import import import_ads_file
 from layoutserver.ads.counting import Tracked
@@ -204,3 +204,90 @@ def _within(seconds: float, check: Callable[[], bool]) -> bool:
             return True
         time.sleep(0.05)
     return check()
+
+
+# -- the reader's device class at the edge ----------------------------------------------------
+
+#: An article page with the article, an ad spot and a shared widget that differs by device
+#: class; ``ARTICLE_ONLY`` is the same for every device.
+BY_DEVICE = ARTICLE_ONLY + """
+[[regions.placements]]
+widget = "ad_spot"
+id = "ad"
+options = { slot = "article-1" }
+
+[[regions]]
+name = "header"
+
+[[regions.placements]]
+widget = "test_by_device"
+id = "device"
+"""
+AD_SIZE = re.compile(r'data-ad-slot="article-1" data-ad-size="([^"]+)"')
+DEVICE_SAID = re.compile(r"<p>device=(\w+)</p>")
+
+
+@pytest.fixture
+def device_edge(make_app: Callable[..., Flask], live_server: Any, varnish: Any) -> Any:
+    app = make_app(layouts={"article": BY_DEVICE, "plain": ARTICLE_ONLY},
+                   settings={**SETTINGS, "EDGE_PURGE": []})
+    import_ads_file(get_database(app), DEMO_ADS, get_core(app).timezone)
+    origin = live_server(app)
+    return origin, varnish(int(origin.url.rsplit(":", 1)[1]))
+
+
+def test_the_edge_gives_frames_and_parts_the_viewports_device_class(device_edge: Any) -> None:
+    origin, front = device_edge
+    path = f"/pages/article/{SEED_SLUG}"
+
+    def view(headers: dict[str, str]) -> tuple[str, str, bool]:
+        """(device the shared part says, article-1's ad size, whether parts were fetched from
+        the origin rather than kept)"""
+        before = len([p for p in origin.requests if p.startswith("/parts/")])
+        status, response_headers, page = front.get(path, headers)
+        assert status == 200 and response_headers["cache-control"] == "private, no-store"
+        said, size = DEVICE_SAID.search(page), AD_SIZE.search(page)
+        assert said is not None and size is not None, page[:500]
+        fetched = len([p for p in origin.requests if p.startswith("/parts/")]) - before
+        return said.group(1), size.group(1), fetched > 0
+
+    # a narrow viewport in a desktop browser: mobile, from the hint, for the frame and the part
+    assert view({"User-Agent": DESKTOP_AGENT, "Sec-CH-Viewport-Width": "390"}) == (
+        "mobile", "320x50", True)
+    # a phone without the hint: mobile from its User-Agent, and the mobile part is kept
+    assert view({"User-Agent": PHONE_AGENT}) == ("mobile", "320x50", False)
+    # the hint before the User-Agent: a wide viewport on the phone's agent is desktop
+    assert view({"User-Agent": PHONE_AGENT, "Sec-CH-Viewport-Width": "1280"}) == (
+        "desktop", "728x90", True)
+    assert view({"User-Agent": DESKTOP_AGENT}) == ("desktop", "728x90", False)
+    assert view({"User-Agent": TABLET_AGENT, "Sec-CH-Viewport-Width": " 800 "}) == (
+        "tablet", "728x90", True)
+    assert view({"User-Agent": DESKTOP_AGENT, "Sec-CH-Viewport-Width": "wide"}) == (
+        "desktop", "728x90", False)  # not a width: the User-Agent decides
+    # another desktop browser: the same copy, however its User-Agent reads
+    assert view({"User-Agent": DESKTOP_AGENT.replace("126.0", "127.0")})[2] is False
+
+
+def test_a_response_the_same_for_every_device_is_kept_once(device_edge: Any) -> None:
+    origin, front = device_edge
+    path = f"/pages/plain/{SEED_SLUG}"
+    bodies = set()
+    for headers in ({"User-Agent": PHONE_AGENT}, {"Sec-CH-Viewport-Width": "1280"},
+                    {"User-Agent": TABLET_AGENT}, {"Sec-CH-Viewport-Width": "390"}):
+        status, response_headers, page = front.get(path, headers)
+        assert status == 200
+        assert "X-Device-Class" not in response_headers.get("vary", "")
+        bodies.add(page)
+    assert len(bodies) == 1
+    assert origin.requests.count(path) == 1
+
+
+def test_a_shared_response_that_varies_by_device_tells_browsers_what_it_varies_on(
+        device_edge: Any) -> None:
+    _origin, front = device_edge
+    status, headers, _ = front.get(
+        f"/fragments/article/{SEED_SLUG}/header", {"Sec-CH-Viewport-Width": "390"})
+    assert status == 200 and headers["cache-control"].startswith("public")
+    vary = [name.strip().lower() for name in headers["vary"].split(",")]
+    assert {"x-device-class", "sec-ch-viewport-width", "user-agent"} <= set(vary)
+    assert len(vary) == len(set(vary))

@@ -6,13 +6,14 @@ unsqueezed and nothing shifts (CLS 0)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
-from support import REPO, SEED_PATH
+from support import DESKTOP_AGENT, PHONE_AGENT, REPO, SEED_PATH
 
 from layoutserver.ads.config_import import import_ads_file
 from layoutserver.core import get_core
@@ -21,9 +22,6 @@ from layoutserver.render.request_view import viewport_class
 
 DEMO_ADS = REPO / "layoutserver" / "demo" / "ads.json"
 WIDE, MOBILE = "728x90", "320x50"
-DESKTOP_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-                 "Chrome/126.0 Safari/537.36")
-PHONE_AGENT = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"
 
 
 @pytest.fixture
@@ -118,3 +116,119 @@ def test_in_chromium_ads_js_fills_slots_with_the_viewports_sizes(
     filled = sizes(page.content())
     context.close()
     assert filled["article-1"] == MOBILE
+
+
+# -- slots filled after the page: ads.js (client mode) and an edge's shared form ----------------
+
+#: The room each slot of the seed page reserves per viewport width: the demo's sizes per device
+#: class (article-1 and article-2 take 728x90 on desktop and tablet, 320x50 on phones).
+ROOMS = {
+    320: {"article-1": (320, 50), "article-2": (320, 50), "article-3": (300, 250)},
+    390: {"article-1": (320, 50), "article-2": (320, 50), "article-3": (300, 250)},
+    768: {"article-1": (728, 90), "article-2": (728, 90), "article-3": (300, 250)},
+    1280: {"article-1": (728, 90), "article-2": (728, 90), "article-3": (300, 250)},
+}
+SLOT_BOXES = """() => Object.fromEntries([...document.querySelectorAll('.ad-slot')].map(slot => {
+  const rect = slot.getBoundingClientRect();
+  const before = getComputedStyle(slot, '::before');
+  const label = parseFloat(getComputedStyle(document.documentElement).fontSize) * 1.2;
+  return [slot.dataset.slot, {top: rect.top + window.scrollY, height: rect.height,
+    box: before.content === 'none' ? null : [parseFloat(before.width), parseFloat(before.height)],
+    label: slot.classList.contains('ad-slot--labelled') ? label : 0,
+    filled: slot.dataset.lsFilled || null}];
+}))"""
+ALL_FILLED = "() => [...document.querySelectorAll('.ad-slot')].every(s => s.dataset.lsFilled)"
+
+
+def held_decisions(page: Any) -> list[Any]:
+    """Holds every ``/ads/decide`` request of the page until released (``route.continue_``)."""
+    held: list[Any] = []
+    page.route("**/ads/decide*", lambda route: held.append(route))
+    return held
+
+
+@pytest.mark.parametrize("width", sorted(ROOMS))
+def test_in_chromium_client_slots_reserve_the_ads_room_and_nothing_shifts(
+        make_app: Callable[..., Flask], live_server: Any, browser: Any, width: int) -> None:
+    app = make_app(settings={"ADS_DELIVERY": "client"})
+    import_ads_file(get_database(app), DEMO_ADS, get_core(app).timezone)
+    server = live_server(app)
+    context = browser.new_context(viewport={"width": width, "height": 800},
+                                  user_agent=DESKTOP_AGENT)
+    page = context.new_page()
+    held = held_decisions(page)
+    page.goto(server.url + SEED_PATH)
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => true")
+    assert len(held) == 1
+    empty = page.evaluate(SLOT_BOXES)
+    held[0].continue_()
+    page.wait_for_function(ALL_FILLED)
+    page.mouse.wheel(0, 20000)  # the lazy ones load too
+    page.wait_for_timeout(300)
+    filled = page.evaluate(SLOT_BOXES)
+    shifts = page.evaluate(LAYOUT_SHIFTS)
+    sized = sizes(page.content())
+    boxes = page.evaluate(BOXES)
+    wide = page.evaluate("() => document.documentElement.scrollWidth")
+    context.close()
+    assert wide == width  # nothing sticks out sideways
+    for slot, _size, _width, _height, _creative, inside in boxes:
+        assert inside, slot
+    for code, (room_width, room_height) in ROOMS[width].items():
+        reserved = empty[code]
+        assert reserved["box"] == [room_width, room_height], code  # the empty box shows it
+        assert reserved["height"] == pytest.approx(room_height + reserved["label"], abs=0.1), code
+        assert filled[code]["filled"] == "ad", code
+        assert sized[code] == f"{room_width}x{room_height}", code
+    for code, before in empty.items():  # every slot, article and aside: none moved or grew
+        assert (filled[code]["top"], filled[code]["height"]) == (before["top"],
+                                                                 before["height"]), code
+    assert shifts == 0
+
+
+def test_in_chromium_a_client_slot_left_without_an_ad_keeps_its_room(
+        make_app: Callable[..., Flask], live_server: Any, browser: Any, tmp_path: Any) -> None:
+    app = make_app(settings={"ADS_DELIVERY": "client"})
+    config = json.loads(DEMO_ADS.read_text())
+    config["line_items"] = []  # nothing serves: every slot is decided empty, or its house ad
+    for slot in config["slots"]:
+        slot["when_empty"] = "collapse"
+        slot.pop("house_creative", None)
+    (tmp_path / "ads.json").write_text(json.dumps(config))
+    import_ads_file(get_database(app), tmp_path / "ads.json", get_core(app).timezone)
+    server = live_server(app)
+    page = browser.new_page(viewport={"width": 390, "height": 800})
+    held = held_decisions(page)
+    page.goto(server.url + SEED_PATH)
+    page.wait_for_load_state("load")
+    empty = page.evaluate(SLOT_BOXES)
+    held[0].continue_()
+    page.wait_for_function(ALL_FILLED)
+    after = page.evaluate(SLOT_BOXES)
+    shifts = page.evaluate(LAYOUT_SHIFTS)
+    page.close()
+    assert {code: slot["filled"] for code, slot in after.items()} == dict.fromkeys(after, "empty")
+    for code, before in empty.items():
+        assert before["height"] > 0, code
+        assert (after[code]["top"], after[code]["height"]) == (before["top"], before["height"])
+        assert after[code]["box"] is None  # blank: the grey box only while waiting
+    assert shifts == 0
+
+
+def test_in_chromium_the_edges_shared_form_shows_each_slots_box_at_its_size(
+        ads_app: Flask, live_server: Any, browser: Any) -> None:
+    server = live_server(ads_app)
+    for width, rooms in ROOMS.items():
+        context = browser.new_context(
+            viewport={"width": width, "height": 800}, user_agent=DESKTOP_AGENT,
+            extra_http_headers={"Surrogate-Capability": 'edge="ESI/1.0"'})
+        page = context.new_page()
+        response = page.goto(server.url + SEED_PATH)
+        assert response is not None and response.headers.get("x-reader-frame") == "1"
+        boxes = page.evaluate(SLOT_BOXES)
+        context.close()
+        for code, (room_width, room_height) in rooms.items():
+            room = room_height + boxes[code]["label"]
+            assert boxes[code]["box"] == [room_width, room_height], (width, code)
+            assert boxes[code]["height"] == pytest.approx(room, abs=0.1), (width, code)

@@ -303,6 +303,32 @@ def test_the_favicon_is_linked_from_pages_and_served_at_favicon_ico(
     assert none.get("/favicon.ico").status_code == 404
 
 
+FEED_LINK = re.compile(r'<link rel="alternate" type="application/atom\+xml" title="([^"]*)" '
+                       r'href="([^"]*)">')
+
+
+def feed_links(client: FlaskClient, path: str) -> list[tuple[str, str]]:
+    html = client.get(path).get_data(as_text=True)
+    head = html[:html.index("</head>")]
+    return [(title.replace("&amp;", "&").replace("&#34;", '"'), href)
+            for title, href in FEED_LINK.findall(head)]
+
+
+def test_page_heads_name_the_site_feed_and_their_sections(app: Flask,
+                                                          client: FlaskClient) -> None:
+    site = get_core(app).config["SITE_NAME"]
+    write(app, "section", "world", {"name": 'World & "Foreign"'})
+    section_feed = ('World & "Foreign" | ' + site, "/feeds/world.xml")
+    assert feed_links(client, SEED_PATH) == [(site, "/feed.xml"), section_feed]
+    assert feed_links(client, "/pages/section/world") == [(site, "/feed.xml"), section_feed]
+    for _, href in (section_feed, (site, "/feed.xml")):
+        feed = parse(client.get(href))
+        assert feed.tag == f"{ATOM}feed"
+    # the article moves: its page names its new section's feed
+    write(app, "article", SEED_SLUG, {"section": "climate"})
+    assert feed_links(client, SEED_PATH)[1][1] == "/feeds/climate.xml"
+
+
 def test_the_404_page_is_in_the_sites_shell(client: FlaskClient) -> None:
     missing = client.get("/pages/article/no-such-article", headers={"Accept": "text/html"})
     assert missing.status_code == 404

@@ -3,12 +3,14 @@
  *   <div data-slot="article-1"></div>
  *   <script src="https://ads.example.com/ads/ads.js" async
  *           data-page-type="article" data-slug="my-story" data-section="world"
- *           data-tags="china,pakistan"></script>
+ *           data-tags='["china","pakistan"]'></script>
  *
  * Optional attributes: data-device (desktop, tablet, mobile; without it, the viewport's class:
  * narrower than 768 px mobile, than 1024 px tablet, as the server's), data-gdpr-consent (an IAB TCF v2
  * string), data-endpoint (default: "decide" next to this script). The page's own query
  * parameters are sent as key-values. Each slot code is filled once, in its first element.
+ * data-tags is a JSON array of strings (a tag may hold a comma); a value that is not one is
+ * read as tags separated by commas, the form older pages carry.
  */
 (function () {
   "use strict";
@@ -27,8 +29,34 @@
     return found;
   }
 
-  // The breakpoints of layoutserver/render/request_view.py (VIEWPORT_BREAKPOINTS).
+  // The page's tags as /ads/decide takes them: at most 50, each of at most 100 characters (a
+  // longer one could match nothing there, so it is left out rather than cut).
+  function tags(text) {
+    var found = null;
+    if (/^\s*\[/.test(text || "")) {
+      try {
+        found = JSON.parse(text);
+      } catch (error) {
+        found = null;
+      }
+    }
+    if (!Array.isArray(found)) {
+      found = (text || "").split(",");
+    }
+    return found
+      .filter(function (tag) {
+        return typeof tag === "string" && tag && Array.from(tag).length <= 100;
+      })
+      .slice(0, 50);
+  }
+
+  // The breakpoints of layoutserver/render/request_view.py (VIEWPORT_BREAKPOINTS), asked as
+  // the stylesheet asks them (layoutserver.css), so the ad is the size its slot reserves.
   function viewportClass() {
+    if (window.matchMedia) {
+      return window.matchMedia("(max-width: 767.98px)").matches ? "mobile"
+        : window.matchMedia("(max-width: 1023.98px)").matches ? "tablet" : "desktop";
+    }
     var width = document.documentElement.clientWidth || window.innerWidth;
     return width < 768 ? "mobile" : width < 1024 ? "tablet" : "desktop";
   }
@@ -58,7 +86,7 @@
         page_type: data.pageType || "",
         slug: data.slug || "",
         section: data.section || null,
-        tags: data.tags ? data.tags.split(",").filter(Boolean) : [],
+        tags: tags(data.tags),
         path: window.location.pathname,
         key_values: keyValues()
       },
