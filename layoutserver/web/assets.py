@@ -28,6 +28,7 @@ from markupsafe import Markup
 
 from layoutserver.registry import WidgetRegistry
 from layoutserver.settings import SettingsError
+from layoutserver.widgets import Assets
 
 blueprint = Blueprint("assets", __name__)
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -82,6 +83,15 @@ def _stylesheet(assets: StaticFiles, urls: tuple[str, ...]) -> Markup:
     # A stylesheet cannot end its <style> element: "</" is refused in our files' text.
     css = "\n".join(part for part in parts if part)
     return Markup(css.replace("</", "<\\/"))  # noqa: S704 - our own files, "</" escaped
+
+
+def page_assets(files: StaticFiles, widget_assets: Assets) -> Assets:
+    """Every asset a page (or any part of one) needs, at fingerprinted URLs, in the order a
+    page loads them: the core stylesheet, then the widgets' stylesheets in page order; the
+    widgets' scripts in page order. The page's own ``<link>`` elements (``PAGE_CSS = "link"``),
+    a region's ``Link`` headers, a podlet's manifest and the JSON envelope all list this."""
+    return Assets(css=(files.core_url(CORE_STYLESHEET), *map(files.url, widget_assets.css)),
+                  js=tuple(map(files.url, widget_assets.js)))
 
 
 def linked(assets: StaticFiles, urls: tuple[str, ...]) -> tuple[str, ...]:
