@@ -51,7 +51,7 @@ def region_fragment(page_type: str, slug: str, region: str) -> Response:
 
 def region_response(page_type: str, slug: str, region: str) -> Response:
     core, layout = _layout(page_type, slug)
-    placements, build = _region(layout, region)
+    placements, build = region_parts(layout, region)
     return add_links(serve(core, _pipeline(), layout, slug, f"region:{region}", placements,
                            build), core, placements)
 
@@ -66,7 +66,7 @@ def part(page_type: str, slug: str, representation: str, structure: str, index: 
     if representation == "page":
         placements, build = layout.placement_list, _page_builder(core, layout)
     elif representation.startswith("region:"):
-        placements, build = _region(layout, representation.removeprefix("region:"))
+        placements, build = region_parts(layout, representation.removeprefix("region:"))
     else:
         abort(404, f"No part of a {representation!r}: parts are of 'page' or 'region:NAME'.")
     return serve(core, _pipeline(), layout, slug, representation, placements, build,
@@ -100,7 +100,7 @@ def _page_builder(core: Core, layout: Layout) -> Builder:
     return build
 
 
-def _region(layout: Layout, region: str) -> tuple[Sequence[Placement], Builder]:
+def region_parts(layout: Layout, region: str) -> tuple[Sequence[Placement], Builder]:
     """The placements of one region and the builder of its HTML (404 for an unknown one)."""
     found = layout.region(region)
     if found is None:
