@@ -10,7 +10,8 @@ minute only. The plain ``/static/...`` URLs keep working.
 With ``PAGE_CSS = "inline"`` (the default) a page carries its stylesheets (the core's and its
 widgets', in page order) in one ``<style>`` element instead of ``<link>`` elements: on a slow
 network the first paint waits for no stylesheet (the numbers are in docs/performance.md).
-Regions and the JSON envelope list the fingerprinted URLs, for a composition layer to link.
+Regions and widgets (as ``Link`` headers), podlet manifests and the JSON envelope list the
+fingerprinted URLs (``page_assets``), for a composition layer to link.
 
 Digests and file texts are read once per process: static files change with a deploy, which
 starts new processes.
