@@ -10,6 +10,7 @@ import urllib.request
 from typing import Any
 
 from node_fixtures import require_packages
+from support import REPO
 
 SEED_SLUG = "east-turkistan-government-in-exile-condemns-china-pakistan-cooperation"
 SEED_TITLE = "East Turkistan Government in Exile Condemns China-Pakistan Cooperation"
@@ -55,3 +56,34 @@ def test_podium_layout_shows_content_and_assets_then_fallbacks(
         assert 'data-placement="' in podlet["content"]
         assert re.sub(r"<[^>]+>", "", podlet["content"]) == ""
         assert podlet["css"][0].rsplit("/", 1)[1] == "layoutserver.css"
+
+
+def test_a_new_layout_makes_the_client_fetch_the_manifests_again(
+        make_app: Any, live_server: Any, node_server: Any) -> None:
+    require_packages("@podium/layout", "@podium/client")
+    settings = {"WIDGETS_DISABLED": ["ad_spot"]}
+    first = make_app(settings=settings)
+    layout_file = (REPO / "config" / "layouts" / "article.toml").read_text()
+    author = '[[regions.placements]]\nwidget = "author_box"\nid = "author"\n\n'
+    assert author in layout_file
+    deployed = make_app(layouts={"article": layout_file.replace(author, ""),
+                                 "section": (REPO / "config" / "layouts" /
+                                             "section.toml").read_text()},
+                        settings=settings)
+    server = live_server(first)
+    layout = node_server("podium_layout.mjs", server.url)
+
+    def manifests() -> int:
+        return sum(path.endswith("/manifest.json") for path in server.requests)
+
+    main = json.loads(get(f"{layout.url}/json/{SEED_SLUG}"))[1]
+    assert 'data-placement="author"' in main["content"]
+    json.loads(get(f"{layout.url}/json/{SEED_SLUG}"))
+    assert manifests() == 3  # one per podlet, then kept
+
+    first.wsgi_app = deployed.wsgi_app  # type: ignore[method-assign]  # a deploy, same URL
+    main = json.loads(get(f"{layout.url}/json/{SEED_SLUG}"))[1]
+    # the content's podlet-version differed: the client fetched each manifest again
+    assert manifests() == 6
+    assert SEED_TITLE in main["content"]
+    assert 'data-placement="author"' not in main["content"]
