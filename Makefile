@@ -7,6 +7,10 @@ PORT ?= 8000
 SEED_PATH := /pages/article/east-turkistan-government-in-exile-condemns-china-pakistan-cooperation
 DEMO_SETTINGS := LAYOUTSERVER_SETTINGS=config/demo.toml
 AXE := .cache/node/node_modules/axe-core/axe.min.js
+# The composition layers the fragment tests run (node-tailor, Podium's client and layout) and
+# the AMD loader Tailor is given (tests/web/node/).
+COMPOSERS := .cache/node/.composers-installed
+COMPOSER_PACKAGES := node-tailor@3.9.2 @podium/client@5.4.10 @podium/layout@5.4.2 requirejs@2.3.7
 
 .PHONY: run test system-packages lint typecheck pytest test-pg bench faults clean
 
@@ -58,6 +62,12 @@ $(AXE):
 	@command -v npm >/dev/null || { echo "npm is missing: run make system-packages"; exit 1; }
 	npm install --prefix .cache/node --no-audit --no-fund axe-core@4
 
+# node-tailor, @podium/client and @podium/layout for tests/web/test_tailor.py and
+# test_podium_client.py and the Tailor bench; installed once, then used offline.
+$(COMPOSERS): $(AXE)
+	npm install --prefix .cache/node --no-audit --no-fund $(COMPOSER_PACKAGES)
+	touch $@
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
@@ -66,16 +76,16 @@ typecheck: $(VENV)/.installed
 
 # The edge tests must not be skipped here: a missing varnishd fails them (and a missing
 # axe-core the accessibility tests).
-pytest: $(VENV)/.installed $(AXE)
+pytest: $(VENV)/.installed $(AXE) $(COMPOSERS)
 	LAYOUTSERVER_TEST_EDGE=required $(BIN)/python -m pytest
 
 # The suite on PostgreSQL and Redis: .ci/services installs them when missing (apt-get), starts
 # throwaway servers on loopback, runs pytest with LAYOUTSERVER_TEST_DATABASE_URL and
 # LAYOUTSERVER_TEST_REDIS_URL set (a fresh database per test), then stops them, pass or fail.
-test-pg: $(VENV)/.installed $(AXE)
+test-pg: $(VENV)/.installed $(AXE) $(COMPOSERS)
 	LAYOUTSERVER_TEST_EDGE=required .ci/services $(BIN)/python -m pytest
 
-bench: $(VENV)/.installed system-packages
+bench: $(VENV)/.installed system-packages $(COMPOSERS)
 	bench/run.sh
 
 # Beacon bursts through faults (Redis and PostgreSQL stopped, killed, blackholed; workers and

@@ -3,7 +3,8 @@
 # warm on PostgreSQL + Redis)
 # against a null Flask route, under gunicorn with config/gunicorn.conf.py, loaded by wrk; then
 # the seed page with its ads behind a real Varnish (bench/edge.py: direct, ESI frames, cached page
-# + one decide call); then the in-process time of a whole-page ad decision with 10, 1,000 and
+# + one decide call); then the seed page assembled by Tailor from our regions against our own
+# page (bench/tailor.py); then the in-process time of a whole-page ad decision with 10, 1,000 and
 # 10,000 line items; then the seed page's first paint on Slow 4G, stylesheets inlined or linked.
 # See docs/performance.md.
 # Extra arguments go to bench/pages.py (e.g. --json results.json, --rounds 5, --strict).
@@ -21,6 +22,8 @@ fi
 .ci/services "$VENV/bin/python" bench/pages.py "$@"
 echo
 "$VENV/bin/python" bench/edge.py
+echo
+"$VENV/bin/python" bench/tailor.py
 echo
 "$VENV/bin/python" bench/decisions.py
 echo

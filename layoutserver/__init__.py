@@ -40,7 +40,7 @@ def create_app(
     from layoutserver.logs import configure_logging
     from layoutserver.registry import WidgetRegistry
     from layoutserver.settings import load_settings
-    from layoutserver.web import assets, compression, security_headers
+    from layoutserver.web import assets, compression, podium, security_headers
 
     app = Flask(__name__)
     load_settings(app.config, settings)
@@ -66,6 +66,7 @@ def create_app(
     api.init_app(app)
     web.init_app(app)
     assets.init_app(app, registry)
+    podium.init_app(app)
     console.init_app(app)
     security_headers.init_app(app, console_prefix=console.PREFIX)
     compression.init_app(app)

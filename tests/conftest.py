@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 __all__ = ["DEMO_SETTINGS", "SEED_PATH", "SEED_SLUG"]
 
 #: live_server and browser (the system Chromium through Playwright); a real Redis.
-pytest_plugins = ["browser_fixtures", "edge_fixtures", "redis_fixtures"]
+pytest_plugins = ["browser_fixtures", "edge_fixtures", "node_fixtures", "redis_fixtures"]
 
 DEMO_CONTENT = REPO / "layoutserver" / "demo" / "content.json"
 

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from marshmallow import Schema, fields, validate
 
 from layoutserver.widgets import (
+    Assets,
     CachePolicy,
     JsonLd,
     Link,
@@ -208,5 +209,17 @@ class ByDevice(Widget):
         return Markup("<p>device={}</p><!--{}-->").format(ctx.request.device, "x" * 600)
 
 
+class Scripted(Widget):
+    """Names a stylesheet and a script by absolute path (its Link headers name both)."""
+
+    name = "test_scripted"
+    version = "1"
+    cache_policy = CachePolicy.shared_for(ttl=300)
+    assets = Assets(css=("/static/scripted.css",), js=("/static/scripted.js",))
+
+    def render(self, ctx: RenderContext, options: Any) -> Markup:
+        return Markup("<p>scripted</p>")
+
+
 TEST_WIDGETS = [Raising, Slow, Counting, PerRequest, Together, Querying, Where, Stall, HouseAd,
-                Heading, ByDevice]
+                Heading, ByDevice, Scripted]

@@ -5,7 +5,7 @@ from flask import Flask
 
 from layoutserver.core import get_core
 from layoutserver.render.page import PagePipeline
-from layoutserver.web import errors, health, pages, request_id, site_files
+from layoutserver.web import errors, fragment_errors, health, pages, request_id, site_files
 
 
 def init_app(app: Flask) -> None:
@@ -15,3 +15,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(health.blueprint)
     app.register_blueprint(site_files.blueprint)
     errors.init_app(app)
+    fragment_errors.init_app(app, ("/fragments/", "/widgets/"), pages.INCLUDED_ENDPOINTS)

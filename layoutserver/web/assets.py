@@ -10,7 +10,8 @@ minute only. The plain ``/static/...`` URLs keep working.
 With ``PAGE_CSS = "inline"`` (the default) a page carries its stylesheets (the core's and its
 widgets', in page order) in one ``<style>`` element instead of ``<link>`` elements: on a slow
 network the first paint waits for no stylesheet (the numbers are in docs/performance.md).
-Regions and the JSON envelope list the fingerprinted URLs, for a composition layer to link.
+Regions and widgets (as ``Link`` headers), podlet manifests and the JSON envelope list the
+fingerprinted URLs (``page_assets``), for a composition layer to link.
 
 Digests and file texts are read once per process: static files change with a deploy, which
 starts new processes.
@@ -28,6 +29,7 @@ from markupsafe import Markup
 
 from layoutserver.registry import WidgetRegistry
 from layoutserver.settings import SettingsError
+from layoutserver.widgets import Assets
 
 blueprint = Blueprint("assets", __name__)
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -82,6 +84,15 @@ def _stylesheet(assets: StaticFiles, urls: tuple[str, ...]) -> Markup:
     # A stylesheet cannot end its <style> element: "</" is refused in our files' text.
     css = "\n".join(part for part in parts if part)
     return Markup(css.replace("</", "<\\/"))  # noqa: S704 - our own files, "</" escaped
+
+
+def page_assets(files: StaticFiles, widget_assets: Assets) -> Assets:
+    """Every asset a page (or any part of one) needs, at fingerprinted URLs, in the order a
+    page loads them: the core stylesheet, then the widgets' stylesheets in page order; the
+    widgets' scripts in page order. The page's own ``<link>`` elements (``PAGE_CSS = "link"``),
+    a region's ``Link`` headers, a podlet's manifest and the JSON envelope all list this."""
+    return Assets(css=(files.core_url(CORE_STYLESHEET), *map(files.url, widget_assets.css)),
+                  js=tuple(map(files.url, widget_assets.js)))
 
 
 def linked(assets: StaticFiles, urls: tuple[str, ...]) -> tuple[str, ...]:

@@ -72,11 +72,22 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
     handler = _area_handler()
     if handler is not None:
         return _with_allow(exc, current_app.make_response(handler(exc)))
+    return site_error(exc)
+
+
+def site_error(exc: HTTPException) -> Response:
+    """The site's own answer to ``exc``: HTML in the site's shell or JSON (an area's handler
+    may hand an error back to this)."""
     response = _with_allow(exc, error_response(exc.code or 500, exc.name,
                                                exc.description or exc.name))
+    return keep_missing_subject(exc, response)
+
+
+def keep_missing_subject(exc: HTTPException, response: Response) -> Response:
+    """A 404 of a page (or part of one) whose subject is missing: briefly kept, with the
+    subject's surrogate keys, so that creating the subject purges it."""
     keys = getattr(exc, "surrogate_keys", None)
     if exc.code == 404 and keys:
-        # A page whose subject is missing: briefly kept, and purged when the subject appears.
         ttl = current_app.config["NOT_FOUND_TTL"]
         response.headers["Cache-Control"] = f"public, max-age={ttl}"
         response.headers["Surrogate-Key"] = response.headers["xkey"] = " ".join(keys)

@@ -19,7 +19,9 @@ from layoutserver.core import Core, get_core
 from layoutserver.layouts import Layout, Placement
 from layoutserver.render.assembly import Assembly
 from layoutserver.render.page import Builder, EdgePart, PagePipeline
-from layoutserver.web.assets import CORE_STYLESHEET, get_assets, linked
+from layoutserver.web.assets import get_assets, linked, page_assets
+from layoutserver.web.fragment_errors import NoSuchFragment
+from layoutserver.web.fragment_links import add_links
 from layoutserver.web.serving import serve
 from layoutserver.web.site_urls import favicon_href
 from layoutserver.widgets import ArticleView, SectionView
@@ -37,11 +39,21 @@ def page(page_type: str, slug: str) -> Response:
                  _page_builder(core, layout))
 
 
+#: The endpoints other pages include (their errors are short: web/fragment_errors.py).
+INCLUDED_ENDPOINTS = ("pages.region_fragment", "pages.widget")
+
+
 @blueprint.get("/fragments/<page_type>/<slug>/<region>")
 def region_fragment(page_type: str, slug: str, region: str) -> Response:
+    """One region's HTML, with its assets as ``Link`` headers (for Tailor)."""
+    return region_response(page_type, slug, region)
+
+
+def region_response(page_type: str, slug: str, region: str) -> Response:
     core, layout = _layout(page_type, slug)
-    placements, build = _region(layout, region)
-    return serve(core, _pipeline(), layout, slug, f"region:{region}", placements, build)
+    placements, build = region_parts(layout, region)
+    return add_links(serve(core, _pipeline(), layout, slug, f"region:{region}", placements,
+                           build), core, placements)
 
 
 @blueprint.get("/parts/<page_type>/<slug>/<representation>/<structure>/<int:index>")
@@ -54,7 +66,7 @@ def part(page_type: str, slug: str, representation: str, structure: str, index: 
     if representation == "page":
         placements, build = layout.placement_list, _page_builder(core, layout)
     elif representation.startswith("region:"):
-        placements, build = _region(layout, representation.removeprefix("region:"))
+        placements, build = region_parts(layout, representation.removeprefix("region:"))
     else:
         abort(404, f"No part of a {representation!r}: parts are of 'page' or 'region:NAME'.")
     return serve(core, _pipeline(), layout, slug, representation, placements, build,
@@ -67,6 +79,7 @@ def _page_builder(core: Core, layout: Layout) -> Builder:
         files = get_assets()
         inline = core.config["PAGE_CSS"] == "inline"
         css = widget_assets.css
+        needed = page_assets(files, widget_assets)
         # The template straight from the Jinja environment: render_template's signals and
         # context processors cost more than this page needs on every uncached render.
         html = current_app.jinja_env.get_template("page.html").render(
@@ -78,9 +91,9 @@ def _page_builder(core: Core, layout: Layout) -> Builder:
             feeds=_feeds(core, assembly),
             regions=assembly.regions(),
             style=files.stylesheet(css) if inline else None,
-            stylesheets=[files.url(url) for url in (linked(files, css) if inline else
-                                                    (files.core_url(CORE_STYLESHEET), *css))],
-            scripts=[files.url(url) for url in widget_assets.js],
+            stylesheets=([files.url(url) for url in linked(files, css)] if inline else
+                         needed.css),
+            scripts=needed.js,
             head=assembly.head_html(),
         )
         return html.encode(), "text/html"
@@ -88,12 +101,13 @@ def _page_builder(core: Core, layout: Layout) -> Builder:
     return build
 
 
-def _region(layout: Layout, region: str) -> tuple[Sequence[Placement], Builder]:
+def region_parts(layout: Layout, region: str) -> tuple[Sequence[Placement], Builder]:
     """The placements of one region and the builder of its HTML (404 for an unknown one)."""
     found = layout.region(region)
     if found is None:
         names = ", ".join(r.name for r in layout.regions)
-        abort(404, f"Page type {layout.page_type!r} has no region {region!r}; it has: {names}.")
+        raise NoSuchFragment(
+            f"Page type {layout.page_type!r} has no region {region!r}; it has: {names}.")
 
     def build(assembly: Assembly) -> tuple[bytes, str]:
         return str(assembly.regions().get(region, Markup(""))).encode(), "text/html"
@@ -110,14 +124,13 @@ def all_fragments(page_type: str, slug: str) -> Response:
                    f"one region at /fragments/{page_type}/{slug}/<region>.")
 
     def build(assembly: Assembly) -> tuple[bytes, str]:
-        assets = assembly.assets(core.registry)
-        files = get_assets()
+        assets = page_assets(get_assets(), assembly.assets(core.registry))
         document = {
             "page_type": layout.page_type,
             "slug": slug,
             "regions": {name: str(html) for name, html in assembly.regions().items()},
-            "assets": {"css": [files.core_url(CORE_STYLESHEET), *map(files.url, assets.css)],
-                       "js": [files.url(url) for url in assets.js]},
+            # everything the page needs, in the order it loads them
+            "assets": {"css": list(assets.css), "js": list(assets.js)},
             "head": [str(part.html()) for part in assembly.head()],
             "widgets": [
                 {"placement": item.placement.id, "widget": item.placement.widget,
@@ -134,17 +147,29 @@ def all_fragments(page_type: str, slug: str) -> Response:
 
 @blueprint.get("/widgets/<page_type>/<slug>/<placement_id>")
 def widget(page_type: str, slug: str, placement_id: str) -> Response:
-    """One placed widget's HTML, for an ESI or SSI include."""
+    """One placed widget's HTML, for an ESI or SSI include or Tailor (its assets as ``Link``
+    headers)."""
+    return widget_response(page_type, slug, placement_id)
+
+
+def widget_response(page_type: str, slug: str, placement_id: str) -> Response:
     core, layout = _layout(page_type, slug)
-    placement = layout.placement(placement_id)
-    if placement is None:
-        ids = ", ".join(p.id for p in layout.placements())
-        abort(404, f"Page type {page_type!r} has no placement {placement_id!r}; it has: {ids}.")
+    placement = known_placement(layout, placement_id)
 
     def build(assembly: Assembly) -> tuple[bytes, str]:
         return "".join(str(item.html) for item in assembly.rendered).encode(), "text/html"
 
-    return serve(core, _pipeline(), layout, slug, f"widget:{placement_id}", [placement], build)
+    return add_links(serve(core, _pipeline(), layout, slug, f"widget:{placement_id}",
+                           [placement], build), core, [placement])
+
+
+def known_placement(layout: Layout, placement_id: str) -> Placement:
+    placement = layout.placement(placement_id)
+    if placement is None:
+        ids = ", ".join(p.id for p in layout.placements())
+        raise NoSuchFragment(f"Page type {layout.page_type!r} has no placement "
+                             f"{placement_id!r}; it has: {ids}.")
+    return placement
 
 
 @blueprint.get("/static/widgets/<name>/<path:filename>")
@@ -162,13 +187,18 @@ def _pipeline() -> PagePipeline:
 
 def _layout(page_type: str, slug: str) -> tuple[Core, Layout]:
     """The app's core and the page type's layout (404 for an unknown one or a bad slug)."""
+    core, layout = known_layout(page_type)
+    if not SLUG.match(slug) or len(slug) > 200:
+        abort(404, f"No {layout.subject} {slug!r}.")
+    return core, layout
+
+
+def known_layout(page_type: str) -> tuple[Core, Layout]:
     core = get_core()
     layout = core.layouts.get(page_type)
     if layout is None:
         known = ", ".join(sorted(core.layouts.layouts)) or "(none)"
-        abort(404, f"Unknown page type {page_type!r}; page types: {known}.")
-    if not SLUG.match(slug) or len(slug) > 200:
-        abort(404, f"No {layout.subject} {slug!r}.")
+        raise NoSuchFragment(f"Unknown page type {page_type!r}; page types: {known}.")
     return core, layout
 
 

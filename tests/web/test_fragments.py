@@ -156,3 +156,72 @@ def test_widget_endpoint_matches_the_placement_in_the_page(demo_app: Flask) -> N
         response = demo_client.get(f"/widgets/article/{SEED_SLUG}/{placement}")
         assert response.status_code == 200
         assert response.get_data(as_text=True) in page, placement
+
+
+def links_of(response: Any) -> list[tuple[str, str]]:
+    """The (URL, rel) pairs of a response's Link header, in order."""
+    return re.findall(r'<([^>]+)>; rel="([^"]+)"', response.headers.get("Link", ""))
+
+
+def test_region_and_widget_link_their_assets_for_tailor(demo_app: Flask) -> None:
+    client = demo_app.test_client()
+    main = client.get(f"/fragments/article/{SEED_SLUG}/main")
+    links = links_of(main)
+    assert {rel for _, rel in links} == {"stylesheet"}  # no widget here has a script
+    urls = [url for url, _ in links]
+    # absolute (the host page is not ours), fingerprinted, the core stylesheet first
+    assert [re.sub(r"/[0-9a-f]{12}/", "/", url) for url in urls] == [
+        "http://localhost/assets/layoutserver.css",
+        "http://localhost/assets/widgets/article_body/article_body.css",
+        "http://localhost/assets/widgets/author_box/author_box.css",
+        "http://localhost/assets/widgets/latest_news/news_list.css",
+    ]
+    for url in urls:  # each is served, for a year
+        asset = client.get(url.removeprefix("http://localhost"))
+        assert asset.status_code == 200 and "immutable" in asset.headers["Cache-Control"]
+    widget = client.get(f"/widgets/article/{SEED_SLUG}/must-read")
+    assert [re.sub(r"/[0-9a-f]{12}/", "/", url) for url, _ in links_of(widget)] == [
+        "http://localhost/assets/layoutserver.css",
+        "http://localhost/assets/widgets/must_read/news_list.css",
+    ]
+
+
+SCRIPTED_LAYOUT = """
+subject = "article"
+[[regions]]
+name = "header"
+[[regions.placements]]
+widget = "date_bar"
+[[regions.placements]]
+widget = "test_scripted"
+id = "scripted"
+"""
+
+
+def test_links_use_the_site_base_url_and_name_scripts(make_app: Any) -> None:
+    app = make_app(layouts={"article": SCRIPTED_LAYOUT},
+                   settings={"SITE_BASE_URL": "https://news.example.com"})
+    client = app.test_client()
+    links = links_of(client.get(f"/fragments/article/{SEED_SLUG}/header"))
+    assert [(re.sub(r"/[0-9a-f]{12}/", "/", url), rel) for url, rel in links] == [
+        ("https://news.example.com/assets/layoutserver.css", "stylesheet"),
+        ("https://news.example.com/assets/widgets/date_bar/date_bar.css", "stylesheet"),
+        ("https://news.example.com/static/scripted.css", "stylesheet"),
+        ("https://news.example.com/static/scripted.js", "fragment-script"),
+    ]
+    assert links_of(client.get(f"/widgets/article/{SEED_SLUG}/scripted")) == [
+        links[0], links[2], links[3]]
+    document = client.get(f"/fragments/article/{SEED_SLUG}", headers=JSON).get_json()
+    assert document["assets"]["js"] == ["/static/scripted.js"]
+
+
+def test_json_lists_the_assets_in_the_order_the_page_loads_them(make_app: Any) -> None:
+    app = make_app(settings={"WIDGETS_DISABLED": ["ad_spot"], "PAGE_CSS": "link"})
+    client = app.test_client()
+    page = client.get(SEED_PATH).get_data(as_text=True)
+    linked = re.findall(r'<link rel="stylesheet" href="([^"]+)">', page)
+    scripts = re.findall(r'<script src="([^"]+)" defer>', page)
+    assets = client.get(f"/fragments/article/{SEED_SLUG}", headers=JSON).get_json()["assets"]
+    assert assets["css"] == linked
+    assert assets["css"][0].startswith("/assets/") and "layoutserver.css" in assets["css"][0]
+    assert assets["js"] == scripts
