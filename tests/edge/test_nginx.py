@@ -93,7 +93,7 @@ def test_readers_get_their_own_ads_in_the_kept_page(edge: Any) -> None:
             assert internal not in response_headers, internal
         assert ARTICLE in page and "<!--#" not in page and "esi:" not in page
         assert page.startswith("<!doctype html>") and page.count("</html>") == 1
-        assert page.count('class="ad-spot"') == 5 and 'class="ad-slot"' not in page
+        assert page.count('class="ad-spot"') == 5 and 'data-slot="' not in page
         pages[name] = page
     # one frame per page view, with its reader's query (the ad key-values)
     assert origin.frames == [SEED_PATH + query for query, _headers in readers.values()]
@@ -149,7 +149,7 @@ def test_with_the_origin_down_the_kept_page_shows_with_empty_slots(edge: Any) ->
     status, headers, page = front.get(SEED_PATH)
     assert status == 200
     assert ARTICLE in page and page.count("</html>") == 1
-    assert page.count('class="ad-slot"') == 5 and 'class="ad-spot"' not in page
+    assert page.count('data-slot="') == 5 and 'class="ad-spot"' not in page
     assert "<!--#" not in page and "Bad Gateway" not in page and "nginx" not in page
     assert headers["cache-control"] == "no-store"
 
@@ -163,5 +163,5 @@ def test_a_frame_that_fails_or_stalls_leaves_the_page_with_empty_slots(edge: Any
         setattr(trouble, failure, False)
         assert status == 200, failure
         assert ARTICLE in page and page.count("</html>") == 1, failure
-        assert page.count('class="ad-slot"') == 5 and 'class="ad-spot"' not in page, failure
+        assert page.count('data-slot="') == 5 and 'class="ad-spot"' not in page, failure
         assert "Error" not in page and "<!--#" not in page, failure

@@ -65,7 +65,7 @@ def test_readers_get_their_own_frames_and_one_decision_per_page_view(edge: Any) 
         for internal in ("surrogate-control", "surrogate-key", "xkey", "x-reader-frame"):
             assert internal not in response_headers
         assert "esi:include" not in page and "East Turkistan" in page
-        assert 'class="ad-slot"' not in page  # every slot decided, none left empty
+        assert 'data-slot="' not in page  # every slot decided, none left empty
         pages[name] = page
     # one frame per page view, each with its own reader's query (the ad key-values)
     assert origin.frames == [SEED_PATH + query for query, _headers in readers.values()]

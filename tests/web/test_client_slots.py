@@ -52,7 +52,7 @@ def test_behind_an_esi_edge_ad_slots_stay_client_slots(make_app: Callable[..., F
     response = client.get(SEED_PATH, headers={"Surrogate-Capability": 'edge="ESI/1.0"'})
     page = response.get_data(as_text=True)
     assert "esi:include" not in page
-    assert page.count('class="ad-slot"') == len(SLOTS)
+    assert page.count('data-slot="') == len(SLOTS)
     assert response.headers["Cache-Control"] == shared(120)
 
 
