@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LAST_GOOD_TTL = 24 * 3600
+LAST_GOOD_PREFIX = "good:"
+"""Starts the key of every last good copy (the in-process cache keeps them apart)."""
 
 
 class LocalMemo:
@@ -94,7 +96,7 @@ class FragmentCache:
             self.breaker.trip(error)
 
     def get_last_good(self, key: str) -> Any:
-        return self.get(f"good:{key}")
+        return self.get(LAST_GOOD_PREFIX + key)
 
     def set_last_good(self, key: str, value: Any) -> None:
-        self.set(f"good:{key}", value, LAST_GOOD_TTL)
+        self.set(LAST_GOOD_PREFIX + key, value, LAST_GOOD_TTL)
