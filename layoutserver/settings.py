@@ -48,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     # entry). Only BoundedMemoryCache reads them (CACHE_THRESHOLD counts SimpleCache's entries).
     "CACHE_MAX_BYTES": 128 * 1024 * 1024,
     "CACHE_LAST_GOOD_MAX_BYTES": 32 * 1024 * 1024,
+    # Each worker's memo of finished bodies in front of the cache (any backend), in bytes.
+    "CACHE_MEMO_MAX_BYTES": 32 * 1024 * 1024,
     "CACHE_KEY_PREFIX": "ls:",
     # Layout files (one TOML file per page type).
     "LAYOUTS_DIR": "config/layouts",
@@ -229,7 +231,7 @@ def _cache_backend(config: Config) -> None:
                             f"not {redis_url!r}")
     if not config["CACHE_TYPE"]:
         config["CACHE_TYPE"] = "RedisCache" if redis_url else IN_PROCESS_CACHE
-    for key in ("CACHE_MAX_BYTES", "CACHE_LAST_GOOD_MAX_BYTES"):
+    for key in ("CACHE_MAX_BYTES", "CACHE_LAST_GOOD_MAX_BYTES", "CACHE_MEMO_MAX_BYTES"):
         value = config[key]
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise SettingsError(f"{key} must be a positive whole number of bytes, not {value!r}")

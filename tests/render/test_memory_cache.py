@@ -3,11 +3,13 @@ fresh entries, a full cache costs a write what an empty one does, and it is the 
 
 from __future__ import annotations
 
+import json
 import pickle
 import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,11 +18,12 @@ from support import SEED_PATH
 
 from layoutserver import create_app
 from layoutserver.core import get_core
-from layoutserver.render.fragment_cache import LAST_GOOD_PREFIX, LAST_GOOD_TTL
+from layoutserver.render.fragment_cache import LAST_GOOD_PREFIX, LAST_GOOD_TTL, LocalMemo
 from layoutserver.render.memory_cache import ENTRY_OVERHEAD, BoundedMemoryCache
 from layoutserver.settings import IN_PROCESS_CACHE, SettingsError
 
 KB = 1024
+DEMO_CONTENT = Path(__file__).resolve().parents[2] / "layoutserver" / "demo" / "content.json"
 
 
 def _value(number: int, size: int = KB) -> str:
@@ -167,3 +170,35 @@ def test_the_default_in_process_cache_is_bounded_in_bytes(make_app: Any) -> None
 def test_a_byte_bound_that_is_not_a_positive_whole_number_is_refused(value: object) -> None:
     with pytest.raises(SettingsError, match="CACHE_MAX_BYTES must be a positive whole number"):
         create_app({"CACHE_MAX_BYTES": value})
+
+
+def test_the_body_memo_is_bounded_in_bytes_and_keeps_the_latest() -> None:
+    memo = LocalMemo(max_bytes=10 * KB)
+    later = time.monotonic() + 300
+    for number in range(100):
+        memo.put(("body", number), _value(number), later, weight=KB)
+        assert memo.stored_bytes <= 10 * KB
+    assert memo.get(("body", 99)) == _value(99)
+    assert memo.get(("body", 90)) == _value(90)
+    assert memo.get(("body", 89)) is None
+    memo.put(("body", 99), "again", later, weight=2 * KB)  # replaced, counted once
+    assert memo.stored_bytes == 10 * KB
+    memo.put("too large", "x", later, weight=11 * KB)
+    assert memo.get("too large") is None
+
+
+def test_a_worker_s_caches_stay_within_their_bounds_over_many_pages(make_app: Any) -> None:
+    """Every article and section page of the demo: more than the bounds hold."""
+    app = make_app(settings={"CACHE_MAX_BYTES": 60 * KB, "CACHE_LAST_GOOD_MAX_BYTES": 20 * KB,
+                             "CACHE_MEMO_MAX_BYTES": 40 * KB, "WIDGETS_DISABLED": ["ad_spot"]})
+    fragments = get_core(app).fragments
+    client = app.test_client()
+    demo = json.loads(DEMO_CONTENT.read_text(encoding="utf-8"))
+    paths = [*(f"/pages/article/{item['slug']}" for item in demo["articles"]),
+             *(f"/pages/section/{item['slug']}" for item in demo["sections"])]
+    for path in paths:
+        assert client.get(path).status_code == 200, path
+        assert fragments.local.stored_bytes <= 40 * KB
+        fresh, last_good = fragments.backend.stored_bytes()
+        assert fresh <= 60 * KB and last_good <= 20 * KB
+    assert fragments.local.stored_bytes > 20 * KB  # it did fill up
