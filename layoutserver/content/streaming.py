@@ -164,7 +164,7 @@ def _located(messages: list[str], batch: list[Item]) -> list[str]:
 def import_items(database: Database, items: Iterator[Item], batch_size: int = BATCH_SIZE,
                  on_batch: Callable[[Progress], None] | None = None) -> Progress:
     """Write ``items`` batch by batch (see the module docstring); raises
-    :class:`ContentImportError` with what the batches before the bad one wrote."""
+    :class:`StoppedImport` at a bad item, with what the batches before its own wrote."""
     progress = Progress()
     batches = _batches(items, batch_size)
     while True:

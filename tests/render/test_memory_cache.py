@@ -189,7 +189,8 @@ def test_the_body_memo_is_bounded_in_bytes_and_keeps_the_latest() -> None:
 
 def test_a_worker_s_caches_stay_within_their_bounds_over_many_pages(make_app: Any) -> None:
     """Every article and section page of the demo: more than the bounds hold."""
-    app = make_app(settings={"CACHE_MAX_BYTES": 60 * KB, "CACHE_LAST_GOOD_MAX_BYTES": 20 * KB,
+    app = make_app(settings={"CACHE_TYPE": IN_PROCESS_CACHE,
+                             "CACHE_MAX_BYTES": 60 * KB, "CACHE_LAST_GOOD_MAX_BYTES": 20 * KB,
                              "CACHE_MEMO_MAX_BYTES": 40 * KB, "WIDGETS_DISABLED": ["ad_spot"]})
     fragments = get_core(app).fragments
     client = app.test_client()
