@@ -65,6 +65,8 @@ PARAGRAPH = ("The council met on Tuesday to weigh the budget for the coming year
 BODY_PARAGRAPHS = 21
 TOKEN_ROLE = "viewer"
 ADMIN_PAGE_SIZE = 50
+CHECK_TIMEOUT = 120
+"""Seconds a checking request may wait: behind it may be a slow page's queued requests."""
 
 
 
@@ -192,17 +194,21 @@ def worker_rss_mb(master: int) -> list[float]:
 
 
 def check(base: str, path: str, headers: dict[str, str] | None = None) -> None:
-    status, _headers, body = fetch_with(base + path, headers or {})
+    """``path`` answers 200 (waiting for the requests a slow page's run left queued)."""
+    try:
+        status, _headers, body = fetch_with(base + path, headers or {})
+    except OSError as error:
+        raise BenchError(f"{base + path}: {error}") from error
     if status != 200:
         raise BenchError(f"{base + path} answered {status}: {body[:300]!r}")
 
 
 def fetch_with(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
     if not headers:
-        return fetch(url)
+        return fetch(url, timeout=CHECK_TIMEOUT)
     request = urllib.request.Request(url, headers=headers)  # loopback only
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=CHECK_TIMEOUT) as response:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read()
