@@ -44,13 +44,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from pages import IN_PROCESS_CACHE
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED_PATH = "/pages/article/east-turkistan-government-in-exile-condemns-china-pakistan-cooperation"
 #: URL -> (path, cache type, widgets disabled): as bench/pages.py's servers.
 URLS = {
-    "null": ("/_bench/null", "SimpleCache", "ad_spot"),
-    "warm": (SEED_PATH, "SimpleCache", "ad_spot"),
-    "ads": (SEED_PATH, "SimpleCache", ""),
+    "null": ("/_bench/null", IN_PROCESS_CACHE, "ad_spot"),
+    "warm": (SEED_PATH, IN_PROCESS_CACHE, "ad_spot"),
+    "ads": (SEED_PATH, IN_PROCESS_CACHE, ""),
     "nocache": (SEED_PATH, "NullCache", "ad_spot"),
 }
 WARMUP = 30

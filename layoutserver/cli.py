@@ -4,7 +4,7 @@
     layoutserver layouts check       validate config/layouts/*.toml without serving
     layoutserver db upgrade          apply the schema migrations (db init is the same)
     layoutserver db revision -m MSG  autogenerate a migration from the models (for developers)
-    layoutserver content import F    import content from a JSON file (idempotent)
+    layoutserver content import F    import content from a JSON or JSON Lines file, in batches
     layoutserver ads import F        import an ad configuration from a JSON file (idempotent)
     layoutserver ads flush           copy the Redis ad counters into the database (idempotent)
     layoutserver demo load           migrate the schema and import the demo content and ads
@@ -21,7 +21,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -38,7 +38,7 @@ from layoutserver.ads.extension import get_ads
 from layoutserver.auth import tokens as api_tokens
 from layoutserver.auth import users as console_users
 from layoutserver.auth.roles import ROLES
-from layoutserver.content.importer import ContentImportError, import_file
+from layoutserver.content.streaming import BATCH_SIZE, Progress, StoppedImport, import_path
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 
@@ -156,10 +156,15 @@ def content() -> None:
 
 @content.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--progress/--no-progress", default=None,
+              help="A progress bar on stderr (default: when stderr is a terminal).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=BATCH_SIZE, show_default=True,
+              help="Items written per transaction.")
 @with_appcontext
-def content_import(path: Path) -> None:
-    """Import sections, authors, articles and editorial lists from a JSON file."""
-    _import(path)
+def content_import(path: Path, progress: bool | None, batch_size: int) -> None:
+    """Import sections, authors, articles and editorial lists from a JSON file, or a JSON
+    Lines file (.jsonl, .ndjson), in batches (docs/content-format.md)."""
+    _import(path, progress, batch_size)
 
 
 @main.group()
@@ -344,13 +349,42 @@ def _when(moment: datetime | None) -> str:
     return "-" if moment is None else moment.isoformat(timespec="seconds")
 
 
-def _import(path: Path) -> None:
-    try:
-        report = import_file(get_database(), path)
-    except ContentImportError as exc:
-        click.echo(f"{path}: nothing imported:\n{exc}", err=True)
-        sys.exit(1)
-    click.echo(f"{path}: {report}")
+def _import(path: Path, progress: bool | None = False, batch_size: int = BATCH_SIZE) -> None:
+    """A content import in batches, with a summary; a progress bar on stderr when it is a
+    terminal (or a line per tenth of the file with ``--progress`` when it is not)."""
+    terminal = sys.stderr.isatty()
+    show = terminal if progress is None else progress
+    size = path.stat().st_size
+    started = time.monotonic()
+    bar_context = (click.progressbar(length=size, label="importing", file=sys.stderr)
+                   if show and terminal else nullcontext())
+    with bar_context as bar:
+        tenths = [0]
+
+        def advance(done: Progress) -> None:
+            if bar is not None:
+                bar.update(done.bytes_read - bar.pos)
+            elif show and done.bytes_read * 10 >= (tenths[0] + 1) * size:
+                tenths[0] = done.bytes_read * 10 // max(size, 1)
+                rate = done.items / max(time.monotonic() - started, 1e-6)
+                click.echo(f"importing: {done.bytes_read * 100 // max(size, 1)}%, "
+                           f"{done_text(done)}, {rate:.0f} items/s", err=True)
+
+        try:
+            done = import_path(get_database(), path, batch_size, advance)
+        except StoppedImport as exc:
+            written = (f"{done_text(exc.done)} written before it; correct the document and run "
+                       f"the import again to complete it" if exc.done.batches
+                       else "nothing imported")
+            click.echo(f"{path}: stopped at a bad item, {written}:\n{exc}", err=True)
+            sys.exit(1)
+    seconds = time.monotonic() - started
+    click.echo(f"{path}: {done.report} ({done_text(done)} in {seconds:.1f} s)")
+
+
+def done_text(done: Progress) -> str:
+    return (f"{done.items} item{'s' if done.items != 1 else ''} in {done.batches} "
+            f"batch{'es' if done.batches != 1 else ''}")
 
 
 def _import_ads(path: Path) -> None:

@@ -40,7 +40,8 @@ class Core:
         # The backend itself, not the Cache proxy, which finds it through the app context on
         # every call.
         backend = app.extensions["cache"][cache]
-        self.fragments = FragmentCache(backend, enabled=config["CACHE_TYPE"] != "NullCache")
+        self.fragments = FragmentCache(backend, enabled=config["CACHE_TYPE"] != "NullCache",
+                                       local_max_bytes=config["CACHE_MEMO_MAX_BYTES"])
         self.pool = RenderPool(config["RENDER_THREADS"])
         self.renderer = Renderer(registry, self.fragments, self.pool,
                                  config["WIDGET_BUDGET_MS"] / 1000,

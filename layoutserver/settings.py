@@ -38,11 +38,18 @@ DEFAULTS: dict[str, Any] = {
     # Seconds between flushes of the Redis ad counters into the database (0: no background
     # flush; `layoutserver ads flush` then does it).
     "ADS_FLUSH_SECONDS": 5,
-    # flask-caching. Unset: RedisCache on REDIS_URL when there is one, else SimpleCache (the
-    # in-process default). NullCache disables caching.
+    # flask-caching. Unset: RedisCache on REDIS_URL when there is one, else the in-process
+    # BoundedMemoryCache (layoutserver/render/memory_cache.py). NullCache disables caching.
     "CACHE_TYPE": None,
     "CACHE_DEFAULT_TIMEOUT": 300,
     "CACHE_THRESHOLD": 20000,
+    # The in-process cache's bounds per worker, in bytes: fresh fragments and bodies, and the
+    # widgets' last good copies (kept a day, in a space of their own: they never evict a fresh
+    # entry). Only BoundedMemoryCache reads them (CACHE_THRESHOLD counts SimpleCache's entries).
+    "CACHE_MAX_BYTES": 128 * 1024 * 1024,
+    "CACHE_LAST_GOOD_MAX_BYTES": 32 * 1024 * 1024,
+    # Each worker's memo of finished bodies in front of the cache (any backend), in bytes.
+    "CACHE_MEMO_MAX_BYTES": 32 * 1024 * 1024,
     "CACHE_KEY_PREFIX": "ls:",
     # Layout files (one TOML file per page type).
     "LAYOUTS_DIR": "config/layouts",
@@ -213,13 +220,21 @@ REDIS_TIMEOUT_SECONDS = 0.25
 this long before the circuit breaker (``layoutserver.breaker``) skips it for a while."""
 
 
+IN_PROCESS_CACHE = "layoutserver.render.memory_cache.BoundedMemoryCache"
+"""The default ``CACHE_TYPE`` without Redis: bounded in bytes (``CACHE_MAX_BYTES``)."""
+
+
 def _cache_backend(config: Config) -> None:
     redis_url = config["REDIS_URL"]
     if redis_url and not str(redis_url).startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError(f"REDIS_URL must start with redis://, rediss:// or unix://, "
                             f"not {redis_url!r}")
     if not config["CACHE_TYPE"]:
-        config["CACHE_TYPE"] = "RedisCache" if redis_url else "SimpleCache"
+        config["CACHE_TYPE"] = "RedisCache" if redis_url else IN_PROCESS_CACHE
+    for key in ("CACHE_MAX_BYTES", "CACHE_LAST_GOOD_MAX_BYTES", "CACHE_MEMO_MAX_BYTES"):
+        value = config[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise SettingsError(f"{key} must be a positive whole number of bytes, not {value!r}")
     if config["CACHE_TYPE"] == "RedisCache":
         config.setdefault("CACHE_REDIS_URL", redis_url)
         options = dict(config.get("CACHE_OPTIONS") or {})

@@ -46,6 +46,7 @@ from layoutserver.core import get_core
 from layoutserver.db import get_database
 from layoutserver.layouts import Layout, Placement, Region
 from layoutserver.scratch import DatabaseServer, ScratchDatabases
+from layoutserver.settings import IN_PROCESS_CACHE
 from layoutserver.widgets import ArticleView, RequestView, Widget
 
 #: A PostgreSQL server (``postgresql+psycopg://user@host:port/maintenance_db``) to make each
@@ -185,7 +186,7 @@ def layoutserver_settings(
         **({"REDIS_URL": layoutserver_redis_url,
             "CACHE_KEY_PREFIX": f"t{uuid.uuid4().hex[:12]}:"} if layoutserver_redis_url else {}),
         "LAYOUTS_DIR": str(layouts),
-        "CACHE_TYPE": "SimpleCache",
+        "CACHE_TYPE": IN_PROCESS_CACHE,
         "SITE_TIMEZONE": "UTC",
         "SITE_NOW": "2030-01-01T12:00:00",
         # Roomy, so a busy test machine does not turn a render into its fallback.

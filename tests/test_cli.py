@@ -199,3 +199,40 @@ def test_content_import_of_a_valid_file(cli_database_url: str, tmp_path: Path) -
     assert result.exit_code == 0, result.output
     assert f"{path}: 1 created, 0 updated, 0 unchanged" in result.stdout
     assert count_rows(cli_database_url, Section) == 1
+
+
+def test_content_import_of_json_lines_with_a_progress_bar_and_a_summary(
+    cli_database_url: str, tmp_path: Path
+) -> None:
+    assert run("db", "init").exit_code == 0
+    path = tmp_path / "content.jsonl"
+    path.write_text("".join(json.dumps({"section": {"slug": f"s{n}", "name": f"S{n}"}}) + "\n"
+                            for n in range(7)))
+    result = run("content", "import", "--progress", "--batch-size", "3", str(path))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{path}: 7 created, 0 updated, 0 unchanged (7 items in 3 batches in "\
+        f"{result.stdout.split(' in ')[-1]}"
+    # Not a terminal: a line per tenth of the file (here, per batch) instead of a bar.
+    assert result.stderr.splitlines()[-1].startswith("importing: 100%, 7 items in 3 batches, ")
+    assert len(result.stderr.splitlines()) == 3
+    assert count_rows(cli_database_url, Section) == 7
+    quiet = run("content", "import", str(path))  # no terminal, no flag: no bar
+    assert quiet.stderr == ""
+    assert "0 created, 0 updated, 7 unchanged (7 items in 1 batch in " in quiet.stdout
+
+
+def test_content_import_stopped_half_way_says_what_it_wrote(
+    cli_database_url: str, tmp_path: Path
+) -> None:
+    assert run("db", "init").exit_code == 0
+    path = tmp_path / "content.jsonl"
+    lines = [json.dumps({"section": {"slug": f"s{n}", "name": f"S{n}"}}) for n in range(5)]
+    lines.insert(3, json.dumps({"section": {"slug": "Not A Slug", "name": "Bad"}}))
+    path.write_text("\n".join(lines) + "\n")
+    result = run("content", "import", "--batch-size", "2", str(path))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"{path}: stopped at a bad item, 2 items in 1 batch written before it; correct the "
+        "document and run the import again to complete it:\n")
+    assert "line 4 (section).slug: " in result.stderr
+    assert count_rows(cli_database_url, Section) == 2

@@ -26,16 +26,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LAST_GOOD_TTL = 24 * 3600
+LAST_GOOD_PREFIX = "good:"
+"""Starts the key of every last good copy (the in-process cache keeps them apart)."""
 
 
 class LocalMemo:
     """A small per-process memo in front of the shared cache, for finished bodies: a warm hit
     then costs a dict lookup instead of a backend round trip and an unpickling. Entries carry
-    their own expiry (a body keeps the TTL it was stored with, wherever it is read from)."""
+    their own expiry (a body keeps the TTL it was stored with, wherever it is read from) and
+    their weight in bytes; past ``max_bytes`` the oldest stored go first."""
 
-    def __init__(self, capacity: int) -> None:
-        self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
-        self._capacity = capacity
+    def __init__(self, max_bytes: int) -> None:
+        self._entries: OrderedDict[Hashable, tuple[float, Any, int]] = OrderedDict()
+        self.max_bytes = max_bytes
+        self.stored_bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> Any:
@@ -44,29 +48,39 @@ class LocalMemo:
             return None
         if entry[0] <= time.monotonic():
             with self._lock:
-                self._entries.pop(key, None)
+                if self._entries.get(key) is entry:
+                    del self._entries[key]
+                    self.stored_bytes -= entry[2]
             return None
         return entry[1]
 
-    def put(self, key: Hashable, value: Any, expires: float) -> None:
+    def put(self, key: Hashable, value: Any, expires: float, weight: int) -> None:
+        """Keep ``value`` until ``expires`` (monotonic); ``weight``: its size in bytes."""
+        if weight > self.max_bytes:
+            return
         with self._lock:
-            self._entries[key] = (expires, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._capacity:
-                self._entries.popitem(last=False)
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.stored_bytes -= old[2]
+            self._entries[key] = (expires, value, weight)
+            self.stored_bytes += weight
+            while self.stored_bytes > self.max_bytes:
+                self.stored_bytes -= self._entries.popitem(last=False)[1][2]
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self.stored_bytes = 0
 
 
 class FragmentCache:
-    def __init__(self, cache: BaseCache, enabled: bool = True, local_capacity: int = 2000) -> None:
+    def __init__(self, cache: BaseCache, enabled: bool = True,
+                 local_max_bytes: int = 32 * 1024 * 1024) -> None:
         self.backend = cache
         """The flask-caching backend itself (health checks probe it)."""
         self.enabled = enabled
         """False under NullCache: nothing is stored, not even in the local memo."""
-        self.local = LocalMemo(local_capacity)
+        self.local = LocalMemo(local_max_bytes)
         self.breaker = Breaker("fragment cache")
         """After a backend error (a shared Redis gone), the backend is skipped for a while:
         misses, rendered, instead of a socket timeout per lookup."""
@@ -94,7 +108,7 @@ class FragmentCache:
             self.breaker.trip(error)
 
     def get_last_good(self, key: str) -> Any:
-        return self.get(f"good:{key}")
+        return self.get(LAST_GOOD_PREFIX + key)
 
     def set_last_good(self, key: str, value: Any) -> None:
-        self.set(f"good:{key}", value, LAST_GOOD_TTL)
+        self.set(LAST_GOOD_PREFIX + key, value, LAST_GOOD_TTL)

@@ -19,6 +19,7 @@ frame itself, with the page (empty slots, shared pieces included) as the include
 
 from __future__ import annotations
 
+import pickle
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
 
 #: A cached body is kept at most this long, whatever the widgets inside allow.
 BODY_TTL_CAP = 3600
+#: Bytes counted per body in a process's memo beyond its pickle: the key (a tuple of some ten
+#: short strings, the facts), the unpickled objects' headers, the dictionary slot; an estimate.
+MEMO_ENTRY_OVERHEAD = 1024
 #: Vary keys whose values come from the request rather than the page or the site clock.
 READER_KEYS = frozenset({"device", "locale", "consent"})
 
@@ -300,7 +304,7 @@ class PagePipeline:
             return None
         left = cached.expires_at - time.time()
         if left > 0:
-            fragments.local.put(facts, cached, time.monotonic() + left)
+            fragments.local.put(facts, cached, time.monotonic() + left, _weight(cached))
         return cached
 
     def _store(self, facts: tuple[str, ...], entry: CachedBody, ttl: int) -> None:
@@ -308,7 +312,7 @@ class PagePipeline:
         if not fragments.enabled:
             return
         fragments.set(fragments.key(*facts), entry, ttl)
-        fragments.local.put(facts, entry, time.monotonic() + ttl)
+        fragments.local.put(facts, entry, time.monotonic() + ttl, _weight(entry))
 
 
 
@@ -339,6 +343,12 @@ def _marked(placement: Placement) -> RenderedPlacement:
     """A hole: the placement's mark, where its per-request output goes."""
     mark = Markup(LIVE_MARK.format(placement.id))  # noqa: S704 - an id of a loaded layout
     return RenderedPlacement(placement, mark, mark, "hole", 0.0, _HOLE_POLICY)
+
+
+def _weight(entry: CachedBody) -> int:
+    """The bytes a body takes in a process's memo: its pickle's length (the body, its shell's
+    segments, its subject) and the memo's bookkeeping."""
+    return len(pickle.dumps(entry, pickle.HIGHEST_PROTOCOL)) + MEMO_ENTRY_OVERHEAD
 
 
 def _ms(since: float) -> float:
