@@ -64,7 +64,7 @@ IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$'
 
 def init_app(app: Flask) -> Api:
     """Bind the API to ``app``; before ``layoutserver.web.init_app`` (see the module doc)."""
-    from layoutserver.api import ads, body_memo, catalog, content, decide, explain, reports
+    from layoutserver.api import ads, catalog, content, decide, decide_memo, explain, reports
 
     for name, value in DEFAULTS.items():
         app.config.setdefault(name, value)
@@ -72,7 +72,7 @@ def init_app(app: Flask) -> Api:
     if assets is not None:
         app.config.setdefault("OPENAPI_SWAGGER_UI_URL", SWAGGER_ASSETS)
         app.register_blueprint(_assets_blueprint(assets))
-    body_memo.init_app(app)
+    decide_memo.init_app(app)
     api = Api(spec_kwargs={"security": [{SECURITY_SCHEME: []}], **_input_notes(app)})
     api.init_app(app)
     api.ma_plugin.converter.add_attribute_function(_mapping_size)

@@ -23,7 +23,7 @@ from layoutserver.ads.explain import MAX_SLOTS
 from layoutserver.ads.extension import get_ads
 from layoutserver.ads.reader import USER_KEY
 from layoutserver.ads.schemas import CODE_PATTERN, DEVICES
-from layoutserver.api.body_memo import MemoParser, known_body
+from layoutserver.api.decide_memo import MemoParser, known_body
 from layoutserver.api.headers import no_store
 from layoutserver.core import get_core
 from layoutserver.render.request_view import device_class, storage_consent
@@ -31,7 +31,7 @@ from layoutserver.validation import pattern, rule
 
 
 class DecideBlueprint(Blueprint):  # type: ignore[misc]
-    """Bodies validated before are answered from the app's memo (``api/body_memo.py``); a body
+    """Bodies validated before are answered from the app's memo (``api/decide_memo.py``); a body
     naming a user key is one reader's, and is not kept."""
 
     ARGUMENTS_PARSER = MemoParser(admit=lambda parsed: parsed["user_key"] is None)
@@ -112,7 +112,7 @@ class Decide(MethodView):
     def post(self, body: dict[str, Any]) -> Any:
         """Decide a page's slots together (page rules such as roadblocks and exclusions
         apply); each answer is ready to insert."""
-        # ``body`` may be shared with other requests (api/body_memo.py): read, never changed.
+        # ``body`` may be shared with other requests (api/decide_memo.py): read, never changed.
         config = current_app.config
         ads, page = get_ads(), body["page"]
         consent = storage_consent(request, config["CONSENT_HEADER"],

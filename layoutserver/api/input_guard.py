@@ -25,7 +25,7 @@ from typing import Any
 from flask import current_app, request
 from flask_smorest import abort
 
-from layoutserver.api.body_memo import known_body
+from layoutserver.api.decide_memo import known_body
 
 NUL = "\x00"
 MESSAGE = "NUL characters (U+0000) are not allowed."
@@ -44,7 +44,7 @@ DECIDE_MAX_BODY_BYTES = 64 * 1024
 def refuse_deep_json() -> None:
     """``before_request`` of ``/ads/decide``: 413 for a body over ``DECIDE_MAX_BODY_BYTES``,
     400 for a JSON body that cannot be parsed for its depth, or is nested deeper than
-    ``MAX_DEPTH``. A body validated before (``api/body_memo.py``) passed this already."""
+    ``MAX_DEPTH``. A body validated before (``api/decide_memo.py``) passed this already."""
     request.max_content_length = DECIDE_MAX_BODY_BYTES
     _refuse_long_query()
     if not known_body():

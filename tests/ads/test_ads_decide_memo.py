@@ -1,4 +1,4 @@
-"""/ads/decide's memo of validated bodies (``layoutserver/api/body_memo.py``): a body seen before
+"""/ads/decide's memo of validated bodies (``layoutserver/api/decide_memo.py``): a body seen before
 is not validated again, and nothing that validation would refuse, or one reader's body, is kept."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from layoutserver.api import body_memo
+from layoutserver.api import decide_memo
 from layoutserver.api.decide import DECIDE_REQUEST, DecideRequest
 
 PAGE = {"page_type": "article", "slug": "a-story", "section": "world", "tags": ["china"],
@@ -37,8 +37,8 @@ def post(app: Flask, body: Any, content_type: str = "application/json") -> Any:
     return app.test_client().post("/ads/decide", data=raw, content_type=content_type)
 
 
-def memo_of(app: Flask) -> body_memo.BodyMemo:
-    memo = body_memo.get_memo(app)
+def memo_of(app: Flask) -> decide_memo.DecideBodyMemo:
+    memo = decide_memo.get_memo(app)
     assert memo is not None
     return memo
 
@@ -84,7 +84,7 @@ def test_one_readers_body_is_not_kept(ads_app: Flask, loads: list[Any]) -> None:
 
 def test_large_bodies_are_not_kept(ads_app: Flask) -> None:
     body = {**BODY, "page": {**PAGE, "key_values": {f"k{n}": "v" * 90 for n in range(45)}}}
-    assert len(json.dumps(body)) > body_memo.MAX_BODY_BYTES
+    assert len(json.dumps(body)) > decide_memo.MAX_BODY_BYTES
     assert post(ads_app, body).status_code == 200
     assert len(memo_of(ads_app)) == 0
 
@@ -98,7 +98,7 @@ def test_a_full_memo_starts_again(small_app: Callable[..., Flask]) -> None:
 
 def test_zero_turns_it_off(small_app: Callable[..., Flask], loads: list[Any]) -> None:
     app = small_app(settings={"DECIDE_BODY_MEMO": 0})
-    assert body_memo.get_memo(app) is None
+    assert decide_memo.get_memo(app) is None
     assert post(app, BODY).status_code == post(app, BODY).status_code == 200
     assert len(loads) == 2
 

@@ -25,14 +25,14 @@ from typing import Any
 from flask import Flask, current_app, request
 from webargs.flaskparser import FlaskParser
 
-EXTENSION_KEY = "layoutserver.api.body_memo"
+EXTENSION_KEY = "layoutserver.api.decide_memo"
 SETTING = "DECIDE_BODY_MEMO"
 DEFAULT_SIZE = 1024
 #: ads.js's body for a page of a dozen slots and tags is a few hundred bytes.
 MAX_BODY_BYTES = 4096
 
 
-class BodyMemo:
+class DecideBodyMemo:
     """Validated bodies by their bytes (see the module doc)."""
 
     def __init__(self, size: int) -> None:
@@ -60,11 +60,11 @@ def init_app(app: Flask) -> None:
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise ValueError(f"{SETTING} must be a whole number of bodies, 0 (off) or more, not "
                          f"{size!r}")
-    app.extensions[EXTENSION_KEY] = BodyMemo(size) if size else None
+    app.extensions[EXTENSION_KEY] = DecideBodyMemo(size) if size else None
 
 
-def get_memo(app: Flask | None = None) -> BodyMemo | None:
-    memo: BodyMemo | None = (app or current_app).extensions.get(EXTENSION_KEY)
+def get_memo(app: Flask | None = None) -> DecideBodyMemo | None:
+    memo: DecideBodyMemo | None = (app or current_app).extensions.get(EXTENSION_KEY)
     return memo
 
 
@@ -78,7 +78,7 @@ def known_body() -> bool:
 
 
 class MemoParser(FlaskParser):
-    """webargs' Flask parser, answering a JSON body kept in the app's :class:`BodyMemo`
+    """webargs' Flask parser, answering a JSON body kept in the app's :class:`DecideBodyMemo`
     from it; ``admit(parsed)`` says whether a newly validated body may be kept. The memo is
     keyed by the bytes alone: one operation's parser (``/ads/decide``'s) uses it."""
 
