@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
+
 from layoutserver.ads.decisions.model import Consideration, PageRequest, SlotDecision
 from layoutserver.ads.decisions.snapshot import Snapshot
 from layoutserver.ads.extension import AdsExtension
+from layoutserver.ads.models import LineItem
 from layoutserver.core import Core
 from layoutserver.layouts import Layout
 from layoutserver.widgets import ArticleView
@@ -100,6 +103,7 @@ def explain_page(query: ExplainQuery, core: Core, ads: AdsExtension) -> Explanat
         user_key=query.user_key,
     )
     snapshot, decision = ads.server.decide(page, explain=True)
+    inactive = _inactive(ads, page.slots)
     explained = []
     for code in page.slots:
         slot = snapshot.slots.get(code)
@@ -107,9 +111,28 @@ def explain_page(query: ExplainQuery, core: Core, ads: AdsExtension) -> Explanat
         chosen = decision.slots[code]
         explained.append(SlotExplanation(
             slot=code, status=status, decision=None if chosen.empty else chosen,
-            considered=tuple(decision.considered.get(code, ())),
+            considered=(*decision.considered.get(code, ()), *inactive.get(code, ())),
         ))
     return Explanation(page, snapshot, tuple(explained))
+
+
+def _inactive(ads: AdsExtension, codes: tuple[str, ...]) -> dict[str, list[Consideration]]:
+    """The line items that are not active (draft, paused) and target each slot, their status
+    as the reason: the snapshot the engine decides from holds only active line items, and
+    "why isn't it serving?" is most often answered by "it is paused"."""
+    found: dict[str, list[Consideration]] = {}
+    with ads.sessions() as session:
+        rows = session.execute(
+            select(LineItem.id, LineItem.name, LineItem.status, LineItem.targeting)
+            .where(LineItem.status != "active").order_by(LineItem.name)
+        ).all()
+    for line_item_id, name, status, targeting in rows:
+        targeted = (targeting or {}).get("slots") or codes
+        for code in codes:
+            if code in targeted:
+                found.setdefault(code, []).append(
+                    Consideration(line_item_id, name, False, str(status)))
+    return found
 
 
 def _page_subject(
