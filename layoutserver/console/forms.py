@@ -56,13 +56,17 @@ class Field:
     """The fieldset it is shown in."""
     create_only: bool = False
     """The key: given when creating, shown read-only after."""
+    prompt: str = ""
+    """A select's first option, empty, shown until a choice is made: a new form then names
+    no value the user did not choose (a browser would preselect the first choice)."""
 
     @property
     def html_id(self) -> str:
         return "f-" + re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
 
     def options(self) -> Sequence[tuple[str, str]]:
-        return self.choices() if self.choices is not None else ()
+        choices = self.choices() if self.choices is not None else ()
+        return [("", self.prompt), *choices] if self.prompt else choices
 
 
 def read_form(fields: Sequence[Field], form: MultiDict[str, str], timezone: ZoneInfo,

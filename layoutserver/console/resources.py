@@ -168,7 +168,8 @@ CAMPAIGN = Resource(
     kind="campaign", domain="ads", path="campaigns", title="Campaigns", key="name",
     columns=("name", "advertiser"), filters=("advertiser",),
     fields=(Field("name", "Name", create_only=True),
-            Field("advertiser", "Advertiser", "select", choices=names("advertiser"))),
+            Field("advertiser", "Advertiser", "select", choices=names("advertiser"),
+                  empty="omit", prompt="(choose an advertiser)")),
     extras=("campaign",),
 )
 
@@ -178,13 +179,16 @@ LINE_ITEM = Resource(
     filters=("campaign", "status", "tier"),
     fields=(
         Field("name", "Name", create_only=True),
-        Field("campaign", "Campaign", "select", choices=names("campaign")),
+        Field("campaign", "Campaign", "select", choices=names("campaign"), empty="omit",
+              prompt="(choose a campaign)"),
         Field("status", "Status", "select", choices=fixed("draft", "active", "paused"),
               help="Only active line items serve."),
         Field("creatives", "Creatives", "multi", choices=names(
             "creative", label=lambda row: f"{row['name']} ({row['kind']} {row['size']})")),
         Field("tier", "Tier", "select", group=SCHEDULE,
-              choices=fixed("sponsorship", "standard", "house")),
+              choices=fixed("sponsorship", "standard", "house"),
+              help="Sponsorship serves before every standard line item, standard before "
+                   "house."),
         Field("priority", "Priority", "int", group=SCHEDULE,
               help="Inside a tier, a lower number serves first."),
         Field("weight", "Weight", "int", group=SCHEDULE,
@@ -236,7 +240,8 @@ CREATIVE = Resource(
         Field("kind", "Kind", "select", choices=fixed("image", "html", "text")),
         Field("size", "Size", help="WIDTHxHEIGHT, e.g. 300x250."),
         Field("click_url", "Click URL"),
-        Field("image_url", "Image URL", group="Image", help="http(s):// or a path from /."),
+        Field("image_url", "Image URL", group="Image",
+              help="http(s):// or a path from /; or empty, and upload the image once created."),
         Field("alt", "Alternative text", group="Image"),
         Field("html", "HTML", "textarea", group="HTML",
               help="Runs sandboxed in an iframe; %%CLICK_URL%% is the click URL."),

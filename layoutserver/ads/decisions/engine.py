@@ -180,7 +180,8 @@ def _house(snapshot: Snapshot, page: PageContext, run: SlotRun) -> SlotDecision 
 def _roadblock_reason(snapshot: Snapshot, run: SlotRun) -> str:
     """``roadblock: <name>``: the line item whose roadblock holds the slot, which is the
     question a trafficker asks next."""
-    holder = snapshot.line_items.get(run.decision.line_item_id) if run.decision else None
+    holder_id = run.decision.line_item_id if run.decision else None
+    holder = snapshot.line_items.get(holder_id) if holder_id is not None else None
     return f"roadblock: {holder.name}" if holder is not None else "roadblock"
 
 
