@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import json
 import logging
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from flask import Flask, g, has_request_context
 
 FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+REQUEST_ID: ContextVar[str] = ContextVar("layoutserver_request_id", default="-")
+"""The current request's id, set by ``layoutserver.web.request_id``: a render thread runs a
+request's render in a copy of its context (``render/renderer.py``), where there is no Flask
+request context but this is set."""
 
 
 class RequestIdFilter(logging.Filter):
@@ -18,7 +23,7 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         request_id = g.get("request_id") if has_request_context() else None
-        record.request_id = request_id or "-"
+        record.request_id = request_id or REQUEST_ID.get()
         return True
 
 
