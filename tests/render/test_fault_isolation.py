@@ -3,7 +3,6 @@ spot (its fallback, or its last good output), never the page, and is logged."""
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import re
@@ -13,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import timing_outcomes
+from support import json_log_lines, timing_outcomes
 from testwidgets import Slow
 
 from layoutserver.content.importer import import_content
 from layoutserver.db import get_database
-from layoutserver.logs import JsonFormatter, RequestIdFilter
 
 SEED_SLUG = "east-turkistan-government-in-exile-condemns-china-pakistan-cooperation"
 SEED_PATH = f"/pages/article/{SEED_SLUG}"
@@ -165,18 +163,9 @@ def test_a_raising_widget_is_timed_by_its_own_render_not_by_the_pages_wait(
 
 def test_a_render_threads_error_log_line_carries_the_request_id(make_app: Any) -> None:
     app = make_app(layouts={"article": RAISING}, settings={"RENDER_ON_MAIN_THREAD": False})
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RequestIdFilter())
-    logger = logging.getLogger("layoutserver")
-    logger.addHandler(handler)
-    try:
+    with json_log_lines("layoutserver") as lines:
         app.test_client().get(SEED_PATH, headers={"X-Request-Id": "req-render-7"})
-        logger.warning("after the request")
-    finally:
-        logger.removeHandler(handler)
-    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+        logging.getLogger("layoutserver").warning("after the request")
     failed = [line for line in lines if "test_raising failed" in line["message"]]
     assert [line["request_id"] for line in failed] == ["req-render-7"]
     assert "boom from test_raising" in failed[0]["exception"]
