@@ -1,6 +1,7 @@
 """The ``layoutserver`` command: Flask's CLI plus widgets, layouts, database and content commands.
 
     layoutserver widgets list        installed widgets: distribution, version, options; failures
+    layoutserver widgets new NAME    a widget package to start from, with passing tests
     layoutserver layouts check [--strict]   validate config/layouts/*.toml without serving
     layoutserver db upgrade          apply the schema migrations (db init is the same)
     layoutserver db revision -m MSG  autogenerate a migration from the models (for developers)
@@ -12,6 +13,7 @@
     layoutserver tokens revoke NAME  /  tokens list
     layoutserver users create NAME --role ROLE [--password-stdin]   a console user
     layoutserver users password NAME [--password-stdin]        a new password; sessions end
+    layoutserver users role NAME ROLE  another role; sessions end
     layoutserver users delete NAME  /  users list
 """
 
@@ -110,6 +112,23 @@ def widgets_list(as_json: bool) -> None:
         click.echo(f"DISABLED {off['name']} ({off['distribution']} "
                    f"{off['distribution_version']}, {off['source']}): not loaded, "
                    "WIDGETS_DISABLED names it")
+
+
+@widgets.command("new", with_appcontext=False)
+@click.argument("name")
+@click.option("--directory", "-d", type=click.Path(file_okay=False, path_type=Path),
+              default=Path(), show_default=True, help="Where to write the package's folder.")
+def widgets_new(name: str, directory: Path) -> None:
+    """Write a widget package to start from: NAME's widget, its entry point, and tests with
+    layoutserver's fixtures that pass as written."""
+    from layoutserver.new_widget import NewWidgetError, new_widget
+
+    try:
+        target = new_widget(name, directory)
+    except NewWidgetError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"wrote {target}")
+    click.echo(f"next: pip install -e '{target}[test]' && pytest {target}")
 
 
 @main.group()
