@@ -66,6 +66,8 @@ def listing(path: str) -> str:
                if request.args.get(name)}
     with get_database().session() as session:
         rows, total = resource.list_items(session, (page - 1) * PAGE_SIZE, PAGE_SIZE, filters)
+        if resource.add_columns is not None and rows:
+            resource.add_columns(session, rows)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     return render_template("console/list.html", resource=resource, rows=rows, total=total,
                            page=page, pages=pages, filters=filters)

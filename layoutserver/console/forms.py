@@ -24,6 +24,8 @@ FieldKind = Literal[
     "key_values", "caps", "dayparts",
 ]
 Choices = Callable[[], Sequence[tuple[str, str]]]
+FormChoices = Callable[[Mapping[str, Any]], Sequence[tuple[str, str]]]
+"""Choices that depend on what the form holds (a line item's creatives on its campaign)."""
 Errors = dict[str, list[str]]
 FORM_ERRORS = "_form"
 """The errors no field claims: shown above the form."""
@@ -49,6 +51,8 @@ class Field:
     kind: FieldKind = "text"
     help: str = ""
     choices: Choices | None = None
+    choices_for: FormChoices | None = None
+    """Used instead of ``choices`` when given: the choices for the form's current values."""
     empty: Literal["keep", "none", "omit", "parent"] = "keep"
     """What an empty text means: "" (keep), None (none), leave the field out (omit), or no
     object at all (parent: ``goal.metric`` left empty is no goal)."""
@@ -64,8 +68,12 @@ class Field:
     def html_id(self) -> str:
         return "f-" + re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
 
-    def options(self) -> Sequence[tuple[str, str]]:
-        choices = self.choices() if self.choices is not None else ()
+    def options(self, values: Mapping[str, Any] | None = None) -> Sequence[tuple[str, str]]:
+        """The choices, for a form holding ``values`` (what each field shows)."""
+        if self.choices_for is not None:
+            choices = self.choices_for(values or {})
+        else:
+            choices = self.choices() if self.choices is not None else ()
         return [("", self.prompt), *choices] if self.prompt else choices
 
 

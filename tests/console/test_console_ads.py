@@ -391,4 +391,22 @@ def test_choices_show_sizes_to_match_slots_and_creatives(adops: FlaskClient) -> 
     page = adops.get("/admin/line-items/new").get_data(as_text=True)
     assert "> news-2 (300x250)</label>" in page
     assert "> article-1 (320x50, 728x90)</label>" in page
-    assert "> spring-banner (html 728x90)</label>" in page
+    assert "> spring-banner (Spring Co, html 728x90)</label>" in page
+
+
+def test_a_line_items_creatives_are_its_campaigns_advertisers(adops: FlaskClient) -> None:
+    """Not every advertiser's: on a line item of Spring, another advertiser's creative is not
+    offered; one of no advertiser (a house creative) is."""
+    set_up(adops)
+    post(adops, "/admin/advertisers/new", {"name": "Other Co"})
+    for name, advertiser in (("other-banner", "Other Co"), ("house-banner", "")):
+        post(adops, "/admin/creatives/new", {**CREATIVE, "name": name, "advertiser": advertiser})
+    edited = adops.get("/admin/line-items/edit/Spring%20sale").get_data(as_text=True)
+    assert 'value="spring-banner" checked' in edited
+    assert 'value="house-banner"' in edited and "(no advertiser, html 728x90)" in edited
+    assert 'value="other-banner"' not in edited
+    prefilled = adops.get("/admin/line-items/new?campaign=Spring").get_data(as_text=True)
+    assert 'value="other-banner"' not in prefilled
+    unchosen = adops.get("/admin/line-items/new").get_data(as_text=True)
+    assert "> other-banner (Other Co, html 728x90)</label>" in unchosen  # no campaign yet
+
