@@ -83,6 +83,27 @@ def test_a_goal_draws_its_pace_line(console_app: Flask, client: FlaskClient) -> 
     assert "2024-10-09: 0 delivered, 9,000 on pace" in earlier
 
 
+def test_a_daily_goals_pace_is_todays(console_app: Flask, client: FlaskClient) -> None:
+    from layoutserver.ads import config_service as ads_service
+    from layoutserver.core import get_core
+    from layoutserver.db import get_database
+
+    with get_database(console_app).session() as session:
+        ads_service.update(session, "test", "line_item", ITEM,
+                           {"goal": {"metric": "impressions", "amount": 10, "period": "daily"},
+                            "pacing": "asap"},  # even pacing would hold it back at noon
+                           get_core(console_app).timezone)
+    serve_and_count(console_app.test_client(), 2)
+    sign_in(client, "adops")
+    listed = client.get("/admin/line-items").get_data(as_text=True)
+    row = re.search(rf'>{ITEM}</a>.*?</tr>', listed, re.S)
+    assert row, listed
+    assert '<td data-label="delivered">6 of 10 impressions today (60%)</td>' in row.group(0), \
+        re.findall(r'data-label="(?:delivered|pace)">[^<]*', row.group(0))
+    # at noon an even pace has delivered half of the day's 10: 6 is 120% of that
+    assert '<td data-label="pace">ahead (120% of even) (asap)</td>' in row.group(0)
+
+
 def test_the_overview_lists_line_items_and_top_slots(
     console_app: Flask, client: FlaskClient
 ) -> None:
