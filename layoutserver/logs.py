@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
-from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from flask import Flask, g, has_request_context
 
+from layoutserver.log_context import REQUEST_ID
+
 FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
-REQUEST_ID: ContextVar[str] = ContextVar("layoutserver_request_id", default="-")
-"""The current request's id, set by ``layoutserver.web.request_id``: a render thread runs a
-request's render in a copy of its context (``render/renderer.py``), where there is no Flask
-request context but this is set."""
 
 
 class RequestIdFilter(logging.Filter):

@@ -4,7 +4,6 @@ good output) when it fails or overruns."""
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import logging
 import time
@@ -19,6 +18,7 @@ from markupsafe import Markup, escape
 
 from layoutserver.content.scopes import ALL
 from layoutserver.layouts import Layout, Placement
+from layoutserver.log_context import carrying_request_id
 from layoutserver.registry import InstalledWidget, WidgetRegistry
 from layoutserver.render.fragment_cache import FragmentCache
 from layoutserver.render.pool import Job, RenderPool
@@ -275,9 +275,8 @@ class Renderer:
             self.track.record(widget.name, time.perf_counter() - started)
             return html, head, _ms(started)
 
-        # Run in a copy of the request thread's context variables, wherever it runs: its log
-        # lines carry the request's id (``layoutserver.logs``) on a render thread too.
-        return functools.partial(contextvars.copy_context().run, render)
+        # wherever it runs, its log lines carry the id of the request that made it
+        return carrying_request_id(render)
 
     def _collect(self, placement: Placement, installed: InstalledWidget, key: CacheKeys | None,
                  future: RenderFuture, deadline: float,

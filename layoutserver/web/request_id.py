@@ -1,6 +1,6 @@
 """A request id on every request: the caller's ``X-Request-Id`` when it is a sane token (a load
 balancer's), else a new one; echoed on the response and put on every log record, those of the
-request's renders on render threads included (:data:`layoutserver.logs.REQUEST_ID`)."""
+request's renders on render threads included (:mod:`layoutserver.log_context`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import secrets
 
 from flask import Flask, Response, g, request
 
-from layoutserver.logs import REQUEST_ID
+from layoutserver.log_context import REQUEST_ID
 
 HEADER = "X-Request-Id"
 ENVIRON_KEY = "HTTP_X_REQUEST_ID"
