@@ -1,5 +1,6 @@
-"""The WSGI entry point: ``gunicorn -c config/gunicorn.conf.py wsgi:app``."""
+"""The WSGI entry point: ``gunicorn -c config/gunicorn.conf.py wsgi:app``. An invalid layout
+or setting stops the server with its problems, printed once (``layoutserver.startup``)."""
 
-from layoutserver import create_app
+from layoutserver.startup import serving_app
 
-app = create_app()
+app = serving_app()

@@ -77,7 +77,13 @@ Path(METRICS_DIR).mkdir(parents=True, exist_ok=True)
 
 def on_starting(server: Any) -> None:
     """Start from empty metric files: values of a previous run's workers would add up (the
-    master's own, made while it built the app, go too: workers write files of their own)."""
+    master's own, made while it built the app, go too: workers write files of their own).
+    When workers build the app themselves, first check the layouts and settings here, so that
+    an invalid one is reported once, not by every worker (``layoutserver.startup``)."""
+    if not preload_app:
+        from layoutserver.startup import check_configuration
+
+        check_configuration()
     directory = Path(METRICS_DIR)
     if directory.is_dir():
         shutil.rmtree(directory)

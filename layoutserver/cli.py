@@ -1,7 +1,8 @@
 """The ``layoutserver`` command: Flask's CLI plus widgets, layouts, database and content commands.
 
     layoutserver widgets list        installed widgets: distribution, version, options; failures
-    layoutserver layouts check       validate config/layouts/*.toml without serving
+    layoutserver widgets new NAME    a widget package to start from, with passing tests
+    layoutserver layouts check [--strict]   validate config/layouts/*.toml without serving
     layoutserver db upgrade          apply the schema migrations (db init is the same)
     layoutserver db revision -m MSG  autogenerate a migration from the models (for developers)
     layoutserver content import F    import content from a JSON or JSON Lines file, in batches
@@ -12,6 +13,7 @@
     layoutserver tokens revoke NAME  /  tokens list
     layoutserver users create NAME --role ROLE [--password-stdin]   a console user
     layoutserver users password NAME [--password-stdin]        a new password; sessions end
+    layoutserver users role NAME ROLE  another role; sessions end
     layoutserver users delete NAME  /  users list
 """
 
@@ -44,7 +46,19 @@ from layoutserver.db import get_database
 
 
 def _cli_app() -> Flask:
-    return create_app(strict_layouts=False)
+    """The app the commands run in: an invalid layout is kept, not raised. ``layouts check``
+    reports all that loading found (problems, failed and disabled widgets) itself, so loading
+    logs nothing for it and each problem is printed once; any other command gets one line
+    saying the layouts are invalid."""
+    context = click.get_current_context(silent=True)
+    checking = context is not None and context.command is layouts_check
+    app = create_app({"LOG_LEVEL": "CRITICAL"} if checking else None, strict_layouts=False)
+    error = get_core(app).layout_error
+    if error is not None and not checking:
+        click.echo(f"warning: {len(error.problems)} layout problem(s): `layoutserver layouts "
+                   "check` lists them; the server does not start until they are fixed.",
+                   err=True)
+    return app
 
 
 @click.group(cls=FlaskGroup, create_app=_cli_app, add_version_option=False)
@@ -61,7 +75,8 @@ def widgets() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @with_appcontext
 def widgets_list(as_json: bool) -> None:
-    """List installed widgets with distribution, version and options, and any that failed."""
+    """List installed widgets with distribution, version and options, then any that failed
+    to load or are disabled."""
     core = get_core()
     rows: list[dict[str, Any]] = [
         {
@@ -77,8 +92,10 @@ def widgets_list(as_json: bool) -> None:
         for installed in core.registry
     ]
     failures = [vars(failure) for failure in core.registry.failures]
+    disabled = [vars(core.registry.disabled[name]) for name in sorted(core.registry.disabled)]
     if as_json:
-        click.echo(json.dumps({"widgets": rows, "failures": failures}, indent=2))
+        click.echo(json.dumps({"widgets": rows, "failures": failures, "disabled": disabled},
+                              indent=2))
         return
     for row in rows:
         click.echo(f"{row['name']} {row['version']}  ({row['distribution']} "
@@ -91,6 +108,27 @@ def widgets_list(as_json: bool) -> None:
     for failure in failures:
         click.echo(f"FAILED {failure['name']} ({failure['distribution']}, {failure['source']}): "
                    f"{failure['error']}")
+    for off in disabled:
+        click.echo(f"DISABLED {off['name']} ({off['distribution']} "
+                   f"{off['distribution_version']}, {off['source']}): not loaded, "
+                   "WIDGETS_DISABLED names it")
+
+
+@widgets.command("new", with_appcontext=False)
+@click.argument("name")
+@click.option("--directory", "-d", type=click.Path(file_okay=False, path_type=Path),
+              default=Path(), show_default=True, help="Where to write the package's folder.")
+def widgets_new(name: str, directory: Path) -> None:
+    """Write a widget package to start from: NAME's widget, its entry point, and tests with
+    layoutserver's fixtures that pass as written."""
+    from layoutserver.new_widget import NewWidgetError, new_widget
+
+    try:
+        target = new_widget(name, directory)
+    except NewWidgetError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"wrote {target}")
+    click.echo(f"next: pip install -e '{target}[test]' && pytest {target}")
 
 
 @main.group()
@@ -99,19 +137,36 @@ def layouts() -> None:
 
 
 @layouts.command("check")
+@click.option("--strict", is_flag=True,
+              help="Also fail (exit status 1) when an installed widget failed to load: for CI.")
 @with_appcontext
-def layouts_check() -> None:
+def layouts_check(strict: bool) -> None:
     """Validate every layout against the installed widgets, without serving."""
     core = get_core()
+    failures = core.registry.failures
     if core.layout_error is not None:
         click.echo(str(core.layout_error), err=True)
+    else:
+        for layout in core.layouts:
+            count = sum(1 for _ in layout.placements())
+            click.echo(f"ok  {layout.source}: {layout.page_type} ({len(layout.regions)} "
+                       f"regions, {count} placements)")
+    kind = "error" if strict else "warning"
+    for failure in failures:
+        click.echo(f"{kind}: widget {failure.name} failed to load: {failure.error}"
+                   f"{_placed(core, failure.name)}", err=True)
+    for name in sorted(core.registry.disabled):
+        click.echo(f"note: widget {name} is disabled (WIDGETS_DISABLED){_placed(core, name)}",
+                   err=True)
+    if core.layout_error is not None or (strict and failures):
         sys.exit(1)
-    for layout in core.layouts:
-        count = sum(1 for _ in layout.placements())
-        click.echo(f"ok  {layout.source}: {layout.page_type} ({len(layout.regions)} regions, "
-                   f"{count} placements)")
-    for failure in core.registry.failures:
-        click.echo(f"warning: widget {failure.name} failed to load: {failure.error}", err=True)
+
+
+def _placed(core: Any, widget: str) -> str:
+    """``; placed N times, rendering empty`` when valid layouts place ``widget``."""
+    count = sum(1 for layout in core.layouts for placement in layout.placements()
+                if placement.widget == widget)
+    return f"; placed {count} time(s), rendering empty" if count else ""
 
 
 @main.group("db")

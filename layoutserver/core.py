@@ -3,7 +3,6 @@ queries and the renderer. Routes and commands find it with :func:`get_core`."""
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ from layoutserver.widgets import AdSource, PageContext, RequestView, SiteView, S
 
 EXTENSION_KEY = "layoutserver"
 
-log = logging.getLogger(__name__)
 
 
 class Core:
@@ -61,7 +59,7 @@ class Core:
 
     def load_layouts(self, directory: Path, strict: bool) -> None:
         """Validate every layout; raise on error when ``strict`` (serving), else keep the error
-        for ``layoutserver layouts check`` to report."""
+        for the caller to report (the CLI: ``layoutserver layouts check``)."""
         try:
             self.layouts = load_layouts(directory, self.registry)
             self.layout_error = None
@@ -69,7 +67,6 @@ class Core:
             self.layout_error = exc
             if strict:
                 raise
-            log.error("%s", exc)
 
     def site_view(self) -> SiteView:
         now = self.pinned_now or datetime.now(self.timezone)

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 
 from flask import Flask, g, has_request_context
 
+from layoutserver.log_context import REQUEST_ID
+
 FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
 
@@ -18,7 +20,7 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         request_id = g.get("request_id") if has_request_context() else None
-        record.request_id = request_id or "-"
+        record.request_id = request_id or REQUEST_ID.get()
         return True
 
 

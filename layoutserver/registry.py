@@ -41,6 +41,16 @@ class LoadFailure:
     error: str
 
 
+@dataclass(frozen=True)
+class DisabledWidget:
+    """An installed widget not loaded because ``WIDGETS_DISABLED`` names it (never imported)."""
+
+    name: str
+    source: str
+    distribution: str
+    distribution_version: str
+
+
 class RegistryError(ValueError):
     """A widget class cannot be registered; the message says why."""
 
@@ -51,7 +61,8 @@ class WidgetRegistry:
     def __init__(self) -> None:
         self._widgets: dict[str, InstalledWidget] = {}
         self.failures: list[LoadFailure] = []
-        self.disabled: set[str] = set()
+        self.disabled: dict[str, DisabledWidget] = {}
+        """By name: the installed widgets switched off by ``WIDGETS_DISABLED``."""
 
     @classmethod
     def discover(cls, disabled: Iterable[str] = ()) -> WidgetRegistry:
@@ -61,7 +72,11 @@ class WidgetRegistry:
         for entry_point in found:
             if entry_point.name in skipped:
                 log.info("widget %s is disabled by WIDGETS_DISABLED", entry_point.name)
-                registry.disabled.add(entry_point.name)
+                dist = entry_point.dist
+                registry.disabled[entry_point.name] = DisabledWidget(
+                    entry_point.name, entry_point.value,
+                    dist.name if dist is not None else "(unknown)",
+                    dist.version if dist is not None else "")
                 continue
             registry._load(entry_point)
         return registry

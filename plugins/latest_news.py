@@ -22,7 +22,7 @@ from layoutserver.widgets import (
 )
 
 from . import STATIC_FOLDER
-from .news_list import news_list
+from .news_list import news_list, url_pattern_field
 
 
 class LatestNewsOptions(Schema):
@@ -37,8 +37,7 @@ class LatestNewsOptions(Schema):
     excerpt_words = fields.Integer(load_default=None, allow_none=True,
                                    validate=validate.Range(min=1, max=200))
     excerpt_suffix = fields.String(load_default="...", validate=validate.Length(max=10))
-    url_pattern = fields.String(load_default="/pages/article/{slug}",
-                                validate=validate.Regexp(r"\{slug\}"))
+    url_pattern = url_pattern_field()
 
 
 class LatestNews(Widget):

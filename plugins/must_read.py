@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 from layoutserver.widgets import Assets, CachePolicy, Markup, RenderContext, Widget
 
 from . import STATIC_FOLDER
-from .news_list import news_list
+from .news_list import news_list, url_pattern_field
 
 
 class MustReadOptions(Schema):
@@ -19,8 +19,7 @@ class MustReadOptions(Schema):
     excerpt_words = fields.Integer(load_default=None, allow_none=True,
                                    validate=validate.Range(min=1, max=200))
     excerpt_suffix = fields.String(load_default="...", validate=validate.Length(max=10))
-    url_pattern = fields.String(load_default="/pages/article/{slug}",
-                                validate=validate.Regexp(r"\{slug\}"))
+    url_pattern = url_pattern_field()
 
 
 class MustRead(Widget):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from marshmallow import fields, validate
+
 from layoutserver.widgets import ArticleSummary, Markup, html_template
 
 from .excerpts import shorten
@@ -19,6 +21,13 @@ TEMPLATE = html_template(
 {% endfor %}</ul>
 </section>"""
 )
+
+
+def url_pattern_field() -> fields.String:
+    """The ``url_pattern`` option: how a list links to an article, a path (or URL) with
+    ``{slug}`` anywhere in it (``/news/{slug}.html``); the layoutserver page by default."""
+    return fields.String(load_default="/pages/article/{slug}", validate=validate.Regexp(
+        r"[\s\S]*\{slug\}", error="Must contain {{slug}}, e.g. /news/{{slug}}.html."))
 
 
 def news_list(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import io
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +106,26 @@ def image_bytes(image_format: str, size: tuple[int, int] = (2, 2)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, (200, 30, 30)).save(out, format=image_format)
     return out.getvalue()
+
+
+@contextmanager
+def json_log_lines(logger_name: str) -> Iterator[list[dict[str, Any]]]:
+    """The lines ``logger_name`` logs inside the block, as the app's JSON log format writes
+    them (request id included), parsed: the list is filled when the block ends."""
+    import json
+    import logging
+
+    from layoutserver.logs import JsonFormatter, RequestIdFilter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestIdFilter())
+    logger = logging.getLogger(logger_name)
+    logger.addHandler(handler)
+    lines: list[dict[str, Any]] = []
+    try:
+        yield lines
+    finally:
+        logger.removeHandler(handler)
+        lines.extend(json.loads(line) for line in stream.getvalue().splitlines())

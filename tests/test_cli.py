@@ -4,6 +4,9 @@ environment, the way an operator runs it."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +86,21 @@ def test_widgets_list_json(cli_database_url: str) -> None:
     assert widgets["date_bar"]["options"] == []
 
 
+def test_widgets_list_shows_a_disabled_widget_as_disabled(
+    cli_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LAYOUTSERVER_WIDGETS_DISABLED", "date_bar")
+    result = run("widgets", "list")
+    assert result.exit_code == 0, result.output
+    assert ("DISABLED date_bar (layoutserver 0.1.0, layoutserver.plugins.date_bar:DateBar): "
+            "not loaded, WIDGETS_DISABLED names it") in result.stdout.splitlines()
+    assert not any(line.startswith("date_bar ") for line in result.stdout.splitlines())
+    document = json.loads(run("widgets", "list", "--json").stdout)
+    assert document["disabled"] == [{
+        "name": "date_bar", "source": "layoutserver.plugins.date_bar:DateBar",
+        "distribution": "layoutserver", "distribution_version": "0.1.0"}]
+
+
 def test_widgets_list_shows_a_failed_plugin_with_its_error(
     cli_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -142,6 +160,57 @@ def test_layouts_check_warns_about_a_failed_plugin_but_passes(
     result = run("layouts", "check")
     assert result.exit_code == 0, result.output
     assert "warning: widget fails_on_import failed to load: ImportError" in result.stderr
+
+
+def test_layouts_check_strict_fails_on_a_widget_that_failed_to_load(
+    cli_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """For CI: a placed widget whose import fails renders empty in production; --strict
+    makes that a failure rather than a warning."""
+    install_broken_dist(tmp_path, monkeypatch)
+    layouts = tmp_path / "layouts"
+    layouts.mkdir()
+    placed = '\n[[regions.placements]]\nwidget = "fails_on_import"\n'
+    (layouts / "article.toml").write_text((PROJECT_LAYOUTS / "article.toml").read_text() + placed)
+    monkeypatch.setenv("LAYOUTSERVER_LAYOUTS_DIR", str(layouts))
+    assert run("layouts", "check").exit_code == 0
+    result = run("layouts", "check", "--strict")
+    assert result.exit_code == 1
+    assert ("error: widget fails_on_import failed to load: ImportError: a dependency of this "
+            "widget is missing; placed 1 time(s), rendering empty") in result.stderr.splitlines()
+    assert f"ok  {layouts / 'article.toml'}: article" in result.stdout
+
+
+def test_layouts_check_strict_passes_on_the_project_layouts(cli_database_url: str) -> None:
+    assert run("layouts", "check", "--strict").exit_code == 0
+
+
+def in_a_process(environment: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``layoutserver ARGS`` as a shell runs it: every line it and its logging write."""
+    command = [str(Path(sys.executable).with_name("layoutserver")), *args]
+    return subprocess.run(command, env={**os.environ, **environment}, capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+def test_layouts_check_prints_each_problem_once_and_a_disabled_widget_as_a_note(
+    cli_database_url: str, tmp_path: Path,
+) -> None:
+    layouts = tmp_path / "layouts"
+    layouts.mkdir()
+    (layouts / "article.toml").write_text((PROJECT_LAYOUTS / "article.toml").read_text()
+                                          .replace("count = 4", 'count = "four"'))
+    (layouts / "section.toml").write_text((PROJECT_LAYOUTS / "section.toml").read_text())
+    result = in_a_process({"LAYOUTSERVER_LAYOUTS_DIR": str(layouts),
+                           "LAYOUTSERVER_WIDGETS_DISABLED": "date_bar"}, "layouts", "check")
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    assert output.count("field 'options.count': Not a valid integer.") == 1, output
+    assert "note: widget date_bar is disabled (WIDGETS_DISABLED)" in result.stderr
+    assert "ERROR" not in output  # switched off on purpose is not an error
+    other = in_a_process({"LAYOUTSERVER_LAYOUTS_DIR": str(layouts)}, "widgets", "list")
+    assert other.returncode == 0
+    assert "Not a valid integer" not in other.stderr  # other commands: one line, not the list
+    assert "warning: 1 layout problem(s): `layoutserver layouts check` lists them" in other.stderr
 
 
 # --- db, demo and content ----------------------------------------------------------------------

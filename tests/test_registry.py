@@ -382,9 +382,13 @@ def test_register_rejects_a_second_widget_of_the_same_name() -> None:
     assert installed.distribution == "first"
 
 
-def test_a_disabled_widget_placed_in_a_layout_renders_empty(make_app) -> None:
-    app = make_app(settings={"WIDGETS_DISABLED": ["date_bar"]})
+def test_a_disabled_widget_placed_in_a_layout_renders_empty(make_app, caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="layoutserver"):
+        app = make_app(settings={"WIDGETS_DISABLED": ["date_bar"]})
     assert "date_bar" in get_core(app).registry.disabled
+    # switched off on purpose: information, not an error
+    told = [record for record in caplog.records if "'date_bar' is disabled" in record.getMessage()]
+    assert told and {record.levelno for record in told} == {logging.INFO}
     response = app.test_client().get(SEED_PATH)
     assert response.status_code == 200
     page = response.get_data(as_text=True)

@@ -11,15 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
+
 from layoutserver.ads.decisions.model import Consideration, PageRequest, SlotDecision
 from layoutserver.ads.decisions.snapshot import Snapshot
 from layoutserver.ads.extension import AdsExtension
+from layoutserver.ads.models import LineItem
 from layoutserver.core import Core
 from layoutserver.layouts import Layout
 from layoutserver.widgets import ArticleView
 
 NEW_READER = "explain:new-reader"
 """The user key explain decides for unless told otherwise: a reader with no history."""
+NO_CREATIVE = "no creative to serve (none assigned, or an image creative without its image)"
 MAX_SLOTS = 20
 """Slots explained at most; the rest of a longer list is left out."""
 
@@ -100,6 +104,7 @@ def explain_page(query: ExplainQuery, core: Core, ads: AdsExtension) -> Explanat
         user_key=query.user_key,
     )
     snapshot, decision = ads.server.decide(page, explain=True)
+    left_out = _left_out(ads, snapshot, page.slots)
     explained = []
     for code in page.slots:
         slot = snapshot.slots.get(code)
@@ -107,9 +112,32 @@ def explain_page(query: ExplainQuery, core: Core, ads: AdsExtension) -> Explanat
         chosen = decision.slots[code]
         explained.append(SlotExplanation(
             slot=code, status=status, decision=None if chosen.empty else chosen,
-            considered=tuple(decision.considered.get(code, ())),
+            considered=(*decision.considered.get(code, ()), *left_out.get(code, ())),
         ))
     return Explanation(page, snapshot, tuple(explained))
+
+
+def _left_out(ads: AdsExtension, snapshot: Snapshot, codes: tuple[str, ...]
+              ) -> dict[str, list[Consideration]]:
+    """The line items targeting each slot that the snapshot the engine decides from leaves
+    out, with why: their status (draft, paused), or, for an active one, that it has no
+    creative to serve. "Why isn't it serving?" is most often answered by one of these."""
+    found: dict[str, list[Consideration]] = {}
+    with ads.sessions() as session:
+        rows = session.execute(
+            select(LineItem.id, LineItem.name, LineItem.status, LineItem.targeting)
+            .order_by(LineItem.name)
+        ).all()
+    for line_item_id, name, status, targeting in rows:
+        if line_item_id in snapshot.line_items:
+            continue
+        reason = str(status) if status != "active" else NO_CREATIVE
+        targeted = (targeting or {}).get("slots") or codes
+        for code in codes:
+            if code in targeted:
+                found.setdefault(code, []).append(
+                    Consideration(line_item_id, name, False, reason))
+    return found
 
 
 def _page_subject(

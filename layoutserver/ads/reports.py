@@ -134,6 +134,19 @@ def delivery_report(
     return Report(start, end, timezone, granularity, groups, rows, totals)
 
 
+def delivered_by_name(session: Session, names: Collection[str],
+                      since: datetime | None = None) -> dict[str, tuple[int, int]]:
+    """Impressions and clicks counted for each named line item (since ``since``, else ever),
+    in one query; line items with none are left out."""
+    query = (select(LineItem.name, func.sum(AdCount.impressions), func.sum(AdCount.clicks))
+             .join(AdCount, AdCount.line_item_id == LineItem.id)
+             .where(LineItem.name.in_(list(names))).group_by(LineItem.name))
+    if since is not None:
+        query = query.where(AdCount.hour >= since.astimezone(UTC))
+    return {name: (int(imps or 0), int(clicks or 0))
+            for name, imps, clicks in session.execute(query).all()}
+
+
 def _validate(
     start: date, end: date, granularity: str, group_by: Sequence[str]
 ) -> tuple[GroupBy, ...]:

@@ -144,7 +144,9 @@ class CreativeSchema(Schema):
     image_url = fields.String(
         load_default="",
         validate=[validate.Length(max=2000), pattern(IMAGE_URL, IMAGE_URL_ERROR)],
-        metadata=rule("Required (not empty) for a creative of kind image."))
+        metadata=rule("May be empty for a creative of kind image until its image is uploaded "
+                      "(POST /api/v1/creatives/<name>/image); a creative without an image "
+                      "does not serve."))
     alt = fields.String(load_default="", validate=validate.Length(max=500),
                         metadata=rule("Required (not empty) for a creative of kind image."))
     html = fields.String(load_default="", validate=validate.Length(max=MAX_HTML),
@@ -155,7 +157,8 @@ class CreativeSchema(Schema):
     @validates_schema
     def _by_kind(self, data: dict[str, Any], **_: Any) -> None:
         kind = data.get("kind")
-        needs = {"image": ("image_url", "alt"), "html": ("html",), "text": ("text",)}
+        # an image creative's image_url may come later, by upload (not served until then)
+        needs = {"image": ("alt",), "html": ("html",), "text": ("text",)}
         missing = {
             name: [f"Required for a creative of kind {kind}."]
             for name in needs.get(str(kind), ())

@@ -78,7 +78,8 @@ class SnapshotSource:
             items = session.scalars(
                 select(LineItem).where(LineItem.status == "active")
             ).unique().all()
-            house = [slot.house_creative for slot in slots if slot.house_creative is not None]
+            house = [slot.house_creative for slot in slots
+                     if slot.house_creative is not None and servable(slot.house_creative)]
             snapshot = Snapshot.build(
                 slots=[slot_spec(slot) for slot in slots],
                 line_items=[line_item_spec(item, self.timezone) for item in items],
@@ -104,6 +105,11 @@ def slot_spec(row: AdSlot) -> SlotSpec:
         lazy=row.lazy,
         count_on_render=row.count_on_render,
     )
+
+
+def servable(row: Creative) -> bool:
+    """False for an image creative whose image was not given or uploaded yet."""
+    return row.kind != "image" or bool(row.image_url)
 
 
 def creative_spec(row: Creative) -> CreativeSpec:
@@ -134,7 +140,8 @@ def line_item_spec(row: LineItem, timezone: ZoneInfo) -> LineItemSpec:
         priority=row.priority,
         start=row.start.astimezone(timezone),
         end=row.end.astimezone(timezone),
-        creatives=tuple(creative_spec(creative) for creative in row.creatives),
+        creatives=tuple(creative_spec(creative) for creative in row.creatives
+                        if servable(creative)),
         status=cast(Status, row.status),
         weight=row.weight,
         pacing=cast(Pacing, row.pacing),

@@ -19,6 +19,7 @@ from flask import Blueprint, Flask, Response, send_from_directory
 from flask_smorest import Api
 from marshmallow import fields
 
+from layoutserver.api.headers import explained_errors
 from layoutserver.api.input_guard import (
     DECIDE_MAX_BODY_BYTES,
     DEFAULT_MAX_QUERY_BYTES,
@@ -108,7 +109,7 @@ def init_app(app: Flask) -> Api:
         guard = refuse_deep_json if blueprint is decide.blp else refuse_bad_text
         app.before_request_funcs.setdefault(name, []).append(guard)
     for area in (PREFIX, ADS_DECIDE, ADS_EXPLAIN):
-        register_error_area(app, area, api.handle_http_exception)
+        register_error_area(app, area, explained_errors(api.handle_http_exception))
     app.register_blueprint(ads.uploads)
     app.extensions[EXTENSION_KEY] = api
     return api

@@ -66,6 +66,8 @@ def listing(path: str) -> str:
                if request.args.get(name)}
     with get_database().session() as session:
         rows, total = resource.list_items(session, (page - 1) * PAGE_SIZE, PAGE_SIZE, filters)
+        if resource.add_columns is not None and rows:
+            resource.add_columns(session, rows)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     return render_template("console/list.html", resource=resource, rows=rows, total=total,
                            page=page, pages=pages, filters=filters)
@@ -163,8 +165,10 @@ def _prefilled(resource: Resource) -> dict[str, Any]:
 
 
 def _defaults(resource: Resource) -> dict[str, Any]:
-    """What a new resource's form starts with: the schema's defaults; a line item's flight
-    from the start of the site's today for 30 days; an article published now."""
+    """What a new resource's form starts with: the schema's defaults; a line item in the
+    standard tier (not sponsorship, the tier that beats every other: a hurried save must not
+    launch one), its flight from the start of the site's today for 30 days; an article
+    published now. A select with a prompt (a line item's campaign) starts on no choice."""
     schema = resource.service().input_schema(resource.kind)
     defaults: dict[str, Any] = {"enabled": True}
     for name, spec in schema.fields.items():
@@ -174,6 +178,7 @@ def _defaults(resource: Resource) -> dict[str, Any]:
     now = get_core().site_view().now
     if resource.kind == "line_item":
         today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        defaults["tier"] = "standard"
         defaults["start"] = today.isoformat()
         defaults["end"] = (today + timedelta(days=30)).isoformat()
     if resource.kind == "article":

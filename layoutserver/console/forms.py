@@ -24,6 +24,8 @@ FieldKind = Literal[
     "key_values", "caps", "dayparts",
 ]
 Choices = Callable[[], Sequence[tuple[str, str]]]
+FormChoices = Callable[[Mapping[str, Any]], Sequence[tuple[str, str]]]
+"""Choices that depend on what the form holds (a line item's creatives on its campaign)."""
 Errors = dict[str, list[str]]
 FORM_ERRORS = "_form"
 """The errors no field claims: shown above the form."""
@@ -49,6 +51,8 @@ class Field:
     kind: FieldKind = "text"
     help: str = ""
     choices: Choices | None = None
+    choices_for: FormChoices | None = None
+    """Used instead of ``choices`` when given: the choices for the form's current values."""
     empty: Literal["keep", "none", "omit", "parent"] = "keep"
     """What an empty text means: "" (keep), None (none), leave the field out (omit), or no
     object at all (parent: ``goal.metric`` left empty is no goal)."""
@@ -56,13 +60,21 @@ class Field:
     """The fieldset it is shown in."""
     create_only: bool = False
     """The key: given when creating, shown read-only after."""
+    prompt: str = ""
+    """A select's first option, empty, shown until a choice is made: a new form then names
+    no value the user did not choose (a browser would preselect the first choice)."""
 
     @property
     def html_id(self) -> str:
         return "f-" + re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
 
-    def options(self) -> Sequence[tuple[str, str]]:
-        return self.choices() if self.choices is not None else ()
+    def options(self, values: Mapping[str, Any] | None = None) -> Sequence[tuple[str, str]]:
+        """The choices, for a form holding ``values`` (what each field shows)."""
+        if self.choices_for is not None:
+            choices = self.choices_for(values or {})
+        else:
+            choices = self.choices() if self.choices is not None else ()
+        return [("", self.prompt), *choices] if self.prompt else choices
 
 
 def read_form(fields: Sequence[Field], form: MultiDict[str, str], timezone: ZoneInfo,

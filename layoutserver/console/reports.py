@@ -22,10 +22,18 @@ from sqlalchemy.orm import Session
 from layoutserver.ads import config_service as ads_service
 from layoutserver.ads.extension import get_ads
 from layoutserver.ads.models import LineItem
-from layoutserver.ads.reports import MAX_DAYS, GroupBy, Report, ReportRow, delivery_report, to_csv
+from layoutserver.ads.reports import (
+    MAX_DAYS,
+    GroupBy,
+    Report,
+    ReportRow,
+    delivery_report,
+    to_csv,
+)
 from layoutserver.console.access import requires
 from layoutserver.console.blueprint import blueprint
 from layoutserver.console.charts import Series, bar_chart, cumulative_chart
+from layoutserver.console.pacing import daily_pace, expected_by
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 from layoutserver.services import NotFound
@@ -165,23 +173,6 @@ def line_item_report(name: str) -> str:
                            charts=charts, totals=daily.totals, slots=top_slots(slots),
                            rows=list(zip(days, impressions, clicks, strict=True)), goal=goal,
                            pace=pace, delivered=delivered, as_of=min(span.end, _today()))
-
-
-def daily_pace(goal: dict[str, Any] | None, start: datetime, end: datetime) -> float | None:
-    """The amount a day that meets the goal evenly: a daily goal's amount, or a lifetime goal
-    spread over the flight (by its length in hours, so a partial first day counts as such)."""
-    if not goal:
-        return None
-    if goal["period"] == "daily":
-        return float(goal["amount"])
-    days = max((end - start).total_seconds() / 86400, 1 / 24)
-    return float(goal["amount"]) / days
-
-
-def expected_by(amount: int, start: datetime, end: datetime, moment: datetime) -> float:
-    """How much of a lifetime goal of ``amount`` an even pace has delivered at ``moment``."""
-    share = (moment - start).total_seconds() / max((end - start).total_seconds(), 1)
-    return amount * min(max(share, 0.0), 1.0)
 
 
 def _end_of(day: str, timezone: ZoneInfo) -> datetime:

@@ -19,9 +19,11 @@ from layoutserver.ads import config_service as ads_service
 from layoutserver.ads.schemas import DEVICES
 from layoutserver.auth.roles import Area
 from layoutserver.console.forms import Field
+from layoutserver.console.pacing import delivery_columns
 from layoutserver.content import service as content_service
 from layoutserver.core import get_core
 from layoutserver.db import get_database
+from layoutserver.services import NotFound
 
 Domain = Literal["ads", "content"]
 MAX_CHOICES = 1000
@@ -54,6 +56,8 @@ class Resource:
     notes: str = ""
     extras: tuple[str, ...] = field(default=())
     """Extra panels of the edit page (templates ``console/extra_<name>.html``)."""
+    add_columns: Callable[[Session, list[dict[str, Any]]], None] | None = None
+    """Adds the list's computed columns (of ``columns``) to a page of rows."""
 
     @property
     def area(self) -> Area:
@@ -121,6 +125,28 @@ def _sizes(sizes: Mapping[str, list[str]]) -> str:
     return ", ".join(sorted({size for listed in sizes.values() for size in listed}))
 
 
+def _creative_label(row: Mapping[str, Any]) -> str:
+    return f"{row['name']} ({row['advertiser'] or 'no advertiser'}, {row['kind']} {row['size']})"
+
+
+def _campaign_creatives(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A line item's creative choices: those of its campaign's advertiser and those of no
+    advertiser, and any it has already (nothing it holds is hidden); every creative, each
+    naming its advertiser, while no campaign is chosen."""
+    campaign = values.get("campaign") or ""
+    chosen = set(values.get("creatives") or ())
+    with get_database().session() as session:
+        rows, _ = CREATIVE.list_items(session, 0, MAX_CHOICES, {})
+        try:
+            advertiser = ads_service.get(session, "campaign", campaign)["advertiser"] \
+                if campaign else None
+        except NotFound:
+            advertiser = None
+    return [(str(row["name"]), _creative_label(row)) for row in rows
+            if advertiser is None or row["advertiser"] in (advertiser, None)
+            or row["name"] in chosen]
+
+
 TARGETING = "Targeting"
 SCHEDULE = "Schedule and priority"
 DELIVERY = "Goal, pacing and caps"
@@ -168,23 +194,29 @@ CAMPAIGN = Resource(
     kind="campaign", domain="ads", path="campaigns", title="Campaigns", key="name",
     columns=("name", "advertiser"), filters=("advertiser",),
     fields=(Field("name", "Name", create_only=True),
-            Field("advertiser", "Advertiser", "select", choices=names("advertiser"))),
+            Field("advertiser", "Advertiser", "select", choices=names("advertiser"),
+                  empty="omit", prompt="(choose an advertiser)")),
     extras=("campaign",),
 )
 
 LINE_ITEM = Resource(
     kind="line_item", domain="ads", path="line-items", title="Line items", key="name",
-    columns=("name", "campaign", "tier", "priority", "status", "start", "end"),
+    columns=("name", "campaign", "tier", "priority", "status", "start", "end", "delivered",
+             "pace"),
     filters=("campaign", "status", "tier"),
+    add_columns=delivery_columns,
     fields=(
         Field("name", "Name", create_only=True),
-        Field("campaign", "Campaign", "select", choices=names("campaign")),
+        Field("campaign", "Campaign", "select", choices=names("campaign"), empty="omit",
+              prompt="(choose a campaign)"),
         Field("status", "Status", "select", choices=fixed("draft", "active", "paused"),
               help="Only active line items serve."),
-        Field("creatives", "Creatives", "multi", choices=names(
-            "creative", label=lambda row: f"{row['name']} ({row['kind']} {row['size']})")),
+        Field("creatives", "Creatives", "multi", choices_for=_campaign_creatives,
+              help="The campaign's advertiser's creatives and those of no advertiser."),
         Field("tier", "Tier", "select", group=SCHEDULE,
-              choices=fixed("sponsorship", "standard", "house")),
+              choices=fixed("sponsorship", "standard", "house"),
+              help="Sponsorship serves before every standard line item, standard before "
+                   "house."),
         Field("priority", "Priority", "int", group=SCHEDULE,
               help="Inside a tier, a lower number serves first."),
         Field("weight", "Weight", "int", group=SCHEDULE,
@@ -236,7 +268,8 @@ CREATIVE = Resource(
         Field("kind", "Kind", "select", choices=fixed("image", "html", "text")),
         Field("size", "Size", help="WIDTHxHEIGHT, e.g. 300x250."),
         Field("click_url", "Click URL"),
-        Field("image_url", "Image URL", group="Image", help="http(s):// or a path from /."),
+        Field("image_url", "Image URL", group="Image",
+              help="http(s):// or a path from /; or empty, and upload the image once created."),
         Field("alt", "Alternative text", group="Image"),
         Field("html", "HTML", "textarea", group="HTML",
               help="Runs sandboxed in an iframe; %%CLICK_URL%% is the click URL."),

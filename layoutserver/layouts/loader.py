@@ -235,9 +235,11 @@ def _load_placement(
         failure = registry.failure(widget)
         if failure is not None or widget in registry.disabled:
             # Installed but broken or switched off: the page still renders, without this widget.
+            # Switched off is on purpose (WIDGETS_DISABLED): information, not an error.
             why = "is disabled" if failure is None else f"failed to load ({failure.error})"
-            log.error("%s: region %r placement %s: widget %r %s; it renders empty",
-                      file, region, label, widget, why)
+            log.log(logging.INFO if failure is None else logging.ERROR,
+                    "%s: region %r placement %s: widget %r %s; it renders empty",
+                    file, region, label, widget, why)
             return Placement(placement_id, widget, region, options_raw, options_key, False)
         installed_names = ", ".join(registry.names()) or "(none)"
         problems.append(LayoutProblem(

@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 
 from layoutserver.content.scopes import ALL
 from layoutserver.layouts import Layout, Placement
+from layoutserver.log_context import carrying_request_id
 from layoutserver.registry import InstalledWidget, WidgetRegistry
 from layoutserver.render.fragment_cache import FragmentCache
 from layoutserver.render.pool import Job, RenderPool
@@ -53,6 +54,15 @@ Head = tuple[HeadPart, ...]
 #: A render on a render thread: the widget's HTML, what it adds to the head, and how long it
 #: took, in ms.
 RenderFuture = Future[tuple[Markup, Head, float]]
+
+
+class WidgetFailed(Exception):
+    """A widget's render raised (logged where it raised); carries how long the render ran, so
+    that Server-Timing reports the widget's own time, not how long the page waited on others."""
+
+    def __init__(self, duration_ms: float) -> None:
+        super().__init__(f"the widget's render raised after {duration_ms:.2f} ms")
+        self.duration_ms = duration_ms
 
 
 @dataclass(frozen=True)
@@ -256,16 +266,17 @@ class Renderer:
                     head = tuple(output.head)
                     output = output.html
                 html = output if isinstance(output, Markup) else escape(output)
-            except Exception:
+            except Exception as exc:
                 log.exception("widget %s failed in placement %s (%s/%s)", widget.name,
                               placement.id, context.page_type, context.slug)
-                raise
+                raise WidgetFailed(_ms(started)) from exc
             if key is not None:
                 self._store(key, html, head, policy.ttl)
             self.track.record(widget.name, time.perf_counter() - started)
             return html, head, _ms(started)
 
-        return render
+        # wherever it runs, its log lines carry the id of the request that made it
+        return carrying_request_id(render)
 
     def _collect(self, placement: Placement, installed: InstalledWidget, key: CacheKeys | None,
                  future: RenderFuture, deadline: float,
@@ -280,17 +291,20 @@ class Renderer:
             log.warning("widget %s in placement %s overran its %.0f ms budget", widget.name,
                         placement.id, self.budget_seconds * 1000)
             self.track.overran(widget.name)
-            outcome = "timeout"
-        except Exception:
-            outcome = "error"  # logged by the render task, once per render
+            outcome, duration_ms = "timeout", _ms(started)
+        except WidgetFailed as failure:  # logged by the render task, once per render
+            # the widget's own time: the page may have waited longer, on another widget
+            outcome, duration_ms = "error", failure.duration_ms
+        except Exception:  # a failure of the task itself, outside the widget
+            outcome, duration_ms = "error", _ms(started)
         if key is not None:
             last_good = self.cache.get_last_good(key.last_good)
             if last_good is not None:
                 html, head = _stored(last_good)
-                return wrap(placement, html, "stale", _ms(started), policy, head=head)
+                return wrap(placement, html, "stale", duration_ms, policy, head=head)
         fallback = widget.fallback
         html = fallback if isinstance(fallback, Markup) else escape(fallback)
-        return wrap(placement, html, outcome, _ms(started), policy)
+        return wrap(placement, html, outcome, duration_ms, policy)
 
 
 def wrap(placement: Placement, html: Markup, outcome: str, duration_ms: float,

@@ -46,10 +46,10 @@ def test_the_seed_page_is_explained_slot_by_slot(ads_app: Flask) -> None:
     assert "china" in report["page"]["tags"]
     assert reasons(report, "article-1") == {
         "Northwind fall fares roadblock": "chosen",
-        "Contoso savings, run of site": "roadblock",
-        "Fabrikam world news": "roadblock",
+        "Contoso savings, run of site": "roadblock: Northwind fall fares roadblock",
+        "Fabrikam world news": "roadblock: Northwind fall fares roadblock",
         "Tailspin mobile mornings": "targeting: device",
-        "House promotions": "roadblock",
+        "House promotions": "roadblock: Northwind fall fares roadblock",
     }
     news = reasons(report, "news-1")
     assert news["Tailspin mobile mornings"] == "targeting: device"
@@ -84,6 +84,22 @@ def test_key_values_paths_and_schedules_are_explained(
     ended = small_app(end="2024-10-05T00:00:00-04:00")
     assert reasons(explain(ended, "page_type=article&slots=top"), "top")["acme"] == \
         "schedule: ended"
+
+
+@pytest.mark.parametrize("status", ["paused", "draft"])
+def test_a_line_item_that_is_not_active_is_listed_with_its_status(
+    small_app: Callable[..., Flask], status: str,
+) -> None:
+    """The engine decides from active line items only; explain still names the others that
+    target the slot, so "why isn't it serving?" is answered by their status."""
+    app = small_app(status=status)
+    top = next(slot for slot in explain(app, "page_type=article&slots=top,nowhere")["slots"])
+    assert {row["name"]: (row["reason"], row["chosen"]) for row in top["considered"]} == {
+        "house": ("chosen", True), "acme": (status, False)}
+    elsewhere = small_app(status=status, targeting={"slots": ["top"]})
+    report = explain(elsewhere, "page_type=article&slots=top,nowhere")
+    assert reasons(report, "top")["acme"] == status
+    assert "acme" not in reasons(report, "nowhere")  # it targets top only
 
 
 def test_the_slots_come_from_the_page_types_layout(make_app: Callable[..., Flask]) -> None:

@@ -14,6 +14,7 @@ from apisupport import Api
 from flask import Flask
 from support import SEED_PATH, image_bytes
 
+from layoutserver.ads.explain import NO_CREATIVE
 from layoutserver.auth.roles import ROLES
 from layoutserver.auth.tokens import create_token
 from layoutserver.db import get_database
@@ -317,6 +318,28 @@ def uploads(ads_api_app: Flask, tmp_path: Path) -> Path:
     folder = tmp_path / "uploads"
     ads_api_app.config["API_UPLOADS_DIR"] = str(folder)
     return folder
+
+
+def test_an_image_creative_made_for_upload_serves_once_its_image_is_uploaded(
+    api: Api, ads_api_app: Flask, uploads: Path
+) -> None:
+    """``image_url`` may be left out: the image comes by upload. Until then the creative does
+    not serve (its line item has nothing to show); after, it does."""
+    api.post("/api/v1/campaigns", json={"name": "api-campaign", "advertiser": "Tailspin Coffee"})
+    made = api.post("/api/v1/creatives", role="adops",
+                    json={key: value for key, value in CREATIVE.items() if key != "image_url"})
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["image_url"] == ""
+    assert api.post("/api/v1/line-items", role="adops", json=LINE_ITEM).status_code == 201
+    assert '<img src=""' not in _seed_page(ads_api_app)
+    explained = api.get("/api/v1/explain?page_type=article&slots=article-1").get_json()
+    assert {(row["name"], row["reason"], row["chosen"])
+            for row in explained["slots"][0]["considered"]} >= {("api-line", NO_CREATIVE, False)}
+    url = upload(api, PNG, path="/api/v1/creatives/api-banner/image").get_json()["image_url"]
+    assert url in _seed_page(ads_api_app)
+    no_alt = {**CREATIVE, "name": "api-no-alt", "alt": ""}
+    assert errors(api.post("/api/v1/creatives", role="adops", json=no_alt)) == {
+        "alt": ["Required for a creative of kind image."]}
 
 
 def upload(api: Api, data: bytes, filename: str = "banner.png", role: str | None = "adops",

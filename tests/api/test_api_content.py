@@ -108,11 +108,13 @@ def test_if_match_is_required_and_checked(api: Api) -> None:
     path = "/api/v1/sections/world"
     missing = api.call("PATCH", path, json={"name": "X"})
     assert missing.status_code == 428 and missing.is_json
+    assert "If-Match: <that ETag>" in missing.get_json()["message"]  # says what to send
     assert api.call("DELETE", path).status_code == 428
     stale = api.etag(path)
     assert api.patch(path, json={"name": "First"}, etag=stale).status_code == 200
     late = api.patch(path, json={"name": "Second"}, etag=stale)
     assert late.status_code == 412 and late.is_json
+    assert "changed since the ETag sent" in late.get_json()["message"]
     assert api.delete(path, etag=stale).status_code == 412
     assert api.get(path).get_json()["name"] == "First"
 

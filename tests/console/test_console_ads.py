@@ -118,6 +118,9 @@ def test_a_refused_form_shows_the_message_beside_its_field(
     page = response.get_data(as_text=True)
     assert message in field_error(page, field_id)
     assert "Nothing was saved" in page
+    # the summary at the top links to the field, which may be a screen or more below
+    label = re.search(rf'<a href="#{field_id}">[^<]+</a>: ([^<]+)</li>', page)
+    assert label and message in label.group(1)
     assert re.search(rf'id="{field_id}"[^>]*aria-invalid="true"|aria-invalid="true"[^>]*'
                      rf'id="{field_id}"', page) or f'<fieldset class="multi" id="{field_id}"' \
         in page
@@ -260,8 +263,10 @@ def test_uploading_a_creatives_image(
 ) -> None:
     console_app.config["API_UPLOADS_DIR"] = str(tmp_path / "uploads")
     set_up(adops)
-    post(adops, "/admin/creatives/new", {**CREATIVE, "name": "spring-image", "kind": "image",
-                                         "image_url": "/x.png", "alt": "Spring", "html": ""})
+    made = post(adops, "/admin/creatives/new", {**CREATIVE, "name": "spring-image",
+                                                "kind": "image", "image_url": "", "alt": "Spring",
+                                                "html": ""})
+    assert made.status_code == 302  # made without an image, for its upload
     page = adops.get("/admin/creatives/edit/spring-image").get_data(as_text=True)
     assert 'enctype="multipart/form-data"' in page
 
@@ -351,6 +356,28 @@ def test_links_to_new_forms_prefill_them(adops: FlaskClient) -> None:
     assert 'value="news-1" checked' in page
 
 
+def test_a_new_line_item_starts_standard_and_on_no_campaign(adops: FlaskClient) -> None:
+    """Opened from the navigation, the form names no campaign (a browser would preselect the
+    first) and the standard tier (not sponsorship, which beats every other line item)."""
+    set_up(adops)
+    post(adops, "/admin/campaigns/new", {"name": "Another", "advertiser": "Spring Co"})
+    page = adops.get("/admin/line-items/new").get_data(as_text=True)
+    assert '<option value="" selected>(choose a campaign)</option>' in page
+    assert '<option value="Another" selected>' not in page
+    assert '<option value="standard" selected>' in page
+    assert '<option value="sponsorship" selected>' not in page
+    response = post(adops, "/admin/line-items/new", {**LINE_ITEM, "name": "Nowhere",
+                                                     "campaign": ""})
+    assert response.status_code == 422
+    assert "Missing data for required field." in field_error(
+        response.get_data(as_text=True), "f-campaign")
+    campaign_form = adops.get("/admin/campaigns/new").get_data(as_text=True)
+    assert '<option value="" selected>(choose an advertiser)</option>' in campaign_form
+    edited = adops.get("/admin/line-items/edit/Spring%20sale").get_data(as_text=True)
+    assert '<option value="Spring" selected>' in edited
+    assert '<option value="sponsorship" selected>' in edited
+
+
 def test_a_page_number_out_of_range_is_an_empty_page(adops: FlaskClient) -> None:
     for page in ("0", "-3", "x", "99999999999999999999999"):
         response = adops.get(f"/admin/line-items?page={page}")
@@ -364,4 +391,22 @@ def test_choices_show_sizes_to_match_slots_and_creatives(adops: FlaskClient) -> 
     page = adops.get("/admin/line-items/new").get_data(as_text=True)
     assert "> news-2 (300x250)</label>" in page
     assert "> article-1 (320x50, 728x90)</label>" in page
-    assert "> spring-banner (html 728x90)</label>" in page
+    assert "> spring-banner (Spring Co, html 728x90)</label>" in page
+
+
+def test_a_line_items_creatives_are_its_campaigns_advertisers(adops: FlaskClient) -> None:
+    """Not every advertiser's: on a line item of Spring, another advertiser's creative is not
+    offered; one of no advertiser (a house creative) is."""
+    set_up(adops)
+    post(adops, "/admin/advertisers/new", {"name": "Other Co"})
+    for name, advertiser in (("other-banner", "Other Co"), ("house-banner", "")):
+        post(adops, "/admin/creatives/new", {**CREATIVE, "name": name, "advertiser": advertiser})
+    edited = adops.get("/admin/line-items/edit/Spring%20sale").get_data(as_text=True)
+    assert 'value="spring-banner" checked' in edited
+    assert 'value="house-banner"' in edited and "(no advertiser, html 728x90)" in edited
+    assert 'value="other-banner"' not in edited
+    prefilled = adops.get("/admin/line-items/new?campaign=Spring").get_data(as_text=True)
+    assert 'value="other-banner"' not in prefilled
+    unchosen = adops.get("/admin/line-items/new").get_data(as_text=True)
+    assert "> other-banner (Other Co, html 728x90)</label>" in unchosen  # no campaign yet
+

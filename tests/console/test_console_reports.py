@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from support import SEED_PATH
 
 from layoutserver.console.charts import Series, bar_chart, cumulative_chart, nice_ceiling
-from layoutserver.console.reports import daily_pace, expected_by
+from layoutserver.console.pacing import daily_pace, expected_by, pace_state
 
 ITEM = "Northwind fall fares roadblock"
 
@@ -61,7 +61,17 @@ def test_a_goal_draws_its_pace_line(console_app: Flask, client: FlaskClient) -> 
     assert "Impressions so far against the goal" in page
     assert page.count('class="chart-pace"') == 2  # the impressions bars and the running total
     assert "pace 1,000/day" in page
-    assert "even pace 1,000 a day" in page
+    # asap keeps no even pace: the report does not say it does, only what one would be
+    assert "pacing asap: served as fast as it can, no even pace kept" in page
+    assert "an even pace would be 1,000 a day" in page
+    assert "even pace 1,000 a day" not in page
+    listed = client.get("/admin/line-items").get_data(as_text=True)
+    row = re.search(rf'>{ITEM}</a>.*?</tr>', listed, re.S)
+    assert row, listed
+    assert '<td data-label="delivered">6 of 31,000 impressions (0%)</td>' in row.group(0)
+    # 9.5 of 31 days gone (noon of 2024-10-10): about 9,500 on an even pace, 6 delivered
+    assert '<td data-label="pace">behind (0% of even) (asap)</td>' in row.group(0)
+    assert '<td data-label="pace">no goal</td>' in listed  # the demo's other line items
     # 10 days of a 31-day flight have passed by the end of 2024-10-10: 10,000 on pace
     assert "2024-10-10: 6 delivered, 10,000 on pace" in page  # today; the flight goes on
     assert "delivered 6 by 2024-10-10" in page
@@ -71,6 +81,27 @@ def test_a_goal_draws_its_pace_line(console_app: Flask, client: FlaskClient) -> 
     earlier = client.get(f"/admin/reports/line-item/{ITEM}?start=2024-10-01&end=2024-10-09"
                          ).get_data(as_text=True)
     assert "2024-10-09: 0 delivered, 9,000 on pace" in earlier
+
+
+def test_a_daily_goals_pace_is_todays(console_app: Flask, client: FlaskClient) -> None:
+    from layoutserver.ads import config_service as ads_service
+    from layoutserver.core import get_core
+    from layoutserver.db import get_database
+
+    with get_database(console_app).session() as session:
+        ads_service.update(session, "test", "line_item", ITEM,
+                           {"goal": {"metric": "impressions", "amount": 10, "period": "daily"},
+                            "pacing": "asap"},  # even pacing would hold it back at noon
+                           get_core(console_app).timezone)
+    serve_and_count(console_app.test_client(), 2)
+    sign_in(client, "adops")
+    listed = client.get("/admin/line-items").get_data(as_text=True)
+    row = re.search(rf'>{ITEM}</a>.*?</tr>', listed, re.S)
+    assert row, listed
+    assert '<td data-label="delivered">6 of 10 impressions today (60%)</td>' in row.group(0), \
+        re.findall(r'data-label="(?:delivered|pace)">[^<]*', row.group(0))
+    # at noon an even pace has delivered half of the day's 10: 6 is 120% of that
+    assert '<td data-label="pace">ahead (120% of even) (asap)</td>' in row.group(0)
 
 
 def test_the_overview_lists_line_items_and_top_slots(
@@ -147,3 +178,17 @@ def test_the_daily_pace() -> None:
     assert daily_pace(None, start, end) is None
     assert daily_pace({"amount": 100, "period": "daily"}, start, end) == 100
     assert daily_pace({"amount": 1000, "period": "lifetime"}, start, end) == 100
+
+
+@pytest.mark.parametrize(("count", "expected", "before", "after", "state"), [
+    (100, 50.0, False, False, "goal met"),
+    (0, 0.0, True, False, "not started"),
+    (10, 50.0, False, True, "ended short"),
+    (50, 50.0, False, False, "on pace"),
+    (60, 50.0, False, False, "ahead (120% of even)"),
+    (20, 50.0, False, False, "behind (40% of even)"),
+])
+def test_the_pace_state(count: int, expected: float, before: bool, after: bool,
+                        state: str) -> None:
+    assert pace_state(count, 100, expected, before, after) == state
+

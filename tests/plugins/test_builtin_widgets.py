@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from marshmallow import ValidationError
 
 from layoutserver.content.importer import import_content
 from layoutserver.db import get_database
@@ -196,6 +197,19 @@ def test_latest_news_hides_articles_dated_after_now(render_widget: Any, news: An
     news.add_article("just-now", title="Just now", published_at="2030-01-01T17:00:00+00:00")
     html = render_widget("latest_news", {"count": 2}).html
     assert titles(html) == ["Just now", "Story 8"]
+
+
+def test_latest_news_links_to_articles_by_the_url_pattern(render_widget: Any, news: Any) -> None:
+    """``{slug}`` anywhere in the pattern (it was once accepted only at the very start)."""
+    html = render_widget("latest_news", {"url_pattern": "https://www.example.com/n/{slug}.html"}
+                         ).html
+    assert '<a href="https://www.example.com/n/story-8.html">Story 8</a>' in html
+
+
+@pytest.mark.parametrize("widget", ["latest_news", "must_read"])
+def test_a_url_pattern_without_the_slug_is_refused(render_widget: Any, widget: str) -> None:
+    with pytest.raises(ValidationError, match=r"Must contain \{slug\}"):
+        render_widget(widget, {"url_pattern": "/news/latest.html"})
 
 
 def test_latest_news_without_articles_renders_nothing(render_widget: Any) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import timing_outcomes
+from support import json_log_lines, timing_outcomes
 from testwidgets import Slow
 
 from layoutserver.content.importer import import_content
@@ -131,6 +132,44 @@ def test_a_raising_widget_alone_through_the_widget_endpoint(make_app: Any) -> No
     response = client.get(f"/widgets/article/{SEED_SLUG}/broken-box")
     assert response.status_code == 200
     assert "Not available right now." in response.get_data(as_text=True)
+
+
+RAISING_BESIDE_SLOW = RAISING.replace('widget = "author_box"\nid = "author"',
+                                      'widget = "test_slow"\nid = "sluggish"\n'
+                                      'options = { seconds = 5 }')
+
+
+def durations(response: Any) -> dict[str, float]:
+    """Placement id -> its Server-Timing duration (ms)."""
+    found = re.findall(r'([\w-]+);dur=([\d.]+)', response.headers["Server-Timing"])
+    return {placement: float(duration) for placement, duration in found}
+
+
+def test_a_raising_widget_is_timed_by_its_own_render_not_by_the_pages_wait(
+    make_app: Any
+) -> None:
+    """The page waits its whole budget on the slow widget; the widget that raised at once
+    must not be reported as having taken that long (it once was: 302 ms of a 300 ms budget).
+    """
+    client = make_app(layouts={"article": RAISING_BESIDE_SLOW},
+                      settings={"WIDGET_BUDGET_MS": 400}).test_client()
+    response = client.get(SEED_PATH)
+    assert timing_outcomes(response) == {"article": "miss", "broken-box": "error",
+                                         "sluggish": "timeout"}
+    took = durations(response)
+    assert took["sluggish"] >= 400  # the page's wait, which the slow widget used up
+    assert took["broken-box"] < took["sluggish"] / 2
+
+
+def test_a_render_threads_error_log_line_carries_the_request_id(make_app: Any) -> None:
+    app = make_app(layouts={"article": RAISING}, settings={"RENDER_ON_MAIN_THREAD": False})
+    with json_log_lines("layoutserver") as lines:
+        app.test_client().get(SEED_PATH, headers={"X-Request-Id": "req-render-7"})
+        logging.getLogger("layoutserver").warning("after the request")
+    failed = [line for line in lines if "test_raising failed" in line["message"]]
+    assert [line["request_id"] for line in failed] == ["req-render-7"]
+    assert "boom from test_raising" in failed[0]["exception"]
+    assert lines[-1]["request_id"] == "-"  # the id does not outlive its request
 
 
 # --- A widget that overruns its budget ----------------------------------------------------------

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
-from support import DEMO_SETTINGS, SEED_PATH
+from support import DEMO_SETTINGS, SEED_PATH, json_log_lines
 
 from layoutserver import create_app
-from layoutserver.logs import JsonFormatter, RequestIdFilter
 
 
 def test_healthz_answers_without_touching_anything(demo_client: Any) -> None:
@@ -53,20 +50,13 @@ def test_a_request_id_is_made_or_kept_and_echoed(demo_client: Any) -> None:
 
 
 def test_json_log_lines_carry_the_request_id(demo_app: Any) -> None:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RequestIdFilter())
     logger = logging.getLogger("layoutserver.test")
-    logger.addHandler(handler)
-    try:
+    with json_log_lines("layoutserver.test") as lines:
         with demo_app.test_request_context(SEED_PATH, headers={"X-Request-Id": "req-42"}):
             demo_app.preprocess_request()
             logger.warning("something %s", "happened")
         logger.warning("outside")
-    finally:
-        logger.removeHandler(handler)
-    inside, outside = (json.loads(line) for line in stream.getvalue().splitlines())
+    inside, outside = lines
     assert inside["message"] == "something happened"
     assert inside["request_id"] == "req-42"
     assert inside["level"] == "WARNING" and inside["logger"] == "layoutserver.test"

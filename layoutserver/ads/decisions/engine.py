@@ -177,6 +177,14 @@ def _house(snapshot: Snapshot, page: PageContext, run: SlotRun) -> SlotDecision 
     return SlotDecision(slot.code, creative.size, None, creative, house=True)
 
 
+def _roadblock_reason(snapshot: Snapshot, run: SlotRun) -> str:
+    """``roadblock: <name>``: the line item whose roadblock holds the slot, which is the
+    question a trafficker asks next."""
+    holder_id = run.decision.line_item_id if run.decision else None
+    holder = snapshot.line_items.get(holder_id) if holder_id is not None else None
+    return f"roadblock: {holder.name}" if holder is not None else "roadblock"
+
+
 def _considered(
     snapshot: Snapshot,
     page: PageContext,
@@ -199,7 +207,7 @@ def _considered(
             reason = notes.get((code, item.id))
             if reason is None:
                 reason = page.reason(candidate, run.size_key) or (
-                    "roadblock" if run.roadblock else "lower priority"
+                    _roadblock_reason(snapshot, run) if run.roadblock else "lower priority"
                 )
             rows.append(Consideration(item.id, item.name, reason == "chosen", reason))
         considered[code] = tuple(rows)

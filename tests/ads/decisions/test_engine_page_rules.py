@@ -99,7 +99,7 @@ def test_a_roadblock_fills_all_its_slots() -> None:
         creatives = {d.creative.id for d in decided.slots.values() if d.creative}
         assert creatives == {5000, 5001, 5002}
         assert reasons(decided, "side-1")[50] == "chosen"
-        assert reasons(decided, "side-1")[1] == "roadblock"
+        assert reasons(decided, "side-1")[1] == "roadblock: li-50"  # names the holder
 
 
 def test_a_roadblock_that_cannot_fill_one_slot_is_not_used_at_all() -> None:
