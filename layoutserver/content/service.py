@@ -25,7 +25,15 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from layoutserver.content.importer import ContentImport
-from layoutserver.content.models import Article, Author, EditorialList, EditorialPick, Section, Tag
+from layoutserver.content.models import (
+    Article,
+    Author,
+    EditorialList,
+    EditorialPick,
+    Section,
+    Tag,
+    article_tags,
+)
 from layoutserver.content.schemas import (
     ArticleSchema,
     AuthorSchema,
@@ -34,6 +42,7 @@ from layoutserver.content.schemas import (
 )
 from layoutserver.content.scopes import article_scopes
 from layoutserver.content.version import bump_content_version
+from layoutserver.keyset import Page, SortKey, Window, count_up_to, fetch
 from layoutserver.services import Conflict, Domain, Dump, Resource
 
 Kind = Literal["section", "author", "article", "editorial_list"]
@@ -93,11 +102,20 @@ class ArticleFilters:
     published_before: datetime | None = None
 
 
+#: The order of each kind's list: articles newest first, the others by key (each unique last).
+ORDERS: dict[Kind, SortKey] = {
+    "article": SortKey("articles", (Article.published_at, Article.id), descending=True),
+    "section": SortKey("sections", (Section.slug,)),
+    "author": SortKey("authors", (Author.slug,)),
+    "editorial_list": SortKey("editorial_lists", (EditorialList.name,)),
+}
+ARTICLE_ORDER = ORDERS["article"]
+
+
 def list_items(
-    session: Session, kind: Kind, *, offset: int = 0, limit: int = 20,
-    filters: ArticleFilters | None = None,
-) -> tuple[list[Dump], int]:
-    """One page of ``kind`` (articles newest first, the others by key) and the total count.
+    session: Session, kind: Kind, window: Window, filters: ArticleFilters | None = None,
+) -> Page[Dump]:
+    """One page of ``kind`` in its order (:data:`ORDERS`), by keyset (``BadCursor``).
     ``filters`` apply to articles only (``ValueError`` otherwise)."""
     spec = _RESOURCES[kind]
     query: Select[Any] = select(spec.model)
@@ -105,27 +123,36 @@ def list_items(
         if kind != "article":
             raise ValueError("only articles are filtered")
         query = _filter_articles(query, filters)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    if kind == "article":
-        query = query.order_by(Article.published_at.desc(), Article.id.desc())
-    else:
-        query = query.order_by(getattr(spec.model, spec.key))
-    rows = session.scalars(query.offset(offset).limit(limit)).unique()
-    return [dump(kind, row) for row in rows], int(total)
+    return fetch(session, query, ORDERS[kind], window).map(lambda row: dump(kind, row))
+
+
+def count(session: Session, kind: Kind, at_most: int) -> int:
+    """How many of ``kind`` there are, counted up to ``at_most``."""
+    return count_up_to(session, select(_RESOURCES[kind].model.id), at_most)
 
 
 def _filter_articles(query: Select[Any], filters: ArticleFilters) -> Select[Any]:
+    """Each reference filter is the one id its slug names (a subquery run once), so the
+    articles are read from that section's, author's or tag's index range."""
     if filters.section is not None:
-        query = query.where(Article.section.has(Section.slug == filters.section))
+        query = query.where(Article.section_id == _id_of(Section.id, Section.slug,
+                                                          filters.section))
     if filters.author is not None:
-        query = query.where(Article.author.has(Author.slug == filters.author))
+        query = query.where(Article.author_id == _id_of(Author.id, Author.slug,
+                                                        filters.author))
     if filters.tag is not None:
-        query = query.where(Article.tags.any(Tag.name == filters.tag))
+        tagged = select(article_tags.c.article_id).where(
+            article_tags.c.tag_id == _id_of(Tag.id, Tag.name, filters.tag))
+        query = query.where(Article.id.in_(tagged))
     if filters.published_after is not None:
         query = query.where(Article.published_at >= filters.published_after)
     if filters.published_before is not None:
         query = query.where(Article.published_at < filters.published_before)
     return query
+
+
+def _id_of(id_column: Any, key_column: Any, key: str) -> Any:
+    return select(id_column).where(key_column == key).scalar_subquery()
 
 
 def create(session: Session, actor: str, kind: Kind, data: Any) -> Dump:
