@@ -5,8 +5,12 @@ from __future__ import annotations
 import ast
 import io
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Engine, event
 
 SEED_SLUG = "east-turkistan-government-in-exile-condemns-china-pakistan-cooperation"
 SEED_PATH = f"/pages/article/{SEED_SLUG}"
@@ -100,3 +104,24 @@ def image_bytes(image_format: str, size: tuple[int, int] = (2, 2)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, (200, 30, 30)).save(out, format=image_format)
     return out.getvalue()
+
+
+@contextmanager
+def statements_run(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements run on ``engine`` meanwhile. SQLite's dialect writes ``LIMIT ?
+    OFFSET ?`` for any limit: an offset of 0 skips nothing, and is left out of what is kept
+    (any other offset fails here)."""
+    found: list[str] = []
+
+    def record(connection: Any, cursor: Any, statement: str, parameters: Any, *rest: Any
+               ) -> None:
+        if "OFFSET ?" in statement:
+            assert parameters[-1] == 0, statement
+            statement = statement.replace("OFFSET ?", "")
+        found.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield found
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

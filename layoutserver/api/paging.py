@@ -81,7 +81,8 @@ class PageArguments(Schema):
     offset = fields.Integer(
         validate=validate.Range(min=0),
         metadata={"description": "Slower than after: the first item's position (0-based), "
-                                 "instead of page; the database reads every item before it."})
+                                 "instead of page (which it overrides); the database reads "
+                                 "every item before it."})
     total = fields.Boolean(
         load_default=False,
         metadata={"description": "Count the whole (filtered) list into X-Pagination's "
@@ -94,8 +95,6 @@ class PageArguments(Schema):
     def _one_start(self, data: dict[str, Any], **_: Any) -> None:
         if "after" in data and ("page" in data or "offset" in data):
             raise ValidationError("Give after, or page or offset, not both.", "after")
-        if "page" in data and "offset" in data:
-            raise ValidationError("Give page or offset, not both.", "offset")
 
     @post_load
     def _parameters(self, data: dict[str, Any], **_: Any) -> PageParameters:

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from apisupport import Api
-from sqlalchemy import event
+from support import statements_run
 
 from layoutserver.db import get_database
 
@@ -75,26 +73,6 @@ def test_articles_of_one_instant_page_by_id(api: Api) -> None:
     assert seen == [f"same-{number}" for number in reversed(range(5))]
 
 
-@contextmanager
-def statements(api: Api) -> Iterator[list[str]]:
-    found: list[str] = []
-    engine = get_database(api.client.application).engine
-
-    def record(connection: Any, cursor: Any, statement: str, parameters: Any, *rest: Any
-               ) -> None:
-        # SQLite's dialect writes "LIMIT ? OFFSET ?" for any limit: an offset of 0 skips nothing
-        if "OFFSET ?" in statement:
-            assert parameters[-1] == 0, statement
-            statement = statement.replace("OFFSET ?", "")
-        found.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield found
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 @pytest.mark.parametrize("path", ["/api/v1/articles", "/api/v1/sections", "/api/v1/audit",
                                   "/api/v1/articles?section=world"])
 def test_a_next_page_seeks_and_counts_nothing(api: Api, path: str) -> None:
@@ -104,7 +82,7 @@ def test_a_next_page_seeks_and_counts_nothing(api: Api, path: str) -> None:
     first = api.get(f"{path}{separator}page_size=1")
     url = next_url(first)
     assert url is not None and "after=" in url
-    with statements(api) as run:
+    with statements_run(get_database(api.client.application).engine) as run:
         assert api.get(url).status_code == 200
     reads = [s for s in run if "api_tokens" not in s and s.lstrip().upper().startswith("SELECT")]
     assert reads
@@ -146,11 +124,18 @@ def test_a_cursor_the_list_did_not_give_is_a_422(api: Api, cursor: str, message:
     assert message in found
 
 
-@pytest.mark.parametrize("query", ["after=x&page=2", "after=x&offset=0", "page=2&offset=3"])
-def test_two_starts_are_a_422(api: Api, query: str) -> None:
+@pytest.mark.parametrize("query", ["after=x&page=2", "after=x&offset=0"])
+def test_a_cursor_and_a_number_are_a_422(api: Api, query: str) -> None:
     response = api.get(f"/api/v1/sections?{query}")
     assert response.status_code == 422
-    assert "not both" in json.dumps(response.get_json()["errors"]["query"])
+    assert response.get_json()["errors"]["query"] == {
+        "after": ["Give after, or page or offset, not both."]}
+
+
+def test_an_offset_overrides_a_page(api: Api) -> None:
+    both = api.get("/api/v1/sections?page_size=1&page=3&offset=1")
+    assert both.get_json() == api.get("/api/v1/sections?page_size=1&offset=1").get_json()
+    assert json.loads(both.headers["X-Pagination"])["offset"] == 1
 
 
 def test_the_document_describes_the_cursor_and_the_total(api: Api) -> None:
