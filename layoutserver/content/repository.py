@@ -8,7 +8,7 @@ measures them). Each call takes its own connection, so widgets may run on render
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +45,8 @@ AnySelect = Select[*tuple[Any, ...]]
 TAG_SEPARATOR = "\x1f"
 
 VERSION_SQL = "SELECT version FROM content_state WHERE id = 1"
+#: Scope versions a process keeps per content version (then it reads them again).
+MAX_SCOPES_KEPT = 10_000
 
 SUMMARY_COLUMNS = (Article.slug, Article.title, Article.excerpt, Article.published_at,
                    Section.slug, Section.name)
@@ -55,23 +57,25 @@ class ContentRepository:
 
     def __init__(self, database: Database) -> None:
         self._database = database
-        self._scopes: tuple[int, dict[str, int]] | None = None
+        self._scopes: ScopeVersions | None = None
 
     def version(self) -> int:
         """The content version: it changes whenever content is imported or edited."""
         return self._database.read_version(VERSION_SQL)
 
-    def scope_versions(self, version: int) -> dict[str, int]:
-        """Every content scope's version (``content_scopes``), read again only when the
-        content ``version`` has moved since the last read in this process."""
+    def scope_versions(self, version: int) -> Mapping[str, int]:
+        """The content scopes' versions (``content_scopes``) at content ``version``: each read
+        by its key when first asked for, and kept in this process until the content version
+        moves. Not all of them at once: there is a scope per article ever changed."""
         kept = self._scopes
-        if kept is not None and kept[0] == version:
-            return kept[1]
+        if kept is None or kept.version != version:
+            kept = self._scopes = ScopeVersions(version, self._scope_version)
+        return kept
+
+    def _scope_version(self, name: str) -> int | None:
         with self._database.reading() as connection:
-            rows = connection.execute(select(ContentScope.name, ContentScope.version)).all()
-        scopes = {str(name): int(value) for name, value in rows}
-        self._scopes = (version, scopes)
-        return scopes
+            found = connection.scalar(_statement("scope"), {"name": name})
+        return None if found is None else int(found)
 
     def article(self, slug: str, *, published_before: datetime | None = None) -> ArticleView | None:
         """The article, unless it is scheduled after ``published_before``."""
@@ -140,6 +144,36 @@ class ContentRepository:
         return EditorialListView(name, title, tuple(_summary(row) for row in rows))
 
 
+class ScopeVersions(Mapping[str, int]):
+    """The scopes' versions at one content version, each read (``read``: None for a scope
+    never bumped) when first asked for. Keeps at most :data:`MAX_SCOPES_KEPT`: a long tail of
+    distinct articles asks for a scope each."""
+
+    def __init__(self, version: int, read: Callable[[str], int | None]) -> None:
+        self.version = version
+        self._read = read
+        self._known: dict[str, int | None] = {}
+
+    def __getitem__(self, name: str) -> int:
+        try:
+            found = self._known[name]
+        except KeyError:
+            found = self._read(name)
+            if len(self._known) >= MAX_SCOPES_KEPT:
+                self._known.clear()
+            self._known[name] = found
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        """The scopes read so far (not every scope there is)."""
+        return iter([name for name, value in self._known.items() if value is not None])
+
+    def __len__(self) -> int:
+        return sum(value is not None for value in self._known.values())
+
+
 @functools.cache
 def _statement(kind: str, *flags: bool) -> Executable:
     """Each query shape is built once, with bound parameters, and reused: the queries run on
@@ -164,6 +198,8 @@ def _statement(kind: str, *flags: bool) -> Executable:
         return _published(query, *flags)
     if kind == "section":
         return select(Section.slug, Section.name).where(Section.slug == bindparam("slug"))
+    if kind == "scope":
+        return select(ContentScope.version).where(ContentScope.name == bindparam("name"))
     if kind == "latest":
         excluding, several, in_section, scheduled = flags
         latest: AnySelect = _summaries().order_by(Article.published_at.desc(), Article.id.desc())
