@@ -115,12 +115,18 @@ def _typed(column: Any, value: Any) -> Any:
             raise BadCursor("The cursor holds a bad date.") from None
         if moment.tzinfo is None:
             raise BadCursor("The cursor holds a date without its UTC offset.")
-        return moment
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise BadCursor("The cursor holds a date out of range.") from None
     if kind is int and isinstance(value, int) and not isinstance(value, bool):
         if not -(2**63) <= value < 2**63:
             raise BadCursor("The cursor holds a number out of range.")
         return value
     if kind is str and isinstance(value, str):
+        # no database stores NUL or a lone surrogate (a JSON escape may make either)
+        if "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value):
+            raise BadCursor("The cursor holds text no key has.")
         return value
     raise BadCursor("The cursor does not fit this list's order.")
 

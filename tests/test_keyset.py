@@ -4,6 +4,7 @@ not give is refused."""
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -88,6 +89,22 @@ def test_an_offset_and_the_total(entries: Database) -> None:
 ])
 def test_a_foreign_or_broken_cursor_is_refused(cursor: str) -> None:
     with pytest.raises(BadCursor):
+        NEWEST_FIRST.decode(cursor)
+
+
+@pytest.mark.parametrize(("payload", "message"), [
+    ('["sections","a\\u0000"]', "no key has"),
+    ('["sections","\\ud800"]', "no key has"),
+])
+def test_text_no_database_stores_is_refused(payload: str, message: str) -> None:
+    cursor = base64.urlsafe_b64encode(payload.encode()).decode()
+    with pytest.raises(BadCursor, match=message):
+        BY_SLUG.decode(cursor)
+
+
+def test_a_date_past_the_calendar_in_utc_is_refused() -> None:
+    cursor = base64.urlsafe_b64encode(b'["audit","0001-01-01T00:00:00+05:00",1]').decode()
+    with pytest.raises(BadCursor, match="out of range"):
         NEWEST_FIRST.decode(cursor)
 
 
