@@ -298,6 +298,8 @@ CASES: tuple[Case, ...] = (
     Case("ContentRepository.latest_articles: a small section (its page and feed)",
          lambda a: _repository(a).latest_articles(10, section=SMALL_SECTION,
                                                   published_before=NOW)),
+    Case("ContentRepository.latest_articles: a small section, no schedule",
+         lambda a: _repository(a).latest_articles(10, section=SMALL_SECTION)),
     Case("ContentRepository.latest_articles: a large section, leaving out one",
          lambda a: _repository(a).latest_articles(10, section="section-4",
                                                   exclude=("article-4",)),

@@ -34,6 +34,7 @@ from layoutserver.content.models import (
     Tag,
     article_tags,
 )
+from layoutserver.content.repository import one_of_few
 from layoutserver.content.schemas import (
     ArticleSchema,
     AuthorSchema,
@@ -122,7 +123,7 @@ def list_items(
     if filters is not None:
         if kind != "article":
             raise ValueError("only articles are filtered")
-        query = _filter_articles(query, filters)
+        query = _filter_articles(session, query, filters)
     return fetch(session, query, ORDERS[kind], window).map(lambda row: dump(kind, row))
 
 
@@ -131,28 +132,27 @@ def count(session: Session, kind: Kind, at_most: int) -> int:
     return count_up_to(session, select(_RESOURCES[kind].model.id), at_most)
 
 
-def _filter_articles(query: Select[Any], filters: ArticleFilters) -> Select[Any]:
-    """Each reference filter is the one id its slug names (a subquery run once), so the
-    articles are read from that section's, author's or tag's index range."""
-    if filters.section is not None:
-        query = query.where(Article.section_id == _id_of(Section.id, Section.slug,
-                                                          filters.section))
-    if filters.author is not None:
-        query = query.where(Article.author_id == _id_of(Author.id, Author.slug,
-                                                        filters.author))
+def _filter_articles(session: Session, query: Select[Any], filters: ArticleFilters
+                     ) -> Select[Any]:
+    """A section or author filter is the id its slug names, read first and written into the
+    SQL (see :func:`~layoutserver.content.repository.one_of_few`), so the articles are read from
+    that section's or author's own index range, however few they are; an unknown slug keeps
+    none. A tag's articles are those of the tag's index range."""
+    for column, model, slug in ((Article.section_id, Section, filters.section),
+                                (Article.author_id, Author, filters.author)):
+        if slug is not None:
+            found = session.scalar(select(model.id).where(model.slug == slug))
+            query = query.where(column == one_of_few(column.key)).params(
+                {column.key: found if found is not None else -1})
     if filters.tag is not None:
-        tagged = select(article_tags.c.article_id).where(
-            article_tags.c.tag_id == _id_of(Tag.id, Tag.name, filters.tag))
-        query = query.where(Article.id.in_(tagged))
+        tag = select(Tag.id).where(Tag.name == filters.tag).scalar_subquery()
+        query = query.where(Article.id.in_(
+            select(article_tags.c.article_id).where(article_tags.c.tag_id == tag)))
     if filters.published_after is not None:
         query = query.where(Article.published_at >= filters.published_after)
     if filters.published_before is not None:
         query = query.where(Article.published_at < filters.published_before)
     return query
-
-
-def _id_of(id_column: Any, key_column: Any, key: str) -> Any:
-    return select(id_column).where(key_column == key).scalar_subquery()
 
 
 def create(session: Session, actor: str, kind: Kind, data: Any) -> Dump:
