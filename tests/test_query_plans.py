@@ -9,7 +9,10 @@ full scan; ``SCAN ... USING INDEX`` walks a whole index), PostgreSQL's ``EXPLAIN
 ``enable_seqscan`` off on ``ANALYZE``d rows (a ``Seq Scan``; an index scan without an index
 condition walks a whole index). A full scan of a table outside :data:`SMALL_TABLES` fails, and
 so does an index walk, unless the case declares it (an unfiltered list in its index's order,
-which stops at its page's ``LIMIT``, or an ``offset``, documented as slower).
+which stops at its page's ``LIMIT``, or an ``offset``, documented as slower). PostgreSQL plans
+by its statistics, so there only tables of :data:`POSTGRESQL_LARGE` rows or more count, and
+the plan is of the parameters given (a prepared statement's generic plan may differ: see
+``repository.one_of_few``).
 
 No query escapes: every public function of the query modules must have a case (or be named in
 :data:`NOT_QUERIES` with why), and so must every list endpoint of ``/api/v1``. A new query
@@ -25,7 +28,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
@@ -128,13 +131,12 @@ OFFSET_IS_SLOWER = "an offset: documented as slower (follow the cursor instead)"
 
 @dataclass
 class Archive:
-    """The seeded app, its database, an admin token, and what cases need from both."""
+    """The seeded app, its database, a client and an admin token's headers."""
 
     app: Flask
     database: Database
     client: FlaskClient
     headers: dict[str, str]
-    cursors: dict[str, str] = field(default_factory=dict)
 
     def api(self, path: str) -> Any:
         response = self.client.get(path, headers=self.headers)
