@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine, event
+
 SEED_SLUG = "east-turkistan-government-in-exile-condemns-china-pakistan-cooperation"
 SEED_PATH = f"/pages/article/{SEED_SLUG}"
 JSON = {"Accept": "application/json"}
@@ -129,3 +131,24 @@ def json_log_lines(logger_name: str) -> Iterator[list[dict[str, Any]]]:
     finally:
         logger.removeHandler(handler)
         lines.extend(json.loads(line) for line in stream.getvalue().splitlines())
+
+
+@contextmanager
+def statements_run(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements run on ``engine`` meanwhile. SQLite's dialect writes ``LIMIT ?
+    OFFSET ?`` for any limit: an offset of 0 skips nothing, and is left out of what is kept
+    (any other offset fails here)."""
+    found: list[str] = []
+
+    def record(connection: Any, cursor: Any, statement: str, parameters: Any, *rest: Any
+               ) -> None:
+        if "OFFSET ?" in statement:
+            assert parameters[-1] == 0, statement
+            statement = statement.replace("OFFSET ?", "")
+        found.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield found
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

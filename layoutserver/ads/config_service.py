@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from marshmallow import Schema
 from PIL import Image
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from layoutserver.ads.config_import import KINDS as DOCUMENT
@@ -48,6 +48,7 @@ from layoutserver.ads.schemas import (
     SlotSchema,
 )
 from layoutserver.ads.version import bump_ads_version
+from layoutserver.keyset import Page, SortKey, Window, count_up_to, fetch
 from layoutserver.services import Conflict, Domain, Dump, Invalid, Resource, ServiceError
 
 Kind = Literal["slot", "advertiser", "campaign", "line_item", "creative"]
@@ -119,12 +120,19 @@ def get(session: Session, kind: Kind, key: str, *, lock: bool = False) -> Dump:
     return _DOMAIN.get(session, kind, key, lock=lock)
 
 
+#: The order of each kind's list: by key (code or name, unique).
+ORDERS: dict[Kind, SortKey] = {
+    kind: SortKey(resource.doc, (getattr(resource.model, resource.key),))
+    for kind, resource in _RESOURCES.items()
+}
+
+
 def list_items(
-    session: Session, kind: Kind, *, offset: int = 0, limit: int = 20,
-    filters: Mapping[str, Any] | None = None,
-) -> tuple[list[Dump], int]:
-    """One page of ``kind`` by key and the total count; ``filters`` (of ``FILTERS[kind]``,
-    ``ValueError`` for another) keep the rows whose field equals the value given."""
+    session: Session, kind: Kind, window: Window, filters: Mapping[str, Any] | None = None,
+) -> Page[Dump]:
+    """One page of ``kind`` by key, by keyset (``BadCursor``); ``filters`` (of
+    ``FILTERS[kind]``, ``ValueError`` for another) keep the rows whose field equals the value
+    given."""
     spec = _RESOURCES[kind]
     query: Select[Any] = select(spec.model)
     for name, value in (filters or {}).items():
@@ -133,17 +141,23 @@ def list_items(
         if name not in FILTERS[kind]:
             raise ValueError(f"a {kind} has no filter {name!r}")
         query = query.where(_condition(spec.model, name, value))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    query = query.order_by(getattr(spec.model, spec.key))
-    rows = session.scalars(query.offset(offset).limit(limit)).unique()
-    return [dump(kind, row) for row in rows], int(total)
+    return fetch(session, query, ORDERS[kind], window).map(lambda row: dump(kind, row))
+
+
+def count(session: Session, kind: Kind, at_most: int) -> int:
+    """How many of ``kind`` there are, counted up to ``at_most``."""
+    return count_up_to(session, select(_RESOURCES[kind].model.id), at_most)
 
 
 def _condition(model: type[Row], name: str, value: Any) -> Any:
+    """A reference filter is the one id its name names (a subquery run once), so the rows are
+    read from that advertiser's or campaign's index range."""
     if name == "advertiser":
-        return model.advertiser.has(Advertiser.name == value)  # type: ignore[union-attr]
+        advertiser = select(Advertiser.id).where(Advertiser.name == value).scalar_subquery()
+        return model.advertiser_id == advertiser  # type: ignore[union-attr]
     if name == "campaign":
-        return LineItem.campaign.has(Campaign.name == value)
+        campaign = select(Campaign.id).where(Campaign.name == value).scalar_subquery()
+        return LineItem.campaign_id == campaign
     return getattr(model, name) == value
 
 

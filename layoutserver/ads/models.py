@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -33,6 +34,7 @@ line_item_creatives = Table(
     Base.metadata,
     Column("line_item_id", ForeignKey("ad_line_items.id", ondelete="CASCADE"), primary_key=True),
     Column("creative_id", ForeignKey("ad_creatives.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_ad_line_item_creatives_creative", "creative_id"),
 )
 
 
@@ -49,6 +51,8 @@ class Advertiser(Base):
 
 class Campaign(Base):
     __tablename__ = "ad_campaigns"
+    # An advertiser's campaigns, by name (the filtered list's order).
+    __table_args__ = (Index("ix_ad_campaigns_advertiser", "advertiser_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -58,6 +62,7 @@ class Campaign(Base):
 
 class Creative(Base):
     __tablename__ = "ad_creatives"
+    __table_args__ = (Index("ix_ad_creatives_advertiser", "advertiser_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -102,6 +107,7 @@ class AdSlot(Base):
 
 class LineItem(Base):
     __tablename__ = "ad_line_items"
+    __table_args__ = (Index("ix_ad_line_items_campaign", "campaign_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)

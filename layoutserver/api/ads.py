@@ -30,6 +30,7 @@ from layoutserver.api import schemas
 from layoutserver.api.auth import principal, require
 from layoutserver.api.families import resource_family, service_session
 from layoutserver.core import get_core
+from layoutserver.keyset import Page, Window
 
 
 @contextmanager
@@ -50,11 +51,9 @@ class _AdsService:
     zone, in which the import format reads naive datetimes)."""
 
     @staticmethod
-    def list_items(session: Session, kind: service.Kind, *, offset: int, limit: int,
-                   filters: dict[str, Any]) -> tuple[list[Any], int]:
-        items, total = service.list_items(session, kind, offset=offset, limit=limit,
-                                          filters=filters)
-        return list(items), total
+    def list_items(session: Session, kind: service.Kind, window: Window,
+                   filters: dict[str, Any]) -> Page[Any]:
+        return service.list_items(session, kind, window, filters)
 
     @staticmethod
     def get(session: Session, kind: service.Kind, key: str, *, lock: bool = False) -> Any:
@@ -108,7 +107,9 @@ IMAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 class ImageUpload(Schema):
     file = Upload(required=True, metadata={
-        "description": "A PNG, JPEG, GIF or WebP image (by its content); SVG is refused."})
+        "description": "A PNG, JPEG, GIF or WebP image (by its content); SVG is refused.",
+        "x-rule": "Its content must decode as a PNG, JPEG, GIF or WebP image (415 otherwise), "
+                  "of a creative of kind image (422 otherwise)."})
 
 
 def uploads_dir() -> Path:

@@ -6,11 +6,10 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
 
 from layoutserver.api import paging, schemas
 from layoutserver.api.auth import require
-from layoutserver.auth.models import AuditEntry
+from layoutserver.auth.audit import audit_page
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 
@@ -72,16 +71,8 @@ class Audit(MethodView):
     @paging.paginate(audit, schemas.AuditEntry())
     def get(self, pagination_parameters: paging.PageParameters, **filters: str) -> Any:
         """Changes, newest first, filtered by resource type, resource id and actor."""
-        query = select(AuditEntry)
-        for name, value in filters.items():
-            query = query.where(getattr(AuditEntry, name) == value)
-        page = pagination_parameters
         with get_database().session() as session:
-            page.item_count = session.scalar(
-                select(func.count()).select_from(query.subquery())) or 0
-            return list(session.scalars(
-                query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-                .offset(page.first_item).limit(page.page_size)))
+            return audit_page(session, pagination_parameters.window(), **filters)
 
 
 BLUEPRINTS = (layouts, widgets, audit)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from layoutserver.api import schemas
 from layoutserver.api.families import resource_family, service_session
 from layoutserver.content import service as service
+from layoutserver.keyset import Page, Window
 
 
 class _ContentService:
@@ -24,12 +25,10 @@ class _ContentService:
     looks the service function up when made."""
 
     @staticmethod
-    def list_items(session: Session, kind: service.Kind, *, offset: int, limit: int,
-                   filters: dict[str, Any]) -> tuple[list[Any], int]:
+    def list_items(session: Session, kind: service.Kind, window: Window,
+                   filters: dict[str, Any]) -> Page[Any]:
         found = service.ArticleFilters(**filters) if kind == "article" else None
-        items, total = service.list_items(session, kind, offset=offset, limit=limit,
-                                          filters=found)
-        return list(items), total
+        return service.list_items(session, kind, window, found)
 
     @staticmethod
     def get(session: Session, kind: service.Kind, key: str, *, lock: bool = False) -> Any:

@@ -21,6 +21,7 @@ from layoutserver.api import paging
 from layoutserver.api.auth import principal, require
 from layoutserver.auth.roles import Area
 from layoutserver.db import get_database
+from layoutserver.keyset import Page, Window
 from layoutserver.services import Conflict, Invalid, NotFound
 
 SessionScope = Callable[[], AbstractContextManager[Session]]
@@ -46,8 +47,8 @@ class FamilyService(Protocol):
     """The service calls a family's views make (``layoutserver.content.service``,
     ``layoutserver.ads.config_service``). ``kind`` is the domain's own kind literal."""
 
-    def list_items(self, session: Session, kind: Any, *, offset: int, limit: int,
-                   filters: dict[str, Any]) -> tuple[list[Any], int]: ...
+    def list_items(self, session: Session, kind: Any, window: Window,
+                   filters: dict[str, Any]) -> Page[Any]: ...
 
     def get(self, session: Session, kind: Any, key: str, *, lock: bool = False) -> Any: ...
 
@@ -80,14 +81,9 @@ def resource_family(
         @paging.paginate(blp, shown())
         def get(self, pagination_parameters: paging.PageParameters, **filters: Any) -> Any:
             """List them, one page at a time (capped by count and by bytes)."""
-            page = pagination_parameters
             with scope() as session:
-                items, total = service.list_items(
-                    session, kind, offset=page.first_item, limit=page.page_size,
-                    filters=filters,
-                )
-            page.item_count = total
-            return items
+                return service.list_items(session, kind, pagination_parameters.window(),
+                                          filters)
 
         @require(blp, area, write=True)
         @blp.etag

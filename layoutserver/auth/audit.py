@@ -10,10 +10,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from layoutserver.auth.models import AuditEntry
+from layoutserver.keyset import Page, SortKey, Window, fetch
 
 Action = Literal["create", "update", "delete"]
 ACTIONS: tuple[str, ...] = get_args(Action)
@@ -52,6 +53,10 @@ def record_change(
     return entry
 
 
+#: The log's order: newest first (``id`` orders entries of the same instant).
+AUDIT_ORDER = SortKey("audit", (AuditEntry.at, AuditEntry.id), descending=True)
+
+
 def audit_entries(
     session: Session,
     *,
@@ -60,9 +65,28 @@ def audit_entries(
     actor: str | None = None,
     since: datetime | None = None,
     limit: int = 100,
-    offset: int = 0,
 ) -> list[AuditEntry]:
-    """Entries matching every filter given (``since`` inclusive), newest first."""
+    """The newest ``limit`` entries matching every filter given (``since`` inclusive)."""
+    query = _filtered(resource_type, resource_id, actor, since)
+    return list(session.scalars(query.order_by(*AUDIT_ORDER.order_by()).limit(limit)))
+
+
+def audit_page(
+    session: Session,
+    window: Window,
+    *,
+    resource_type: str | None = None,
+    resource_id: str | int | None = None,
+    actor: str | None = None,
+) -> Page[AuditEntry]:
+    """A page of the entries matching every filter given, newest first, by keyset
+    (``BadCursor``)."""
+    return fetch(session, _filtered(resource_type, resource_id, actor, None), AUDIT_ORDER,
+                 window)
+
+
+def _filtered(resource_type: str | None, resource_id: str | int | None, actor: str | None,
+              since: datetime | None) -> Select[AuditEntry]:
     query = select(AuditEntry)
     if resource_type is not None:
         query = query.where(AuditEntry.resource_type == resource_type)
@@ -72,8 +96,7 @@ def audit_entries(
         query = query.where(AuditEntry.actor == actor)
     if since is not None:
         query = query.where(AuditEntry.at >= since)
-    query = query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-    return list(session.scalars(query.limit(limit).offset(offset)))
+    return query
 
 
 def _snapshot(value: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -34,11 +34,17 @@ class AuditEntry(Base):
     shows it; ``before`` is null for a create, ``after`` for a delete)."""
 
     __tablename__ = "audit_entries"
-    __table_args__ = (Index("ix_audit_entries_resource", "resource_type", "resource_id"),)
+    # The log is read newest first (at, then id), filtered by resource, resource type or
+    # actor: each filter has an index in that order, so a page reads its own range.
+    __table_args__ = (
+        Index("ix_audit_entries_resource", "resource_type", "resource_id", "at", "id"),
+        Index("ix_audit_entries_type", "resource_type", "at", "id"),
+        Index("ix_audit_entries_actor", "actor", "at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    actor: Mapped[str] = mapped_column(String(100), index=True)
+    actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(10))
     """create, update or delete."""
     resource_type: Mapped[str] = mapped_column(String(50))

@@ -15,6 +15,7 @@ from layoutserver.console.access import current_user, requires
 from layoutserver.console.blueprint import blueprint
 from layoutserver.core import get_core
 from layoutserver.db import get_database
+from layoutserver.keyset import Window
 from layoutserver.services import Invalid, NotFound
 
 MAX_ITEMS = 10_000
@@ -27,11 +28,11 @@ def line_items_of(session: Session, kind: str, name: str) -> list[str]:
     ads_service.get(session, "campaign" if kind == "campaign" else "advertiser", name)
     campaigns = [name] if kind == "campaign" else [
         row["name"] for row in ads_service.list_items(
-            session, "campaign", limit=MAX_ITEMS, filters={"advertiser": name})[0]]
+            session, "campaign", Window(MAX_ITEMS), {"advertiser": name}).items]
     found: list[str] = []
     for campaign in campaigns:
-        rows, _ = ads_service.list_items(session, "line_item", limit=MAX_ITEMS,
-                                         filters={"campaign": campaign})
+        rows = ads_service.list_items(session, "line_item", Window(MAX_ITEMS),
+                                      {"campaign": campaign}).items
         found.extend(row["name"] for row in rows)
     return found
 

@@ -35,13 +35,14 @@ from layoutserver.console.forms import (
     posted_values,
     read_form,
 )
+from layoutserver.console.home import COUNT_AT_MOST, shown_count
 from layoutserver.console.resources import RESOURCES_BY_PATH, Resource
 from layoutserver.core import get_core
 from layoutserver.db import get_database
+from layoutserver.keyset import BadCursor, Window
 from layoutserver.services import Conflict, Invalid, NotFound
 
 PAGE_SIZE = 50
-MAX_PAGE = 100_000
 SEEN_FIELD = "_seen"
 STALE = ("Someone changed this since you opened the page: nothing was saved. Your changes are "
          "below; the page's side panels show what is stored now. Saving again replaces their "
@@ -60,17 +61,24 @@ def _resource(path: str, write: bool = False) -> Resource:
 
 @blueprint.get("/<path>")
 def listing(path: str) -> str:
+    """A page of the list by keyset, like the API's: ``?after=`` the cursor of the row before
+    it, so the last page of an archive costs what the first does."""
     resource = _resource(path)
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+    after = request.args.get("after") or None
     filters = {name: _filter_value(request.args[name]) for name in resource.filters
                if request.args.get(name)}
-    with get_database().session() as session:
-        rows, total = resource.list_items(session, (page - 1) * PAGE_SIZE, PAGE_SIZE, filters)
-        if resource.add_columns is not None and rows:
-            resource.add_columns(session, rows)
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    return render_template("console/list.html", resource=resource, rows=rows, total=total,
-                           page=page, pages=pages, filters=filters)
+    try:
+        with get_database().session() as session:
+            page = resource.list_items(session, Window(PAGE_SIZE, after=after), filters)
+            if resource.add_columns is not None and page.items:
+                resource.add_columns(session, page.items)
+            total = None if filters else shown_count(resource.count(session,
+                                                                    COUNT_AT_MOST + 1))
+    except BadCursor as error:
+        abort(400, f"{error} Start again from the list's first page.")
+    following = page.cursors[-1] if page.more else None
+    return render_template("console/list.html", resource=resource, rows=page.items,
+                           total=total, after=after, following=following, filters=filters)
 
 
 def _filter_value(text: str) -> Any:

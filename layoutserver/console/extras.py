@@ -18,6 +18,7 @@ from layoutserver.console.access import may
 from layoutserver.console.resources import Resource
 from layoutserver.core import get_core
 from layoutserver.db import get_database
+from layoutserver.keyset import Window
 
 RELATED_LIMIT = 200
 HISTORY_LIMIT = 10
@@ -81,8 +82,7 @@ def placements(code: str) -> list[tuple[str, str]]:
 
 def _related(kind: ads_service.Kind, filters: dict[str, Any]) -> list[dict[str, Any]]:
     with get_database().session() as session:
-        rows, _ = ads_service.list_items(session, kind, limit=RELATED_LIMIT, filters=filters)
-    return rows
+        return ads_service.list_items(session, kind, Window(RELATED_LIMIT), filters).items
 
 
 def creative_preview(shown: Mapping[str, Any]) -> Markup:

@@ -30,6 +30,7 @@ from layoutserver.console.blueprint import blueprint
 from layoutserver.content import service as content_service
 from layoutserver.core import get_core
 from layoutserver.db import get_database
+from layoutserver.keyset import Window
 from layoutserver.layouts import Layout
 from layoutserver.render.assembly import Assembly
 from layoutserver.render.renderer import RenderedPlacement
@@ -80,8 +81,8 @@ def preview() -> str:
 def _suggestions() -> list[tuple[str, str]]:
     """(slug, title) of the latest articles and of the sections, for the slug field."""
     with get_database().session() as session:
-        articles, _ = content_service.list_items(session, "article", limit=SUGGESTIONS)
-        sections, _ = content_service.list_items(session, "section", limit=SUGGESTIONS)
+        articles = content_service.list_items(session, "article", Window(SUGGESTIONS)).items
+        sections = content_service.list_items(session, "section", Window(SUGGESTIONS)).items
     return ([(row["slug"], row["title"]) for row in articles]
             + [(row["slug"], f"section: {row['name']}") for row in sections])
 

@@ -23,9 +23,12 @@ from layoutserver.console.pacing import delivery_columns
 from layoutserver.content import service as content_service
 from layoutserver.core import get_core
 from layoutserver.db import get_database
+from layoutserver.keyset import Page, Window
 from layoutserver.services import NotFound
 
 Domain = Literal["ads", "content"]
+#: A select offers at most this many choices (the first by key): sections, authors and ad
+#: objects are far fewer.
 MAX_CHOICES = 1000
 
 
@@ -76,13 +79,16 @@ class Resource:
     def _extra(self) -> tuple[Any, ...]:
         return (get_core(current_app).timezone,) if self.domain == "ads" else ()
 
-    def list_items(self, session: Session, offset: int, limit: int,
-                   filters: Mapping[str, Any]) -> tuple[list[dict[str, Any]], int]:
+    def list_items(self, session: Session, window: Window,
+                   filters: Mapping[str, Any]) -> Page[dict[str, Any]]:
+        """A page of the list, by keyset (``BadCursor``)."""
         if self.domain == "ads":
-            return ads_service.list_items(session, cast(Any, self.kind), offset=offset,
-                                          limit=limit, filters=filters)
-        return content_service.list_items(session, cast(Any, self.kind), offset=offset,
-                                          limit=limit)
+            return ads_service.list_items(session, cast(Any, self.kind), window, filters)
+        return content_service.list_items(session, cast(Any, self.kind), window)
+
+    def count(self, session: Session, at_most: int) -> int:
+        """How many there are, counted up to ``at_most``."""
+        return int(self.service().count(session, self.kind, at_most))
 
     def get(self, session: Session, key: str) -> dict[str, Any]:
         return cast(dict[str, Any], self.service().get(session, self.kind, key))
@@ -109,7 +115,7 @@ def names(kind: str, domain: Domain = "ads", *, optional: bool = False,
     def choices() -> list[tuple[str, str]]:
         resource = RESOURCES_BY_KIND[kind]
         with get_database().session() as session:
-            rows, _ = resource.list_items(session, 0, MAX_CHOICES, {})
+            rows = resource.list_items(session, Window(MAX_CHOICES), {}).items
         found = [(str(row[resource.key]), label(row) if label else str(row[resource.key]))
                  for row in rows]
         return [("", "(none)"), *found] if optional else found
@@ -136,7 +142,7 @@ def _campaign_creatives(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     campaign = values.get("campaign") or ""
     chosen = set(values.get("creatives") or ())
     with get_database().session() as session:
-        rows, _ = CREATIVE.list_items(session, 0, MAX_CHOICES, {})
+        rows = CREATIVE.list_items(session, Window(MAX_CHOICES), {}).items
         try:
             advertiser = ads_service.get(session, "campaign", campaign)["advertiser"] \
                 if campaign else None

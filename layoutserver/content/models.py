@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from layoutserver.db import Base, UTCDateTime
@@ -14,6 +14,8 @@ article_tags = Table(
     Base.metadata,
     Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
     Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    # The primary key finds an article's tags; this finds a tag's articles.
+    Index("ix_article_tags_tag", "tag_id", "article_id"),
 )
 
 
@@ -46,6 +48,13 @@ class Tag(Base):
 
 class Article(Base):
     __tablename__ = "articles"
+    # Every list of articles is newest first (published_at, then id): a section's or an
+    # author's list reads its own index range, however few of the articles are theirs
+    # (the published_at index alone would be walked and filtered row by row).
+    __table_args__ = (
+        Index("ix_articles_section_published", "section_id", "published_at", "id"),
+        Index("ix_articles_author_published", "author_id", "published_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(200), unique=True)
@@ -84,7 +93,9 @@ class EditorialList(Base):
 
 class EditorialPick(Base):
     __tablename__ = "editorial_picks"
-    __table_args__ = (UniqueConstraint("list_id", "position"),)
+    # The article index: the picks of an article deleted (and the foreign key's cascade).
+    __table_args__ = (UniqueConstraint("list_id", "position"),
+                      Index("ix_editorial_picks_article", "article_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("editorial_lists.id", ondelete="CASCADE"))

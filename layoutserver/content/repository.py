@@ -8,12 +8,12 @@ measures them). Each call takes its own connection, so widgets may run on render
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import Executable, Select, String, bindparam, func, select
+from sqlalchemy import Executable, Integer, Select, String, bindparam, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -45,6 +45,8 @@ AnySelect = Select[*tuple[Any, ...]]
 TAG_SEPARATOR = "\x1f"
 
 VERSION_SQL = "SELECT version FROM content_state WHERE id = 1"
+#: Scope versions a process keeps per content version (then it reads them again).
+MAX_SCOPES_KEPT = 10_000
 
 SUMMARY_COLUMNS = (Article.slug, Article.title, Article.excerpt, Article.published_at,
                    Section.slug, Section.name)
@@ -55,23 +57,25 @@ class ContentRepository:
 
     def __init__(self, database: Database) -> None:
         self._database = database
-        self._scopes: tuple[int, dict[str, int]] | None = None
+        self._scopes: ScopeVersions | None = None
 
     def version(self) -> int:
         """The content version: it changes whenever content is imported or edited."""
         return self._database.read_version(VERSION_SQL)
 
-    def scope_versions(self, version: int) -> dict[str, int]:
-        """Every content scope's version (``content_scopes``), read again only when the
-        content ``version`` has moved since the last read in this process."""
+    def scope_versions(self, version: int) -> Mapping[str, int]:
+        """The content scopes' versions (``content_scopes``) at content ``version``: each read
+        by its key when first asked for, and kept in this process until the content version
+        moves. Not all of them at once: there is a scope per article ever changed."""
         kept = self._scopes
-        if kept is not None and kept[0] == version:
-            return kept[1]
+        if kept is None or kept.version != version:
+            kept = self._scopes = ScopeVersions(version, self._scope_version)
+        return kept
+
+    def _scope_version(self, name: str) -> int | None:
         with self._database.reading() as connection:
-            rows = connection.execute(select(ContentScope.name, ContentScope.version)).all()
-        scopes = {str(name): int(value) for name, value in rows}
-        self._scopes = (version, scopes)
-        return scopes
+            found = connection.scalar(_statement("scope"), {"name": name})
+        return None if found is None else int(found)
 
     def article(self, slug: str, *, published_before: datetime | None = None) -> ArticleView | None:
         """The article, unless it is scheduled after ``published_before``."""
@@ -118,9 +122,14 @@ class ContentRepository:
         excluded: list[str] | str = list(exclude)
         if len(exclude) == 1:
             excluded = excluded[0]
-        parameters = {"exclude": excluded, "section": section, "before": published_before,
-                      "limit": limit, "offset": offset}
+        parameters = {"exclude": excluded, "before": published_before, "limit": limit,
+                      "offset": offset}
         with self._database.reading() as connection:
+            if section is not None:
+                parameters["section_id"] = connection.scalar(_statement("section_id"),
+                                                             {"slug": section})
+                if parameters["section_id"] is None:
+                    return []
             rows = connection.execute(query, parameters).all()
         return [_summary(row) for row in rows]
 
@@ -138,6 +147,36 @@ class ContentRepository:
                 if title is None:
                     return None
         return EditorialListView(name, title, tuple(_summary(row) for row in rows))
+
+
+class ScopeVersions(Mapping[str, int]):
+    """The scopes' versions at one content version, each read (``read``: None for a scope
+    never bumped) when first asked for. Keeps at most :data:`MAX_SCOPES_KEPT`: a long tail of
+    distinct articles asks for a scope each."""
+
+    def __init__(self, version: int, read: Callable[[str], int | None]) -> None:
+        self.version = version
+        self._read = read
+        self._known: dict[str, int | None] = {}
+
+    def __getitem__(self, name: str) -> int:
+        try:
+            found = self._known[name]
+        except KeyError:
+            found = self._read(name)
+            if len(self._known) >= MAX_SCOPES_KEPT:
+                self._known.clear()
+            self._known[name] = found
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        """The scopes read so far (not every scope there is)."""
+        return iter([name for name, value in self._known.items() if value is not None])
+
+    def __len__(self) -> int:
+        return sum(value is not None for value in self._known.values())
 
 
 @functools.cache
@@ -164,6 +203,10 @@ def _statement(kind: str, *flags: bool) -> Executable:
         return _published(query, *flags)
     if kind == "section":
         return select(Section.slug, Section.name).where(Section.slug == bindparam("slug"))
+    if kind == "section_id":
+        return select(Section.id).where(Section.slug == bindparam("slug"))
+    if kind == "scope":
+        return select(ContentScope.version).where(ContentScope.name == bindparam("name"))
     if kind == "latest":
         excluding, several, in_section, scheduled = flags
         latest: AnySelect = _summaries().order_by(Article.published_at.desc(), Article.id.desc())
@@ -172,7 +215,7 @@ def _statement(kind: str, *flags: bool) -> Executable:
         elif excluding:
             latest = latest.where(Article.slug != bindparam("exclude"))
         if in_section:
-            latest = latest.where(Section.slug == bindparam("section"))
+            latest = latest.where(Article.section_id == one_of_few("section_id"))
         latest = _published(latest, scheduled)
         return latest.limit(bindparam("limit")).offset(bindparam("offset"))
     if kind == "picks":
@@ -187,6 +230,16 @@ def _statement(kind: str, *flags: bool) -> Executable:
     if kind == "list_title":
         return select(EditorialList.title).where(EditorialList.name == bindparam("name"))
     raise ValueError(kind)
+
+
+def one_of_few(name: str) -> Any:
+    """A parameter for the id of a section or an author, written into the SQL (an integer
+    read from the database): PostgreSQL then plans each of them with its own statistics. With
+    a bound value, once the statement is prepared, it plans for any section, expecting each
+    to hold its share of the articles, and walks every article newest first to find the few
+    of a small one. A site has few sections and authors: as many statements, each planned
+    once."""
+    return bindparam(name, type_=Integer(), literal_execute=True)
 
 
 class joined_names(FunctionElement[str]):

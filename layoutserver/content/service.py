@@ -25,7 +25,16 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from layoutserver.content.importer import ContentImport
-from layoutserver.content.models import Article, Author, EditorialList, EditorialPick, Section, Tag
+from layoutserver.content.models import (
+    Article,
+    Author,
+    EditorialList,
+    EditorialPick,
+    Section,
+    Tag,
+    article_tags,
+)
+from layoutserver.content.repository import one_of_few
 from layoutserver.content.schemas import (
     ArticleSchema,
     AuthorSchema,
@@ -34,6 +43,7 @@ from layoutserver.content.schemas import (
 )
 from layoutserver.content.scopes import article_scopes
 from layoutserver.content.version import bump_content_version
+from layoutserver.keyset import Page, SortKey, Window, count_up_to, fetch
 from layoutserver.services import Conflict, Domain, Dump, Resource
 
 Kind = Literal["section", "author", "article", "editorial_list"]
@@ -93,34 +103,51 @@ class ArticleFilters:
     published_before: datetime | None = None
 
 
+#: The order of each kind's list: articles newest first, the others by key (each unique last).
+ORDERS: dict[Kind, SortKey] = {
+    "article": SortKey("articles", (Article.published_at, Article.id), descending=True),
+    "section": SortKey("sections", (Section.slug,)),
+    "author": SortKey("authors", (Author.slug,)),
+    "editorial_list": SortKey("editorial_lists", (EditorialList.name,)),
+}
+ARTICLE_ORDER = ORDERS["article"]
+
+
 def list_items(
-    session: Session, kind: Kind, *, offset: int = 0, limit: int = 20,
-    filters: ArticleFilters | None = None,
-) -> tuple[list[Dump], int]:
-    """One page of ``kind`` (articles newest first, the others by key) and the total count.
+    session: Session, kind: Kind, window: Window, filters: ArticleFilters | None = None,
+) -> Page[Dump]:
+    """One page of ``kind`` in its order (:data:`ORDERS`), by keyset (``BadCursor``).
     ``filters`` apply to articles only (``ValueError`` otherwise)."""
     spec = _RESOURCES[kind]
     query: Select[Any] = select(spec.model)
     if filters is not None:
         if kind != "article":
             raise ValueError("only articles are filtered")
-        query = _filter_articles(query, filters)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    if kind == "article":
-        query = query.order_by(Article.published_at.desc(), Article.id.desc())
-    else:
-        query = query.order_by(getattr(spec.model, spec.key))
-    rows = session.scalars(query.offset(offset).limit(limit)).unique()
-    return [dump(kind, row) for row in rows], int(total)
+        query = _filter_articles(session, query, filters)
+    return fetch(session, query, ORDERS[kind], window).map(lambda row: dump(kind, row))
 
 
-def _filter_articles(query: Select[Any], filters: ArticleFilters) -> Select[Any]:
-    if filters.section is not None:
-        query = query.where(Article.section.has(Section.slug == filters.section))
-    if filters.author is not None:
-        query = query.where(Article.author.has(Author.slug == filters.author))
+def count(session: Session, kind: Kind, at_most: int) -> int:
+    """How many of ``kind`` there are, counted up to ``at_most``."""
+    return count_up_to(session, select(_RESOURCES[kind].model.id), at_most)
+
+
+def _filter_articles(session: Session, query: Select[Any], filters: ArticleFilters
+                     ) -> Select[Any]:
+    """A section or author filter is the id its slug names, read first and written into the
+    SQL (see :func:`~layoutserver.content.repository.one_of_few`), so the articles are read from
+    that section's or author's own index range, however few they are; an unknown slug keeps
+    none. A tag's articles are those of the tag's index range."""
+    for column, model, slug in ((Article.section_id, Section, filters.section),
+                                (Article.author_id, Author, filters.author)):
+        if slug is not None:
+            found = session.scalar(select(model.id).where(model.slug == slug))
+            query = query.where(column == one_of_few(column.key)).params(
+                {column.key: found if found is not None else -1})
     if filters.tag is not None:
-        query = query.where(Article.tags.any(Tag.name == filters.tag))
+        tag = select(Tag.id).where(Tag.name == filters.tag).scalar_subquery()
+        query = query.where(Article.id.in_(
+            select(article_tags.c.article_id).where(article_tags.c.tag_id == tag)))
     if filters.published_after is not None:
         query = query.where(Article.published_at >= filters.published_after)
     if filters.published_before is not None:

@@ -88,7 +88,7 @@ def test_a_page_stops_at_the_byte_budget_and_links_the_next(
         api = Api(app.test_client(), {"admin": create_token(session, "a", "admin")})
     # Each body is 5,000 characters of é: 30,000 bytes as JSON (\u00e9), two fit a page.
     slugs = big_articles(api, 7, 5_000)
-    total = json.loads(api.get("/api/v1/articles").headers["X-Pagination"])["total"]
+    total = json.loads(api.get("/api/v1/articles?total=true").headers["X-Pagination"])["total"]
 
     seen: list[str] = []
     url: str | None = "/api/v1/articles?page_size=100"
@@ -99,27 +99,34 @@ def test_a_page_stops_at_the_byte_budget_and_links_the_next(
         assert len(response.data) <= budget
         meta = json.loads(response.headers["X-Pagination"])
         items = response.get_json()
-        assert meta["count"] == len(items) and meta["offset"] == len(seen)
+        assert meta["count"] == len(items)
+        assert "total" not in meta and "offset" not in meta
         seen += [item["slug"] for item in items]
         link = response.headers.get("Link")
-        if meta.get("next_offset") is None:
+        if meta.get("next_after") is None:
             assert link is None
             url = None
         else:
             assert meta["truncated"] or len(items) == 100
-            assert "next_page" not in meta
             url = link.split(";")[0].strip("<>").removeprefix("http://localhost")
+            assert f"after={meta['next_after']}" in url
         pages += 1
     assert len(seen) == len(set(seen)) == total
     assert set(slugs) <= set(seen)
     assert pages >= 4
 
 
-def test_whole_pages_link_by_page_number(api: Api) -> None:
-    first = api.get("/api/v1/articles?page_size=3")
+def test_pages_by_number_and_offset_are_still_served(api: Api) -> None:
+    """Slower (the database skips every item before), and numbered: X-Pagination keeps the
+    offset and page numbers for them; the next link continues by cursor."""
+    first = api.get("/api/v1/articles?page_size=3&page=1")
     meta = json.loads(first.headers["X-Pagination"])
     assert meta["page"] == 1 and meta["next_page"] == 2 and not meta["truncated"]
-    assert "page=2" in first.headers["Link"] and "page_size=3" in first.headers["Link"]
+    assert (meta["offset"], meta["next_offset"]) == (0, 3)
+    assert "after=" in first.headers["Link"] and "page_size=3" in first.headers["Link"]
+    assert "page=" not in first.headers["Link"]
     by_offset = api.get("/api/v1/articles?page_size=3&offset=3")
     by_page = api.get("/api/v1/articles?page_size=3&page=2")
-    assert by_offset.get_json() == by_page.get_json()
+    by_cursor = api.get(f"/api/v1/articles?page_size=3&after={meta['next_after']}")
+    assert by_offset.get_json() == by_page.get_json() == by_cursor.get_json()
+    assert json.loads(by_page.headers["X-Pagination"])["previous_page"] == 1

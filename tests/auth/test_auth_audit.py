@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from layoutserver.auth.audit import audit_entries, record_change
+from layoutserver.auth.audit import audit_entries, audit_page, record_change
 from layoutserver.auth.models import AuditEntry
 from layoutserver.db import Database
+from layoutserver.keyset import Window
 
 T0 = datetime(2024, 10, 10, 12, 0, tzinfo=UTC)
 
@@ -71,10 +72,37 @@ def test_filters(history: Database) -> None:
         "delete"]
 
 
-def test_limit_and_offset(history: Database) -> None:
+def test_limit(history: Database) -> None:
     assert [e[1] for e in summary(history, limit=2)] == ["delete", "create"]
-    assert [e[1] for e in summary(history, limit=2, offset=2)] == ["update", "create"]
-    assert summary(history, offset=4) == []
+
+
+def test_pages_follow_their_cursors_newest_first(history: Database) -> None:
+    with history.session() as session:
+        first = audit_page(session, Window(2, count_total=True))
+        second = audit_page(session, Window(2, after=first.cursors[-1]))
+        cms = audit_page(session, Window(1), actor="cms")
+        cms_next = audit_page(session, Window(5, after=cms.cursors[-1]), actor="cms")
+    assert [e.action for e in first.items] == ["delete", "create"]
+    assert first.more and first.total == 4
+    assert [e.action for e in second.items] == ["update", "create"]
+    assert not second.more and second.total is None
+    assert [e.action for e in cms.items + cms_next.items] == ["delete", "update", "create"]
+
+
+def test_entries_of_the_same_instant_are_ordered_by_id(database: Database) -> None:
+    with database.session() as session:
+        for number in range(5):
+            record_change(session, "cms", "create", "article", number, None, {}, now=T0)
+    seen: list[str] = []
+    after: str | None = None
+    with database.session() as session:
+        while True:
+            page = audit_page(session, Window(2, after=after))
+            seen += [entry.resource_id for entry in page.items]
+            if not page.more:
+                break
+            after = page.cursors[-1]
+    assert seen == ["4", "3", "2", "1", "0"]
 
 
 def test_the_entry_is_a_copy_of_what_was_passed(database: Database) -> None:

@@ -14,6 +14,7 @@ from layoutserver.auth.models import User
 from layoutserver.auth.users import delete_user
 from layoutserver.cli import main
 from layoutserver.db import get_database
+from layoutserver.keyset import Window
 
 
 def test_every_console_page_asks_to_sign_in_first(client: FlaskClient) -> None:
@@ -140,8 +141,8 @@ def test_a_post_without_the_csrf_token_is_refused(
     with get_database(console_app).session() as session:
         from layoutserver.ads import config_service as ads
 
-        assert ads.list_items(session, "advertiser", filters={})[0]
-        names = [row["name"] for row in ads.list_items(session, "advertiser", limit=100)[0]]
+        names = [row["name"] for row in ads.list_items(session, "advertiser", Window(100)).items]
+    assert names
     assert "Sneaky" not in names
 
 

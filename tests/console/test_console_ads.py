@@ -3,9 +3,11 @@ fields, the audit log naming the user, and the one-click changes."""
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from consolesupport import csrf, field_error, post, sign_in
@@ -16,7 +18,9 @@ from support import image_bytes
 from layoutserver.ads import config_service as ads
 from layoutserver.ads.markup import SANDBOX
 from layoutserver.auth.audit import audit_entries
+from layoutserver.console import crud
 from layoutserver.db import get_database
+from layoutserver.keyset import Window
 from layoutserver.services import NotFound
 
 LINE_ITEM = {
@@ -378,12 +382,34 @@ def test_a_new_line_item_starts_standard_and_on_no_campaign(adops: FlaskClient) 
     assert '<option value="sponsorship" selected>' in edited
 
 
-def test_a_page_number_out_of_range_is_an_empty_page(adops: FlaskClient) -> None:
-    for page in ("0", "-3", "x", "99999999999999999999999"):
-        response = adops.get(f"/admin/line-items?page={page}")
-        assert response.status_code == 200, page
-    assert "Page 5000 is past the last (1)" in adops.get("/admin/line-items?page=5000").get_data(
-        as_text=True)
+def test_the_list_pages_by_cursor_to_every_row_once(
+    adops: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Next links carry the cursor of the last row shown (no OFFSET): a row added before the
+    current page meanwhile is not shown (nor any row twice), one added after it is."""
+    monkeypatch.setattr(crud, "PAGE_SIZE", 2)
+    for name in ("1-adv", "3-adv", "5-adv"):
+        assert post(adops, "/admin/advertisers/new", {"name": name}).status_code == 302
+    edited = re.compile(r'/admin/advertisers/edit/([^"]+)"')
+    page = adops.get("/admin/advertisers").get_data(as_text=True)
+    seen = [unquote(name) for name in edited.findall(page)]
+    assert seen == ["1-adv", "3-adv"]
+    for name in ("0-adv", "4-adv"):
+        assert post(adops, "/admin/advertisers/new", {"name": name}).status_code == 302
+    while (following := re.search(r'href="([^"]+)" rel="next"', page)) is not None:
+        page = adops.get(html.unescape(following.group(1))).get_data(as_text=True)
+        assert "First page" in page
+        seen += [unquote(name) for name in edited.findall(page)]
+    with get_database(adops.application).session() as session:
+        stored = [row["name"] for row in ads.list_items(session, "advertiser", Window(100)).items]
+    assert seen == sorted(seen) == [name for name in stored if name != "0-adv"]
+
+
+@pytest.mark.parametrize("cursor", ["x", "!!", "WyJhcnRpY2xlcyIsMV0"])
+def test_a_bad_cursor_is_a_400_that_says_where_to_go(adops: FlaskClient, cursor: str) -> None:
+    response = adops.get(f"/admin/line-items?after={cursor}")
+    assert response.status_code == 400
+    assert "first page" in response.get_data(as_text=True)
 
 
 def test_choices_show_sizes_to_match_slots_and_creatives(adops: FlaskClient) -> None:

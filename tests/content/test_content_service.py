@@ -10,6 +10,7 @@ from layoutserver.auth.audit import audit_entries
 from layoutserver.content import service
 from layoutserver.content.models import ContentState
 from layoutserver.db import Database
+from layoutserver.keyset import Window
 
 
 @pytest.fixture
@@ -56,7 +57,8 @@ def test_a_failed_change_leaves_nothing_behind(database: Database) -> None:
     assert caught.value.messages == {"section": ["Unknown section 'nowhere'."]}
     assert version(database) == start
     with database.session() as session:
-        assert service.list_items(session, "article") == ([], 0)
+        empty = service.list_items(session, "article", Window(10, count_total=True))
+    assert (empty.items, empty.more, empty.total) == ([], False, 0)
 
 
 def test_errors_for_missing_and_taken_keys(database: Database) -> None:
@@ -70,4 +72,4 @@ def test_errors_for_missing_and_taken_keys(database: Database) -> None:
 
 def test_only_articles_filter(database: Database) -> None:
     with pytest.raises(ValueError, match="only articles"), database.session() as session:
-        service.list_items(session, "section", filters=service.ArticleFilters())
+        service.list_items(session, "section", Window(10), service.ArticleFilters())

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from support import statements_run
+
 from layoutserver.content.importer import import_content
 from layoutserver.content.repository import ContentRepository
+from layoutserver.content.scopes import article_scopes
+from layoutserver.content.version import bump_content_version
 from layoutserver.db import Database
 
 SEED_SLUG = "east-turkistan-government-in-exile-condemns-china-pakistan-cooperation"
@@ -37,3 +41,27 @@ def test_latest_leaves_out_none_one_or_several(database: Database,
         slug for slug in everything if slug not in several]
     assert [a.slug for a in repo.latest_articles(2, offset=1, exclude=(everything[0],))] == (
         everything[2:4])
+
+
+def test_scope_versions_are_read_one_by_one_until_the_content_changes(
+        database: Database, demo: dict[str, Any]) -> None:
+    """A scope per article ever changed: they are read by key when asked for, not all at once
+    (as many as the archive has articles), and read again once the content version moves."""
+    import_content(database, demo)
+    with database.session() as session:
+        bump_content_version(session, article_scopes(SEED_SLUG))
+    repo = ContentRepository(database)
+    version = repo.version()
+    with statements_run(database.engine) as reads:
+        scopes = repo.scope_versions(version)
+        article = scopes.get(f"article:{SEED_SLUG}", 0)
+        assert article == 1
+        assert scopes.get("no-such-scope", 0) == 0
+        assert scopes.get(f"article:{SEED_SLUG}", 0) == article
+        assert repo.scope_versions(version) is scopes
+    assert len(reads) == 2 and all("WHERE content_scopes.name" in s for s in reads)
+    assert list(scopes) == [f"article:{SEED_SLUG}"]
+    with database.session() as session:
+        bump_content_version(session, article_scopes(SEED_SLUG))
+    moved = repo.scope_versions(repo.version())
+    assert moved.get(f"article:{SEED_SLUG}", 0) == article + 1

@@ -57,6 +57,7 @@ from layoutserver.cli import main
 from layoutserver.content import service as content_service
 from layoutserver.core import get_core
 from layoutserver.db import get_database
+from layoutserver.keyset import Window
 
 PAYLOAD_FILE = Path(__file__).with_name("xss_payloads.txt")
 SETTINGS = {"SECRET_KEY": "xss-corpus-secret", "ADS_SEED": 7}
@@ -327,7 +328,7 @@ def imported_as_by_api(app: Flask) -> None:
     """The import stored each value exactly as the API stored the same value (article HTML
     sanitized alike): what the browser sees of the API's records it would see of these."""
     def shown(service: Any, kind: str, channel: str) -> list[str]:
-        rows, _ = service.list_items(session, kind, offset=0, limit=1000)
+        rows = service.list_items(session, kind, Window(1000)).items
         found = []
         for row in rows:
             text = json.dumps({k: v for k, v in row.items() if k != "published_at"},
@@ -616,10 +617,11 @@ def harness_detects(page: Any, watch: Watch, site: str, requests: list[str]) -> 
 def console_pages(page: Any, watch: Watch, site: str) -> None:
     for path in CONSOLE_PATHS:
         visit(page, watch, f"{site}/admin/{path}", f"console {path}")
-        pager = page.locator("nav.pager")
-        pages = int(pager.inner_text().split(" of ")[1].split()[0]) if pager.count() else 1
-        for number in range(2, pages + 1):
-            visit(page, watch, f"{site}/admin/{path}?page={number}", f"console {path} {number}")
+        number = 1
+        while (following := page.locator("nav.pager a[rel=next]")).count():
+            number += 1
+            visit(page, watch, f"{site}{following.get_attribute('href')}",
+                  f"console {path} {number}")
     keys = {"articles": "slug", "authors": "slug", "sections": "slug",
             "editorial-lists": "name", "advertisers": "name", "campaigns": "name",
             "creatives": "name", "slots": "code", "line-items": "name"}

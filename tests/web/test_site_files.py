@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 from flask import Config, Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
-from support import SEED_PATH, SEED_SLUG
+from support import SEED_PATH, SEED_SLUG, statements_run
 
 from layoutserver.ads.config_import import import_ads_file
 from layoutserver.content import service, sitemaps
@@ -140,23 +139,9 @@ def test_the_sitemaps_read_ranges_never_an_offset(app: Flask, client: FlaskClien
     """Cheap at any size: the count stops past one file's worth, each file is a range of
     the primary key (or of published_at for the news), and nothing is skipped with OFFSET."""
     monkeypatch.setattr(sitemaps, "URLS_PER_SITEMAP", 3)
-    statements: list[str] = []
-    engine = get_database(app).engine
-
-    def listener(connection: Any, cursor: Any, statement: str, parameters: Any, *rest: Any
-                 ) -> None:
-        # SQLite's dialect writes "LIMIT ? OFFSET ?" for any limit: an offset of 0 skips nothing
-        if "OFFSET ?" in statement:
-            assert parameters[-1] == 0, statement
-            statement = statement.replace("OFFSET ?", "")
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with statements_run(get_database(app).engine) as statements:
         for path in ("/sitemap.xml", "/sitemaps/articles-2.xml", "/sitemap-news.xml"):
             assert client.get(path).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     reads = [s for s in statements if "articles" in s and "content_state" not in s]
     assert reads and not any("OFFSET" in s.upper() for s in reads)
     counts = [s for s in reads if "count(" in s.lower()]
