@@ -250,17 +250,20 @@ def seed_from_files(session: Session, files: Mapping[str, str], registry: Widget
 
 
 def import_files(session: Session, actor: str, files: Mapping[str, str],
-                 registry: WidgetRegistry) -> list[str]:
+                 registry: WidgetRegistry, locations: Mapping[str, str] | None = None
+                 ) -> list[str]:
     """Publish each file (page type -> TOML text) as a new version when it differs from the
     published one: an operator's explicit choice, so it also settles a pending conflict (a
     deploy's file imported so becomes the seeded one). Every file is validated before any is
-    stored: :class:`LayoutInvalid` with the problems of all. The page types published."""
+    stored: :class:`LayoutInvalid` with the problems of all, located at ``locations`` (page
+    type -> a file's path). The page types published."""
     _lock(session)
     problems: list[LayoutProblem] = []
     compiled: dict[str, Layout] = {}
     for page_type, text in sorted(files.items()):
         try:
-            compiled[page_type] = compile_strictly(page_type, text, registry, page_type)
+            compiled[page_type] = compile_strictly(
+                page_type, text, registry, (locations or {}).get(page_type, page_type))
         except LayoutInvalid as error:
             problems.extend(error.problems)
     if problems:

@@ -10,9 +10,11 @@ where it is.
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import re
+import tomllib
 from collections.abc import Mapping
 from typing import Any
 
@@ -89,3 +91,19 @@ def _string(text: str, path: str) -> str:
     if any(0xD800 <= ord(char) <= 0xDFFF for char in text):
         raise NotToml(path, "a lone surrogate is not text")
     return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def loads_document(text: str) -> dict[str, Any]:
+    """A layout's TOML text as its JSON form (TOML's dates and times as ISO 8601 text)."""
+    document: dict[str, Any] = _jsonable(tomllib.loads(text))
+    return document
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return value
