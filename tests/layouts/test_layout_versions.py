@@ -129,21 +129,20 @@ def test_an_invalid_draft_is_refused_with_every_problem_located(
     document = tomllib.loads(PER_REQUEST)
     document["regions"][0]["placements"].append({"widget": "nope", "options": {"x": None}})
     document["regions"][0]["placements"][0]["options"] = {"colour": "red"}
-    with pytest.raises(store.LayoutInvalid) as refused:
-        with get_database(app).session() as session:
-            store.save_draft(session, "editor", "article", document, get_core(app).registry)
+    with pytest.raises(store.LayoutInvalid) as refused, get_database(app).session() as session:
+        store.save_draft(session, "editor", "article", document, get_core(app).registry)
     assert [str(p) for p in refused.value.problems] == [
         "layout article (draft): field 'regions[1].placements[3].options.x': null is not "
         "allowed (TOML has no null): leave the key out"]
     del document["regions"][0]["placements"][2]["options"]
-    with pytest.raises(store.LayoutInvalid) as refused:
-        with get_database(app).session() as session:
-            store.save_draft(session, "editor", "article", document, get_core(app).registry)
+    with pytest.raises(store.LayoutInvalid) as refused, get_database(app).session() as session:
+        store.save_draft(session, "editor", "article", document, get_core(app).registry)
     texts = [str(p) for p in refused.value.problems]
     assert texts[0] == ("layout article (draft): region 'main': placement #1 (article_body, id "
                         "'article'): field 'options.colour': Unknown field.")
-    assert texts[1].startswith("layout article (draft): region 'main': placement #3 (nope, id 'nope'): "
-                               "field 'widget': unknown widget 'nope'; installed widgets: ")
+    assert texts[1].startswith("layout article (draft): region 'main': placement #3 (nope, id "
+                               "'nope'): field 'widget': unknown widget 'nope'; installed "
+                               "widgets: ")
     assert len(texts) == 2
     with get_database(app).session() as session:
         assert store.page_layout(session, "article").draft_source is None  # nothing stored
