@@ -108,7 +108,8 @@ IMAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 class ImageUpload(Schema):
     file = Upload(required=True, metadata={
-        "description": "A PNG, JPEG, GIF or WebP image (by its content); SVG is refused."})
+        "description": "A PNG, JPEG, GIF or WebP image (by its content); SVG is refused.",
+        "x-rule": "Its content must be a PNG, JPEG, GIF or WebP image: 415 otherwise."})
 
 
 def uploads_dir() -> Path:

@@ -28,6 +28,7 @@ from layoutserver.layouts import store
 from layoutserver.layouts.loader import LayoutProblem
 from layoutserver.layouts.models import LayoutVersion, PageLayout
 from layoutserver.layouts.toml_text import loads_document
+from layoutserver.validation import notes, rule
 
 blp = Blueprint("layouts", __name__, url_prefix="/layouts",
                 description="Page layouts: published versions, a draft each, the history.")
@@ -79,9 +80,11 @@ class Draft(Schema):
 
 
 class DraftBody(Schema):
-    document = fields.Dict(required=True, metadata={
-        "description": "The layout in the JSON form of its TOML file: subject, title, regions "
-                       "(name, element, label, placements: widget, id, options)."})
+    document = fields.Dict(required=True, metadata=notes(rule(
+        "It must validate as `layoutserver layouts check` validates a layout file (widgets "
+        "installed, options by each widget's schema, no null): 422 lists every problem."),
+        description="The layout in the JSON form of its TOML file: subject, title, regions "
+                    "(name, element, label, placements: widget, id, options)."))
 
 
 @contextmanager

@@ -318,8 +318,9 @@ def _publish(session: Session, actor: str, row: PageLayout, text: str, layout: L
         enqueue_purge(session, [layout_key(row.page_type)])
     row.published = number
     increment(session, LayoutsState, {"id": STATE_ID})
-    record_change(session, actor, "create" if before_shown is None else "update",
-                  RESOURCE_TYPE, row.page_type, before_shown, _shown(row))
+    if origin != "file":  # a deploy's file: in the version history, not a person's change
+        record_change(session, actor, "create" if before_shown is None else "update",
+                      RESOURCE_TYPE, row.page_type, before_shown, _shown(row))
     return created
 
 

@@ -67,6 +67,9 @@ JUSTIFIED: dict[tuple[str, int, str], str] = {
     ("RejectedPositiveData", 412, "x-rule"):
         "If-Match must be the resource's current ETag (the note on IF_MATCH); a generated one "
         "never is.",
+    ("RejectedPositiveData", 415, "x-rule"):
+        "An uploaded file's content must be an image of the types the note lists; any bytes "
+        "are a valid file to the schema.",
     ("RejectedPositiveData", 414, "x-max-query-bytes"):
         "The query string is over the document's x-max-query-bytes.",
 }
@@ -165,6 +168,12 @@ def _announced(document: dict[str, Any], case: Case, response: Any, failure: Fai
                       for p in operation.definition.raw.get("parameters", [])]
         return {"x-rule" for p in parameters
                 if p.get("name") == "If-Match" and "x-rule" in p}
+    if kind == "RejectedPositiveData" and status == 415:
+        content = _resolve(document, operation.definition.raw.get("requestBody", {}))
+        schema = _resolve(document, next(iter(content.get("content", {}).values()), {})
+                          .get("schema", {}))
+        return {"x-rule" for field in schema.get("properties", {}).values()
+                if "x-rule" in _resolve(document, field)}
     if kind == "RejectedPositiveData" and status == 414:
         sent = response.request.url.partition("?")[2]
         return {"x-max-query-bytes"} if len(sent) > document["x-max-query-bytes"] else set()
