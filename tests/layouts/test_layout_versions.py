@@ -19,6 +19,7 @@ from layoutserver.core import get_core
 from layoutserver.db import get_database
 from layoutserver.edge.models import PurgeRequest
 from layoutserver.layouts import store
+from layoutserver.layouts.changes import summarize
 from layoutserver.layouts.models import LayoutVersion
 from layoutserver.layouts.toml_text import dump_layout, loads_document
 
@@ -222,3 +223,23 @@ def test_the_json_form_round_trips_through_toml() -> None:
         text = dump_layout(document)
         assert tomllib.loads(text) == document
         assert dump_layout(loads_document(text)) == text
+
+
+def test_the_summary_names_what_changed(make_app: Callable[..., Flask]) -> None:
+    registry = get_core(make_app()).registry
+    text = (REPO / "config" / "layouts" / "article.toml").read_text(encoding="utf-8")
+    document = tomllib.loads(text)
+    main = document["regions"][1]["placements"]
+    by_id = {p.get("id"): p for p in main}
+    by_id["latest-news"]["options"]["count"] = 5
+    main.remove(by_id["author"])
+    main.remove(by_id["ad-article-3"])
+    main.insert(1, by_id["ad-article-3"])  # before ad-article-1 and ad-article-2
+    document["regions"][2]["placements"].append({"widget": "date_bar", "id": "aside-date"})
+    before = store.compile_strictly("article", text, registry, "before")
+    after = store.compile_strictly("article", dump_layout(document), registry, "after")
+    assert summarize(before, after) == (
+        "added: aside-date (date_bar) in aside; removed: author (author_box); "
+        "moved: ad-article-3 (within main); options changed: latest-news")
+    assert summarize(None, after) == "first version"
+    assert summarize(after, after) == "no change"
