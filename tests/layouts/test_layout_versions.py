@@ -198,6 +198,10 @@ def test_a_stored_layout_whose_widget_is_uninstalled_keeps_serving(
     host after the plugin was uninstalled) serves the page with that placement empty."""
     with_widget = started(make_app(layouts={"article": ARTICLE_ONLY}))
     publish(with_widget, tomllib.loads(PER_REQUEST))
+    draft = tomllib.loads(PER_REQUEST)
+    draft["title"] = "Drafted where the widget was installed"
+    with get_database(with_widget).session() as session:
+        store.save_draft(session, "editor", "article", draft, get_core(with_widget).registry)
     without = create_app({**DEMO_SETTINGS, "DATABASE_URL": with_widget.config["DATABASE_URL"],
                           "LAYOUTS_DIR": with_widget.config["LAYOUTS_DIR"]})
     try:
@@ -209,9 +213,15 @@ def test_a_stored_layout_whose_widget_is_uninstalled_keeps_serving(
         assert reader is not None and not reader.available
         assert any("widget 'test_per_request' is not installed; it renders empty" in r.message
                    for r in caplog.records)
-        # and it cannot be published again as it is: restoring it is refused
+        # and it cannot be published again as it is: restoring it, or the draft, is refused
         with pytest.raises(store.LayoutInvalid), get_database(without).session() as session:
             store.restore(session, "admin", "article", 2, get_core(without).registry)
+        with pytest.raises(store.LayoutInvalid) as refused:
+            with get_database(without).session() as session:
+                store.publish_draft(session, "admin", "article", get_core(without).registry)
+        assert "unknown widget 'test_per_request'" in str(refused.value)
+        with get_database(without).session() as session:
+            assert store.page_layout(session, "article").published == 2
     finally:
         get_core(without).close()
         get_database(without).dispose()
