@@ -216,9 +216,9 @@ def test_a_stored_layout_whose_widget_is_uninstalled_keeps_serving(
         # and it cannot be published again as it is: restoring it, or the draft, is refused
         with pytest.raises(store.LayoutInvalid), get_database(without).session() as session:
             store.restore(session, "admin", "article", 2, get_core(without).registry)
-        with pytest.raises(store.LayoutInvalid) as refused:
-            with get_database(without).session() as session:
-                store.publish_draft(session, "admin", "article", get_core(without).registry)
+        with (pytest.raises(store.LayoutInvalid) as refused,
+              get_database(without).session() as session):
+            store.publish_draft(session, "admin", "article", get_core(without).registry)
         assert "unknown widget 'test_per_request'" in str(refused.value)
         with get_database(without).session() as session:
             assert store.page_layout(session, "article").published == 2
