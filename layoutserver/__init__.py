@@ -35,6 +35,7 @@ def create_app(
 
     from layoutserver import api, console, db, metrics, redis_store, web
     from layoutserver.ads import binding as ads
+    from layoutserver.background import run_with_first_request
     from layoutserver.core import EXTENSION_KEY, Core
     from layoutserver.edge.extension import init_app as init_edge
     from layoutserver.logs import configure_logging
@@ -58,8 +59,9 @@ def create_app(
     core = Core(app, database, cache, registry)
     app.extensions[EXTENSION_KEY] = core
     core.load_layouts(Path(app.config["LAYOUTS_DIR"]), strict=strict_layouts)
+    run_with_first_request(app, core.layout_source.start)
 
-    init_edge(app, database, lambda: core.layouts)
+    init_edge(app, database)
     ads.init_app(app)
     # The API before the web layer: flask-smorest's error handler, registered for every
     # HTTPException, is replaced by the site's, which hands the API's paths back to it.

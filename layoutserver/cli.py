@@ -3,6 +3,7 @@
     layoutserver widgets list        installed widgets: distribution, version, options; failures
     layoutserver widgets new NAME    a widget package to start from, with passing tests
     layoutserver layouts check [--strict]   validate config/layouts/*.toml without serving
+    layoutserver layouts status / export [DIR] / import [FILE]...   layouts in the database
     layoutserver db upgrade          apply the schema migrations (db init is the same)
     layoutserver db revision -m MSG  autogenerate a migration from the models (for developers)
     layoutserver content import F    import content from a JSON or JSON Lines file, in batches
@@ -43,6 +44,7 @@ from layoutserver.auth.roles import ROLES
 from layoutserver.content.streaming import BATCH_SIZE, Progress, StoppedImport, import_path
 from layoutserver.core import get_core
 from layoutserver.db import get_database
+from layoutserver.layouts import commands as layout_commands
 
 
 def _cli_app() -> Flask:
@@ -169,6 +171,11 @@ def _placed(core: Any, widget: str) -> str:
     return f"; placed {count} time(s), rendering empty" if count else ""
 
 
+for _command in (layout_commands.layouts_status, layout_commands.layouts_export,
+                 layout_commands.layouts_import):
+    layouts.add_command(_command)
+
+
 @main.group("db")
 def db_group() -> None:
     """The database."""
@@ -277,13 +284,14 @@ def demo() -> None:
 @demo.command("load")
 @with_appcontext
 def demo_load() -> None:
-    """Migrate the schema and import the demo content (the seed article page) and the demo ad
-    configuration; idempotent."""
+    """Migrate the schema, import the demo content (the seed article page) and the demo ad
+    configuration, and seed the layouts from the files; idempotent."""
     _upgrade("head")
     with resources.as_file(resources.files("layoutserver") / "demo" / "content.json") as path:
         _import(path)
     with resources.as_file(resources.files("layoutserver") / "demo" / "ads.json") as path:
         _import_ads(path)
+    layout_commands.seed_layouts()
 
 
 @main.group()

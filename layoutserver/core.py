@@ -14,6 +14,7 @@ from layoutserver.ads import reader
 from layoutserver.content.repository import ContentRepository
 from layoutserver.db import Database
 from layoutserver.layouts import Layout, LayoutError, LayoutSet, load_layouts
+from layoutserver.layouts.source import LayoutSource
 from layoutserver.registry import WidgetRegistry
 from layoutserver.render import request_view
 from layoutserver.render.fragment_cache import FragmentCache
@@ -47,7 +48,7 @@ class Core:
                                  batch=batch_strategy(config["RENDER_ON_MAIN_THREAD"]))
         self.timezone = site_timezone(config)
         self.pinned_now = site_now(config)
-        self.layouts = LayoutSet({})
+        self.layout_source = LayoutSource(database, registry)
         self.layout_error: LayoutError | None = None
         self.user_cookie = reader.UserCookie(config)
         self.unrecognised_consent: bool | None = (
@@ -61,12 +62,21 @@ class Core:
         """Validate every layout; raise on error when ``strict`` (serving), else keep the error
         for the caller to report (the CLI: ``layoutserver layouts check``)."""
         try:
-            self.layouts = load_layouts(directory, self.registry)
+            layouts = load_layouts(directory, self.registry)
+            texts = {layout.page_type: layout.source.read_bytes().decode("utf-8")
+                     for layout in layouts}
+            self.layout_source.use_files(layouts, texts)
             self.layout_error = None
         except LayoutError as exc:
             self.layout_error = exc
             if strict:
                 raise
+
+    @property
+    def layouts(self) -> LayoutSet:
+        """The layouts served: the files until the process's first request seeds the database
+        from them, then the published versions (``layouts.source``)."""
+        return self.layout_source.current()
 
     def site_view(self) -> SiteView:
         now = self.pinned_now or datetime.now(self.timezone)

@@ -66,7 +66,8 @@ SMALL_TABLES = {
     "content_state": "one row",
     "ads_state": "one row",
     "api_tokens": "one per client of the API",
-    "edge_layout_digests": "one row per layout",
+    "layouts": "one row per page type",
+    "layouts_state": "one row",
     "ad_slots": "the ad configuration: every ad decision's snapshot holds it in memory",
     "ad_advertisers": "the ad configuration (see ad_slots)",
     "ad_campaigns": "the ad configuration (see ad_slots)",
@@ -107,7 +108,6 @@ QUERY_OWNERS: dict[str, Any] = {
 
 #: Lists of /api/v1 that read nothing from the database.
 NOT_DATABASE_LISTS = {
-    "/api/v1/layouts": "the loaded layout files",
     "/api/v1/widgets": "the installed widgets",
     "/api/v1/explain": "the in-memory ads snapshot",
 }
@@ -393,6 +393,7 @@ CASES: tuple[Case, ...] = (
     *(Case(f"GET {path}", _api(f"{path}?page_size=2"))
       for path in ("/api/v1/ad-slots", "/api/v1/advertisers", "/api/v1/campaigns",
                    "/api/v1/line-items", "/api/v1/creatives")),
+    Case("GET /api/v1/layouts", _api("/api/v1/layouts", follow=False)),
     Case("GET /api/v1/reports/delivery", _api(
         "/api/v1/reports/delivery?start=2024-10-01&end=2024-10-09&group_by=line_item",
         follow=False)),

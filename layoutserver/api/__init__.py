@@ -65,7 +65,16 @@ IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$'
 
 def init_app(app: Flask) -> Api:
     """Bind the API to ``app``; before ``layoutserver.web.init_app`` (see the module doc)."""
-    from layoutserver.api import ads, catalog, content, decide, decide_memo, explain, reports
+    from layoutserver.api import (
+        ads,
+        catalog,
+        content,
+        decide,
+        decide_memo,
+        explain,
+        layouts,
+        reports,
+    )
 
     for name, value in DEFAULTS.items():
         app.config.setdefault(name, value)
@@ -99,7 +108,8 @@ def init_app(app: Flask) -> Api:
     }, lazy=True)
     mounts = [(blp, blp.name, URL_PREFIX + blp.url_prefix)
               for blp in (*content.BLUEPRINTS, *ads.BLUEPRINTS, *reports.BLUEPRINTS,
-                          *explain.BLUEPRINTS, *catalog.BLUEPRINTS)]
+                          *explain.BLUEPRINTS, *catalog.BLUEPRINTS,
+                          *layouts.BLUEPRINTS)]
     mounts += [(decide.blp, decide.blp.name, ADS_DECIDE),
                (explain.blp, "ads_explain", ADS_EXPLAIN)]
     for blueprint, name, url_prefix in mounts:

@@ -1,4 +1,4 @@
-"""Read-only ``/api/v1/layouts``, ``/api/v1/widgets`` and (admin only) ``/api/v1/audit``."""
+"""Read-only ``/api/v1/widgets`` and (admin only) ``/api/v1/audit``."""
 
 from __future__ import annotations
 
@@ -13,34 +13,10 @@ from layoutserver.auth.audit import audit_page
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 
-layouts = Blueprint("layouts", __name__, url_prefix="/layouts",
-                    description="The loaded page layouts (read-only: they are files).")
 widgets = Blueprint("widgets", __name__, url_prefix="/widgets",
                     description="The installed widgets and their options (read-only).")
 audit = Blueprint("audit", __name__, url_prefix="/audit",
                   description="Who changed what, when (admin only).")
-
-
-@layouts.route("")
-class Layouts(MethodView):
-    @require(layouts, "layouts")
-    @layouts.response(200, schemas.Layout(many=True))
-    def get(self) -> Any:
-        """Every loaded layout with its regions and placements."""
-        return [
-            {
-                "page_type": layout.page_type, "subject": layout.subject,
-                "title": layout.title,
-                "regions": [
-                    {"name": region.name, "placements": [
-                        {"id": p.id, "widget": p.widget, "available": p.available}
-                        for p in region.placements
-                    ]}
-                    for region in layout.regions
-                ],
-            }
-            for layout in get_core().layouts
-        ]
 
 
 @widgets.route("")
@@ -75,4 +51,4 @@ class Audit(MethodView):
             return audit_page(session, pagination_parameters.window(), **filters)
 
 
-BLUEPRINTS = (layouts, widgets, audit)
+BLUEPRINTS = (widgets, audit)

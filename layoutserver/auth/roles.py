@@ -8,7 +8,8 @@ ads        every role                   admin, adops
 explain    admin, adops                 nobody (why each line item won or lost a slot:
                                         ad ops' tool, not for a CMS integration)
 reports    admin, adops, viewer         nobody (reports are derived, read-only)
-layouts    every role                   nobody (loaded from files)
+layouts    every role                   admin, publisher (drafts, publish, restore;
+                                        ad ops' rule, moving ad spots only, is to come)
 widgets    every role                   nobody (installed plugins)
 tokens     admin                        admin
 audit      admin                        nobody (written only as a side effect of
@@ -16,10 +17,10 @@ audit      admin                        nobody (written only as a side effect of
 =========  ===========================  =======================================
 
 So ``admin`` may do everything there is to do, ``adops`` changes ads and reads reports,
-``publisher`` changes content (and, being a CMS integration more often than a person, does not
-see the commercial delivery figures), ``viewer`` reads everything but tokens and the audit log.
-Writing always implies reading. An unknown role may do nothing (fail closed); an unknown area
-is a programming error (``ValueError``).
+``publisher`` changes content and layouts (and, being a CMS integration more often than a
+person, does not see the commercial delivery figures), ``viewer`` reads everything but tokens
+and the audit log. Writing always implies reading. An unknown role may do nothing (fail
+closed); an unknown area is a programming error (``ValueError``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ PERMISSIONS: dict[Area, tuple[frozenset[str], frozenset[str]]] = {
     "ads": (_EVERYONE, frozenset({"admin", "adops"})),
     "explain": (frozenset({"admin", "adops"}), _NOBODY),
     "reports": (frozenset({"admin", "adops", "viewer"}), _NOBODY),
-    "layouts": (_EVERYONE, _NOBODY),
+    "layouts": (_EVERYONE, frozenset({"admin", "publisher"})),
     "widgets": (_EVERYONE, _NOBODY),
     "tokens": (frozenset({"admin"}), frozenset({"admin"})),
     "audit": (frozenset({"admin"}), _NOBODY),

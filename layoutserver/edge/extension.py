@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, current_app
 
 from layoutserver.background import Periodic, run_with_first_request
 from layoutserver.db import Database
-from layoutserver.edge.layouts import purge_changed_layouts
 from layoutserver.edge.purge import PurgeEndpoint, PurgeSender, PurgeSettingError
-from layoutserver.layouts import Layout
 from layoutserver.settings import SettingsError
 
 EXTENSION_KEY = "layoutserver.edge"
@@ -38,20 +36,14 @@ class EdgeExtension:
                            else Periodic("edge-purge", float(poll), self.sender.send_pending))
 
 
-def init_app(app: Flask, database: Database, layouts: Callable[[], Iterable[Layout]]
-             ) -> EdgeExtension:
-    """Bind the edge settings; each serving process checks the layouts it serves for changes
-    (``edge.layouts``) and starts its purge sender with its first request."""
+def init_app(app: Flask, database: Database) -> EdgeExtension:
+    """Bind the edge settings; each serving process starts its purge sender with its first
+    request. (A layout change queues its own purge: ``layouts.store``.)"""
     extension = EdgeExtension(app.config, database)
     app.extensions[EXTENSION_KEY] = extension
     background = extension.background
-
-    def first_request() -> None:
-        purge_changed_layouts(database, layouts())
-        if background is not None:
-            background.start()
-
-    run_with_first_request(app, first_request)
+    if background is not None:
+        run_with_first_request(app, background.start)
     return extension
 
 

@@ -28,13 +28,3 @@ class PurgeCursor(Base):
 
     endpoint: Mapped[str] = mapped_column(String(500), primary_key=True)
     last_id: Mapped[int] = mapped_column(default=0)
-
-
-class LayoutDigest(Base):
-    """The digest of each page type's layout file as last served: a deploy that changes the
-    file purges ``layout:<page_type>`` at the edges (``edge.layouts``)."""
-
-    __tablename__ = "edge_layout_digests"
-
-    page_type: Mapped[str] = mapped_column(String(100), primary_key=True)
-    digest: Mapped[str] = mapped_column(String(128))

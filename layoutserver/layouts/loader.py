@@ -101,15 +101,38 @@ def load_layouts(directory: Path, registry: WidgetRegistry) -> LayoutSet:
 def _load_file(
     path: Path, registry: WidgetRegistry, problems: list[LayoutProblem]
 ) -> Layout | None:
-    file = str(path)
     raw_bytes = path.read_bytes()
     try:
-        document = tomllib.loads(raw_bytes.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(LayoutProblem(str(path), f"not valid TOML: {exc}"))
+        return None
+    return compile_layout(path.stem, text, registry, problems, where=str(path), source=path)
+
+
+def compile_layout(
+    page_type: str,
+    text: str,
+    registry: WidgetRegistry,
+    problems: list[LayoutProblem],
+    *,
+    where: str,
+    source: Path,
+    uninstalled_render_empty: bool = False,
+) -> Layout | None:
+    """Validate one layout's TOML ``text`` and compile it; append each problem, located at
+    ``where`` (a file's path, or a stored version's name), to ``problems``.
+
+    ``uninstalled_render_empty``: a placement of a widget that is not installed renders empty
+    (and is logged) instead of being a problem. Stored published versions are loaded so: one of
+    them naming a widget uninstalled since must not take the page down."""
+    file = where
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         problems.append(LayoutProblem(file, f"not valid TOML: {exc}"))
         return None
     before = len(problems)
-    page_type = path.stem
     if not NAME.match(page_type):
         problems.append(LayoutProblem(file, f"page type {page_type!r} (the file name) must match "
                                             f"{NAME.pattern}"))
@@ -127,7 +150,8 @@ def _load_file(
     regions: list[Region] = []
     placement_ids: set[str] = set()
     for index, region_raw in enumerate(regions_raw, start=1):
-        region = _load_region(file, index, region_raw, registry, placement_ids, problems)
+        region = _load_region(file, index, region_raw, registry, placement_ids, problems,
+                              uninstalled_render_empty)
         if region is not None:
             if any(existing.name == region.name for existing in regions):
                 problems.append(LayoutProblem(file, "region name used twice", region=region.name))
@@ -143,11 +167,17 @@ def _load_file(
         page_type=page_type,
         subject=str(subject),
         title=str(document.get("title", page_type.title())),
-        source=path,
+        source=source,
         regions=tuple(regions),
-        digest=hashlib.sha256(raw_bytes).hexdigest()[:16],
+        digest=layout_digest(text),
         _placements=by_id,
     )
+
+
+def layout_digest(text: str) -> str:
+    """A hash of a layout's TOML text: the same for a file and the version seeded from it, so
+    seeding the database leaves every cached body valid; another text, another digest."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _load_region(
@@ -157,6 +187,7 @@ def _load_region(
     registry: WidgetRegistry,
     placement_ids: set[str],
     problems: list[LayoutProblem],
+    uninstalled_render_empty: bool = False,
 ) -> Region | None:
     if not isinstance(raw, dict):
         problems.append(LayoutProblem(file, f"regions[{index}] must be a table"))
@@ -186,7 +217,7 @@ def _load_region(
     placements = []
     for position, placement_raw in enumerate(placements_raw, start=1):
         placement = _load_placement(file, name, position, placement_raw, registry, placement_ids,
-                                    problems)
+                                    problems, uninstalled_render_empty)
         if placement is not None:
             placements.append(placement)
     return Region(name=name, placements=tuple(placements), element=str(element),
@@ -201,6 +232,7 @@ def _load_placement(
     registry: WidgetRegistry,
     placement_ids: set[str],
     problems: list[LayoutProblem],
+    uninstalled_render_empty: bool = False,
 ) -> Placement | None:
     label = f"#{position}"
     if not isinstance(raw, dict):
@@ -240,6 +272,10 @@ def _load_placement(
             log.log(logging.INFO if failure is None else logging.ERROR,
                     "%s: region %r placement %s: widget %r %s; it renders empty",
                     file, region, label, widget, why)
+            return Placement(placement_id, widget, region, options_raw, options_key, False)
+        if uninstalled_render_empty:
+            log.error("%s: region %r placement %s: widget %r is not installed; it renders empty",
+                      file, region, label, widget)
             return Placement(placement_id, widget, region, options_raw, options_key, False)
         installed_names = ", ".join(registry.names()) or "(none)"
         problems.append(LayoutProblem(

@@ -1,5 +1,6 @@
-"""A deploy that changes a layout file purges that page type's pages at the edges: each serving
-process compares the layouts it loaded with the digests last recorded."""
+"""A deploy that changes a layout file purges that page type's pages at the edges: the file is
+published as a new version (``layouts.store``), and a publish queues the purge of its page
+type in its own transaction, once, whichever process seeds it first."""
 
 from __future__ import annotations
 
