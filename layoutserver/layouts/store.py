@@ -123,11 +123,14 @@ def versions(session: Session, page_type: str) -> list[LayoutVersion]:
 
 def published_sources(session: Session) -> list[tuple[str, int, str]]:
     """(page type, version number, TOML text) of every published version."""
+    # from the few page types to each one's version by its key: versions grow with every
+    # publish, and are never read whole
     rows = session.execute(
-        select(LayoutVersion.page_type, LayoutVersion.number, LayoutVersion.source)
-        .join(PageLayout, (PageLayout.page_type == LayoutVersion.page_type)
-              & (PageLayout.published == LayoutVersion.number))
-        .order_by(LayoutVersion.page_type))
+        select(PageLayout.page_type, LayoutVersion.number, LayoutVersion.source)
+        .select_from(PageLayout)
+        .join(LayoutVersion, (LayoutVersion.page_type == PageLayout.page_type)
+              & (LayoutVersion.number == PageLayout.published))
+        .order_by(PageLayout.page_type))
     return [(page_type, number, source) for page_type, number, source in rows]
 
 

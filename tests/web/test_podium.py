@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from support import REPO
 
 from layoutserver.core import get_core
 
@@ -82,8 +83,7 @@ def test_versions_differ_by_podlet_and_follow_the_layout(make_app: Any, app: Fla
     versions = {client.get(f"/podlets/article/{path}/manifest.json").get_json()["version"]
                 for path in ("region/main", "region/aside", "widget/must-read")}
     assert len(versions) == 3
-    layout = (get_core(app).layouts.get("article").source  # type: ignore[union-attr]
-              ).read_text()
+    layout = (REPO / "config" / "layouts" / "article.toml").read_text()
     edited = make_app(layouts={"article": layout + "\n# an edit\n"})
     assert edited.test_client().get(f"{MAIN}/manifest.json").get_json()["version"] not in \
         versions
