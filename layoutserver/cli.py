@@ -7,7 +7,7 @@
     layoutserver db upgrade          apply the schema migrations (db init is the same)
     layoutserver db revision -m MSG  autogenerate a migration from the models (for developers)
     layoutserver content import F    import content from a JSON or JSON Lines file, in batches
-    layoutserver ads import F        import an ad configuration from a JSON file (idempotent)
+    layoutserver ads import F        import ads from a JSON or JSON Lines file, in batches
     layoutserver ads flush           copy the Redis ad counters into the database (idempotent)
     layoutserver demo load           migrate the schema and import the demo content and ads
     layoutserver tokens create NAME --role ROLE   a new API token, printed once
@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from importlib import resources
@@ -36,8 +36,8 @@ from flask.cli import FlaskGroup, with_appcontext
 from marshmallow import Schema, missing
 
 from layoutserver import create_app, migrate
-from layoutserver.ads.config_import import AdsImportError, import_ads_file
 from layoutserver.ads.extension import get_ads
+from layoutserver.ads.streaming import import_path as import_ads_path
 from layoutserver.auth import tokens as api_tokens
 from layoutserver.auth import users as console_users
 from layoutserver.auth.roles import ROLES
@@ -236,10 +236,15 @@ def ads() -> None:
 
 @ads.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--progress/--no-progress", default=None,
+              help="A progress bar on stderr (default: when stderr is a terminal).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=BATCH_SIZE, show_default=True,
+              help="Items written per transaction.")
 @with_appcontext
-def ads_import(path: Path) -> None:
-    """Import ad slots, advertisers, campaigns, creatives and line items from a JSON file."""
-    _import_ads(path)
+def ads_import(path: Path, progress: bool | None, batch_size: int) -> None:
+    """Import advertisers, creatives, ad slots, campaigns and line items from a JSON file, or a
+    JSON Lines file (.jsonl, .ndjson), in batches (docs/ads.md)."""
+    _import_ads(path, progress, batch_size)
 
 
 FLUSH_WAIT_SECONDS = 30
@@ -412,9 +417,11 @@ def _when(moment: datetime | None) -> str:
     return "-" if moment is None else moment.isoformat(timespec="seconds")
 
 
-def _import(path: Path, progress: bool | None = False, batch_size: int = BATCH_SIZE) -> None:
-    """A content import in batches, with a summary; a progress bar on stderr when it is a
-    terminal (or a line per tenth of the file with ``--progress`` when it is not)."""
+def _import(path: Path, progress: bool | None = False, batch_size: int = BATCH_SIZE,
+            run: Callable[[int, Callable[[Progress], None]], Progress] | None = None) -> None:
+    """An import in batches (content, unless ``run`` imports something else), with a summary;
+    a progress bar on stderr when it is a terminal (or a line per tenth of the file with
+    ``--progress`` when it is not)."""
     terminal = sys.stderr.isatty()
     show = terminal if progress is None else progress
     size = path.stat().st_size
@@ -434,7 +441,8 @@ def _import(path: Path, progress: bool | None = False, batch_size: int = BATCH_S
                            f"{done_text(done)}, {rate:.0f} items/s", err=True)
 
         try:
-            done = import_path(get_database(), path, batch_size, advance)
+            done = (run(batch_size, advance) if run is not None
+                    else import_path(get_database(), path, batch_size, advance))
         except StoppedImport as exc:
             written = (f"{done_text(exc.done)} written before it; correct the document and run "
                        f"the import again to complete it" if exc.done.batches
@@ -445,18 +453,18 @@ def _import(path: Path, progress: bool | None = False, batch_size: int = BATCH_S
     click.echo(f"{path}: {done.report} ({done_text(done)} in {seconds:.1f} s)")
 
 
+def _import_ads(path: Path, progress: bool | None = False, batch_size: int = BATCH_SIZE) -> None:
+    timezone = get_core().timezone
+
+    def run(size: int, advance: Callable[[Progress], None]) -> Progress:
+        return import_ads_path(get_database(), path, timezone, size, advance)
+
+    _import(path, progress, batch_size, run)
+
+
 def done_text(done: Progress) -> str:
     return (f"{done.items} item{'s' if done.items != 1 else ''} in {done.batches} "
             f"batch{'es' if done.batches != 1 else ''}")
-
-
-def _import_ads(path: Path) -> None:
-    try:
-        report = import_ads_file(get_database(), path, get_core().timezone)
-    except AdsImportError as exc:
-        click.echo(f"{path}: nothing imported:\n{exc}", err=True)
-        sys.exit(1)
-    click.echo(f"{path}: {report}")
 
 
 def _describe_cache(policy: Any) -> str:

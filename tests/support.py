@@ -152,3 +152,32 @@ def statements_run(engine: Engine) -> Iterator[list[str]]:
         yield found
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def import_peak(write: str, imports: str, call: str, url: str, path: Path, count: int
+                ) -> tuple[int, int]:
+    """In a fresh interpreter, run ``write`` (a script that writes a document of ``count`` items
+    to ``path``, with ``url``, ``path`` and ``count`` set), then, after ``imports``, the
+    streaming import ``call`` (an expression of ``database`` and ``path`` returning its
+    progress) under tracemalloc: (peak bytes of the import, rows it created)."""
+    import json
+    import subprocess
+    import sys
+    import textwrap
+
+    script = "\n".join((
+        "import json, sys, tracemalloc",
+        "from layoutserver.db import Database",
+        imports,
+        "url, path, count = sys.argv[1], sys.argv[2], int(sys.argv[3])",
+        textwrap.dedent(write),
+        "database = Database(url)",
+        "tracemalloc.start()",
+        f"done = {call}",
+        'print(json.dumps({"peak": tracemalloc.get_traced_memory()[1],'
+        ' "created": done.report.created}))',
+    ))
+    result = subprocess.run([sys.executable, "-c", script, url, str(path), str(count)],
+                            capture_output=True, text=True, check=True, timeout=300)
+    measured = json.loads(result.stdout.splitlines()[-1])
+    return int(measured["peak"]), int(measured["created"])

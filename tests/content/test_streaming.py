@@ -5,15 +5,13 @@ it; messages name the item or line; memory stays bounded as the document grows."
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from support import import_peak
 
 from layoutserver.content.models import Article
 from layoutserver.content.streaming import StoppedImport, import_path
@@ -156,12 +154,7 @@ def test_a_json_document_that_cannot_be_read_is_refused_clearly(
     assert stopped.value.done.batches == 0
 
 
-MEASURE = textwrap.dedent("""
-    import json, sys, tracemalloc
-    from layoutserver.content.streaming import import_path
-    from layoutserver.db import Database
-
-    url, path, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+WRITE = """
     body = "<p>" + "Words of an archived story. " * 200 + "</p>"
     with open(path, "w", encoding="utf-8") as handle:
         handle.write('{"sections": [{"slug": "world", "name": "World"}], "articles": [')
@@ -170,20 +163,14 @@ MEASURE = textwrap.dedent("""
                 "slug": f"story-{n}", "title": f"Story {n}", "body_html": body,
                 "published_at": "2024-10-10T09:00:00Z", "section": "world"}))
         handle.write("]}")
-    database = Database(url)
-    tracemalloc.start()
-    done = import_path(database, path, batch_size=200)
-    print(json.dumps({"peak": tracemalloc.get_traced_memory()[1],
-                      "created": done.report.created}))
-""")
+"""
 
 
 def _peak_bytes(url: str, path: Path, count: int) -> int:
-    result = subprocess.run([sys.executable, "-c", MEASURE, url, str(path), str(count)],
-                            capture_output=True, text=True, check=True, timeout=300)
-    measured = json.loads(result.stdout.splitlines()[-1])
-    assert measured["created"] == count + 1
-    return int(measured["peak"])
+    peak, created = import_peak(WRITE, "from layoutserver.content.streaming import import_path",
+                                "import_path(database, path, batch_size=200)", url, path, count)
+    assert created == count + 1
+    return peak
 
 
 def test_memory_stays_bounded_as_the_document_grows(
