@@ -110,6 +110,13 @@ def varnish(backend_port: int, workdir: Path) -> Iterator[str]:
         [varnishd, "-F", "-j", "none", "-n", str(workdir / f"varnish-{port}"),
          "-a", f"{HOST}:{port}", "-f", str(path), "-s", "malloc,128m"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    with serving(process, port, "varnishd") as url:
+        yield url
+
+
+@contextmanager
+def serving(process: subprocess.Popen[bytes], port: int, name: str) -> Iterator[str]:
+    """The base URL of ``process`` once it listens on ``port``; stopped on the way out."""
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -118,7 +125,7 @@ def varnish(backend_port: int, workdir: Path) -> Iterator[str]:
                     break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    raise BenchError("varnishd did not start") from None
+                    raise BenchError(f"{name} did not start") from None
                 time.sleep(0.1)
         yield f"http://{HOST}:{port}"
     finally:
@@ -140,23 +147,8 @@ def nginx(backend_port: int, workdir: Path) -> Iterator[str]:
     process = subprocess.Popen([NGINX, "-p", str(home), "-c", str(conf), "-g", "daemon off;"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with socket.create_connection((HOST, port), timeout=0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise BenchError("nginx did not start") from None
-                time.sleep(0.1)
-        yield f"http://{HOST}:{port}"
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with serving(process, port, "nginx") as url:
+        yield url
 
 
 def check(url: str, spots: int) -> None:

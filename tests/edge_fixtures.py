@@ -42,17 +42,7 @@ class Varnish:
         self._wait()
 
     def _wait(self) -> None:
-        give_up = time.monotonic() + 20
-        while time.monotonic() < give_up:
-            if self.process.poll() is not None:
-                output = self.process.stdout.read().decode() if self.process.stdout else ""
-                raise RuntimeError(f"varnishd exited: {output}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("varnishd did not listen within 20 s")
+        wait_listening(self.process, self.port, "varnishd")
 
     def get(self, path: str, headers: dict[str, str] | None = None,
             method: str = "GET") -> tuple[int, dict[str, str], str]:
@@ -118,17 +108,7 @@ class Nginx:
         self._wait()
 
     def _wait(self) -> None:
-        give_up = time.monotonic() + 20
-        while time.monotonic() < give_up:
-            if self.process.poll() is not None:
-                output = self.process.stdout.read().decode() if self.process.stdout else ""
-                raise RuntimeError(f"nginx exited: {output}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("nginx did not listen within 20 s")
+        wait_listening(self.process, self.port, "nginx")
 
     def get(self, path: str, headers: dict[str, str] | None = None,
             method: str = "GET") -> tuple[int, dict[str, str], str]:
@@ -201,3 +181,19 @@ def nginx() -> Iterator[Callable[[int], Nginx]]:
     yield start
     for edge in started:
         edge.stop()
+
+
+def wait_listening(process: subprocess.Popen[bytes], port: int, name: str) -> None:
+    """Return once ``process`` listens on ``port`` of 127.0.0.1; raise with its output if it
+    exits first, or after 20 s."""
+    give_up = time.monotonic() + 20
+    while time.monotonic() < give_up:
+        if process.poll() is not None:
+            output = process.stdout.read().decode() if process.stdout else ""
+            raise RuntimeError(f"{name} exited: {output}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{name} did not listen within 20 s")
