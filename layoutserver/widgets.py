@@ -322,9 +322,9 @@ class Meta:
 
     def html(self) -> Markup:
         attribute = "name" if self.name else "property"
-        return Markup('<meta {}="{}" content="{}">').format(
-            Markup(attribute),  # noqa: S704 - one of two constants
-            self.name or self.property_, self.content)
+        return Markup(  # noqa: S704 - the attribute is one of two constants, the values escaped
+            f'<meta {attribute}="{escape(self.name or self.property_)}"'
+            f' content="{escape(self.content)}">')
 
 
 @dataclass(frozen=True)
@@ -342,10 +342,10 @@ class Link:
         return ("link", "canonical") if self.rel == "canonical" else ("link", self.rel, self.href)
 
     def html(self) -> Markup:
-        extra = Markup("").join(Markup(' {}="{}"').format(Markup(name), value)  # noqa: S704
-                                for name, value in (("type", self.type), ("title", self.title))
-                                if value)
-        return Markup('<link rel="{}" href="{}"{}>').format(self.rel, self.href, extra)
+        extra = "".join(f' {name}="{escape(value)}"'
+                        for name, value in (("type", self.type), ("title", self.title)) if value)
+        return Markup(  # noqa: S704 - the names are constants, the values escaped
+            f'<link rel="{escape(self.rel)}" href="{escape(self.href)}"{extra}>')
 
 
 @dataclass(frozen=True)
