@@ -30,7 +30,7 @@ from layoutserver.ads.decisions.model import GoalMetric, PageRequest
 from layoutserver.ads.decisions.snapshot import Snapshot
 from layoutserver.ads.models import AdCount, UserCount
 from layoutserver.db import Database, UTCDateTime
-from layoutserver.in_list_select import InListSelect
+from layoutserver.prepared_select import InListSelect
 
 _IN_CHUNK = 500
 
@@ -163,16 +163,18 @@ class DatabaseDeliveryState:
         found: dict[int, tuple[int, ...]] = {}
         if not ids:
             return found
-        with self._database.reading() as connection:
-            for start in range(0, len(ids), _IN_CHUNK):
-                self.queries += 1
-                chunk = list(ids[start : start + _IN_CHUNK])
-                if isinstance(query, InListSelect):
-                    rows: Iterable[Any] = query.rows(connection, chunk, values)
-                else:
-                    rows = connection.execute(query, {**values, "ids": chunk})
-                for row in rows:
-                    found[int(row[0])] = tuple(int(value or 0) for value in row[1:])
+        for start in range(0, len(ids), _IN_CHUNK):
+            self.queries += 1
+            chunk = list(ids[start : start + _IN_CHUNK])
+            rows: Iterable[Any]
+            if isinstance(query, InListSelect):
+                rows = self._database.read_rows(query.prepared(len(chunk)),
+                                                query.values(chunk, values))
+            else:
+                with self._database.reading() as connection:
+                    rows = connection.execute(query, {**values, "ids": chunk}).all()
+            for row in rows:
+                found[int(row[0])] = tuple(int(value or 0) for value in row[1:])
         return found
 
     def _one(self, who: str, line_item_id: int, metric: str, since: datetime | None) -> int:
@@ -234,9 +236,9 @@ def _users(count: int) -> Select[Any]:
 
 USERS = InListSelect(_users)
 """One reader's impressions of each line item: flight, this week, today, this hour. Read on
-every page view with ads (the reader's caps), so compiled once per list length and run as
-driver SQL (``layoutserver/in_list_select.py``); the goal counts, read once a second, keep
-SQLAlchemy's expanding IN."""
+every page view with ads (the reader's caps), so prepared once per list length and run as
+driver SQL on SQLite (``layoutserver/prepared_select.py``); the goal counts, read once a
+second, keep SQLAlchemy's expanding IN."""
 
 
 def boundaries(now: datetime, timezone: tzinfo) -> tuple[datetime, datetime, datetime]:
