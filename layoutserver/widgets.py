@@ -433,7 +433,9 @@ class Widget(abc.ABC):
         Called once per placement when layouts load. The core reads it to list a page's slots
         (``/ads/explain``, the console's page preview and slot pages) and to let an edge or the
         browser fill the placement instead of the server: an ad widget declares its slots here
-        rather than the core knowing it by name."""
+        rather than the core knowing it by name. A widget that overrides this hook is an ad
+        widget: its placements are the part of a layout that ad ops may change (see
+        ``docs/layouts.md``, "Who may change what")."""
         return ()
 
     @abc.abstractmethod

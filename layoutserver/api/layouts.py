@@ -1,7 +1,9 @@
 """``/api/v1/layouts``: page layouts as versioned data (``layoutserver.layouts.store``).
 
-Reading takes any role; changing a draft, publishing and restoring take ``admin`` or
-``publisher`` (``auth.roles``). The draft carries an ETag: PUT and DELETE need it as
+Reading takes any role; changing a draft, publishing and restoring take a role that may change
+a part of a layout (``auth.roles.layout_parts``): ``adops`` its ad placements, ``publisher``
+the rest, ``admin`` both. A change outside the role's part is refused with 403 and each
+difference located as a problem is. The draft carries an ETag: PUT and DELETE need it as
 ``If-Match`` (428 without one, 412 on a stale one), and a publish that sends one is refused
 (412) when the draft changed since. A layout that does not validate is refused with 422 and
 every problem, located as ``layoutserver layouts check`` locates a file's.
@@ -23,9 +25,11 @@ from sqlalchemy.orm import Session
 from layoutserver import keyset
 from layoutserver.api import paging, schemas
 from layoutserver.api.auth import principal, require
+from layoutserver.auth.roles import layout_parts
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 from layoutserver.layouts import store
+from layoutserver.layouts.edit_rights import Part
 from layoutserver.layouts.loader import LayoutProblem
 from layoutserver.layouts.models import LayoutVersion, PageLayout
 from layoutserver.layouts.toml_text import loads_document
@@ -101,6 +105,15 @@ def _session() -> Iterator[Session]:
     except store.LayoutInvalid as error:
         abort(422, message=f"The layout is invalid: {len(error.problems)} problem(s).",
               errors={"json": {"document": [_problem(p) for p in error.problems]}})
+    except store.NotPermitted as error:
+        abort(403, message=f"Role {principal().role!r} may not make this change: "
+                           f"{len(error.problems)} difference(s) outside its part of the layout.",
+              errors={"json": {"document": [_problem(p) for p in error.problems]}})
+
+
+def _parts() -> frozenset[Part]:
+    """The parts of a layout the request's role may change."""
+    return layout_parts(principal().role)
 
 
 def _problem(problem: LayoutProblem) -> dict[str, Any]:
@@ -229,7 +242,7 @@ class Restore(MethodView):
         a widget it places was uninstalled since)."""
         with _session() as session:
             created = store.restore(session, principal().name, page_type, number,
-                                    get_core().registry)
+                                    get_core().registry, parts=_parts())
             return _version(created, created.number, document=True)
 
 
@@ -255,7 +268,7 @@ class DraftItem(MethodView):
         with _session() as session:
             _check_draft_etag(session, page_type, required=True)
             row = store.save_draft(session, principal().name, page_type, body["document"],
-                                   get_core().registry)
+                                   get_core().registry, parts=_parts())
             return _draft(session, row)
 
     @require(blp, "layouts", write=True)
@@ -267,7 +280,8 @@ class DraftItem(MethodView):
         """Discard the draft."""
         with _session() as session:
             _check_draft_etag(session, page_type, required=True)
-            store.discard_draft(session, principal().name, page_type)
+            store.discard_draft(session, principal().name, page_type, get_core().registry,
+                                parts=_parts())
 
 
 @blp.route("/<page_type>/draft/publish")
@@ -285,7 +299,7 @@ class Publish(MethodView):
         with _session() as session:
             _check_draft_etag(session, page_type, required=False)
             created = store.publish_draft(session, principal().name, page_type,
-                                          get_core().registry)
+                                          get_core().registry, parts=_parts())
             return _version(created, created.number, document=True)
 
 

@@ -52,11 +52,11 @@ def _reordered(before: Layout, after: Layout, old: Mapping[str, Placement],
         common = set(kept_after) & set(kept_before)
         order_after = [pid for pid in kept_after if pid in common]
         order_before = [pid for pid in kept_before if pid in common]
-        moved += _out_of_order(order_before, order_after)
+        moved += out_of_order(order_before, order_after)
     return moved
 
 
-def _out_of_order(before: list[str], after: list[str]) -> list[str]:
+def out_of_order(before: list[str], after: list[str]) -> list[str]:
     """The fewest ids of ``after`` (a reordering of ``before``) that moved: those outside a
     longest run kept in the old order (a longest increasing subsequence of old positions)."""
     position = {pid: index for index, pid in enumerate(before)}

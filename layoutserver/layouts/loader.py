@@ -246,7 +246,7 @@ def _load_placement(
     if not isinstance(widget, str):
         problems.append(LayoutProblem(file, "required: the widget's name", region, label, "widget"))
         return None
-    placement_id = raw.get("id") or _default_id(widget, placement_ids)
+    placement_id = raw.get("id") or default_id(widget, placement_ids)
     if not isinstance(placement_id, str) or not NAME.match(placement_id):
         problems.append(LayoutProblem(file, f"must match {NAME.pattern}", region, label, "id"))
         return None
@@ -312,7 +312,9 @@ def _ad_slots(widget: Widget, options: Any, problems: list[LayoutProblem],
     return tuple(dict.fromkeys(declared))
 
 
-def _default_id(widget: str, taken: set[str]) -> str:
+def default_id(widget: str, taken: set[str]) -> str:
+    """The id of a placement that gives none: its widget's name with hyphens (``latest-news``),
+    numbered from 2 when taken (``latest-news-2``)."""
     candidate = widget.replace("_", "-")
     number = 2
     while candidate in taken:
