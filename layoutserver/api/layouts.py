@@ -19,10 +19,8 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from layoutserver import keyset
 from layoutserver.api import paging, schemas
 from layoutserver.api.auth import principal, require
 from layoutserver.auth.roles import layout_parts
@@ -199,10 +197,6 @@ class PublishedVersion(MethodView):
                             document=True)
 
 
-#: A page type's versions, newest first (the number is unique within the page type).
-VERSIONS_KEY = keyset.SortKey("layout-versions", (LayoutVersion.number,), descending=True)
-
-
 @blp.route("/<page_type>/versions")
 class Versions(MethodView):
     @require(blp, "layouts")
@@ -213,8 +207,7 @@ class Versions(MethodView):
         """Every published version, newest first: who, when, what changed."""
         with _session() as session:
             row = store.page_layout(session, page_type)
-            query = select(LayoutVersion).where(LayoutVersion.page_type == page_type)
-            page = keyset.fetch(session, query, VERSIONS_KEY, pagination_parameters.window())
+            page = store.history(session, page_type, pagination_parameters.window())
             return page.map(lambda version: _version(version, row.published))
 
 

@@ -2,9 +2,10 @@
 labelled.
 
 ``/admin/preview`` is the form and, below it, the page in an iframe (as wide as the device
-chosen); ``/admin/preview/page`` is that page: every placement rendered by the site's renderer
-(the same cache, budget and fallbacks, so the times shown are those the page's
-``Server-Timing`` reports), each wrapped in an outline labelled with its widget, placement and
+chosen), of the layout served or (``version``) of the draft or any version by number;
+``/admin/preview/page`` is that page: every placement rendered by the site's renderer (the
+same cache, budget and fallbacks, so the times shown are those the page's ``Server-Timing``
+reports), each wrapped in an outline labelled with its widget, placement and
 render time and outcome. Ad slots are not decided by the renderer (that could count an
 impression or set a reader cookie): each shows the creative that explain
 (``layoutserver.ads.explain.explain_page``) chose for a reader with no history, with its slot
@@ -31,7 +32,8 @@ from layoutserver.content import service as content_service
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 from layoutserver.keyset import Window
-from layoutserver.layouts import Layout
+from layoutserver.layouts import Layout, store
+from layoutserver.layouts.models import PageLayout
 from layoutserver.render.assembly import Assembly
 from layoutserver.render.renderer import RenderedPlacement
 from layoutserver.web.pages import SLUG
@@ -73,12 +75,57 @@ def preview() -> str:
     page_type = request.args.get("page_type", "")
     slug = request.args.get("slug", "").strip()
     device = _choice("device", DEVICES, "desktop")
+    version = request.args.get("version", "")
     return render_template("console/preview.html", page_types=page_types, page_type=page_type,
-                           slug=slug, device=device, devices=DEVICES,
-                           suggestions=_suggestions())
+                           slug=slug, device=device, devices=DEVICES, version=version,
+                           versions=_versions(page_type, version), suggestions=suggestions())
 
 
-def _suggestions() -> list[tuple[str, str]]:
+def _versions(page_type: str, chosen: str) -> list[tuple[str, str]]:
+    """The layouts the preview can show: the one served, the draft when there is one, and
+    the version asked for."""
+    found = [("", "as served")]
+    with get_database().session() as session:
+        row = session.get(PageLayout, page_type) if page_type else None
+        if row is not None and row.draft_source is not None:
+            found.append(("draft", f"the draft (from version {row.draft_base})"))
+    if chosen.isdigit():
+        found.append((chosen, f"version {chosen}"))
+    return found
+
+
+def preview_layout(page_type: str, version: str) -> Layout:
+    """The layout to preview: the one served (``version`` empty), the draft, or a version by
+    its number, compiled as a stored version is served (a widget uninstalled since renders
+    empty); 404 for none, 422 for one that does not compile."""
+    core = get_core()
+    if not version:
+        served = core.layouts.get(page_type)
+        if served is None:
+            abort(404, f"Unknown page type {page_type!r}; page types: "
+                       f"{', '.join(sorted(core.layouts.layouts)) or '(none)'}.")
+        return served
+    if version != "draft" and not version.isdigit():
+        abort(404, f"Not a version: {version!r} (a number, or draft).")
+    try:
+        with get_database().session() as session:
+            row = store.page_layout(session, page_type)
+            if version == "draft":
+                if row.draft_source is None:
+                    abort(404, f"Layout {page_type!r} has no draft.")
+                text, where = row.draft_source, store.version_name(page_type)
+            else:
+                text = store.version(session, page_type, int(version)).source
+                where = store.version_name(page_type, int(version))
+    except store.NoSuchLayout as error:
+        abort(404, f"{str(error).capitalize()}.")
+    layout, problems = store.compile_leniently(page_type, text, core.registry, where)
+    if layout is None:
+        abort(422, "This layout does not validate: " + "; ".join(map(str, problems)))
+    return layout
+
+
+def suggestions() -> list[tuple[str, str]]:
     """(slug, title) of the latest articles and of the sections, for the slug field."""
     with get_database().session() as session:
         articles = content_service.list_items(session, "article", Window(SUGGESTIONS)).items
@@ -93,10 +140,7 @@ def preview_page() -> str:
     core = get_core()
     page_type, slug = request.args.get("page_type", ""), request.args.get("slug", "")
     device = _choice("device", DEVICES, "desktop")
-    layout = core.layouts.get(page_type)
-    if layout is None:
-        abort(404, f"Unknown page type {page_type!r}; page types: "
-                   f"{', '.join(sorted(core.layouts.layouts)) or '(none)'}.")
+    layout = preview_layout(page_type, request.args.get("version", ""))
     if not SLUG.match(slug) or len(slug) > 200:
         abort(404, f"Not a slug: {slug!r}.")
     site = core.site_view()
@@ -121,7 +165,7 @@ def preview_page() -> str:
         "console/preview_page.html", layout=layout, slug=slug, device=device,
         regions=[(region.name, boxes.get(region.name, [])) for region in layout.regions],
         assets=assembly.assets(core.registry), total_ms=total_ms,
-        explained=may("explain"),
+        explained=may("explain"), version=request.args.get("version", ""),
     )
 
 

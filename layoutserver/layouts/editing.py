@@ -28,7 +28,12 @@ Document = dict[str, Any]
 
 class EditError(ValueError):
     """An edit that cannot be made to this document (an unknown placement or region, a
-    position out of range, an id taken): the message says which."""
+    position out of range, an id taken): the message says which, ``key`` the placement's key
+    it concerns (``id``, ``region``)."""
+
+    def __init__(self, message: str, key: str = "id") -> None:
+        self.key = key
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,20 @@ def find(document: Mapping[str, Any], placement_id: str) -> tuple[Spot, dict[str
     raise EditError(f"there is no placement {placement_id!r} in this layout")
 
 
+def places(document: Mapping[str, Any], moving: str | None = None
+           ) -> list[tuple[str, int, str | None]]:
+    """Every place a placement can go, in page order: (region, index, the id of the placement
+    it would follow, None at the region's top). With ``moving``, the places of that placement
+    once it is taken out (the indexes :func:`move` takes)."""
+    found: list[tuple[str, int, str | None]] = []
+    for region in regions(document):
+        name = str(region.get("name", ""))
+        found.append((name, 0, None))
+        others = [p for p in placements_of(region) if p.get("id") != moving]
+        found += [(name, number, str(p.get("id"))) for number, p in enumerate(others, start=1)]
+    return found
+
+
 def _region(document: Document, name: str) -> dict[str, Any]:
     for region in regions(document):
         if region.get("name") == name:
@@ -87,7 +106,8 @@ def _region(document: Document, name: str) -> dict[str, Any]:
                 region["placements"] = []
             return region
     names = ", ".join(str(r.get("name")) for r in regions(document))
-    raise EditError(f"there is no region {name!r} in this layout (regions: {names})")
+    raise EditError(f"there is no region {name!r} in this layout (regions: {names})",
+                    "region")
 
 
 def _insert(document: Document, region_name: str, index: int | None,
@@ -96,7 +116,7 @@ def _insert(document: Document, region_name: str, index: int | None,
     at = len(target) if index is None else index
     if not 0 <= at <= len(target):
         raise EditError(f"region {region_name!r} has no position {at + 1} (it holds "
-                        f"{len(target)} placement(s))")
+                        f"{len(target)} placement(s))", "region")
     target.insert(at, placement)
 
 
@@ -107,7 +127,7 @@ def add(document: Mapping[str, Any], region: str, placement: Mapping[str, Any],
     edited = with_ids(document)
     new = copy.deepcopy(dict(placement))
     if not isinstance(new.get("widget"), str) or not new["widget"]:
-        raise EditError("a placement needs a widget")
+        raise EditError("a placement needs a widget", "widget")
     taken = {str(p.get("id")) for _, p in walk(edited)}
     if new.get("id") in taken:
         raise EditError(f"the id {new['id']!r} is taken in this layout")
@@ -116,6 +136,14 @@ def add(document: Mapping[str, Any], region: str, placement: Mapping[str, Any],
                **{k: v for k, v in new.items() if k not in ("widget", "id")}}
     _insert(edited, region, index, new)
     return edited
+
+
+def at(document: Mapping[str, Any], region: str, index: int) -> dict[str, Any]:
+    """The placement table at ``index`` in ``region``."""
+    for spot, placement in walk(document):
+        if (spot.region, spot.index) == (region, index):
+            return placement
+    raise EditError(f"region {region!r} has no position {index + 1}", "region")
 
 
 def remove(document: Mapping[str, Any], placement_id: str) -> Document:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from layoutserver import keyset
 from layoutserver.auth.audit import record_change
 from layoutserver.db import dialect_insert, increment
 from layoutserver.edge.keys import layout_key
@@ -148,6 +149,18 @@ def versions(session: Session, page_type: str) -> list[LayoutVersion]:
     return list(session.scalars(
         select(LayoutVersion).where(LayoutVersion.page_type == page_type)
         .order_by(LayoutVersion.number.desc())))
+
+
+#: A page type's versions, newest first (the number is unique within the page type).
+VERSIONS_KEY = keyset.SortKey("layout-versions", (LayoutVersion.number,), descending=True)
+
+
+def history(session: Session, page_type: str, window: keyset.Window
+            ) -> keyset.Page[LayoutVersion]:
+    """A page of the versions of ``page_type``, newest first, by keyset on its primary key."""
+    page_layout(session, page_type)
+    query = select(LayoutVersion).where(LayoutVersion.page_type == page_type)
+    return keyset.fetch(session, query, VERSIONS_KEY, window)
 
 
 def published_sources(session: Session) -> list[tuple[str, int, str]]:
