@@ -16,6 +16,7 @@ from layoutserver.widgets import (
     Link,
     Markup,
     Meta,
+    Position,
     RenderContext,
     Rendered,
     Widget,
@@ -48,6 +49,8 @@ class ArticleBody(Widget):
     cache_policy = CachePolicy.shared_for(ttl=300, vary=("slug",), depends_on=("subject",))
     assets = Assets(css=("article_body.css",))
     static_folder = STATIC_FOLDER
+    positions = (Position("after-paragraph-{n}", "After the n-th paragraph of the text; left "
+                                                 "out when the text has fewer paragraphs."),)
 
     def render(self, ctx: RenderContext, options: Any) -> Markup | Rendered:
         article = ctx.subject

@@ -28,8 +28,8 @@ from layoutserver.core import get_core
 from layoutserver.db import get_database
 from layoutserver.layouts import store
 from layoutserver.layouts.edit_rights import Part
-from layoutserver.layouts.loader import LayoutProblem
 from layoutserver.layouts.models import LayoutVersion, PageLayout
+from layoutserver.layouts.problems import LayoutProblem
 from layoutserver.layouts.toml_text import loads_document
 from layoutserver.validation import notes, rule
 
@@ -115,9 +115,10 @@ def _parts() -> frozenset[Part]:
 
 
 def _problem(problem: LayoutProblem) -> dict[str, Any]:
-    """One problem: where (region, placement, field), what, and the line ``layouts check``
+    """One problem: where (variant, region, placement, field), what, and the line ``layouts check``
     prints."""
-    return {"region": problem.region, "placement": problem.placement, "field": problem.field,
+    return {"variant": problem.variant, "region": problem.region,
+            "placement": problem.placement, "field": problem.field,
             "message": problem.message, "text": str(problem)}
 
 

@@ -3,6 +3,8 @@
     POST /admin/layouts/<page_type>/move       placement, to (``region:index``), state
     POST /admin/layouts/<page_type>/step       placement, direction (up, down), state
     POST /admin/layouts/<page_type>/remove     placement, state
+
+(each with ``variant``, the section variant whose region holds the placement, if it is one's)
     POST /admin/layouts/<page_type>/publish    state
     POST /admin/layouts/<page_type>/discard    state
     POST /admin/layouts/<page_type>/restore/<number>
@@ -24,7 +26,7 @@ from flask.typing import ResponseReturnValue
 
 from layoutserver.console.access import current_user, requires
 from layoutserver.console.blueprint import blueprint
-from layoutserver.console.layouts import parts, show_editor
+from layoutserver.console.layouts import anchor, parts, show_editor
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 from layoutserver.layouts import editing, store
@@ -75,9 +77,14 @@ def apply(page_type: str, edit: Edit, done: str) -> ResponseReturnValue:
     except ServiceError as error:
         return refusal(page_type, error)
     flash(done)
-    anchor = request.form.get("placement", "")
+    placement = request.form.get("placement", "")
     return redirect(url_for("console.layout_editor", page_type=page_type)
-                    + (f"#p-{anchor}" if anchor else ""))
+                    + (f"#{anchor(scope(), placement)}" if placement else ""))
+
+
+def scope() -> str | None:
+    """The section variant a form's placement is in (None: the layout's own regions)."""
+    return request.form.get("variant") or request.args.get("variant") or None
 
 
 def destination(text: str) -> tuple[str, int]:
@@ -93,7 +100,8 @@ def destination(text: str) -> tuple[str, int]:
 def layout_move(page_type: str) -> ResponseReturnValue:
     placement = _form("placement")
     region, index = destination(_form("to"))
-    return apply(page_type, lambda doc: editing.move(doc, placement, region, index),
+    variant = scope()
+    return apply(page_type, lambda doc: editing.move(doc, placement, region, index, variant),
                  f"Moved {placement} to {region}, position {index + 1}.")
 
 
@@ -105,7 +113,8 @@ def layout_step(page_type: str) -> ResponseReturnValue:
     offset = {"up": -1, "down": 1}.get(direction)
     if offset is None:
         abort(400, "Give a direction: up or down.")
-    return apply(page_type, lambda doc: editing.step(doc, placement, offset),
+    variant = scope()
+    return apply(page_type, lambda doc: editing.step(doc, placement, offset, variant),
                  f"Moved {placement} {direction}.")
 
 
@@ -113,7 +122,8 @@ def layout_step(page_type: str) -> ResponseReturnValue:
 @requires("layouts", write=True)
 def layout_remove(page_type: str) -> ResponseReturnValue:
     placement = _form("placement")
-    return apply(page_type, lambda doc: editing.remove(doc, placement),
+    variant = scope()
+    return apply(page_type, lambda doc: editing.remove(doc, placement, variant),
                  f"Removed {placement}.")
 
 

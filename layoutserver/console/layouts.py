@@ -37,8 +37,10 @@ from layoutserver.db import get_database
 from layoutserver.keyset import BadCursor, Window
 from layoutserver.layouts import editing, store
 from layoutserver.layouts.edit_rights import NOUNS, Part, part_of
-from layoutserver.layouts.loader import LayoutProblem, compile_layout
+from layoutserver.layouts.editing import Spot
+from layoutserver.layouts.loader import compile_layout
 from layoutserver.layouts.models import LayoutVersion, PageLayout
+from layoutserver.layouts.problems import LayoutProblem
 from layoutserver.layouts.toml_text import dump_layout, loads_document
 from layoutserver.registry import WidgetRegistry
 
@@ -52,6 +54,8 @@ class Card:
 
     id: str
     widget: str
+    variant: str | None
+    """The section variant whose region holds it; None: the layout's own regions."""
     region: str
     index: int
     part: Part
@@ -64,6 +68,15 @@ class Card:
     problems: list[str] = field(default_factory=list)
     description: str = ""
 
+    @property
+    def anchor(self) -> str:
+        return anchor(self.variant, self.id)
+
+
+def anchor(variant: str | None, placement_id: str) -> str:
+    """The editor page's id of a placement's card (ids repeat across variants)."""
+    return f"p-{variant}--{placement_id}" if variant else f"p-{placement_id}"
+
 
 @dataclass(frozen=True)
 class RegionView:
@@ -71,6 +84,15 @@ class RegionView:
     element: str
     label: str
     cards: list[Card]
+
+
+@dataclass(frozen=True)
+class ScopeView:
+    """The layout's own regions (``variant`` None), or a section variant's."""
+
+    variant: str | None
+    sections: list[str]
+    regions: list[RegionView]
 
 
 @dataclass(frozen=True)
@@ -99,7 +121,7 @@ class Editor:
     draft_base: int | None
     pending_since: str | None
     document: dict[str, Any]
-    regions: list[RegionView]
+    scopes: list[ScopeView]
     problems: list[str]
     """Problems no placement claims."""
     parts: frozenset[Part]
@@ -110,17 +132,17 @@ class Editor:
     """The cursor of the next page of the history."""
 
     def destinations(self, card: Card) -> list[tuple[str, str]]:
-        """Where ``card`` may be moved."""
-        return destinations(self.document, card.id)
+        """Where ``card`` may be moved (within its scope)."""
+        return destinations(self.document, card.id, card.variant)
 
 
-def destinations(document: Mapping[str, Any], moving: str | None = None
-                 ) -> list[tuple[str, str]]:
-    """(``region:index``, label) of every place a placement can go (``moving``: once it is
-    taken out), as a move or add form's select offers them."""
+def destinations(document: Mapping[str, Any], moving: str | None = None,
+                 variant: str | None = None) -> list[tuple[str, str]]:
+    """(``region:index``, label) of every place a placement of the scope can go (``moving``:
+    once it is taken out), as a move or add form's select offers them."""
     return [(f"{region}:{index}", f"{region}: at the top" if after is None
              else f"{region}: after {after}")
-            for region, index, after in editing.places(document, moving)]
+            for region, index, after in editing.places(document, moving, variant)]
 
 
 def parts() -> frozenset[Part]:
@@ -143,12 +165,16 @@ def placement_problems(page_type: str, text: str, registry: WidgetRegistry
     return found
 
 
-def problem_spot(problem: LayoutProblem) -> tuple[str, int] | None:
-    """(region, index) of the placement a problem names (``#3 (...)`` is the third)."""
+Where = tuple[str | None, str, int]
+"""A placement's variant, region and index."""
+
+
+def problem_spot(problem: LayoutProblem) -> Where | None:
+    """(variant, region, index) of the placement a problem names (``#3 (...)``: the third)."""
     found = _POSITION.match(problem.placement or "")
     if found is None or problem.region is None:
         return None
-    return problem.region, int(found.group(1)) - 1
+    return problem.variant, problem.region, int(found.group(1)) - 1
 
 
 def shown_problem(problem: LayoutProblem) -> str:
@@ -164,7 +190,7 @@ def load_editor(session: Session, page_type: str, history_after: str | None = No
     document = editing.with_ids(loads_document(text))
     allowed = parts()
     problems = placement_problems(page_type, text, registry)
-    claimed: dict[tuple[str, int], list[str]] = {}
+    claimed: dict[Where, list[str]] = {}
     unclaimed: list[str] = []
     for problem in problems:
         spot = problem_spot(problem)
@@ -172,31 +198,37 @@ def load_editor(session: Session, page_type: str, history_after: str | None = No
             unclaimed.append(str(problem))
         else:
             claimed.setdefault(spot, []).append(shown_problem(problem))
-    regions = [RegionView(
+    scopes = [ScopeView(variant, _sections(document, variant), [RegionView(
         str(region.get("name", "")), str(region.get("element", "")),
         str(region.get("label", "")),
-        [_card(registry, region, index, table, allowed, claimed)
+        [_card(registry, Spot(variant, str(region.get("name", "")), number, index), table,
+               allowed, claimed)
          for index, table in enumerate(editing.placements_of(region))])
-        for region in editing.regions(document)]
+        for number, region in enumerate(editing.regions(document, variant))])
+        for variant in editing.scopes(document)]
     versions = store.history(session, page_type, Window(HISTORY_SIZE, after=history_after))
     return Editor(
         page_type=page_type, title=str(document.get("title", page_type.title())),
         state=store.draft_state(row), published=row.published,
         has_draft=row.draft_source is not None, draft_by=row.draft_by,
         draft_at=site_time(row.draft_at), draft_base=row.draft_base,
-        pending_since=site_time(row.pending_since), document=document, regions=regions,
+        pending_since=site_time(row.pending_since), document=document, scopes=scopes,
         problems=unclaimed, parts=allowed, widgets=addable(registry, allowed),
         versions=[_version(v, row.published) for v in versions.items],
         older=versions.cursors[-1] if versions.more else None)
 
 
-def _card(registry: WidgetRegistry, region: Mapping[str, Any], index: int,
-          table: Mapping[str, Any], allowed: frozenset[Part],
-          claimed: Mapping[tuple[str, int], list[str]]) -> Card:
+def _sections(document: Mapping[str, Any], variant: str | None) -> list[str]:
+    table = next((v for v in editing.variants(document) if v.get("name") == variant), {})
+    sections = table.get("sections")
+    return [str(slug) for slug in sections] if isinstance(sections, list) else []
+
+
+def _card(registry: WidgetRegistry, spot: Spot, table: Mapping[str, Any],
+          allowed: frozenset[Part], claimed: Mapping[Where, list[str]]) -> Card:
     widget = str(table.get("widget", ""))
-    region_name = str(region.get("name", ""))
     part = part_of(table, registry.places_ads)
-    problems = list(claimed.get((region_name, index), []))
+    problems = list(claimed.get((spot.variant, spot.region, spot.index), []))
     failure = registry.failure(widget)
     if failure is not None:
         problems.append(f"widget {widget!r} failed to load ({failure.error}): it renders empty")
@@ -205,8 +237,8 @@ def _card(registry: WidgetRegistry, region: Mapping[str, Any], index: int,
     installed = registry.get(widget)
     options = table.get("options")
     return Card(
-        id=str(table.get("id", "")), widget=widget, region=region_name, index=index,
-        part=part, changeable=part in allowed,
+        id=str(table.get("id", "")), widget=widget, variant=spot.variant, region=spot.region,
+        index=spot.index, part=part, changeable=part in allowed,
         options=one_line(options) if isinstance(options, dict) else "",
         extra=one_line({k: v for k, v in table.items()
                         if k not in ("widget", "id", "options")}),
@@ -216,7 +248,8 @@ def _card(registry: WidgetRegistry, region: Mapping[str, Any], index: int,
 
 def one_line(values: Mapping[str, Any]) -> str:
     """``count = 4, heading = "Latest news"``: a table's keys as its layout file writes them."""
-    return ", ".join(dump_layout({key: value}).strip() for key, value in values.items())
+    return ", ".join(dump_layout({key: value}).strip().replace("\n", " ")
+                     for key, value in values.items())
 
 
 def addable(registry: WidgetRegistry, allowed: frozenset[Part]) -> list[tuple[str, str]]:

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from layoutserver.layouts.changes import out_of_order
-from layoutserver.layouts.editing import Spot, regions, walk, with_ids
-from layoutserver.layouts.loader import LayoutProblem
+from layoutserver.layouts.editing import Spot, regions, variants, walk, with_ids
+from layoutserver.layouts.problems import LayoutProblem
 
 Part = Literal["ads", "content"]
 PARTS: frozenset[Part] = frozenset({"ads", "content"})
@@ -64,9 +64,10 @@ def refused_changes(before: Mapping[str, Any], after: Mapping[str, Any],
 
 
 def _placed(document: Mapping[str, Any], part: Part, is_ad: Callable[[str], bool]
-            ) -> dict[str, Placed]:
-    return {str(table.get("id")): Placed(spot, table) for spot, table in walk(document)
-            if part_of(table, is_ad) == part}
+            ) -> dict[tuple[str | None, str], Placed]:
+    """The part's placements by scope and id."""
+    return {(spot.variant, str(table.get("id"))): Placed(spot, table)
+            for spot, table in walk(document) if part_of(table, is_ad) == part}
 
 
 def _placements(old: Mapping[str, Any], new: Mapping[str, Any], part: Part,
@@ -77,40 +78,53 @@ def _placements(old: Mapping[str, Any], new: Mapping[str, Any], part: Part,
 
     def refuse(placed: Placed, what: str) -> None:
         found.append(LayoutProblem(where, f"{what} {noun}: {why}", placed.spot.region,
-                                   placed.label))
+                                   placed.label, variant=placed.spot.variant))
 
-    for pid, placed in after.items():
-        was = before.get(pid)
+    for key, placed in after.items():
+        was = before.get(key)
         if was is None:
             refuse(placed, "adds")
         elif was.spot.region != placed.spot.region:
             refuse(placed, f"moves (from region {was.spot.region!r})")
         elif dict(was.table) != dict(placed.table):
             refuse(placed, "changes")
-    for pid, placed in before.items():
-        if pid not in after:
+    for key, placed in before.items():
+        if key not in after:
             refuse(placed, "removes")
-    for region in {placed.spot.region for placed in after.values()}:
-        kept = [pid for pid, placed in after.items() if placed.spot.region == region
-                and pid in before and before[pid].spot.region == region]
-        order_before = sorted(kept, key=lambda pid: before[pid].spot.index)
-        order_after = sorted(kept, key=lambda pid: after[pid].spot.index)
-        for pid in out_of_order(order_before, order_after):
-            refuse(after[pid], "reorders")
-    return sorted(found, key=lambda p: (str(p.region), str(p.placement)))
+    for scope, region in {(p.spot.variant, p.spot.region) for p in after.values()}:
+        kept = [key for key, placed in after.items()
+                if (placed.spot.variant, placed.spot.region) == (scope, region)
+                and key in before and before[key].spot.region == region]
+        order_before = [key[1] for key in sorted(kept, key=lambda k: before[k].spot.index)]
+        order_after = [key[1] for key in sorted(kept, key=lambda k: after[k].spot.index)]
+        for moved in out_of_order(order_before, order_after):
+            refuse(after[(scope, moved)], "reorders")
+    return sorted(found, key=lambda p: (str(p.variant), str(p.region), str(p.placement)))
 
 
 def _own_keys(old: Mapping[str, Any], new: Mapping[str, Any], where: str, why: str
               ) -> list[LayoutProblem]:
-    """The layout's keys (title, subject...) and its regions' (name, element, label...), and
-    the regions' order."""
+    """The layout's keys (title, subject...), its regions' (name, element, label...) and their
+    order, and its variants' (name, sections, the regions each replaces)."""
     found = [LayoutProblem(where, f"changes the layout's {key}: {why}", field=key)
-             for key in sorted({*old, *new} - {"regions"}) if old.get(key) != new.get(key)]
-
-    def shape(document: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return [{k: v for k, v in region.items() if k != "placements"}
-                for region in regions(document)]
-
-    if shape(old) != shape(new):
+             for key in sorted({*old, *new} - {"regions", "variants"})
+             if old.get(key) != new.get(key)]
+    if _shape(regions(old)) != _shape(regions(new)):
         found.append(LayoutProblem(where, f"changes the regions: {why}", field="regions"))
+
+    def shapes(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return [{**{k: v for k, v in variant.items() if k != "regions"},
+                 "regions": _shape(_tables(variant.get("regions")))}
+                for variant in variants(document)]
+
+    if shapes(old) != shapes(new):
+        found.append(LayoutProblem(where, f"changes the variants: {why}", field="variants"))
     return found
+
+
+def _shape(tables: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in region.items() if k != "placements"} for region in tables]
+
+
+def _tables(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []

@@ -28,9 +28,10 @@ from layoutserver.edge.keys import layout_key
 from layoutserver.edge.purge import enqueue_purge
 from layoutserver.layouts.changes import summarize
 from layoutserver.layouts.edit_rights import PARTS, Part, refused_changes
-from layoutserver.layouts.loader import LayoutProblem, compile_layout, layout_digest
+from layoutserver.layouts.loader import compile_layout, layout_digest
 from layoutserver.layouts.model import Layout
 from layoutserver.layouts.models import LayoutsState, LayoutVersion, PageLayout
+from layoutserver.layouts.problems import LayoutProblem
 from layoutserver.layouts.toml_text import NotToml, dump_layout, loads_document
 from layoutserver.registry import WidgetRegistry
 from layoutserver.services import ServiceError

@@ -45,8 +45,13 @@
   });
 
   document.querySelectorAll("ol.placements[data-region]").forEach(function (list) {
+    // a placement moves within its scope: the layout's own regions, or one variant's
+    function accepts() {
+      return dragged && dragged.parentElement.getAttribute("data-variant") ===
+        list.getAttribute("data-variant");
+    }
     list.addEventListener("dragover", function (event) {
-      if (!dragged) return;
+      if (!accepts()) return;
       event.preventDefault();
       clearMarks();
       list.classList.add("drop-target");
@@ -54,7 +59,7 @@
       if (before) before.classList.add("drop-before");
     });
     list.addEventListener("drop", function (event) {
-      if (!dragged) return;
+      if (!accepts()) return;
       event.preventDefault();
       var form = dragged.querySelector("form.move-form");
       var place = list.getAttribute("data-region") + ":" + indexAt(list, event.clientY);
