@@ -107,8 +107,10 @@ def _help(spec: fields.Field[Any], reads: str, default: Any) -> str:
         parts.append("Written as JSON.")
     if spec.required:
         parts.append("Required.")
-    elif default is not missing and default is not None and default != "":
-        parts.append(f"Default: {_text(default, reads)}.")
+    elif default is not missing and default is not None and (
+            bool(default) or isinstance(default, int | float)):  # 0 and off are defaults
+        shown = _text(default, reads)
+        parts.append(f"Default: {json.dumps(shown) if reads == 'text' else shown}.")
     return " ".join(part for part in parts if part)
 
 

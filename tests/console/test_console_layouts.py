@@ -6,12 +6,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from consolesupport import csrf, field_error, sign_in
+from consolesupport import CONSOLE_SETTINGS, csrf, field_error, sign_in
 from flask import Flask
 from flask.testing import FlaskClient
-from support import SEED_PATH, SEED_SLUG
+from support import DEMO_SETTINGS, SEED_PATH, SEED_SLUG
 
+from layoutserver import create_app
 from layoutserver.auth.audit import audit_entries
+from layoutserver.core import get_core
 from layoutserver.db import get_database
 from layoutserver.layouts import store
 from layoutserver.layouts.toml_text import loads_document
@@ -238,3 +240,44 @@ def test_each_role_changes_its_part_in_the_console_too(console_app: Flask, clien
                                                     "state": "1.1"})
     assert posted.status_code == 403
     assert ids(draft(console_app), "aside") == ["latest-news", "must-read"]
+
+
+def test_a_widget_uninstalled_since_leaves_the_page_serving_and_the_console_says_so(
+    console_app: Flask, client: FlaskClient
+) -> None:
+    """Published where test_per_request is installed; on an app without it (a host after the
+    plugin was uninstalled) the page serves without it, and the console shows the problem and
+    the way out: removing the placement."""
+    sign_in(client, "admin")
+    html, state, token = page_of(client, f"{EDITOR}/add?widget=test_per_request&to=main:1")
+    assert client.post(f"{EDITOR}/add", data={
+        "csrf_token": token, "state": state, "widget": "test_per_request", "to": "main:1",
+        "id": "reader"}).status_code == 302
+    assert act(client, "publish").status_code == 302
+    without = create_app({**DEMO_SETTINGS, **CONSOLE_SETTINGS,
+                          "DATABASE_URL": console_app.config["DATABASE_URL"]})
+    try:
+        other = without.test_client()
+        served = other.get(SEED_PATH)
+        assert served.status_code == 200 and 'data-placement="article"' in served.get_data(
+            as_text=True)
+        sign_in(other, "admin")
+        assert ("placement reader: widget &#39;test_per_request&#39; is not available; it "
+                "renders empty") in other.get("/admin/layouts").get_data(as_text=True)
+        html = other.get(EDITOR).get_data(as_text=True)
+        card = html[html.index('id="p-reader"'):html.index('id="p-author"')]
+        assert '<li class="placement placement--content placement--invalid" id="p-reader"' in html
+        assert "widget: unknown widget &#39;test_per_request&#39;; installed widgets:" in card
+        assert other.get(f"{EDITOR}/placements/reader").status_code == 409  # no schema
+        # any other change is refused while it stays, naming it ...
+        refused = act(other, "step", placement="ad-article-2", direction="up")
+        assert refused.status_code == 422
+        assert ("region &#39;main&#39;: placement #2 (test_per_request, id &#39;reader&#39;): "
+                "field &#39;widget&#39;: unknown widget") in refused.get_data(as_text=True)
+        # ... and removing it is the way out
+        assert act(other, "remove", placement="reader").status_code == 302
+        assert act(other, "publish").status_code == 302
+        assert other.get(SEED_PATH).status_code == 200
+    finally:
+        get_core(without).close()
+        get_database(without).dispose()
