@@ -5,6 +5,9 @@
     POST /admin/layouts/<page_type>/remove     placement, state
 
 (each with ``variant``, the section variant whose region holds the placement, if it is one's)
+    POST /admin/layouts/<page_type>/variants/add       name, sections, regions, state
+    POST /admin/layouts/<page_type>/variants/sections  variant, sections, state
+    POST /admin/layouts/<page_type>/variants/remove    variant, state
     POST /admin/layouts/<page_type>/publish    state
     POST /admin/layouts/<page_type>/discard    state
     POST /admin/layouts/<page_type>/restore/<number>
@@ -125,6 +128,36 @@ def layout_remove(page_type: str) -> ResponseReturnValue:
     variant = scope()
     return apply(page_type, lambda doc: editing.remove(doc, placement, variant),
                  f"Removed {placement}.")
+
+
+def _sections() -> list[str]:
+    return [slug.strip() for slug in request.form.get("sections", "").split(",") if slug.strip()]
+
+
+@blueprint.post("/layouts/<page_type>/variants/add")
+@requires("layouts", write=True)
+def layout_add_variant(page_type: str) -> ResponseReturnValue:
+    """A section variant, its regions copies of the layout's (to be changed from there)."""
+    name, sections = _form("name"), _sections()
+    replaced = request.form.getlist("regions")
+    return apply(page_type, lambda doc: editing.add_variant(doc, name, sections, replaced),
+                 f"Added variant {name}: change its regions below.")
+
+
+@blueprint.post("/layouts/<page_type>/variants/sections")
+@requires("layouts", write=True)
+def layout_variant_sections(page_type: str) -> ResponseReturnValue:
+    name, sections = _form("variant"), _sections()
+    return apply(page_type, lambda doc: editing.set_sections(doc, name, sections),
+                 f"Variant {name}: sections {', '.join(sections) or '(none)'}.")
+
+
+@blueprint.post("/layouts/<page_type>/variants/remove")
+@requires("layouts", write=True)
+def layout_remove_variant(page_type: str) -> ResponseReturnValue:
+    name = _form("variant")
+    return apply(page_type, lambda doc: editing.remove_variant(doc, name),
+                 f"Removed variant {name}.")
 
 
 @blueprint.post("/layouts/<page_type>/publish")

@@ -156,12 +156,11 @@ def site_time(moment: datetime | None) -> str | None:
     return moment.astimezone(get_core().timezone).strftime("%Y-%m-%d %H:%M")
 
 
-def placement_problems(page_type: str, text: str, registry: WidgetRegistry
+def placement_problems(page_type: str, text: str, registry: WidgetRegistry, where: str
                        ) -> list[LayoutProblem]:
     """Every problem of a layout's text, as ``layouts check`` finds them in a file."""
     found: list[LayoutProblem] = []
-    compile_layout(page_type, text, registry, found, where=store.version_name(page_type),
-                   source=Path(page_type))
+    compile_layout(page_type, text, registry, found, where=where, source=Path(where))
     return found
 
 
@@ -189,7 +188,8 @@ def load_editor(session: Session, page_type: str, history_after: str | None = No
     text = store.draft_source(session, row)
     document = editing.with_ids(loads_document(text))
     allowed = parts()
-    problems = placement_problems(page_type, text, registry)
+    problems = placement_problems(page_type, text, registry, store.version_name(
+        page_type, None if row.draft_source is not None else row.published))
     claimed: dict[Where, list[str]] = {}
     unclaimed: list[str] = []
     for problem in problems:

@@ -24,7 +24,7 @@ another.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -240,3 +240,43 @@ def replace(document: Mapping[str, Any], placement_id: str, placement: Mapping[s
     regions(edited, variant)[spot.region_index]["placements"][spot.index] = copy.deepcopy(
         dict(placement))
     return edited
+
+
+def add_variant(document: Mapping[str, Any], name: str, sections: Sequence[str],
+                replaced: Sequence[str]) -> Document:
+    """A section variant ``name`` for the pages of ``sections``, replacing the layout's regions
+    named in ``replaced`` with copies of them (their placements, ids and all), to be changed
+    from there. Whether the name and sections are good is the loader's to say."""
+    edited = with_ids(document)
+    if name in variant_names(edited):
+        raise EditError(f"there is a variant {name!r} already", "name")
+    own = {str(region.get("name")): region for region in regions(edited)}
+    unknown = [region for region in replaced if region not in own]
+    if not replaced or unknown:
+        raise EditError(f"choose one or more of the layout's regions ({', '.join(own)}) for "
+                        "the variant to replace", "regions")
+    copies = [{"name": region, "placements": copy.deepcopy(placements_of(own[region]))}
+              for region in own if region in replaced]
+    edited.setdefault("variants", []).append(
+        {"name": name, "sections": list(sections), "regions": copies})
+    return edited
+
+
+def set_sections(document: Mapping[str, Any], variant: str, sections: Sequence[str]
+                 ) -> Document:
+    edited = with_ids(document)
+    _variant(edited, variant)["sections"] = list(sections)
+    return edited
+
+
+def remove_variant(document: Mapping[str, Any], variant: str) -> Document:
+    edited = with_ids(document)
+    edited["variants"].remove(_variant(edited, variant))
+    if not edited["variants"]:
+        del edited["variants"]
+    return edited
+
+
+def _variant(document: Document, name: str) -> dict[str, Any]:
+    regions(document, name)  # EditError when there is none
+    return next(table for table in variants(document) if table.get("name") == name)

@@ -281,3 +281,43 @@ def test_a_widget_uninstalled_since_leaves_the_page_serving_and_the_console_says
     finally:
         get_core(without).close()
         get_database(without).dispose()
+
+
+def test_section_variants_are_added_and_their_placements_edited_in_their_own_scope(
+    console_app: Flask, client: FlaskClient
+) -> None:
+    sign_in(client, "publisher")
+    added = act(client, "variants/add", name="sports", sections="sports, world",
+                regions="aside")
+    assert added.status_code == 302
+    variant = draft(console_app)["variants"][0]
+    assert (variant["name"], variant["sections"], ids(variant, "aside")) == (
+        "sports", ["sports", "world"], ["must-read"])  # a copy of the aside, to change
+    refused = act(client, "variants/sections", variant="sports", sections="Not A Slug")
+    assert refused.status_code == 422
+    assert ("variant &#39;sports&#39;: field &#39;sections&#39;: required: a list of one or "
+            "more section slugs") in refused.get_data(as_text=True)
+    client.post("/admin/sign-out", data={"csrf_token": page_of(client)[2]})
+
+    sign_in(client, "adops")
+    html = page_of(client)[0]
+    assert "Variant sports" in html and 'id="p-sports--must-read"' in html
+    assert "Add the variant" not in html  # variants are the publisher's part
+    form = f"{EDITOR}/add?widget=ad_spot&to=aside:1&variant=sports"
+    _, state, token = page_of(client, form)
+    assert client.post(form, data={
+        "csrf_token": token, "state": state, "widget": "ad_spot", "variant": "sports",
+        "to": "aside:1", "id": "ad-sports", "options.slot": "news-1"}).status_code == 302
+    assert act(client, "step", placement="ad-sports", direction="up",
+               variant="sports").status_code == 302
+    changed = draft(console_app)
+    assert ids(changed["variants"][0], "aside") == ["ad-sports", "must-read"]
+    assert ids(changed, "aside") == ["must-read"]  # the layout's own aside, untouched
+    form = f"{EDITOR}/placements/ad-sports?variant=sports"
+    _, state, token = page_of(client, form)
+    saved = client.post(form, data={"csrf_token": token, "state": state, "variant": "sports",
+                                    "id": "ad-sports", "options.slot": "news-2"})
+    assert saved.status_code == 302 and saved.location.endswith("#p-sports--ad-sports")
+    assert draft(console_app)["variants"][0]["regions"][0]["placements"][0]["options"] == {
+        "slot": "news-2"}
+    assert act(client, "variants/remove", variant="sports").status_code == 403

@@ -164,3 +164,20 @@ def test_publishers_arrange_content_around_the_ad_spots() -> None:
     assert refused_changes(document, resectioned, content, is_ad, "draft") == []
     assert [p.field for p in refused_changes(document, resectioned, frozenset({"ads"}),
                                              is_ad, "draft")] == ["variants"]
+
+
+def test_a_variant_starts_as_a_copy_of_the_regions_it_replaces() -> None:
+    added = editing.add_variant(ARTICLE, "sports", ["sports"], ["aside"])
+    assert added["variants"] == [{"name": "sports", "sections": ["sports"], "regions": [
+        {"name": "aside", "placements": [
+            {"widget": "must_read", "id": "must-read",
+             "options": {"list": "must-read", "excerpt_words": 9}}]}]}]
+    with pytest.raises(editing.EditError, match="a variant 'sports' already"):
+        editing.add_variant(added, "sports", ["golf"], ["aside"])
+    with pytest.raises(editing.EditError, match="choose one or more of the layout's regions"):
+        editing.add_variant(added, "golf", ["golf"], ["sidebar"])
+    resectioned = editing.set_sections(added, "sports", ["sports", "golf"])
+    assert resectioned["variants"][0]["sections"] == ["sports", "golf"]
+    assert "variants" not in editing.remove_variant(added, "sports")
+    with pytest.raises(editing.EditError, match="no variant 'golf'"):
+        editing.remove_variant(added, "golf")
