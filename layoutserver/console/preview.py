@@ -32,6 +32,7 @@ from layoutserver.core import get_core
 from layoutserver.db import get_database
 from layoutserver.keyset import Window
 from layoutserver.layouts import Layout
+from layoutserver.layouts.plans import plans_of
 from layoutserver.render.assembly import Assembly
 from layoutserver.render.renderer import RenderedPlacement
 from layoutserver.web.pages import SLUG
@@ -105,6 +106,8 @@ def preview_page() -> str:
         abort(404, f"No {layout.subject} {slug!r} (or not published yet).")
     reader = replace(core.request_view(request), device=device, consent=None,
                      path=f"/pages/{page_type}/{slug}", query={})
+    # What this device is shown on this page: its device's and section's plan.
+    layout = plans_of(layout).for_device(device).for_subject(subject)
     context = replace(core.page_context(layout, slug, subject, reader, site), ads=None)
     started = time.perf_counter()
     rendered = core.renderer.render(layout, context, list(layout.placements()),
