@@ -24,12 +24,13 @@ from layoutserver.widgets import (
 )
 
 from . import STATIC_FOLDER
+from .paragraphs import with_positions
 
 TEMPLATE = html_template(
     """<article class="article-body">
 <h1 class="article-body__title">{{ article.title }}</h1>
 <time class="article-body__date" datetime="{{ article.published_at.isoformat() }}">{{ date }}</time>
-<div class="article-body__text">{{ article.body_html }}</div>
+<div class="article-body__text">{{ text }}</div>
 </article>"""
 )
 #: Google's advice for news: large image previews may be shown.
@@ -58,7 +59,8 @@ class ArticleBody(Widget):
             return Markup("")
         local = article.published_at.astimezone(ctx.site.now.tzinfo)
         date = f"{local:%B} {local.day}, {local.year}"
-        return Rendered(TEMPLATE(article=article, date=date),
+        text = with_positions(article.body_html, ctx.filled, ctx.position)
+        return Rendered(TEMPLATE(article=article, date=date, text=text),
                         head=article_head(ctx, article, options["robots"]))
 
 

@@ -34,9 +34,11 @@ from layoutserver.db import get_database
 from layoutserver.keyset import Window
 from layoutserver.layouts import Layout, store
 from layoutserver.layouts.models import PageLayout
+from layoutserver.layouts.plans import plans_of
 from layoutserver.render.assembly import Assembly
 from layoutserver.render.renderer import RenderedPlacement
 from layoutserver.web.pages import SLUG
+from layoutserver.widgets import POSITION_MARK
 
 SUGGESTIONS = 20
 
@@ -60,6 +62,9 @@ class SlotNote:
 class Box:
     rendered: RenderedPlacement
     slot: SlotNote | None
+    inner: tuple[tuple[Markup, tuple[Box, ...]], ...] = ()
+    """The placements inside this one, by the mark of their position in its output (where
+    they are outlined; a mark the output lacks, a shorter article's, shows none of them)."""
 
 
 def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -149,17 +154,29 @@ def preview_page() -> str:
         abort(404, f"No {layout.subject} {slug!r} (or not published yet).")
     reader = replace(core.request_view(request), device=device, consent=None,
                      path=f"/pages/{page_type}/{slug}", query={})
+    # What this device is shown on this page: its device's and section's plan.
+    layout = plans_of(layout).for_device(device).for_subject(subject)
     context = replace(core.page_context(layout, slug, subject, reader, site), ads=None)
     started = time.perf_counter()
     rendered = core.renderer.render(layout, context, list(layout.placements()),
                                     core.content.version())
     total_ms = (time.perf_counter() - started) * 1000
     slots = _slot_notes(layout, page_type, slug, device)
+
+    def box(item: RenderedPlacement, inner: list[Box] | None = None) -> Box:
+        codes = item.placement.ad_slots
+        return Box(item, slots.get(codes[0]) if codes else None,
+                   _inner(item, inner) if inner else ())
+
+    inside: dict[str, list[Box]] = {}
+    for item in rendered:
+        if item.placement.inside is not None:
+            inside.setdefault(item.placement.inside, []).append(box(item))
     boxes: dict[str, list[Box]] = {}
     for item in rendered:
-        codes = item.placement.ad_slots
-        slot_note = slots.get(codes[0]) if codes else None
-        boxes.setdefault(item.placement.region, []).append(Box(item, slot_note))
+        if item.placement.inside is None:
+            boxes.setdefault(item.placement.region, []).append(
+                box(item, inside.get(item.placement.id)))
     assembly = Assembly(layout, subject, rendered)
     return render_template(
         "console/preview_page.html", layout=layout, slug=slug, device=device,
@@ -167,6 +184,13 @@ def preview_page() -> str:
         assets=assembly.assets(core.registry), total_ms=total_ms,
         explained=may("explain"), version=request.args.get("version", ""),
     )
+
+
+def _inner(host: RenderedPlacement, boxes: list[Box]) -> tuple[tuple[Markup, tuple[Box, ...]],
+                                                                 ...]:
+    return tuple((Markup(POSITION_MARK.format(host.placement.id, position)),  # noqa: S704
+                  tuple(box for box in boxes if box.rendered.placement.position == position))
+                 for position in host.placement.filled)
 
 
 def _slot_notes(layout: Layout, page_type: str, slug: str, device: str) -> dict[str, SlotNote]:

@@ -160,12 +160,11 @@ def compile_layout(
                 problems.append(LayoutProblem(
                     file, "a page has one main landmark: another region is main already",
                     region=region.name, field="element"))
-            regions.append(check_inline(file, region, registry, problems))
+            regions.append(region)
     variants = load_variants(
         file, document.get("variants", []), regions, problems,
         lambda index, raw, ids: _load_region(file, index, raw, registry, ids, problems,
-                                             uninstalled_render_empty, regions),
-        lambda region: check_inline(file, region, registry, problems))
+                                             uninstalled_render_empty, regions))
     if len(problems) > before:
         return None
     by_id = {placement.id: placement for region in regions for placement in region.placements}
@@ -227,13 +226,16 @@ def _load_region(
                                       field="placements"))
         return None
     placements = []
+    numbers: dict[str, int] = {}
     for position, placement_raw in enumerate(placements_raw, start=1):
         placement = _load_placement(file, name, position, placement_raw, registry, placement_ids,
                                     problems, uninstalled_render_empty)
         if placement is not None:
             placements.append(placement)
-    return Region(name=name, placements=tuple(placements), element=str(element),
-                  label=None if label is None else label.strip())
+            numbers[placement.id] = position
+    region = Region(name=name, placements=tuple(placements), element=str(element),
+                    label=None if label is None else label.strip())
+    return check_inline(file, region, numbers, registry, problems)
 
 
 def _load_placement(

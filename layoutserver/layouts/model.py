@@ -125,6 +125,14 @@ class Layout:
         return tuple(self.placements())
 
 
+def written_placements(layout: Layout) -> Iterator[Placement]:
+    """Every placement the layout's text has: its regions', then its variants' regions'."""
+    yield from layout.placements()
+    for variant in layout.variants:
+        for region in variant.regions:
+            yield from region.placements
+
+
 @dataclass(frozen=True)
 class LayoutSet:
     """Every loaded layout, by page type."""

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -64,19 +65,20 @@ def placed_where(raw: dict[str, Any], where: LayoutProblem,
     return devices, inside, position
 
 
-def check_inline(file: str, region: Region, registry: WidgetRegistry,
-                 problems: list[LayoutProblem]) -> Region:
+def check_inline(file: str, region: Region, numbers: Mapping[str, int],
+                 registry: WidgetRegistry, problems: list[LayoutProblem]) -> Region:
     """Check each placement of ``region`` placed inside another: the host is a placement of
     the same region, not itself inside one, whose widget offers the position, and shown to
     some device the placement is shown to. Returns the region with each host's ``filled``
-    positions set (a problem leaves it as it was)."""
+    positions set (a problem leaves it as it was). ``numbers``: each placement's number in
+    the region's table, as problems name it."""
     by_id = {placement.id: placement for placement in region.placements}
     filled: dict[str, list[str]] = {}
-    for number, placement in enumerate(region.placements, start=1):
+    for placement in region.placements:
         if placement.inside is None or placement.position is None:
             continue
-        where = LayoutProblem(file, "", region.name,
-                              f"#{number} ({placement.widget}, id {placement.id!r})", "inside")
+        where = LayoutProblem(file, "", region.name, f"#{numbers[placement.id]} "
+                              f"({placement.widget}, id {placement.id!r})", "inside")
         problem = _host_problem(placement, by_id.get(placement.inside), registry)
         if problem is not None:
             field, message = problem

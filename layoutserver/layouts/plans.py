@@ -32,6 +32,10 @@ class DevicePlans:
             return self.base
         return self.by_section.get(section.slug, self.base)
 
+    def for_section(self, section: str | None) -> Layout:
+        """The plan of a page of the section ``section`` (None: of none)."""
+        return self.by_section.get(section, self.base) if section else self.base
+
     @functools.cached_property
     def all(self) -> tuple[Layout, ...]:
         return tuple({id(plan): plan for plan in (self.base, *self.by_section.values())}
@@ -52,6 +56,45 @@ class Plans:
         """Every distinct plan."""
         return tuple({id(plan): plan for plans in self.by_device.values()
                       for plan in plans.all}.values())
+
+    @functools.cached_property
+    def has_ad_slots(self) -> bool:
+        """Whether a page of some device or section has an ad slot."""
+        return any(plan.ad_slots for plan in self.all)
+
+    def placement(self, placement_id: str) -> Placement | None:
+        """The placement ``placement_id`` of whichever plan has it (a device's or variant's
+        own), or None."""
+        return next((found for plan in self.all
+                     if (found := plan.placement(placement_id)) is not None), None)
+
+
+def plans_of(layout: Layout) -> Plans:
+    """The layout's plans (compiled now for a layout made without them: a plan is its own)."""
+    return layout.plans or with_plans(layout).plans or Plans({}, False)
+
+
+def shown_anywhere(layout: Layout, representation: str) -> tuple[Placement, ...]:
+    """What a representation shows on some page of any device or section (each placement
+    once): what its response may need the assets of."""
+    return tuple({p.id: p for plan in plans_of(layout).all
+                  for p in select(plan, representation)}.values())
+
+
+def select(plan: Layout, representation: str) -> tuple[Placement, ...]:
+    """The placements of ``plan`` a representation shows: ``page`` and ``json`` all of them,
+    ``region:NAME`` that region's, ``widget:ID`` that placement with those inside it (none of
+    them when the plan does not show it)."""
+    kind, _, name = representation.partition(":")
+    if kind == "region":
+        region = plan.region(name)
+        return region.placements if region is not None else ()
+    if kind == "widget":
+        placement = plan.placement(name)
+        if placement is None:
+            return ()
+        return (placement, *(p for p in plan.placement_list if p.inside == placement.id))
+    return plan.placement_list
 
 
 def with_plans(layout: Layout) -> Layout:

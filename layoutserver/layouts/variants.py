@@ -32,8 +32,8 @@ RegionLoader = Callable[[int, Any, set[str]], Region | None]
 
 
 def load_variants(file: str, raw: Any, regions: Sequence[Region],
-                  problems: list[LayoutProblem], load_region: RegionLoader,
-                  check: Callable[[Region], Region]) -> tuple[Variant, ...]:
+                  problems: list[LayoutProblem], load_region: RegionLoader
+                  ) -> tuple[Variant, ...]:
     """Every ``[[variants]]`` table, checked: a name used once, one or more section slugs
     each in one variant only, regions that are the layout's own (by name), placement ids
     unique on the variant's pages. Each problem names the variant."""
@@ -46,7 +46,7 @@ def load_variants(file: str, raw: Any, regions: Sequence[Region],
     for index, table in enumerate(raw, start=1):
         before = len(problems)
         variant = _load_variant(file, index, table, regions, sections_taken, problems,
-                                load_region, check)
+                                load_region)
         label = table.get("name") if isinstance(table.get("name"), str) else f"#{index}"
         problems[before:] = [replace(problem, variant=problem.variant or label)
                              for problem in problems[before:]]
@@ -60,8 +60,7 @@ def load_variants(file: str, raw: Any, regions: Sequence[Region],
 
 def _load_variant(file: str, index: int, table: dict[str, Any], regions: Sequence[Region],
                   sections_taken: dict[str, str], problems: list[LayoutProblem],
-                  load_region: RegionLoader, check: Callable[[Region], Region]
-                  ) -> Variant | None:
+                  load_region: RegionLoader) -> Variant | None:
     before = len(problems)
     for key in sorted(set(table) - VARIANT_KEYS):
         problems.append(LayoutProblem(file, "unknown key", field=key))
@@ -96,10 +95,22 @@ def _load_variant(file: str, index: int, table: dict[str, Any], regions: Sequenc
             problems.append(LayoutProblem(file, "region replaced twice in this variant",
                                           region=region.name))
         else:
-            loaded.append(check(region))
+            loaded.append(region)
+    mains = [r for r in _replaced(regions, loaded) if r.element == "main"]
+    for region in mains[1:] if any(r in loaded for r in mains) else ():
+        problems.append(LayoutProblem(
+            file, "a page has one main landmark: another region is main already",
+            region=region.name, field="element"))
     if len(problems) > before or sections is None:
         return None
     return Variant(name, sections, tuple(loaded))
+
+
+def _replaced(regions: Sequence[Region], replacing: Sequence[Region]) -> list[Region]:
+    """The regions of a variant's pages: the layout's, each replaced by the variant's own of
+    its name."""
+    by_name = {region.name: region for region in replacing}
+    return [by_name.get(region.name, region) for region in regions]
 
 
 def _sections(file: str, name: str, raw: Any, taken: dict[str, str],

@@ -70,6 +70,7 @@ def test_the_editor_shows_every_placement_and_what_the_role_may_change(
     assert re.findall(r'<option value="(\w+)"', add_choices.group(1)) == [
         "ad_spot", "test_house_ad"]
     assert '<option value="aside:1">aside: after must-read</option>' in html
+    assert '<option value="main:3" selected>main: after ad-article-1</option>' in html
     assert "No draft: below is the published version 1." in html
     assert state == "1.0"
     assert 'src="/admin/static/layout_editor.js"' in html  # the script is a file: the CSP
