@@ -96,6 +96,7 @@ def test_ad_ops_move_an_ad_spot_publish_and_roll_back_without_script(
     preview = client.get(f"/admin/preview/page?page_type=article&slug={SEED_SLUG}"
                          "&version=draft").get_data(as_text=True)
     assert "(the draft)" in preview
+    assert "ad-spot__beacon" not in preview  # a preview counts nothing
     first, second = order(preview, "must-read", "ad-article-2")
     assert first < second
 
