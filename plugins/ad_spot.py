@@ -33,6 +33,8 @@ class AdSpotOptions(Schema):
     slot = fields.String(
         required=True,
         validate=validate.Regexp(AD_SLOT_CODE, error="Not a valid slot code."),
+        metadata={"description": "The code of the ad slot it shows (Ads: Slots), such as "
+                                 "article-1: its sizes, label and targeting are the slot's."},
     )
 
 

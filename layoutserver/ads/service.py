@@ -26,8 +26,14 @@ from layoutserver.ads.page_views import PageViews, page_view_key
 from layoutserver.ads.snapshot_source import SnapshotSource
 from layoutserver.ads.tally import Tally
 from layoutserver.ads.tokens import Tokens
-from layoutserver.render.request_view import DEVICE_CLASSES
-from layoutserver.widgets import ArticleView, PageContext, SectionView, ServedAd, SlotRoom
+from layoutserver.widgets import (
+    DEVICE_CLASSES,
+    ArticleView,
+    PageContext,
+    SectionView,
+    ServedAd,
+    SlotRoom,
+)
 
 
 class AdServer:

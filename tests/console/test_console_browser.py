@@ -5,18 +5,14 @@ a viewer. Screenshots of the main screens go to docs/screenshots/ (shown in the 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from consolesupport import PASSWORD
+from consolesupport import LAPTOP, PHONE, SHOTS, shot
+from consolesupport import sign_in_page as sign_in
 from flask import Flask
 from support import SEED_PATH, SEED_SLUG
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-LAPTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 AD_TEXT = "Spring sale at Tailwind Gardens"
 
 
@@ -28,30 +24,6 @@ def server(console_app: Flask, live_server: Any) -> Any:
 @pytest.fixture
 def site(server: Any) -> str:
     return str(server.url)
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport=LAPTOP)
-    opened = context.new_page()
-    opened.set_default_timeout(10_000)
-    yield opened
-    context.close()
-
-
-def shot(page: Any, name: str) -> None:
-    """The top of the page as the user sees it (PNG, the viewport only: small files)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
-
-
-def sign_in(page: Any, site: str, name: str) -> None:
-    page.goto(f"{site}/admin/")
-    page.fill("#name", name)
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Sign in')")
-    page.wait_for_selector(f"text=Hello, {name}")
 
 
 def submit(page: Any, label: str = "Create") -> None:
