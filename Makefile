@@ -34,8 +34,8 @@ run: $(VENV)/.installed
 
 # The suite runs twice, side by side: on SQLite files (pytest) and on PostgreSQL with Redis
 # (test-pg). Each line of output is labelled with its run; the two runs share no port, file or
-# server, and most of their time is spent waiting on servers and Chromium, so on 2 cores the pair
-# takes a little more than the longer run alone.
+# server. Much of each run's time is spent waiting on servers and Chromium, which the other run
+# fills.
 test: $(VENV)/.installed system-packages $(AXE) $(COMPOSERS) lint typecheck
 	$(MAKE) --no-print-directory -j2 pytest test-pg
 
