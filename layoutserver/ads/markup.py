@@ -20,8 +20,7 @@ reports to (docs/viewability.md). A collapsed slot is empty markup. Every value 
 
 A lazy slot's box holds its creative and beacon in a ``<template>``, inert until
 ``viewability.js`` renders it as the slot nears the viewport, so the impression counts when the
-creative begins to render; and again in a ``<noscript>`` (the browser's own lazy loading), for
-a reader without script.
+creative begins to render (without script it is never rendered, and counts nothing).
 
 A slot's markup depends on the request only through its URLs, so it is built as a
 :class:`SlotTemplate` (the rest escaped once, kept per configuration snapshot by the ad server)
@@ -163,16 +162,11 @@ def slot_template(
     """The slot's markup for ``creative`` at ``size``, the URLs left to fill in; with the
     impression beacon when ``beacon`` (the impression is not counted on render)."""
     label = f'<div class="ad-spot__label">{_s(slot.label)}</div>' if slot.label else ""
-    if slot.lazy:
-        # rendered by viewability.js near the viewport; without script, the browser's own
-        # lazy loading
-        later = _creative(creative, size, False, asset_base) + (_beacon(False) if beacon else "")
-        now = _creative(creative, size, True, asset_base) + (_beacon(True) if beacon else "")
-        inside, after = (f'<template class="ad-spot__later">{later}</template>'
-                         f"<noscript>{now}</noscript>"), ""
+    if slot.lazy:  # rendered by viewability.js near the viewport
+        later = _creative(creative, size, asset_base) + (_BEACON if beacon else "")
+        inside, after = f'<template class="ad-spot__later">{later}</template>', ""
     else:
-        inside = _creative(creative, size, False, asset_base)
-        after = _beacon(False) if beacon else ""
+        inside, after = _creative(creative, size, asset_base), _BEACON if beacon else ""
     width, height = int(size.width), int(size.height)
     return SlotTemplate(
         f'<div class="ad-spot" data-ad-slot="{_s(slot.code)}" data-ad-size="{width}x{height}" '
@@ -184,14 +178,14 @@ def slot_template(
     )
 
 
-def _creative(creative: CreativeSpec, size: Size, lazy: bool, asset_base: str) -> str:
+def _creative(creative: CreativeSpec, size: Size, asset_base: str) -> str:
     if creative.kind == "html":
-        return _frame(creative, size, lazy)
+        return _frame(creative, size)
     if creative.kind == "text":
         return (f'<a class="ad-spot__text" href="{_CLICK}" rel="sponsored noopener" '
                 'target="_blank" style="display:block;height:100%;padding:12px;'
                 f'text-align:left">{_s(creative.text)}</a>')
-    return _image(creative, size, lazy, asset_base)
+    return _image(creative, size, asset_base)
 
 
 def escape_text(value: str) -> str:
@@ -208,20 +202,16 @@ def _s(value: str) -> str:
     return escape_text(value).replace("{", "{{").replace("}", "}}")
 
 
-def _lazy(lazy: bool) -> str:
-    return ' loading="lazy"' if lazy else ""
-
-
-def _image(creative: CreativeSpec, size: Size, lazy: bool, base: str) -> str:
+def _image(creative: CreativeSpec, size: Size, base: str) -> str:
     src = creative.image_url
     if base and src.startswith("/") and not src.startswith("//"):
         src = base + src
     return (f'<a href="{_CLICK}" rel="sponsored noopener" target="_blank">'
             f'<img src="{_s(src)}" alt="{_s(creative.alt)}" width="{int(size.width)}" '
-            f'height="{int(size.height)}"{_lazy(lazy)} style="display:block;border:0"></a>')
+            f'height="{int(size.height)}" style="display:block;border:0"></a>')
 
 
-def _frame(creative: CreativeSpec, size: Size, lazy: bool) -> str:
+def _frame(creative: CreativeSpec, size: Size) -> str:
     """The creative's document escaped into ``srcdoc``; the click URL, escaped for the
     document, is escaped once more with it (escaping is character by character, so escaping
     the parts is escaping the whole)."""
@@ -230,10 +220,9 @@ def _frame(creative: CreativeSpec, size: Size, lazy: bool) -> str:
     sandbox = SANDBOX_POPUPS_ESCAPE if creative.popups_escape_sandbox else SANDBOX
     return (f'<iframe class="ad-spot__frame" title="Advertisement" sandbox="{sandbox}" '
             f'srcdoc="{srcdoc}" width="{int(size.width)}" height="{int(size.height)}" '
-            f'referrerpolicy="no-referrer"{_lazy(lazy)} style="display:block;border:0"></iframe>')
+            'referrerpolicy="no-referrer" style="display:block;border:0"></iframe>')
 
 
-def _beacon(lazy: bool) -> str:
-    return (f'<img class="ad-spot__beacon" src="{_IMPRESSION}?f=gif" width="1" height="1" '
-            f'alt="" aria-hidden="true"{_lazy(lazy)} style="position:absolute;left:0;bottom:0;'
-            'width:1px;height:1px;border:0;opacity:0">')
+_BEACON = (f'<img class="ad-spot__beacon" src="{_IMPRESSION}?f=gif" width="1" height="1" '
+           'alt="" aria-hidden="true" style="position:absolute;left:0;bottom:0;'
+           'width:1px;height:1px;border:0;opacity:0">')
