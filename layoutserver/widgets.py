@@ -213,12 +213,16 @@ class ServedAd:
     slot: str
     html: Markup
     """The slot's whole markup: label, a box of the reserved size, the creative (a sandboxed
-    iframe for HTML creatives) and its impression beacon; empty when the slot collapses."""
+    iframe for HTML creatives; in a ``<template>`` until it nears the viewport, for a lazy
+    slot) and its impression beacon; empty when the slot collapses."""
     size: str | None = None
     line_item_id: int | None = None
     creative_id: int | None = None
     impression_url: str | None = None
     click_url: str | None = None
+    viewability_url: str | None = None
+    """Where the browser reports the impression measurable and viewable
+    (docs/viewability.md)."""
 
 
 @dataclass(frozen=True)

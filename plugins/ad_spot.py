@@ -44,7 +44,8 @@ class AdSpot(Widget):
     description = "One ad slot, decided with the page's other slots; collapses when empty."
     options_schema = AdSpotOptions
     cache_policy = CachePolicy.per_request()
-    assets = Assets(css=("ad_spot.css",))
+    # the ads part's script: lazy slots rendered near the viewport, viewability measured
+    assets = Assets(css=("ad_spot.css",), js=("/ads/viewability.js",))
     static_folder = STATIC_FOLDER
     # A failed decision collapses the slot rather than showing a broken box.
     fallback = ""

@@ -107,7 +107,7 @@ class DatabaseDeliveryState:
         counts = self._goals.get(line_item_id)
         if counts is None:
             return 0
-        return counts[slot + (3 if metric == "clicks" else 0)]
+        return counts[slot + GOAL_OFFSETS[metric]]
 
     def user_impressions(self, user_key: str, line_item_id: int, since: datetime | None) -> int:
         slot = self._slot(since, (None, self._week, self._day, self._hour))
@@ -182,7 +182,7 @@ class DatabaseDeliveryState:
         if memo in self._other:
             return self._other[memo]
         if who == "goal":
-            column = AdCount.clicks if metric == "clicks" else AdCount.impressions
+            column = GOAL_COLUMNS[metric]
             query = select(func.sum(column)).where(AdCount.line_item_id == line_item_id)
             if since is not None:
                 query = query.where(AdCount.hour >= since)
@@ -207,17 +207,23 @@ def _since(value: Any, hour: Any, since: BindParameter[datetime] | None) -> Any:
 # Built once: per request only the parameters change.
 _IDS: BindParameter[int] = bindparam("ids", expanding=True)
 _WEEK, _DAY, _HOUR = (bindparam(name, type_=UTCDateTime()) for name in ("week", "day", "hour"))
+GOAL_COLUMNS: dict[str, Any] = {"impressions": AdCount.impressions, "clicks": AdCount.clicks,
+                                "viewable": AdCount.viewable}
+"""The ``ad_counts`` column of each goal metric, in the order of ``GOALS``' columns (and of
+``RedisCounts.goal_counts``)."""
+GOAL_OFFSETS = {metric: 3 * n for n, metric in enumerate(GOAL_COLUMNS)}
 GOALS: Select[Any] = (
     select(
         AdCount.line_item_id,
-        *(_since(AdCount.impressions, AdCount.hour, since) for since in (None, _DAY, _HOUR)),
-        *(_since(AdCount.clicks, AdCount.hour, since) for since in (None, _DAY, _HOUR)),
+        *(_since(column, AdCount.hour, since)
+          for column in GOAL_COLUMNS.values() for since in (None, _DAY, _HOUR)),
     )
     .where(AdCount.line_item_id.in_(_IDS), AdCount.source != bindparam("skip_source"))
     .group_by(AdCount.line_item_id)
 )
-"""Impressions and clicks of each line item: lifetime, today, this hour (site-local), from
-every source but ``skip_source`` (the Redis epoch whose counters are read instead)."""
+"""Impressions, clicks and viewable impressions of each line item: lifetime, today, this hour
+(site-local), from every source but ``skip_source`` (the Redis epoch whose counters are read
+instead)."""
 
 
 def _users(count: int) -> Select[Any]:

@@ -64,7 +64,7 @@ class AdServer:
         self._ids = random.Random()  # noqa: S311 - decision ids: unique, not secret
         self._pid = os.getpid()
         self.templates = SlotTemplates()
-        self._known_paths: dict[str, tuple[str, str]] = {}
+        self._known_paths: dict[str, tuple[str, str, str]] = {}
         self._rooms: tuple[Snapshot | None, dict[str, SlotRoom | None]] = (None, {})
 
     # -- AdSource ------------------------------------------------------------------------------
@@ -133,11 +133,12 @@ class AdServer:
         snapshot, decision = self.decide(request, new_reader=new_reader)
         decision_id = self._decision_id()
         sign = self._tokens().signer()
-        click_prefix, impression_prefix = (base_url + path
-                                           for path in self._paths(script_root))
+        click_prefix, impression_prefix, view_prefix = (base_url + path
+                                                        for path in self._paths(script_root))
         # the markup's URLs escaped by parts (escaping is character by character); a token is
         # URL-safe but for the slot code and user key it names, so it is checked
-        click_html, impression_html = escape_text(click_prefix), escape_text(impression_prefix)
+        click_html, impression_html, view_html = map(
+            escape_text, (click_prefix, impression_prefix, view_prefix))
         templates = self.templates.of(snapshot)
         served: dict[str, ServedAd] = {}
         counted: list[Tracked] = []
@@ -166,24 +167,26 @@ class AdServer:
             # the reserved size: the decided creative's (see markup.reserved_size)
             template = templates.get(slot, creative, slot_decision.size or creative.size,
                                      base_url)
-            markup = template.fill(click_html + token_html, impression_in_html)
-            served[code] = ServedAd(code, markup, template.size_text,
-                                    line_item_id, creative.id, impression, click)
+            markup = template.fill(click_html + token_html, impression_in_html,
+                                   view_html + token_html)
+            served[code] = ServedAd(code, markup, template.size_text, line_item_id,
+                                    creative.id, impression, click, view_prefix + token)
         if counted:
             self.tally.record_all("impression", counted, request.now)
         for observer in self.observers:
             observer(served)
         return served
 
-    def _paths(self, script_root: str) -> tuple[str, str]:
-        """The paths of the click and impression routes up to their token, from the app's URL
-        map. Kept per script root: they never change."""
+    def _paths(self, script_root: str) -> tuple[str, str, str]:
+        """The paths of the click, impression and viewability routes up to their token, from
+        the app's URL map. Kept per script root: they never change."""
         known = self._known_paths.get(script_root)
         if known is None:
             adapter = self.url_map.bind("localhost", script_name=script_root or None)
-            click, impression = (adapter.build(endpoint, {"token": _MARK}).removesuffix(_MARK)
-                                 for endpoint in ("ads.click", "ads.impression"))
-            known = (click, impression)
+            click, impression, view = (
+                adapter.build(endpoint, {"token": _MARK}).removesuffix(_MARK)
+                for endpoint in ("ads.click", "ads.impression", "ads.viewability"))
+            known = (click, impression, view)
             if len(self._known_paths) < MAX_SCRIPT_ROOTS:  # roots may come from a proxy header
                 self._known_paths[script_root] = known
         return known

@@ -205,7 +205,8 @@ def _slot_notes(layout: Layout, page_type: str, slug: str, device: str) -> dict[
         slot = snapshot.slots.get(code)
         if decision is not None and decision.creative is not None and slot is not None:
             creative = decision.creative
-            html = slot_html(slot, creative, decision.size or creative.size,
+            # drawn at once, lazy or not: the preview runs no script to render it later
+            html = slot_html(replace(slot, lazy=False), creative, decision.size or creative.size,
                              Links(click=creative.click_url, impression=None))
         why = ""
         if chosen is not None:

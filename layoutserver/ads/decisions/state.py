@@ -93,6 +93,10 @@ class InMemoryDeliveryState:
         """A click; ``user_key`` is accepted for symmetry (caps count impressions only)."""
         self._add(self._delivered, (line_item_id, "clicks"), self._bucket(at))
 
+    def record_viewable(self, line_item_id: int, at: datetime) -> None:
+        """A viewable impression (its beacon's time: it counts toward a ``viewable`` goal)."""
+        self._add(self._delivered, (line_item_id, "viewable"), self._bucket(at))
+
     def delivered(self, line_item_id: int, metric: GoalMetric, since: datetime | None) -> int:
         return self._count(self._delivered, (line_item_id, metric), since)
 
