@@ -55,17 +55,20 @@ def week_hour(moment: datetime, timezone: ZoneInfo) -> int:
     return local.weekday() * 24 + local.hour
 
 
-def hours_per_week_hour(start: datetime, end: datetime, timezone: ZoneInfo) -> list[int]:
-    """How many whole UTC hours of ``[start, end)`` (both at hour boundaries) fall on each
-    site-local hour of the week."""
-    counts = [0] * WEEK_HOURS
-    hours = max(int((end - start).total_seconds()) // 3600, 0)
-    full_weeks, rest = divmod(hours, WEEK_HOURS)
+def hours_per_week_hour(start: datetime, end: datetime, timezone: ZoneInfo) -> list[float]:
+    """How much of ``[start, end)`` (``start`` at an hour boundary) falls on each site-local
+    hour of the week, in hours (the last hour may be a part of one)."""
+    counts = [0.0] * WEEK_HOURS
+    seconds = max((end - start).total_seconds(), 0.0)
+    hours, part = divmod(seconds, 3600)
+    full_weeks, rest = divmod(int(hours), WEEK_HOURS)
     if full_weeks:
-        counts = [full_weeks] * WEEK_HOURS
+        counts = [float(full_weeks)] * WEEK_HOURS
         start += timedelta(hours=full_weeks * WEEK_HOURS)
     for n in range(rest):
         counts[week_hour(start + timedelta(hours=n), timezone)] += 1
+    if part:
+        counts[week_hour(start + timedelta(hours=rest), timezone)] += part / 3600
     return counts
 
 
@@ -122,8 +125,10 @@ class TrafficProfile:
     recorded hours of each hour of the week (``hours``)."""
 
     def __init__(self, timezone: ZoneInfo, sums: Iterable[tuple[int, PageKind, int]],
-                 hours: Sequence[int]) -> None:
-        """``sums``: (hour of the week, kind, requests summed over the recorded hours)."""
+                 hours: Sequence[float]) -> None:
+        """``sums``: (hour of the week, kind, requests summed over the recorded hours);
+        ``hours``: how many hours of each hour of the week were recorded (the hour under way
+        counts as the part of it gone)."""
         if len(hours) != WEEK_HOURS:
             raise ValueError(f"hours: one count per hour of the week ({WEEK_HOURS})")
         self.timezone = timezone
@@ -135,7 +140,7 @@ class TrafficProfile:
         self._mixes: dict[int, HourMix] = {}
 
     @property
-    def recorded_hours(self) -> int:
+    def recorded_hours(self) -> float:
         return sum(self.hours)
 
     def expected(self, hour: int) -> HourMix:
