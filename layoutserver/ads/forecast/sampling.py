@@ -121,13 +121,14 @@ def sample_requests(profile: TrafficProfile, start: datetime, end: datetime, bud
         strata[1].hours.sort(key=lambda hour: hour[0])
         focused, rest, share = 0.0, focused + rest, 0.0
     samples: list[Sample] = []
-    for stratum, total, quota in ((strata[0], focused, budget * share),
-                                  (strata[1], rest, budget * (1 - share))):
+    quota = budget * share
+    for stratum, total in ((strata[0], focused), (strata[1], rest)):
         if total > 0 and quota >= 1:
             rate = min(1.0, quota / total)
             readers = {key: max(1, round(requests / pages_per_reader * rate))
                        for key, requests in keyed.items()}
             samples.extend(_stratum(stratum, rate, readers, rng, timezone))
+        quota = budget - len(samples)  # what the focus could not use goes to the rest
     samples.sort(key=lambda sample: sample.at)
     return SamplePlan(tuple(samples), expected)
 
