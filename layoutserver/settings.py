@@ -132,7 +132,7 @@ DEFAULTS: dict[str, Any] = {
     "ADS_FORECAST_VALUES": 20,
     # Sampled ad requests per simulation run (a forecast makes three), the reader model's ad
     # requests per reader and day, and how far ahead a proposal may end.
-    "ADS_FORECAST_SAMPLES": 2000,
+    "ADS_FORECAST_SAMPLES": 1500,
     "ADS_FORECAST_PAGES_PER_READER": 3.0,
     "ADS_FORECAST_MAX_DAYS": 92,
     # A console session unused this long ends (PERMANENT_SESSION_LIFETIME, 12 h by default,

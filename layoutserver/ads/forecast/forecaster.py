@@ -37,7 +37,7 @@ SHORT_BY = 0.01
 
 @dataclass(frozen=True)
 class Settings:
-    samples: int = 3000
+    samples: int = 1500
     """Sampled ad requests per run (the forecast's cost is about three times this many page
     decisions)."""
     pages_per_reader: float = 3.0
