@@ -52,6 +52,8 @@ _PROFILE: Table = AdTrafficProfile.__table__  # type: ignore[assignment]
 _TAKE_OFF = (update(_PROFILE)
              .where(_PROFILE.c.week_hour == bindparam("w"), _PROFILE.c.kind == bindparam("k"))
              .values(requests=_PROFILE.c.requests - bindparam("n")))
+_EMPTIED = delete(_PROFILE).where(_PROFILE.c.week_hour == bindparam("w"),
+                                  _PROFILE.c.kind == bindparam("k"), _PROFILE.c.requests <= 0)
 
 
 def digest(kind: PageKind) -> str:
@@ -177,16 +179,14 @@ class TrafficRecorder:
             for hour, kind, requests in gone:
                 sums[(hour, kind)] = sums.get((hour, kind), 0) + requests
             if sums:
-                session.connection().execute(_TAKE_OFF, [
-                    {"w": hour, "k": kind, "n": requests}
-                    for (hour, kind), requests in sums.items()])
+                connection = session.connection()
+                connection.execute(_TAKE_OFF, [{"w": hour, "k": kind, "n": requests}
+                                               for (hour, kind), requests in sums.items()])
+                connection.execute(_EMPTIED, [{"w": hour, "k": kind} for hour, kind in sums])
             touched = sorted({kind for _, kind in sums})
             for start in range(0, len(touched), _CHUNK):
-                chunk = touched[start : start + _CHUNK]
-                session.execute(delete(AdTrafficProfile).where(
-                    AdTrafficProfile.kind.in_(chunk), AdTrafficProfile.requests <= 0))
                 session.execute(delete(AdTrafficKind).where(
-                    AdTrafficKind.kind.in_(chunk),
+                    AdTrafficKind.kind.in_(touched[start : start + _CHUNK]),
                     ~exists().where(AdTrafficProfile.kind == AdTrafficKind.kind)))
             return len(gone)
 

@@ -59,6 +59,7 @@ class AdTrafficProfile(Base):
 
     __tablename__ = "ad_traffic_profile"
 
-    week_hour: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # kind first: the prune finds a kind's sums by it
     kind: Mapped[str] = mapped_column(String(DIGEST_LENGTH), primary_key=True)
+    week_hour: Mapped[int] = mapped_column(Integer, primary_key=True)
     requests: Mapped[int] = mapped_column(BigInteger, default=0)

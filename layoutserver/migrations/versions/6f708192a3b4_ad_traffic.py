@@ -48,10 +48,10 @@ def upgrade() -> None:
     op.create_index(op.f("ix_ad_traffic_hour"), "ad_traffic", ["hour"], unique=False)
     op.create_table(
         "ad_traffic_profile",
-        sa.Column("week_hour", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("week_hour", sa.Integer(), nullable=False),
         sa.Column("requests", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("week_hour", "kind", name=op.f("pk_ad_traffic_profile")),
+        sa.PrimaryKeyConstraint("kind", "week_hour", name=op.f("pk_ad_traffic_profile")),
     )
 
 
