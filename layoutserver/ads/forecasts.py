@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -87,10 +87,6 @@ class Report:
     notes: tuple[str, ...]
     """What the figures rest on that the reader should know (little traffic recorded, values
     never recorded)."""
-
-    @property
-    def days(self) -> list[date]:
-        return [day.day for day in self.forecast.days]
 
 
 def load_proposal(data: Mapping[str, Any]) -> dict[str, Any]:

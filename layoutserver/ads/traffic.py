@@ -100,19 +100,23 @@ class TrafficRecorder:
     # -- the serving path -----------------------------------------------------------------------
 
     def note(self, request: PageRequest, snapshot: Snapshot) -> None:
-        """Count one ad request (its slots the configuration knows, once each)."""
-        known = snapshot.slots
-        slots = tuple(code for code in dict.fromkeys(request.slots) if code in known)
-        if not slots:
-            return
-        folder = self._folder_of(snapshot)
-        hour = int(request.now.timestamp()) // 3600
-        with self._lock:
-            if hour != self._hour:
-                folder.new_hour()
-                self._hour = hour
-            key = (hour, folder.fold(request, slots))
-            self._pending[key] = self._pending.get(key, 0) + 1
+        """Count one ad request (its slots the configuration knows, once each). Never raises:
+        the record must not cost a page its ads (a failure is logged, the request uncounted)."""
+        try:
+            known = snapshot.slots
+            slots = tuple(code for code in dict.fromkeys(request.slots) if code in known)
+            if not slots:
+                return
+            folder = self._folder_of(snapshot)
+            hour = int(request.now.timestamp()) // 3600
+            with self._lock:
+                if hour != self._hour:
+                    folder.new_hour()
+                    self._hour = hour
+                key = (hour, folder.fold(request, slots))
+                self._pending[key] = self._pending.get(key, 0) + 1
+        except Exception:
+            log.exception("traffic record: an ad request was not counted")
 
     def _folder_of(self, snapshot: Snapshot) -> Folder:
         kept = self._folder

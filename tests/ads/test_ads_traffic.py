@@ -18,10 +18,11 @@ from layoutserver.ads.config_import import import_ads_file
 from layoutserver.ads.decisions.model import PageRequest
 from layoutserver.ads.extension import get_ads
 from layoutserver.ads.forecast.traffic import week_hour
-from layoutserver.ads.traffic import TrafficRecorder, page_kind
+from layoutserver.ads.traffic import TrafficRecorder, check_settings, page_kind
 from layoutserver.ads.traffic_models import AdTraffic, AdTrafficKind, AdTrafficProfile
 from layoutserver.core import get_core
 from layoutserver.db import Database, get_database
+from layoutserver.settings import DEFAULTS, SettingsError
 
 DECIDE = {"page": {"page_type": "article", "section": "world", "path": "/pages/article/a",
                    "key_values": {"campaign": "autumn", "utm_source": "mail"}},
@@ -108,3 +109,19 @@ def test_processes_add_up_a_failed_write_keeps_its_counts_and_old_hours_go(
         kinds = session.scalars(select(AdTrafficKind.kind)).all()
     assert profile_sums(database) == {(week_hour(now, zone), kinds[0]): 5}
     assert len(kinds) == 1
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("ADS_TRAFFIC_WEEKS", 0), ("ADS_FORECAST_SAMPLES", "many"), ("ADS_FORECAST_VALUES", True),
+    ("ADS_TRAFFIC_FLUSH_SECONDS", -1), ("ADS_FORECAST_PAGES_PER_READER", 0),
+    ("ADS_FORECAST_KEYS", ["lang", 3]), ("ADS_FORECAST_TAGS", {"a": 1}),
+])
+def test_a_bad_setting_is_refused_by_name(key: str, value: object) -> None:
+    with pytest.raises(SettingsError, match=key):
+        check_settings({**DEFAULTS, key: value})
+
+
+def test_names_may_come_comma_separated_from_the_environment() -> None:
+    config = {**DEFAULTS, "ADS_FORECAST_KEYS": "lang, topic,", "ADS_FORECAST_TAGS": []}
+    check_settings(config)
+    assert config["ADS_FORECAST_KEYS"] == ["lang", "topic"]

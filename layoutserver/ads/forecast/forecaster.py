@@ -110,7 +110,8 @@ def forecast(snapshot: Snapshot, profile: TrafficProfile, proposal: LineItemSpec
              default_click_rate: float, settings: Settings = Settings()) -> Forecast:
     """Forecast ``proposal`` (id ``PROPOSAL_ID``, active, with stand-in creatives) booked into
     ``snapshot`` at ``now``. ``delivered``: line items' counts so far; ``click_rates``: the
-    clicks per impression of line items with a click goal."""
+    clicks per impression of line items with a click goal (``default_click_rate`` for those
+    without one)."""
     start, end = flight(proposal, snapshot)
     if end <= now:
         raise ValueError("the proposed flight ends before now: nothing to forecast")
@@ -121,7 +122,9 @@ def forecast(snapshot: Snapshot, profile: TrafficProfile, proposal: LineItemSpec
     plan = sample_requests(profile, now, end, settings.samples, settings.pages_per_reader,
                            SampleRandom(settings.seed), focus_of(booked_snapshot, proposal))
     click_rate = click_rates.get(proposal.id, default_click_rate)
-    rates = {**click_rates, proposal.id: click_rate} if _clicks(proposal) else click_rates
+    # a click goal's line item without a rate of its own (new) clicks at the network's
+    rates = {item.id: click_rates.get(item.id, default_click_rate)
+             for item in (*snapshot.line_items.values(), proposal) if _clicks(item)}
 
     def run(booked: Snapshot, watch: LineItemSpec | None = None) -> Outcome:
         return simulate(booked, plan, seeded_state(snapshot, now, delivered), rates,

@@ -59,10 +59,10 @@ def proposed(**kw: object) -> LineItemSpec:
 
 
 def run(items: list[LineItemSpec], proposal: LineItemSpec,
-        profile: TrafficProfile | None = None) -> Forecast:
+        profile: TrafficProfile | None = None, click_rate: float = 0.0) -> Forecast:
     snapshot = Snapshot.build([SLOT], items, TZ, version=1)
-    return forecast(snapshot, profile or flat((PAGE, PER_HOUR)), proposal, NOW, {}, {}, 0.0,
-                    SETTINGS)
+    return forecast(snapshot, profile or flat((PAGE, PER_HOUR)), proposal, NOW, {}, {},
+                    click_rate, SETTINGS)
 
 
 def test_samples_stand_for_the_traffic_and_a_narrow_focus_gets_half_of_them() -> None:
@@ -129,3 +129,10 @@ def test_even_pacing_spreads_a_daily_goal_and_says_which_days_fall_short() -> No
     assert found.available == pytest.approx(400 * 5, rel=0.1)
     # even pacing keeps it from some of what is left (as it would serving: the engine's rule)
     assert found.forecast < found.available
+
+
+def test_a_click_goal_is_paced_on_the_clicks_its_impressions_bring() -> None:
+    found = run([item(2, Tier.HOUSE)], proposed(goal=Goal("clicks", 1200, "lifetime")),
+                click_rate=0.1)
+    assert found.click_rate == 0.1 and found.reachable
+    assert found.forecast == pytest.approx(12_000, rel=0.05)  # 1,200 clicks at 10 %
