@@ -125,6 +125,20 @@ DEFAULTS: dict[str, Any] = {
     # an edge) or "client" (the page is fully cacheable; ads.js fills the slots with one
     # /ads/decide per page view).
     "ADS_DELIVERY": "server",
+    # Forecasts (docs/forecasting.md). The traffic record: weeks of hourly ad requests kept,
+    # and how often each serving process writes what it counted (0: never by itself).
+    "ADS_TRAFFIC_WEEKS": 8,
+    "ADS_TRAFFIC_FLUSH_SECONDS": 60,
+    # Request key-values and tags recorded besides those line items target (lists of names),
+    # and how many other values of a key a process keeps per hour before counting one as "*".
+    "ADS_FORECAST_KEYS": [],
+    "ADS_FORECAST_TAGS": [],
+    "ADS_FORECAST_VALUES": 20,
+    # Sampled ad requests per simulation run (a forecast makes three), the reader model's ad
+    # requests per reader and day, and how far ahead a proposal may end.
+    "ADS_FORECAST_SAMPLES": 1500,
+    "ADS_FORECAST_PAGES_PER_READER": 3.0,
+    "ADS_FORECAST_MAX_DAYS": 92,
     # A console session unused this long ends (PERMANENT_SESSION_LIFETIME, 12 h by default,
     # caps any session).
     "CONSOLE_IDLE_MINUTES": 60,

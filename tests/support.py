@@ -34,6 +34,8 @@ DEMO_SETTINGS = {
     # PostgreSQL (a test may change content through a second app, as another host would).
     "ADS_FLUSH_SECONDS": 0,
     "VERSION_POLL_SECONDS": 0,
+    # Tests write the traffic record themselves (TrafficRecorder.flush).
+    "ADS_TRAFFIC_FLUSH_SECONDS": 0,
 }
 
 #: An article layout with the article alone: every response of it is shared.

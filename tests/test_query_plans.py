@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -40,7 +41,14 @@ from sqlalchemy import event, insert, text
 from sqlalchemy.engine import Connection
 
 from layoutserver.ads import config_service as ads_service
+from layoutserver.ads import forecast_source
+from layoutserver.ads.decisions.model import PageRequest
+from layoutserver.ads.extension import get_ads
+from layoutserver.ads.forecast.traffic import PageKind
+from layoutserver.ads.forecast_source import KindCache
 from layoutserver.ads.models import AdCount, AdSlot, Advertiser, Campaign, Creative, LineItem
+from layoutserver.ads.traffic import TrafficRecorder, digest, kind_row
+from layoutserver.ads.traffic_models import AdTraffic, AdTrafficKind, AdTrafficProfile
 from layoutserver.auth import audit
 from layoutserver.auth.models import AuditEntry
 from layoutserver.auth.tokens import create_token
@@ -95,6 +103,8 @@ NOT_QUERIES = {
     "ads.config_service.image_filename": "no query",
     "ads.config_service.store_image": "a creative by name, then a write",
     "auth.audit.record_change": "an insert",
+    "TrafficRecorder.note": "counts in memory (the serving path): no query",
+    "TrafficRecorder.pending": "counts in memory",
 }
 
 #: The modules and classes whose public functions are the queries, by the name cases use.
@@ -104,6 +114,9 @@ QUERY_OWNERS: dict[str, Any] = {
     "content.service": content_service,
     "ads.config_service": ads_service,
     "auth.audit": audit,
+    "ads.forecast_source": forecast_source,
+    "KindCache": KindCache,
+    "TrafficRecorder": TrafficRecorder,
 }
 
 #: Lists of /api/v1 that read nothing from the database.
@@ -119,6 +132,9 @@ SMALL_SECTION = "tiny"  # 5 articles, spread over the whole archive
 AUTHORS = 2000
 TAGS = 10_000
 AUDIT_ENTRIES = 10_000
+SITE_ZONE = ZoneInfo("UTC")
+TRAFFIC_KINDS = [PageKind(("top",), device, f"section-{n}", "article", True)
+                 for n in range(1, 14) for device in ("desktop", "mobile")]
 #: PostgreSQL plans by its statistics: a table of fewer rows than this may be read whole
 #: because that is cheap at this size (and only at this size); SQLite's plans (no ANALYZE,
 #: as a site's database has none) do not depend on the rows, and are checked on every table.
@@ -205,6 +221,15 @@ def seed(database: Database) -> None:
             "line_item_id": 1, "creative_id": 1, "slot": "top",
             "hour": NOW - timedelta(hours=n), "impressions": 3, "clicks": 1}
             for n in range(POSTGRESQL_LARGE)])
+        session.execute(insert(AdTrafficKind), [kind_row(kind) for kind in TRAFFIC_KINDS])
+        session.execute(insert(AdTraffic), [{
+            "hour": NOW - timedelta(hours=hour), "week_hour": (4 * 24 + 12 - hour) % 168,
+            "kind": digest(kind), "requests": 5}
+            for hour in range(1, POSTGRESQL_LARGE // len(TRAFFIC_KINDS) + 2)
+            for kind in TRAFFIC_KINDS])
+        session.execute(insert(AdTrafficProfile), [
+            {"week_hour": hour, "kind": digest(kind), "requests": 20}
+            for hour in range(168) for kind in TRAFFIC_KINDS])
     with database.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("ANALYZE"))
@@ -264,6 +289,24 @@ def _in_session(call: Callable[[Any], object]) -> Callable[[Archive], object]:
         with _session(archive) as session:
             return call(session)
     return run
+
+
+def _recorded_and_flushed(archive: Archive, prune_only: bool = False) -> object:
+    """A process's traffic record: two kinds noted now and one nine weeks back, written
+    (which prunes the old hour), or only pruned."""
+    ads = get_ads(archive.app)
+    recorder = TrafficRecorder(archive.database, ads.snapshots.timezone, archive.app.config,
+                               lambda: NOW)
+    if prune_only:
+        return recorder.prune(NOW)
+    snapshot = ads.snapshots.current()
+    for at, section in ((NOW, "section-1"), (NOW, "new"), (NOW - timedelta(weeks=9), "old")):
+        recorder.note(PageRequest(slots=("top",), now=at, section=section), snapshot)
+    return recorder.flush()
+
+
+PROFILE_IS_READ_WHOLE = ("the profile: a row per kind and hour of the week whatever the "
+                         "traffic, read once an hour per process")
 
 
 def _api(path: str, *, follow: bool = True) -> Callable[[Archive], object]:
@@ -393,6 +436,19 @@ CASES: tuple[Case, ...] = (
     *(Case(f"GET {path}", _api(f"{path}?page_size=2"))
       for path in ("/api/v1/ad-slots", "/api/v1/advertisers", "/api/v1/campaigns",
                    "/api/v1/line-items", "/api/v1/creatives")),
+    # -- forecasts: what they read, and the traffic record's writes
+    Case("ads.forecast_source.traffic_profile: the sums, the first hour, the hour under way",
+         _in_session(lambda session: forecast_source.traffic_profile(
+             session, SITE_ZONE, NOW, KindCache())),
+         reads_all=("ad_traffic_profile",), why=PROFILE_IS_READ_WHOLE),
+    Case("KindCache.get: kinds by digest", _in_session(lambda session: KindCache().get(
+        session, {digest(kind) for kind in TRAFFIC_KINDS[:3]}))),
+    Case("ads.forecast_source.delivered_so_far", _in_session(
+        lambda session: forecast_source.delivered_so_far(session, [1], NOW, SITE_ZONE))),
+    Case("ads.forecast_source.click_rates", _in_session(
+        lambda session: forecast_source.click_rates(session, [1], NOW - timedelta(weeks=4)))),
+    Case("TrafficRecorder.flush: counts written, an old hour pruned", _recorded_and_flushed),
+    Case("TrafficRecorder.prune", lambda a: _recorded_and_flushed(a, prune_only=True)),
     Case("GET /api/v1/layouts", _api("/api/v1/layouts", follow=False)),
     Case("GET /api/v1/reports/delivery", _api(
         "/api/v1/reports/delivery?start=2024-10-01&end=2024-10-09&group_by=line_item",

@@ -57,6 +57,8 @@ class AdServer:
         self.tally = tally
         self.observers: list[Callable[[Mapping[str, ServedAd]], None]] = []
         """Called with each page's served slots (``layoutserver.metrics``)."""
+        self.traffic: Callable[[PageRequest, Snapshot], None] | None = None
+        """Called with each request it decides (the traffic record: ``ads.traffic``)."""
         self._tokens = tokens
         self._config = config
         self._seeded = None if seed is None else random.Random(seed)  # noqa: S311 - a lottery
@@ -131,6 +133,8 @@ class AdServer:
         absolute, for pages this server does not assemble; ``script_root`` is where the app
         is mounted."""
         snapshot, decision = self.decide(request, new_reader=new_reader)
+        if self.traffic is not None:
+            self.traffic(request, snapshot)
         decision_id = self._decision_id()
         sign = self._tokens().signer()
         click_prefix, impression_prefix, view_prefix = (base_url + path

@@ -53,6 +53,7 @@ def init_app(app: Flask) -> None:
     from layoutserver.console import (  # noqa: F401 - the modules register their views
         bulk,
         crud,
+        forecasts,
         home,
         layout_actions,
         layouts,
