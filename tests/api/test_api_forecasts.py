@@ -4,11 +4,11 @@ recorded days of world and business article pages (``traffic_support``)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from apisupport import Api
-from conftest import ADS_SETTINGS, DEMO_ADS
 from flask import Flask
 from traffic_support import SECTIONS, record_traffic
 
@@ -18,6 +18,8 @@ from layoutserver.auth.tokens import create_token
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 
+DEMO_ADS = Path(__file__).resolve().parents[2] / "layoutserver" / "demo" / "ads.json"
+ADS_SETTINGS = {"SECRET_KEY": "test-secret", "ADS_SEED": 7}
 WEEK = {"start": "2024-10-10T12:00:00", "end": "2024-10-17T00:00:00"}
 RECTANGLE_SLOTS = 3  # article-3, news-1 and news-2 take 300x250
 WORLD_A_DAY = SECTIONS["world"] * 2 * (16 * 2 + 8)  # two devices, twice as many by day
