@@ -96,7 +96,8 @@ def test_an_ad_ops_user_sets_up_a_campaign_that_serves_and_is_reported(
     article = reader.new_page()
     article.goto(site + SEED_PATH)
     ad = article.locator("[data-ad-slot='news-2']")
-    ad.scroll_into_view_if_needed()  # a lazy slot: its beacon loads when seen
+    ad.scroll_into_view_if_needed()  # a lazy slot: rendered, its beacon loaded, when near
+    ad.locator(".ad-spot__beacon").wait_for(state="attached")
     assert AD_TEXT in ad.inner_text()
     # the beacon loaded: the impression is counted (polled from here: wait_for_function
     # compiles its predicate in the page, which the site's CSP, without 'unsafe-eval', refuses)
@@ -113,7 +114,8 @@ def test_an_ad_ops_user_sets_up_a_campaign_that_serves_and_is_reported(
     row.locator("a").click()
     page.wait_for_selector("svg.chart")
     assert page.locator("svg.chart rect title", has_text="2024-10-10: 1").count() == 1
-    assert page.locator("svg.chart").count() == 3  # with the running total against the goal
+    # impressions, viewable impressions, clicks, and the running total against the goal
+    assert page.locator("svg.chart").count() == 4
     assert page.locator("line.chart-pace").count() == 1
     shot(page, "report")
 
