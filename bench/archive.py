@@ -55,6 +55,8 @@ SECTIONS = 20
 SMALL_SECTION_ARTICLES = 5
 AUTHORS = 500
 TAGS = 300
+BIG_TAG = "news"
+"""A tag on every other article: its list is half the archive."""
 ARCHIVE_END = datetime(2024, 10, 9, 12, tzinfo=UTC)
 """The newest article's date: the day before the demo's pinned site clock (config/demo.toml)."""
 ARCHIVE_YEARS = 10
@@ -119,7 +121,8 @@ def archive_lines(size: int) -> Iterator[str]:
             "excerpt": f"What happened in story {number}.", "body_html": body,
             "published_at": published(number, size).isoformat(),
             "section": section_of(number, size), "author": f"author-{number % AUTHORS}",
-            "tags": [f"tag-{number % TAGS}", f"tag-{(number * 7 + 3) % TAGS}"],
+            "tags": [f"tag-{number % TAGS}", f"tag-{(number * 7 + 3) % TAGS}",
+                     *([BIG_TAG] if number % 2 == 0 else [])],
         }})
 
 
