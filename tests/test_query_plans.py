@@ -562,10 +562,10 @@ def test_every_query_reads_by_index(archive: Archive) -> None:
     assert not found, "\n".join(found)
 
 
-def test_a_walk_with_a_filter_is_caught(archive: Archive) -> None:
+def test_a_walk_a_scan_and_a_sort_are_caught(archive: Archive) -> None:
     """The check itself: a small section's articles read through the published_at index
-    alone (as before its own index) is a walk of the whole index, and a filter on a column
-    no index has reads every row."""
+    alone (as before its own index) is a walk of the whole index, a filter on a column no
+    index has reads every row, and a list sorted by other columns than its index's sorts."""
     with archive.database.engine.begin() as connection:
         connection.execute(text("DROP INDEX ix_articles_section_published"))
     walked = problems_of(archive, Case("a small section without its index",
@@ -576,16 +576,13 @@ def test_a_walk_with_a_filter_is_caught(archive: Archive) -> None:
         lambda session: session.execute(text(
             "SELECT id FROM articles WHERE title = 'Article 9'")).all())))
     assert scanned and "reads every row of articles" in scanned[0]
-
-
-def test_a_sort_is_caught(archive: Archive) -> None:
-    """The check itself: a tag's articles in the articles' own order (as before the links
-    carried their dates): SQLite reads every article of the tag and sorts them to show ten;
-    PostgreSQL walks the whole archive's date index, keeping the tag's."""
+    # a tag's articles in the articles' own order (as before the links carried their dates):
+    # SQLite reads every article of the tag and sorts them to show ten; PostgreSQL walks the
+    # whole archive's date index, keeping the tag's
     old_shape = ("SELECT articles.id FROM articles WHERE articles.id IN "
                  f"(SELECT article_id FROM article_tags WHERE tag_id = {TAGS + 1}) "
                  "ORDER BY articles.published_at DESC, articles.id DESC LIMIT 10")
-    found = problems_of(archive, Case("a big tag sorted by the articles' date", _in_session(
+    found = problems_of(archive, Case("a big tag in the articles' order", _in_session(
         lambda session: session.execute(text(old_shape)).all())))
     assert found and all("articles" in problem for problem in found), found
     if archive.database.engine.dialect.name == "sqlite":
