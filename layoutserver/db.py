@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -370,6 +370,20 @@ def increment(session: Session, model: type[Base], key: Mapping[str, Any],
     value = int(session.execute(statement).scalar_one())
     session.info[_VERSIONS_MOVED] = True
     return value
+
+
+def increment_each(session: Session, model: type[Base], key: str, values: Sequence[Any],
+                   column: str = "version") -> None:
+    """:func:`increment` of the rows of ``model`` whose ``key`` (its primary key) is each of
+    ``values`` (distinct), in one ``executemany``: an import that changed a thousand articles
+    moves their thousand scopes in one statement, not a thousand."""
+    if not values:
+        return
+    table = model.__table__
+    statement = dialect_insert(session.get_bind(), table).on_conflict_do_update(
+        index_elements=[key], set_={column: table.c[column] + 1})
+    session.execute(statement, [{key: value, column: 1} for value in values])
+    session.info[_VERSIONS_MOVED] = True
 
 
 def take_write_lock(session: Session, model: type[Base]) -> None:
