@@ -3,7 +3,7 @@ newest first, are read from one index range, ``(tag_id, published_at, article_id
 replaces ``(tag_id, article_id)``.
 
 Revision ID: 92a3b4c5d6e7
-Revises: 3c4d5e6f7081
+Revises: 6f708192a3b4
 Create Date: 2026-12-07 23:40:00.000000
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from layoutserver.db import UTCDateTime
 
 revision: str = "92a3b4c5d6e7"
-down_revision: str | Sequence[str] | None = "3c4d5e6f7081"
+down_revision: str | Sequence[str] | None = "6f708192a3b4"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
