@@ -324,7 +324,8 @@ class Suite:
             in_redis += sum(int(v) for v in client.hvals(f"{prefix}{epoch}:w:{hour.decode()}"))
         with self.engine.connect() as connection:
             flushed = connection.execute(text(
-                "SELECT coalesce(sum(impressions + clicks), 0) FROM ad_counts "
+                "SELECT coalesce(sum(impressions + clicks + measurable + viewable), 0) "
+                "FROM ad_counts "
                 "WHERE source = :epoch"), {"epoch": epoch}).scalar_one()
         client.close()
         return max(in_redis - int(flushed), 0)
