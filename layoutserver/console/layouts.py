@@ -7,12 +7,12 @@
                                          the role may change; preview, publish, discard; the
                                          version history, each version restorable
 
-The changes are posted to ``layout_actions`` (move, remove, publish, restore...) and
-``placement_form`` (a placement's options); every one goes through ``layouts.store``, the API's
-service: validated as ``layouts check`` validates a file, refused outside the role's part of
-the layout (``layouts.edit_rights``), made from the draft state the page was made from (a
-stale page is refused with 409: nothing is lost, the page shows the layout as it is now), and
-audited with the user as actor.
+The changes are posted to ``layout_actions`` (move, remove, publish, restore...),
+``placement_form`` (a placement's options) and ``variant_forms`` (section variants); every one
+goes through ``layouts.store``, the API's service: validated as ``layouts check`` validates a
+file, refused outside the role's part of the layout (``layouts.edit_rights``), made from the
+draft state the page was made from (a stale page is refused with 409: nothing is lost, the
+page shows the layout as it is now), and audited with the user as actor.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import abort, render_template, request
 from flask.typing import ResponseReturnValue
@@ -40,9 +40,12 @@ from layoutserver.layouts.edit_rights import NOUNS, Part, part_of
 from layoutserver.layouts.editing import Spot
 from layoutserver.layouts.loader import compile_layout
 from layoutserver.layouts.models import LayoutVersion, PageLayout
-from layoutserver.layouts.problems import LayoutProblem
+from layoutserver.layouts.problems import LayoutProblem, unavailable
 from layoutserver.layouts.toml_text import dump_layout, loads_document
 from layoutserver.registry import WidgetRegistry
+
+if TYPE_CHECKING:
+    from layoutserver.console.variant_forms import VariantForm
 
 HISTORY_SIZE = 20
 _POSITION = re.compile(r"^#(\d+)\b")
@@ -286,9 +289,8 @@ def layouts() -> str:
             layout.page_type in rows and rows[layout.page_type].draft_source is not None,
             rows[layout.page_type].draft_by if layout.page_type in rows else None,
             layout.page_type in rows and rows[layout.page_type].pending_since is not None,
-            [str(p) for p in core.layout_source.problems.get(layout.page_type, [])] + [
-                f"placement {p.id}: widget {p.widget!r} is not available; it renders empty"
-                for p in layout.placements() if not p.available])
+            [str(p) for p in core.layout_source.problems.get(layout.page_type, [])]
+            + unavailable(layout))
             for layout in core.layouts]
     changes = " and ".join(NOUNS[part] for part in sorted(parts()))
     return render_template("console/layouts.html", listed=listed, changes=changes)
@@ -301,9 +303,11 @@ def layout_editor(page_type: str) -> ResponseReturnValue:
 
 
 def show_editor(page_type: str, status: int = 200, refused: Sequence[str] = (),
-                message: str = "") -> ResponseReturnValue:
+                message: str = "", variant_form: VariantForm | None = None
+                ) -> ResponseReturnValue:
     """The editor page; after a refused change, with ``message`` and the ``refused`` problems
-    above it, answered ``status``."""
+    above it, answered ``status`` (a refused ``variant_form`` shown as it was posted, with
+    its problems beside its fields)."""
     try:
         with get_database().session() as session:
             view = load_editor(session, page_type, request.args.get("after") or None)
@@ -313,5 +317,5 @@ def show_editor(page_type: str, status: int = 200, refused: Sequence[str] = (),
         abort(400, f"{error} Start again from the newest version.")
     html = render_template("console/layout_editor.html", editor=view,
                            writable=may("layouts", True), suggestions=suggestions(),
-                           refused=refused, message=message)
+                           refused=refused, message=message, variant_form=variant_form)
     return html if status == 200 else (html, status)
