@@ -89,7 +89,8 @@ class DraftBody(Schema):
         "It must validate as `layoutserver layouts check` validates a layout file (widgets "
         "installed, options by each widget's schema, no null): 422 lists every problem."),
         description="The layout in the JSON form of its TOML file: subject, title, regions "
-                    "(name, element, label, placements: widget, id, options)."))
+                    "(name, element, label, placements: widget, id, options, devices, inside, "
+                    "position) and variants (name, sections, regions)."))
 
 
 @contextmanager

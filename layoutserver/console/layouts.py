@@ -39,6 +39,7 @@ from layoutserver.layouts import editing, store
 from layoutserver.layouts.edit_rights import NOUNS, Part, part_of
 from layoutserver.layouts.editing import Spot
 from layoutserver.layouts.loader import compile_layout
+from layoutserver.layouts.model import default_element
 from layoutserver.layouts.models import LayoutVersion, PageLayout
 from layoutserver.layouts.problems import LayoutProblem, unavailable
 from layoutserver.layouts.toml_text import dump_layout, loads_document
@@ -202,8 +203,7 @@ def load_editor(session: Session, page_type: str, history_after: str | None = No
         else:
             claimed.setdefault(spot, []).append(shown_problem(problem))
     scopes = [ScopeView(variant, _sections(document, variant), [RegionView(
-        str(region.get("name", "")), str(region.get("element", "")),
-        str(region.get("label", "")),
+        str(region.get("name", "")), *_element_and_label(document, region),
         [_card(registry, Spot(variant, str(region.get("name", "")), number, index), table,
                allowed, claimed)
          for index, table in enumerate(editing.placements_of(region))])
@@ -219,6 +219,17 @@ def load_editor(session: Session, page_type: str, history_after: str | None = No
         problems=unclaimed, parts=allowed, widgets=addable(registry, allowed),
         versions=[_version(v, row.published) for v in versions.items],
         older=versions.cursors[-1] if versions.more else None)
+
+
+def _element_and_label(document: Mapping[str, Any], region: Mapping[str, Any]
+                       ) -> tuple[str, str]:
+    """A region's element and label as its pages get them: its own, else (a variant's region)
+    the replaced region's, else the element its name makes (``default_element``)."""
+    name = str(region.get("name", ""))
+    own = next((r for r in editing.regions(document) if r.get("name") == name), {})
+    element = region.get("element", own.get("element", default_element(name)))
+    label = region.get("label", own.get("label", ""))
+    return str(element), str(label)
 
 
 def _sections(document: Mapping[str, Any], variant: str | None) -> list[str]:

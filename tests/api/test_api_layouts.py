@@ -189,3 +189,21 @@ def test_the_list_shows_where_each_placement_shows_and_the_variants(
     assert listed[0]["problems"] == [
         "variant 'sports': placement date-bar: widget 'date_bar' is not available; it renders "
         "empty"]
+
+
+def test_a_variant_cannot_take_the_ad_spots_off_its_pages_for_a_publisher(api: Api) -> None:
+    """Rights compare what each kind of page shows: a variant replacing the main with a copy
+    of it changes nothing; one replacing it without its ad spots removes them."""
+    api.client.get(SEED_PATH)
+    document = api.get(DRAFT).get_json()["document"]
+    main = document["regions"][1]["placements"]
+
+    def with_sports_main(placements: list[dict[str, Any]]) -> dict[str, Any]:
+        return {**document, "variants": [{"name": "sports", "sections": ["sports"],
+                                          "regions": [{"name": "main", "placements": placements}]}]}
+
+    stripped = put_draft(api, with_sports_main([p for p in main if p["widget"] != "ad_spot"]))
+    assert stripped.status_code == 403
+    assert [(p["variant"], p["message"].split(":")[0]) for p in stripped.get_json()[
+        "errors"]["json"]["document"]] == [("sports", "removes an ad placement")] * 5
+    assert put_draft(api, with_sports_main(main)).status_code == 200

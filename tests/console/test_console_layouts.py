@@ -313,6 +313,8 @@ def test_section_variants_are_added_and_their_placements_edited_in_their_own_sco
     sign_in(client, "adops")
     html = page_of(client)[0]
     assert "Variant sports" in html and 'id="p-sports--must-read"' in html
+    # the replaced region's element and label, as the variant's pages get them
+    assert "sports: Region aside <small>(&lt;aside&gt;, “Must read”)</small>" in html
     assert "Add the variant" not in html  # variants are the publisher's part
     form = f"{EDITOR}/add?widget=ad_spot&to=aside:1&variant=sports"
     _, state, token = page_of(client, form)
