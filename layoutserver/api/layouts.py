@@ -11,7 +11,7 @@ every problem, located as ``layoutserver layouts check`` locates a file's.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -28,10 +28,12 @@ from layoutserver.core import get_core
 from layoutserver.db import get_database
 from layoutserver.layouts import store
 from layoutserver.layouts.edit_rights import Part
+from layoutserver.layouts.model import Region
 from layoutserver.layouts.models import LayoutVersion, PageLayout
-from layoutserver.layouts.problems import LayoutProblem
+from layoutserver.layouts.problems import LayoutProblem, unavailable
 from layoutserver.layouts.toml_text import loads_document
 from layoutserver.validation import notes, rule
+from layoutserver.widgets import DEVICE_CLASSES
 
 blp = Blueprint("layouts", __name__, url_prefix="/layouts",
                 description="Page layouts: published versions, a draft each, the history.")
@@ -87,7 +89,8 @@ class DraftBody(Schema):
         "It must validate as `layoutserver layouts check` validates a layout file (widgets "
         "installed, options by each widget's schema, no null): 422 lists every problem."),
         description="The layout in the JSON form of its TOML file: subject, title, regions "
-                    "(name, element, label, placements: widget, id, options)."))
+                    "(name, element, label, placements: widget, id, options, devices, inside, "
+                    "position) and variants (name, sections, regions)."))
 
 
 @contextmanager
@@ -157,6 +160,17 @@ def _check_draft_etag(session: Session, page_type: str, required: bool) -> None:
         abort(412, message="The draft changed since it was read.")
 
 
+def _regions(regions: Sequence[Region]) -> list[dict[str, Any]]:
+    """Regions as the listing shows them: each placement with where it shows."""
+    return [{"name": region.name, "element": region.element, "label": region.label,
+             "placements": [{
+                 "id": p.id, "widget": p.widget, "available": p.available,
+                 "devices": None if p.devices is None else [
+                     device for device in DEVICE_CLASSES if device in p.devices],
+                 "inside": p.inside, "position": p.position} for p in region.placements]}
+            for region in regions]
+
+
 @blp.route("")
 class Layouts(MethodView):
     @require(blp, "layouts")
@@ -172,15 +186,15 @@ class Layouts(MethodView):
             row = rows.get(layout.page_type)
             found.append({
                 "page_type": layout.page_type, "subject": layout.subject, "title": layout.title,
-                "regions": [{"name": region.name, "placements": [
-                    {"id": p.id, "widget": p.widget, "available": p.available}
-                    for p in region.placements]} for region in layout.regions],
+                "regions": _regions(layout.regions),
+                "variants": [{"name": variant.name, "sections": list(variant.sections),
+                              "regions": _regions(variant.regions)}
+                             for variant in layout.variants],
                 "published_version": row.published if row else None,
                 "draft": bool(row and row.draft_source is not None),
                 "pending_file_since": row.pending_since if row else None,
-                "problems": [str(p) for p in problems.get(layout.page_type, [])] + [
-                    f"placement {p.id}: widget {p.widget!r} is not available; it renders empty"
-                    for p in layout.placements() if not p.available],
+                "problems": [str(p) for p in problems.get(layout.page_type, [])]
+                + unavailable(layout),
             })
         return found
 

@@ -20,6 +20,8 @@ from layoutserver.content.schemas import (
     EditorialListSchema,
     SectionSchema,
 )
+from layoutserver.layouts.model import REGION_ELEMENTS
+from layoutserver.widgets import DEVICE_CLASSES
 
 #: A filter longer than any name or slug matches nothing: refused (422) instead.
 _FILTER = validate.Length(max=200)
@@ -109,12 +111,33 @@ class AuditEntry(Schema):
 class Placement(Schema):
     id = fields.String()
     widget = fields.String()
-    available = fields.Boolean()
+    available = fields.Boolean(metadata={
+        "description": "False: the widget failed to load or is not installed; the placement "
+                       "renders empty."})
+    devices = fields.List(fields.String(metadata={"enum": list(DEVICE_CLASSES)}),
+                          allow_none=True, metadata={
+        "description": "The device classes it is shown to; null: every one."})
+    inside = fields.String(allow_none=True, metadata={
+        "description": "The id of the placement of its region it sits inside (null: none)."})
+    position = fields.String(allow_none=True, metadata={
+        "description": "The inner position it fills there (``after-paragraph-3``)."})
 
 
 class Region(Schema):
     name = fields.String()
+    element = fields.String(metadata={"enum": list(REGION_ELEMENTS)})
+    label = fields.String(allow_none=True)
     placements = fields.List(fields.Nested(Placement))
+
+
+class Variant(Schema):
+    name = fields.String()
+    sections = fields.List(fields.String(), metadata={
+        "description": "The section slugs whose pages follow the variant."})
+    regions = fields.List(fields.Nested(Region), metadata={
+        "description": "The regions that replace the layout's own of the same names on those "
+                       "pages, each with its element and label (the replaced region's unless "
+                       "it gives its own)."})
 
 
 class Layout(Schema):
@@ -122,6 +145,8 @@ class Layout(Schema):
     subject = fields.String()
     title = fields.String()
     regions = fields.List(fields.Nested(Region))
+    variants = fields.List(fields.Nested(Variant), metadata={
+        "description": "The section variants (docs/layouts.md); empty: none."})
 
 
 class WidgetOption(Schema):

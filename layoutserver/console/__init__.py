@@ -63,6 +63,7 @@ def init_app(app: Flask) -> None:
         reports,
         sign_in,
         uploads,
+        variant_forms,
     )
 
     for name, (flask_default, value) in SESSION_SETTINGS.items():

@@ -70,13 +70,16 @@ def _changed_fields(before: Mapping[str, Any] | None, after: Mapping[str, Any] |
     return sorted(name for name in {*before, *after} if before.get(name) != after.get(name))
 
 
-def placements(code: str) -> list[tuple[str, str]]:
-    """(page type, placement id) of each placement that fills slot ``code``, in every layout."""
-    found: list[tuple[str, str]] = []
+def placements(code: str) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(page type, placement id, the sections of its variant: none for the layout's own
+    regions) of each placement that fills slot ``code``, in every layout."""
+    found: list[tuple[str, str, tuple[str, ...]]] = []
     for layout in get_core().layouts:
-        for placement in layout.placements():
-            if code in placement.ad_slots:
-                found.append((layout.page_type, placement.id))
+        scopes = [((), layout.regions),
+                  *((variant.sections, variant.regions) for variant in layout.variants)]
+        found += [(layout.page_type, placement.id, sections)
+                  for sections, regions in scopes for region in regions
+                  for placement in region.placements if code in placement.ad_slots]
     return found
 
 

@@ -5,9 +5,6 @@
     POST /admin/layouts/<page_type>/remove     placement, state
 
 (each with ``variant``, the section variant whose region holds the placement, if it is one's)
-    POST /admin/layouts/<page_type>/variants/add       name, sections, regions, state
-    POST /admin/layouts/<page_type>/variants/sections  variant, sections, state
-    POST /admin/layouts/<page_type>/variants/remove    variant, state
     POST /admin/layouts/<page_type>/publish    state
     POST /admin/layouts/<page_type>/discard    state
     POST /admin/layouts/<page_type>/restore/<number>
@@ -16,7 +13,8 @@ Each goes through ``layouts.store`` with the user's parts of the layout and the 
 page was made from. Refused, the editor is shown again with why: 409 when the layout changed
 since the page was made (it shows the layout as it is now: make the change again), 403 for a
 difference outside the role's part, 422 for a layout that does not validate; each problem as
-``layouts check`` prints it.
+``layouts check`` prints it. (A section variant's forms, whose problems show beside their
+fields: ``variant_forms``.)
 """
 
 from __future__ import annotations
@@ -41,7 +39,7 @@ STALE = ("Someone changed this layout since you opened the page: your change was
 Edit = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def _form(name: str) -> str:
+def required(name: str) -> str:
     value = request.form.get(name, "").strip()
     if not value:
         abort(400, f"The form has no {name}.")
@@ -66,15 +64,21 @@ def refusal(page_type: str, error: ServiceError) -> ResponseReturnValue:
     raise error
 
 
+def save_edit(page_type: str, edit: Edit) -> None:
+    """Save the draft ``edit`` makes of the draft (or the published version), as the user, made
+    from the draft state the form was made from (``editing.EditError`` or the store's errors
+    when it cannot be)."""
+    with get_database().session() as session:
+        row = store.page_layout(session, page_type)
+        document = edit(loads_document(store.draft_source(session, row)))
+        store.save_draft(session, current_user().actor, page_type, document,
+                         get_core().registry, parts=parts(), expected=required("state"))
+
+
 def apply(page_type: str, edit: Edit, done: str) -> ResponseReturnValue:
-    """Save the draft ``edit`` makes of the draft (or the published version) as it was when
-    the page was made; back to the editor, at the placement changed."""
+    """:func:`save_edit`; back to the editor, at the placement changed."""
     try:
-        with get_database().session() as session:
-            row = store.page_layout(session, page_type)
-            document = edit(loads_document(store.draft_source(session, row)))
-            store.save_draft(session, current_user().actor, page_type, document,
-                             get_core().registry, parts=parts(), expected=_form("state"))
+        save_edit(page_type, edit)
     except editing.EditError as error:
         return show_editor(page_type, 409, message=f"Not changed: {error}.")
     except ServiceError as error:
@@ -101,8 +105,8 @@ def destination(text: str) -> tuple[str, int]:
 @blueprint.post("/layouts/<page_type>/move")
 @requires("layouts", write=True)
 def layout_move(page_type: str) -> ResponseReturnValue:
-    placement = _form("placement")
-    region, index = destination(_form("to"))
+    placement = required("placement")
+    region, index = destination(required("to"))
     variant = scope()
     return apply(page_type, lambda doc: editing.move(doc, placement, region, index, variant),
                  f"Moved {placement} to {region}, position {index + 1}.")
@@ -111,8 +115,8 @@ def layout_move(page_type: str) -> ResponseReturnValue:
 @blueprint.post("/layouts/<page_type>/step")
 @requires("layouts", write=True)
 def layout_step(page_type: str) -> ResponseReturnValue:
-    placement = _form("placement")
-    direction = _form("direction")
+    placement = required("placement")
+    direction = required("direction")
     offset = {"up": -1, "down": 1}.get(direction)
     if offset is None:
         abort(400, "Give a direction: up or down.")
@@ -124,40 +128,10 @@ def layout_step(page_type: str) -> ResponseReturnValue:
 @blueprint.post("/layouts/<page_type>/remove")
 @requires("layouts", write=True)
 def layout_remove(page_type: str) -> ResponseReturnValue:
-    placement = _form("placement")
+    placement = required("placement")
     variant = scope()
     return apply(page_type, lambda doc: editing.remove(doc, placement, variant),
                  f"Removed {placement}.")
-
-
-def _sections() -> list[str]:
-    return [slug.strip() for slug in request.form.get("sections", "").split(",") if slug.strip()]
-
-
-@blueprint.post("/layouts/<page_type>/variants/add")
-@requires("layouts", write=True)
-def layout_add_variant(page_type: str) -> ResponseReturnValue:
-    """A section variant, its regions copies of the layout's (to be changed from there)."""
-    name, sections = _form("name"), _sections()
-    replaced = request.form.getlist("regions")
-    return apply(page_type, lambda doc: editing.add_variant(doc, name, sections, replaced),
-                 f"Added variant {name}: change its regions below.")
-
-
-@blueprint.post("/layouts/<page_type>/variants/sections")
-@requires("layouts", write=True)
-def layout_variant_sections(page_type: str) -> ResponseReturnValue:
-    name, sections = _form("variant"), _sections()
-    return apply(page_type, lambda doc: editing.set_sections(doc, name, sections),
-                 f"Variant {name}: sections {', '.join(sections) or '(none)'}.")
-
-
-@blueprint.post("/layouts/<page_type>/variants/remove")
-@requires("layouts", write=True)
-def layout_remove_variant(page_type: str) -> ResponseReturnValue:
-    name = _form("variant")
-    return apply(page_type, lambda doc: editing.remove_variant(doc, name),
-                 f"Removed variant {name}.")
 
 
 @blueprint.post("/layouts/<page_type>/publish")
@@ -167,7 +141,7 @@ def layout_publish(page_type: str) -> ResponseReturnValue:
         with get_database().session() as session:
             created = store.publish_draft(session, current_user().actor, page_type,
                                           get_core().registry, parts=parts(),
-                                          expected=_form("state"))
+                                          expected=required("state"))
             number, summary = created.number, created.summary
     except ServiceError as error:
         return refusal(page_type, error)
@@ -181,7 +155,7 @@ def layout_discard(page_type: str) -> ResponseReturnValue:
     try:
         with get_database().session() as session:
             store.discard_draft(session, current_user().actor, page_type, get_core().registry,
-                                parts=parts(), expected=_form("state"))
+                                parts=parts(), expected=required("state"))
     except ServiceError as error:
         return refusal(page_type, error)
     flash("Discarded the draft.")

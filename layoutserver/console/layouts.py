@@ -7,12 +7,12 @@
                                          the role may change; preview, publish, discard; the
                                          version history, each version restorable
 
-The changes are posted to ``layout_actions`` (move, remove, publish, restore...) and
-``placement_form`` (a placement's options); every one goes through ``layouts.store``, the API's
-service: validated as ``layouts check`` validates a file, refused outside the role's part of
-the layout (``layouts.edit_rights``), made from the draft state the page was made from (a
-stale page is refused with 409: nothing is lost, the page shows the layout as it is now), and
-audited with the user as actor.
+The changes are posted to ``layout_actions`` (move, remove, publish, restore...),
+``placement_form`` (a placement's options) and ``variant_forms`` (section variants); every one
+goes through ``layouts.store``, the API's service: validated as ``layouts check`` validates a
+file, refused outside the role's part of the layout (``layouts.edit_rights``), made from the
+draft state the page was made from (a stale page is refused with 409: nothing is lost, the
+page shows the layout as it is now), and audited with the user as actor.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import abort, render_template, request
 from flask.typing import ResponseReturnValue
@@ -39,10 +39,14 @@ from layoutserver.layouts import editing, store
 from layoutserver.layouts.edit_rights import NOUNS, Part, part_of
 from layoutserver.layouts.editing import Spot
 from layoutserver.layouts.loader import compile_layout
+from layoutserver.layouts.model import default_element
 from layoutserver.layouts.models import LayoutVersion, PageLayout
-from layoutserver.layouts.problems import LayoutProblem
+from layoutserver.layouts.problems import LayoutProblem, unavailable
 from layoutserver.layouts.toml_text import dump_layout, loads_document
 from layoutserver.registry import WidgetRegistry
+
+if TYPE_CHECKING:
+    from layoutserver.console.variant_forms import VariantForm
 
 HISTORY_SIZE = 20
 _POSITION = re.compile(r"^#(\d+)\b")
@@ -199,8 +203,7 @@ def load_editor(session: Session, page_type: str, history_after: str | None = No
         else:
             claimed.setdefault(spot, []).append(shown_problem(problem))
     scopes = [ScopeView(variant, _sections(document, variant), [RegionView(
-        str(region.get("name", "")), str(region.get("element", "")),
-        str(region.get("label", "")),
+        str(region.get("name", "")), *_element_and_label(document, region),
         [_card(registry, Spot(variant, str(region.get("name", "")), number, index), table,
                allowed, claimed)
          for index, table in enumerate(editing.placements_of(region))])
@@ -216,6 +219,17 @@ def load_editor(session: Session, page_type: str, history_after: str | None = No
         problems=unclaimed, parts=allowed, widgets=addable(registry, allowed),
         versions=[_version(v, row.published) for v in versions.items],
         older=versions.cursors[-1] if versions.more else None)
+
+
+def _element_and_label(document: Mapping[str, Any], region: Mapping[str, Any]
+                       ) -> tuple[str, str]:
+    """A region's element and label as its pages get them: its own, else (a variant's region)
+    the replaced region's, else the element its name makes (``default_element``)."""
+    name = str(region.get("name", ""))
+    own = next((r for r in editing.regions(document) if r.get("name") == name), {})
+    element = region.get("element", own.get("element", default_element(name)))
+    label = region.get("label", own.get("label", ""))
+    return str(element), str(label)
 
 
 def _sections(document: Mapping[str, Any], variant: str | None) -> list[str]:
@@ -286,9 +300,8 @@ def layouts() -> str:
             layout.page_type in rows and rows[layout.page_type].draft_source is not None,
             rows[layout.page_type].draft_by if layout.page_type in rows else None,
             layout.page_type in rows and rows[layout.page_type].pending_since is not None,
-            [str(p) for p in core.layout_source.problems.get(layout.page_type, [])] + [
-                f"placement {p.id}: widget {p.widget!r} is not available; it renders empty"
-                for p in layout.placements() if not p.available])
+            [str(p) for p in core.layout_source.problems.get(layout.page_type, [])]
+            + unavailable(layout))
             for layout in core.layouts]
     changes = " and ".join(NOUNS[part] for part in sorted(parts()))
     return render_template("console/layouts.html", listed=listed, changes=changes)
@@ -301,9 +314,11 @@ def layout_editor(page_type: str) -> ResponseReturnValue:
 
 
 def show_editor(page_type: str, status: int = 200, refused: Sequence[str] = (),
-                message: str = "") -> ResponseReturnValue:
+                message: str = "", variant_form: VariantForm | None = None
+                ) -> ResponseReturnValue:
     """The editor page; after a refused change, with ``message`` and the ``refused`` problems
-    above it, answered ``status``."""
+    above it, answered ``status`` (a refused ``variant_form`` shown as it was posted, with
+    its problems beside its fields)."""
     try:
         with get_database().session() as session:
             view = load_editor(session, page_type, request.args.get("after") or None)
@@ -313,5 +328,5 @@ def show_editor(page_type: str, status: int = 200, refused: Sequence[str] = (),
         abort(400, f"{error} Start again from the newest version.")
     html = render_template("console/layout_editor.html", editor=view,
                            writable=may("layouts", True), suggestions=suggestions(),
-                           refused=refused, message=message)
+                           refused=refused, message=message, variant_form=variant_form)
     return html if status == 200 else (html, status)

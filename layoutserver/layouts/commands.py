@@ -17,6 +17,7 @@ from flask.cli import with_appcontext
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 from layoutserver.layouts import store
+from layoutserver.layouts.problems import unavailable
 
 CLI_ACTOR = "cli"
 
@@ -59,10 +60,8 @@ def layouts_status() -> None:
                                                                        version.number))
         for problem in problems:
             click.echo(f"    problem (the version served before is kept): {problem}")
-        for placement in layout.placements() if layout else ():
-            if not placement.available:
-                click.echo(f"    placement {placement.id}: widget {placement.widget!r} is not "
-                           "available; it renders empty")
+        for line in unavailable(layout) if layout else ():
+            click.echo(f"    {line}")
     if pending:
         raise SystemExit(2)
 

@@ -7,20 +7,30 @@ every difference it makes lies in the parts the changer may change: ad ops move 
 anywhere among the content, publishers arrange the content around the ad spots, admins both.
 
 Each part is compared as a projection of the document: the part's placements region by region,
-in their order (each with all its keys, so a key the loader learns later is covered too), and,
-for the rest, the layout's and its regions' own keys. A difference in a part the changer may not
-change is a :class:`~layoutserver.layouts.loader.LayoutProblem`, located at the placement it
-concerns.
+in their order (each with all its keys, so a key the loader learns later is covered too), on
+the layout's own pages and on each section variant's (the variant's regions in place of those
+they replace), and, for the rest, the layout's, its regions' and its variants' own keys. So a
+difference is what a kind of page shows differently: a variant that comes to replace a region
+with a copy of it changes no placement, and one that replaces it without its ad spots removes
+them. A difference in a part the changer may not change is a
+:class:`~layoutserver.layouts.loader.LayoutProblem`, located at the placement it concerns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from layoutserver.layouts.changes import out_of_order
-from layoutserver.layouts.editing import Spot, regions, variants, walk, with_ids
+from layoutserver.layouts.editing import (
+    Spot,
+    placements_of,
+    regions,
+    variant_names,
+    variants,
+    with_ids,
+)
 from layoutserver.layouts.problems import LayoutProblem
 
 Part = Literal["ads", "content"]
@@ -63,16 +73,51 @@ def refused_changes(before: Mapping[str, Any], after: Mapping[str, Any],
     return problems
 
 
-def _placed(document: Mapping[str, Any], part: Part, is_ad: Callable[[str], bool]
-            ) -> dict[tuple[str | None, str], Placed]:
-    """The part's placements by scope and id."""
-    return {(spot.variant, str(table.get("id"))): Placed(spot, table)
-            for spot, table in walk(document) if part_of(table, is_ad) == part}
+def _pages(document: Mapping[str, Any], variant: str | None) -> list[tuple[Spot, Any]]:
+    """The placements the pages of ``variant`` show, each where it is written: the layout's
+    own regions, those the variant replaces replaced by its own. A variant the document does
+    not have (added or removed by the change) has the layout's own pages."""
+    replacing: dict[str, tuple[int, dict[str, Any]]] = {}
+    if variant in variant_names(document):
+        replacing = {str(region.get("name")): (index, region)
+                     for index, region in enumerate(regions(document, variant))}
+    shown: list[tuple[Spot, Any]] = []
+    for own_index, own in enumerate(regions(document)):
+        name = str(own.get("name", ""))
+        scope, index, region = ((variant, *replacing[name]) if name in replacing
+                                else (None, own_index, own))
+        shown += [(Spot(scope, name, index, number), table)
+                  for number, table in enumerate(placements_of(region))]
+    return shown
 
 
 def _placements(old: Mapping[str, Any], new: Mapping[str, Any], part: Part,
                 is_ad: Callable[[str], bool], where: str, why: str) -> list[LayoutProblem]:
-    before, after = _placed(old, part, is_ad), _placed(new, part, is_ad)
+    """The part's differences on the layout's own pages, then on each variant's (before or
+    after the change) that its own pages do not show: so a variant that comes to replace a
+    region with a copy of it changes nothing, and one that replaces it without its ad spots
+    removes them from the variant's pages."""
+    found = _differences(_pages(old, None), _pages(new, None), part, is_ad, where, why)
+    seen = {(problem.region, problem.placement, problem.message) for problem in found}
+    for variant in dict.fromkeys([*variant_names(old), *variant_names(new)]):
+        for problem in _differences(_pages(old, variant), _pages(new, variant), part, is_ad,
+                                    where, why):
+            # a difference in a region of the layout's own that the variant's pages show
+            # too is said once, of the layout's own pages
+            if problem.variant is not None or (
+                    (problem.region, problem.placement, problem.message) not in seen):
+                found.append(replace(problem, variant=variant))
+    return sorted(found, key=lambda p: (str(p.variant), str(p.region), str(p.placement)))
+
+
+def _differences(old: list[tuple[Spot, Any]], new: list[tuple[Spot, Any]], part: Part,
+                 is_ad: Callable[[str], bool], where: str, why: str) -> list[LayoutProblem]:
+    """The part's differences between the placements of two versions of one kind of page
+    (ids are unique on a page)."""
+    before = {str(table.get("id")): Placed(spot, table) for spot, table in old
+              if part_of(table, is_ad) == part}
+    after = {str(table.get("id")): Placed(spot, table) for spot, table in new
+             if part_of(table, is_ad) == part}
     noun = "an ad placement" if part == "ads" else "a content widget"
     found: list[LayoutProblem] = []
 
@@ -91,15 +136,15 @@ def _placements(old: Mapping[str, Any], new: Mapping[str, Any], part: Part,
     for key, placed in before.items():
         if key not in after:
             refuse(placed, "removes")
-    for scope, region in {(p.spot.variant, p.spot.region) for p in after.values()}:
+    for region in {placed.spot.region for placed in after.values()}:
         kept = [key for key, placed in after.items()
-                if (placed.spot.variant, placed.spot.region) == (scope, region)
-                and key in before and before[key].spot.region == region]
-        order_before = [key[1] for key in sorted(kept, key=lambda k: before[k].spot.index)]
-        order_after = [key[1] for key in sorted(kept, key=lambda k: after[k].spot.index)]
+                if placed.spot.region == region and key in before
+                and before[key].spot.region == region]
+        order_before = sorted(kept, key=lambda k: before[k].spot.index)
+        order_after = sorted(kept, key=lambda k: after[k].spot.index)
         for moved in out_of_order(order_before, order_after):
-            refuse(after[(scope, moved)], "reorders")
-    return sorted(found, key=lambda p: (str(p.variant), str(p.region), str(p.placement)))
+            refuse(after[moved], "reorders")
+    return found
 
 
 def _own_keys(old: Mapping[str, Any], new: Mapping[str, Any], where: str, why: str

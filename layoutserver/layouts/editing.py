@@ -250,23 +250,45 @@ def add_variant(document: Mapping[str, Any], name: str, sections: Sequence[str],
     edited = with_ids(document)
     if name in variant_names(edited):
         raise EditError(f"there is a variant {name!r} already", "name")
-    own = {str(region.get("name")): region for region in regions(edited)}
+    own = _own_regions(edited, replaced)
+    edited.setdefault("variants", []).append(
+        {"name": name, "sections": list(sections),
+         "regions": [_copy(own[region]) for region in own if region in replaced]})
+    return edited
+
+
+def change_variant(document: Mapping[str, Any], variant: str, sections: Sequence[str],
+                   replaced: Sequence[str]) -> Document:
+    """The variant's sections, and the layout's regions it replaces: a region it replaces
+    already is kept as it is, one newly named starts as a copy of the layout's own (as
+    :func:`add_variant` makes them), and one no longer named is dropped, its placements with
+    it (its pages then show the layout's own region)."""
+    edited = with_ids(document)
+    table = _variant(edited, variant)
+    own = _own_regions(edited, replaced)
+    kept = [region for region in _tables(table.get("regions")) if region.get("name") in replaced]
+    have = {region.get("name") for region in kept}
+    table["sections"] = list(sections)
+    table["regions"] = kept + [_copy(own[region]) for region in own
+                               if region in replaced and region not in have]
+    return edited
+
+
+def _own_regions(document: Document, replaced: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The layout's own regions by name; :class:`EditError` unless ``replaced`` names one or
+    more of them, and only them."""
+    own = {str(region.get("name")): region for region in regions(document)}
     unknown = [region for region in replaced if region not in own]
     if not replaced or unknown:
         raise EditError(f"choose one or more of the layout's regions ({', '.join(own)}) for "
                         "the variant to replace", "regions")
-    copies = [{"name": region, "placements": copy.deepcopy(placements_of(own[region]))}
-              for region in own if region in replaced]
-    edited.setdefault("variants", []).append(
-        {"name": name, "sections": list(sections), "regions": copies})
-    return edited
+    return own
 
 
-def set_sections(document: Mapping[str, Any], variant: str, sections: Sequence[str]
-                 ) -> Document:
-    edited = with_ids(document)
-    _variant(edited, variant)["sections"] = list(sections)
-    return edited
+def _copy(region: Mapping[str, Any]) -> dict[str, Any]:
+    """A variant's region replacing ``region``, with copies of its placements (its element and
+    label are the replaced region's, unless given later)."""
+    return {"name": region.get("name"), "placements": copy.deepcopy(placements_of(region))}
 
 
 def remove_variant(document: Mapping[str, Any], variant: str) -> Document:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from layoutserver.layouts.model import Layout
 
 
 @dataclass(frozen=True)
@@ -20,10 +24,27 @@ class LayoutProblem:
         if self.variant is not None:
             where.append(f"variant {self.variant}" if self.variant.startswith("#")
                          else f"variant {self.variant!r}")
+        return ": ".join([*where, self.inner()])
+
+    def inner(self) -> str:
+        """The problem within its variant (or the layout): region, placement, field, message,
+        as ``layouts check`` words them."""
+        where: list[str] = []
         if self.region is not None:
             where.append(f"region {self.region!r}")
         if self.placement is not None:
             where.append(f"placement {self.placement}")
         if self.field is not None:
             where.append(f"field {self.field!r}")
-        return f"{': '.join(where)}: {self.message}"
+        return ": ".join([*where, self.message])
+
+
+def unavailable(layout: Layout) -> list[str]:
+    """A line for each placement, of the layout's regions or its variants', whose widget is
+    not available (not installed any more, failed to load, or disabled): it renders empty."""
+    scopes = [("", layout.regions), *((f"variant {variant.name!r}: ", variant.regions)
+                                      for variant in layout.variants)]
+    return [f"{where}placement {placement.id}: widget {placement.widget!r} is not available; "
+            "it renders empty"
+            for where, regions in scopes for region in regions
+            for placement in region.placements if not placement.available]

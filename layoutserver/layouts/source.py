@@ -74,7 +74,8 @@ class LayoutSource:
                         type(error).__name__, error)
             return
         for page_type in result.imported:
-            log.info("layout %s: the deployed file is published as a new version", page_type)
+            log.info("layout %s: the deployed file is published as a new version (its edge "
+                     "purge queued)", page_type)
         for page_type in result.conflicts:
             log.warning("layout %s: the deployed file differs from the one last seeded, but a "
                         "newer version was published at runtime: the file is pending, not "

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from apisupport import Api
-from support import SEED_PATH
+from flask import Flask
+from support import SEED_PATH, VARIANTS_LAYOUT
+
+from layoutserver.auth.tokens import create_token
+from layoutserver.db import get_database
 
 DRAFT = "/api/v1/layouts/article/draft"
 
@@ -151,3 +156,54 @@ def test_adops_move_ad_spots_and_publishers_content(api: Api) -> None:
     assert put_draft(api, document, role="viewer").status_code == 403
     assert api.get("/api/v1/layouts/nope/draft").status_code == 404
     assert api.get("/api/v1/layouts/article/versions/9").status_code == 404
+
+
+def test_the_list_shows_where_each_placement_shows_and_the_variants(
+    make_app: Callable[..., Flask]
+) -> None:
+    """Devices and inner positions of the layout's own placements; each section variant with
+    its regions (element and label as its pages get them); a variant's placement whose widget
+    is not available among the problems."""
+    layout = VARIANTS_LAYOUT + '\n[[variants.regions.placements]]\nwidget = "date_bar"\n'
+    app = make_app(layouts={"article": layout}, settings={"WIDGETS_DISABLED": ["date_bar"]})
+    with get_database(app).session() as session:
+        api = Api(app.test_client(), {"viewer": create_token(session, "reader", "viewer")})
+    api.client.get(SEED_PATH)
+    listed = api.get("/api/v1/layouts", role="viewer").get_json()
+    assert [item["page_type"] for item in listed] == ["article"]
+    main, aside = listed[0]["regions"]
+    assert (main["element"], aside["element"], aside["label"]) == ("main", "aside", "Must read")
+    where = {p["id"]: (p["devices"], p["inside"], p["position"]) for p in main["placements"]}
+    assert where == {
+        "article": (None, None, None),
+        "ad-inline": (["mobile"], "article", "after-paragraph-3"),
+        "desktop-news": (["desktop", "tablet"], None, None),
+        "ad-bottom": (None, None, None)}
+    assert listed[0]["variants"] == [{"name": "sports", "sections": ["sports", "football"],
+                                      "regions": [{
+        "name": "aside", "element": "aside", "label": "Must read", "placements": [
+            {"id": "sports-news", "widget": "latest_news", "available": True,
+             "devices": None, "inside": None, "position": None},
+            {"id": "date-bar", "widget": "date_bar", "available": False,
+             "devices": None, "inside": None, "position": None}]}]}]
+    assert listed[0]["problems"] == [
+        "variant 'sports': placement date-bar: widget 'date_bar' is not available; it renders "
+        "empty"]
+
+
+def test_a_variant_cannot_take_the_ad_spots_off_its_pages_for_a_publisher(api: Api) -> None:
+    """Rights compare what each kind of page shows: a variant replacing the main with a copy
+    of it changes nothing; one replacing it without its ad spots removes them."""
+    api.client.get(SEED_PATH)
+    document = api.get(DRAFT).get_json()["document"]
+    main = document["regions"][1]["placements"]
+
+    def with_sports_main(placements: list[dict[str, Any]]) -> dict[str, Any]:
+        return {**document, "variants": [{"name": "sports", "sections": ["sports"],
+                                          "regions": [{"name": "main", "placements": placements}]}]}
+
+    stripped = put_draft(api, with_sports_main([p for p in main if p["widget"] != "ad_spot"]))
+    assert stripped.status_code == 403
+    assert [(p["variant"], p["message"].split(":")[0]) for p in stripped.get_json()[
+        "errors"]["json"]["document"]] == [("sports", "removes an ad placement")] * 5
+    assert put_draft(api, with_sports_main(main)).status_code == 200

@@ -41,9 +41,10 @@ def post(client: FlaskClient, path: str, data: dict[str, Any], *,
 
 
 def field_error(html: str, field_id: str) -> str:
-    """The message shown beside the field whose id is ``field_id``."""
-    found = re.search(rf'<p class="field-error" id="{re.escape(field_id)}-error">([^<]*)</p>',
-                      html)
+    """The message shown beside the field whose id is ``field_id`` (several: a ``<br>``
+    between two)."""
+    found = re.search(rf'<p class="field-error" id="{re.escape(field_id)}-error">(.*?)</p>',
+                      html, re.S)
     assert found is not None, f"no error beside {field_id}"
     return found.group(1)
 

@@ -31,7 +31,7 @@ def page_of(client: FlaskClient, path: str = EDITOR) -> tuple[str, str, str]:
     return html, state.group(1), token.group(1)
 
 
-def act(client: FlaskClient, action: str, state: str | None = None, **form: str) -> Any:
+def act(client: FlaskClient, action: str, state: str | None = None, **form: Any) -> Any:
     """Post one of the editor's forms, made from the editor page as it is now (or ``state``)."""
     _, current, token = page_of(client)
     return client.post(f"{EDITOR}/{action}",
@@ -289,21 +289,32 @@ def test_section_variants_are_added_and_their_placements_edited_in_their_own_sco
     console_app: Flask, client: FlaskClient
 ) -> None:
     sign_in(client, "publisher")
+    misnamed = act(client, "variants/add", name="Sports!", sections="sports, world",
+                   regions="aside")
+    assert misnamed.status_code == 422
+    html = misnamed.get_data(as_text=True)
+    assert field_error(html, "name-new") == "required, matching ^[a-z][a-z0-9_-]{0,63}$"
+    assert 'value="Sports!"' in html and 'value="sports, world"' in html  # kept
     added = act(client, "variants/add", name="sports", sections="sports, world",
                 regions="aside")
     assert added.status_code == 302
     variant = draft(console_app)["variants"][0]
     assert (variant["name"], variant["sections"], ids(variant, "aside")) == (
         "sports", ["sports", "world"], ["must-read"])  # a copy of the aside, to change
-    refused = act(client, "variants/sections", variant="sports", sections="Not A Slug")
+    refused = act(client, "variants/change", variant="sports", sections="Not A Slug",
+                  regions="aside")
     assert refused.status_code == 422
-    assert ("variant &#39;sports&#39;: field &#39;sections&#39;: required: a list of one or "
-            "more section slugs") in refused.get_data(as_text=True)
+    html = refused.get_data(as_text=True)
+    assert field_error(html, "sections-v-sports").startswith(
+        "required: a list of one or more section slugs")  # beside the field, as typed
+    assert 'name="sections" value="Not A Slug" aria-invalid="true"' in html
     client.post("/admin/sign-out", data={"csrf_token": page_of(client)[2]})
 
     sign_in(client, "adops")
     html = page_of(client)[0]
     assert "Variant sports" in html and 'id="p-sports--must-read"' in html
+    # the replaced region's element and label, as the variant's pages get them
+    assert "sports: Region aside <small>(&lt;aside&gt;, “Must read”)</small>" in html
     assert "Add the variant" not in html  # variants are the publisher's part
     form = f"{EDITOR}/add?widget=ad_spot&to=aside:1&variant=sports"
     _, state, token = page_of(client, form)
@@ -323,3 +334,88 @@ def test_section_variants_are_added_and_their_placements_edited_in_their_own_sco
     assert draft(console_app)["variants"][0]["regions"][0]["placements"][0]["options"] == {
         "slot": "news-2"}
     assert act(client, "variants/remove", variant="sports").status_code == 403
+
+
+def regions_checked(html: str, variant: str) -> list[str]:
+    """The regions ticked in the form of ``variant``."""
+    found = re.search(rf'<fieldset class="multi" id="regions-v-{variant}"[^>]*>(.*?)</fieldset>',
+                      html, re.S)
+    assert found is not None, f"no form of variant {variant}"
+    return re.findall(r'value="(\w+)" checked', found.group(1))
+
+
+def test_the_regions_a_variant_replaces_are_changed_in_its_form(
+    console_app: Flask, client: FlaskClient
+) -> None:
+    sign_in(client, "publisher")
+    assert act(client, "variants/add", name="sports", sections="sports",
+               regions="aside").status_code == 302
+    assert regions_checked(page_of(client)[0], "sports") == ["aside"]
+    # the main copied in, ad spots and all: no page shows an ad placement differently
+    assert act(client, "variants/change", variant="sports", sections="sports, golf",
+               regions=["main", "aside"]).status_code == 302
+    variant = draft(console_app)["variants"][0]
+    assert (variant["sections"], [r["name"] for r in variant["regions"]]) == (
+        ["sports", "golf"], ["aside", "main"])
+    assert ids(variant, "main") == ids(draft(console_app), "main")
+    none = act(client, "variants/change", variant="sports", sections="sports")
+    assert none.status_code == 422
+    assert field_error(none.get_data(as_text=True), "regions-v-sports") == (
+        "Choose one or more of the layout&#39;s regions (header, main, aside) for the variant "
+        "to replace.")
+    client.post("/admin/sign-out", data={"csrf_token": page_of(client)[2]})
+
+    sign_in(client, "adops")  # the sports pages' own arrangement of ad spots
+    assert 'id="regions-v-sports"' not in page_of(client)[0]  # variants: the publisher's
+    assert act(client, "step", placement="ad-article-2", direction="up",
+               variant="sports").status_code == 302
+    assert act(client, "variants/change", variant="sports", sections="sports",
+               regions="aside").status_code == 403
+    client.post("/admin/sign-out", data={"csrf_token": page_of(client)[2]})
+
+    sign_in(client, "publisher")
+    # dropping the main would undo it on the sports pages: ad ops' part
+    refused = act(client, "variants/change", variant="sports", sections="sports, golf",
+                  regions="aside")
+    assert refused.status_code == 403
+    html = refused.get_data(as_text=True)
+    assert "Your role (publisher) may not make this change" in html
+    assert field_error(html, "regions-v-sports") == (
+        "region &#39;main&#39;: placement #4 (ad_spot, id &#39;ad-article-2&#39;): reorders an "
+        "ad placement: your role may change content widgets and the layout")
+    assert regions_checked(html, "sports") == ["aside"]  # as posted
+    assert len(draft(console_app)["variants"][0]["regions"]) == 2  # nothing saved
+
+    _, stale, _ = page_of(client)
+    assert act(client, "remove", placement="date-bar").status_code == 302
+    late = act(client, "variants/change", state=stale, variant="sports", sections="golf",
+               regions=["header", "main", "aside"])
+    assert late.status_code == 409  # made before that change: what was typed kept
+    html = late.get_data(as_text=True)
+    assert "Someone changed this layout since you opened the page" in html
+    assert regions_checked(html, "sports") == ["header", "main", "aside"]
+    assert 'value="golf"' in html
+    again = act(client, "variants/change", variant="sports", sections="golf",
+                regions=["header", "main", "aside"])
+    assert again.status_code == 302 and again.location.endswith("#v-sports")
+    variant = draft(console_app)["variants"][0]
+    assert (variant["sections"], [r["name"] for r in variant["regions"]]) == (
+        ["golf"], ["aside", "main", "header"])
+    assert ids(variant, "header") == []  # a copy of the header as it is now
+    client.post("/admin/sign-out", data={"csrf_token": page_of(client)[2]})
+
+    sign_in(client, "admin")  # both parts
+    assert act(client, "variants/change", variant="sports", sections="golf",
+               regions="aside").status_code == 302
+    assert [r["name"] for r in draft(console_app)["variants"][0]["regions"]] == ["aside"]
+    with get_database(console_app).session() as session:
+        entries = audit_entries(session, resource_type="layout", limit=4)
+        assert [e.actor for e in entries] == [
+            "user:admin", "user:publisher", "user:publisher", "user:adops"]
+    # published, a slot's page names the variant's placements of it too
+    assert act(client, "variants/change", variant="sports", sections="golf",
+               regions="main").status_code == 302
+    assert act(client, "publish").status_code == 302
+    slot = client.get("/admin/slots/edit/news-2").get_data(as_text=True)
+    assert "article pages, placement <code>ad-news-2</code>" in slot
+    assert "article pages of the sections golf, placement <code>ad-news-2</code>" in slot

@@ -176,8 +176,60 @@ def test_a_variant_starts_as_a_copy_of_the_regions_it_replaces() -> None:
         editing.add_variant(added, "sports", ["golf"], ["aside"])
     with pytest.raises(editing.EditError, match="choose one or more of the layout's regions"):
         editing.add_variant(added, "golf", ["golf"], ["sidebar"])
-    resectioned = editing.set_sections(added, "sports", ["sports", "golf"])
+    resectioned = editing.change_variant(added, "sports", ["sports", "golf"], ["aside"])
     assert resectioned["variants"][0]["sections"] == ["sports", "golf"]
+    assert resectioned["variants"][0]["regions"] == added["variants"][0]["regions"]
     assert "variants" not in editing.remove_variant(added, "sports")
     with pytest.raises(editing.EditError, match="no variant 'golf'"):
         editing.remove_variant(added, "golf")
+
+
+def test_a_variant_changes_the_regions_it_replaces() -> None:
+    """One already replaced is kept as it was changed; one newly replaced starts as a copy;
+    one no longer replaced goes, its placements with it."""
+    document = {**copy.deepcopy(ARTICLE), "variants": [copy.deepcopy(VARIANT)]}
+    both = editing.change_variant(document, "sports", ["sports"], ["main", "aside"])
+    regions = both["variants"][0]["regions"]
+    assert regions[0] == VARIANT["regions"][0]  # kept, with its own placements
+    own_main = editing.regions(editing.with_ids(ARTICLE))[1]
+    assert regions[1] == {"name": "main", "placements": own_main["placements"]}
+    assert regions[1]["placements"] is not editing.regions(both)[1]["placements"]  # a copy
+    main_only = editing.change_variant(both, "sports", ["sports"], ["main"])
+    assert [r["name"] for r in main_only["variants"][0]["regions"]] == ["main"]
+    assert editing.regions(main_only) == editing.regions(editing.with_ids(ARTICLE))
+    assert document["variants"] == [VARIANT]  # the document given is left alone
+    for wrong in ([], ["sidebar"], ["aside", "sidebar"]):
+        with pytest.raises(editing.EditError, match="choose one or more") as refused:
+            editing.change_variant(document, "sports", ["sports"], wrong)
+        assert refused.value.key == "regions"
+    with pytest.raises(editing.EditError, match="no variant 'golf'"):
+        editing.change_variant(document, "golf", ["golf"], ["aside"])
+
+
+def test_rights_compare_what_the_pages_of_each_variant_show() -> None:
+    """A variant's regions are compared as its pages show them: in place of the layout's own
+    regions they replace (before or after the change)."""
+    content: frozenset[Part] = frozenset({"content"})
+    copied = editing.add_variant(ARTICLE, "sports", ["sports"], ["main"])
+    assert refused_changes(ARTICLE, copied, content, is_ad, "draft") == []  # nothing differs
+    assert refused_changes(copied, ARTICLE, content, is_ad, "draft") == []  # removed: the same
+    stripped = copy.deepcopy(copied)
+    main = stripped["variants"][0]["regions"][0]
+    main["placements"] = [p for p in main["placements"] if not is_ad(p["widget"])]
+    problems = refused_changes(ARTICLE, stripped, content, is_ad, "draft")
+    assert [(p.variant, p.placement, p.message.split(":")[0]) for p in problems][:2] == [
+        ("sports", "#3 (ad_spot, id 'ad-article-1')", "removes an ad placement"),
+        ("sports", "#4 (ad_spot, id 'ad-article-2')", "removes an ad placement")]
+    assert len(problems) == 5  # the sports pages lose every ad spot of the main
+    assert {p.message.split(":")[0] for p in refused_changes(
+        stripped, ARTICLE, content, is_ad, "draft")} == {"adds an ad placement"}
+    # a change to a region of the layout's own that a variant's pages show too: said once
+    aside = editing.add_variant(ARTICLE, "sports", ["sports"], ["aside"])
+    moved = editing.move(aside, "ad-article-2", "main", 0)
+    assert [(p.variant, p.region, p.message.split(":")[0]) for p in refused_changes(
+        aside, moved, content, is_ad, "draft")] == [(None, "main", "reorders an ad placement")]
+    # the same ad spot moved in the variant's copy of the main is a difference of its own
+    both = editing.move(editing.move(copied, "ad-article-2", "main", 0), "ad-article-2",
+                        "main", 0, "sports")
+    assert [p.variant for p in refused_changes(copied, both, content, is_ad, "draft")] == [
+        None, "sports"]
