@@ -145,6 +145,21 @@ class AdsState(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class AdConfigChange(Base):
+    """The change log of the ad configuration: what each ads config version changed, one row
+    per slot, advertiser, campaign, creative or line item (by id), written in the
+    transaction that moves the version (``layoutserver.ads.change_log``). Every process
+    reads the rows since its snapshot's version and revises its snapshot with them instead
+    of building it again; the last ``CHANGE_LOG_VERSIONS`` versions are kept."""
+
+    __tablename__ = "ad_config_changes"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(12), primary_key=True)
+    """slot, advertiser, campaign, creative, line_item; or all (build afresh)."""
+    entity_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
 # -- delivery ---------------------------------------------------------------------------------
 
 
