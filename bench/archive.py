@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from made_once import made_once
 from pages import (
     BIN,
     HOST,
@@ -125,12 +126,10 @@ def archive_lines(size: int) -> Iterator[str]:
 
 def archive_database(size: int) -> Path:
     """The SQLite file of an archive of ``size`` articles, made once and kept in .cache."""
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    database = CACHE_DIR / f"archive-{size}.sqlite3"
-    done = CACHE_DIR / f"archive-{size}.done"
-    if done.exists() and database.exists():
-        return database
-    database.unlink(missing_ok=True)
+    return made_once(CACHE_DIR / f"archive-{size}.sqlite3", lambda path: _import(size, path))
+
+
+def _import(size: int, database: Path) -> None:
     lines = CACHE_DIR / f"archive-{size}.jsonl"
     with lines.open("w", encoding="utf-8") as handle:
         for line in archive_lines(size):
@@ -140,8 +139,6 @@ def archive_database(size: int) -> Path:
     for command in (["db", "upgrade"], ["content", "import", "--progress", str(lines)]):
         subprocess.run([str(BIN / "layoutserver"), *command], cwd=ROOT, env=env, check=True)
     lines.unlink()
-    done.write_text(datetime.now(UTC).isoformat())
-    return database
 
 
 def api_token(database: Path) -> str:

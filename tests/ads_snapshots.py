@@ -38,7 +38,7 @@ def described(snapshot: Snapshot) -> dict[str, Any]:
         "entries": {item_id: (entry.item, entry.order, entry.start, entry.end)
                     for item_id, entry in snapshot.entries.items()},
         "creatives": dict(snapshot.creatives),
-        "boundaries": snapshot.boundaries,
+        "boundaries": list(snapshot.boundaries),
         "moments": dict(snapshot.moments),
         "creative_uses": dict(snapshot.creative_uses),
         "house": snapshot.house,

@@ -50,6 +50,9 @@ class SnapshotSource:
         self.timezone = timezone
         self.revise = revise
         self._snapshot: Snapshot | None = None
+        self._polled: int | None = None
+        """The polled version the snapshot was last made for (a poll kept for
+        ``VERSION_POLL_SECONDS`` may still answer it when the snapshot is newer)."""
         self._lock = threading.Lock()
         self.builds = 0
         """How many snapshots this source has built afresh (tests and monitoring read it)."""
@@ -64,14 +67,15 @@ class SnapshotSource:
         build only when it differs from the snapshot's."""
         version = self.version()
         snapshot = self._snapshot
-        if snapshot is not None and snapshot.version == version:
+        if snapshot is not None and version in (snapshot.version, self._polled):
             return snapshot
         with self._lock:
             snapshot = self._snapshot
-            if snapshot is None or snapshot.version != version:
+            if snapshot is None or version not in (snapshot.version, self._polled):
                 revised = self.revised(snapshot) if snapshot is not None and self.revise \
                     else None
                 snapshot = self._snapshot = revised or self.build()
+                self._polled = version
             return snapshot
 
     def build(self) -> Snapshot:
@@ -97,6 +101,8 @@ class SnapshotSource:
             return None
         with self._reading() as session:
             version = read_ads_version(session)
+            if version == snapshot.version:
+                return snapshot
             changes = changes_since(session, snapshot.version, version)
             if changes is None:
                 log.info("ads snapshot: version %s to %s is not in the change log; building "

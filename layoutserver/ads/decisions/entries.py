@@ -77,12 +77,18 @@ def _path_pattern(patterns: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
 
 
+@functools.lru_cache(maxsize=1024)
+def _rank(tier: int, priority: int) -> Rank:
+    """One tuple per rank, shared by its line items."""
+    return (tier, priority)
+
+
 def make_entry(item: LineItemSpec, timezone: ZoneInfo) -> Entry:
     """Naive ``start``/``end`` datetimes are taken as site-local time (the time zone the
     trafficker thinks in)."""
     paths = _path_pattern(tuple(item.targeting.paths)) if item.targeting.paths else None
     envelope = MAX_BOOST if item.goal is not None and item.pacing == "even" else 1.0
-    rank = (int(item.tier), item.priority)
+    rank = _rank(int(item.tier), item.priority)
     return Entry(
         item=item,
         rank=rank,
@@ -119,8 +125,11 @@ class Fitter:
         for creative in item.creatives:
             for key in accepts.get(creative.size, ()):
                 found.setdefault(key, []).append(creative)
-        # in the order of the slot's keys, as a reader of ``SlotSpec.sizes`` expects
-        return {key: tuple(found[key]) for key in self._keys if key in found}
+        # in the order of the slot's keys, as a reader of ``SlotSpec.sizes`` expects; a line
+        # item's own tuple where all its creatives fit
+        every = item.creatives
+        return {key: every if len(found[key]) == len(every) else tuple(found[key])
+                for key in self._keys if key in found}
 
     def _serves(self, key: str, devices: frozenset[str]) -> bool:
         """Whether a line item targeting ``devices`` may serve on a device whose size key is

@@ -23,6 +23,7 @@ the same memo at once merely both do the work.
 from __future__ import annotations
 
 import bisect
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -30,6 +31,8 @@ from zoneinfo import ZoneInfo
 from .buckets import EMPTY_BUCKET, NO_CANDIDATES, Bucket, SlotCandidates, bucket, slot_candidates
 from .entries import Candidate, Entry, Rank, make_entry, servable, size_key
 from .index import SlotIndex
+from .layered import Layered
+from .line_items import LineItems
 from .model import ConfigChange, CreativeSpec, LineItemSpec, PageRequest, SlotSpec
 from .revision import revise_snapshot
 
@@ -78,17 +81,17 @@ class Snapshot:
     slots: Mapping[str, SlotSpec]
     line_items: Mapping[int, LineItemSpec]
     """The active line items that have creatives: the only ones that can serve."""
-    creatives: Mapping[int, CreativeSpec]
+    creatives: Layered[int, CreativeSpec]
     """Every creative by id: those of :attr:`line_items` and house creatives."""
     index: Mapping[str, SlotIndex]
-    entries: Mapping[int, Entry] = field(default_factory=dict, repr=False)
+    entries: Layered[int, Entry] = field(default_factory=lambda: Layered({}), repr=False)
     """:attr:`line_items` as indexed, by id."""
-    boundaries: tuple[float, ...] = ()
+    boundaries: Sequence[float] = ()
     """Every line item's start and end (POSIX timestamps), sorted: between two of them, no
     line item starts or ends."""
-    moments: Mapping[float, int] = field(default_factory=dict, repr=False)
+    moments: Layered[float, int] = field(default_factory=lambda: Layered({}), repr=False)
     """How many starts and ends fall on each of :attr:`boundaries`."""
-    creative_uses: Mapping[int, int] = field(default_factory=dict, repr=False)
+    creative_uses: Layered[int, int] = field(default_factory=lambda: Layered({}), repr=False)
     """How many of :attr:`line_items` show each creative."""
     house: frozenset[int] = frozenset()
     """The ids of the house creatives given."""
@@ -127,17 +130,18 @@ class Snapshot:
                 moments[moment] = moments.get(moment, 0) + 1
         house = {creative.id: creative for creative in house_creatives}
         creatives.update(house)
+        by_id = Layered({entry.item.id: entry for entry in entries})
         return cls(
             version=version,
             timezone=timezone,
             slots=slot_map,
-            line_items={entry.item.id: entry.item for entry in entries},
-            creatives=creatives,
+            line_items=LineItems(by_id),
+            creatives=Layered(creatives),
             index={code: SlotIndex.build(slot, entries) for code, slot in slot_map.items()},
-            entries={entry.item.id: entry for entry in entries},
-            boundaries=tuple(sorted(moments)),
-            moments=moments,
-            creative_uses=uses,
+            entries=by_id,
+            boundaries=array("d", sorted(moments)),
+            moments=Layered(moments),
+            creative_uses=Layered(uses),
             house=frozenset(house),
         )
 
