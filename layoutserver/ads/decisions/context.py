@@ -42,6 +42,9 @@ class Delivery(NamedTuple):
     """Impressions its frequency caps still allow this user (inf: no caps)."""
 
 
+UNKNOWN = "(not checked yet)"
+"""What a memo of reasons answers for a line item not checked yet (None is a reason's "none"):
+compared by identity, never shown."""
 NO_USER_KEY = "cap: no user key"
 BEFORE_TAGS = frozenset({"schedule: not started", "schedule: ended", "daypart",
                          "targeting: page type", "targeting: section"})
@@ -173,25 +176,21 @@ class PageContext:
 
     def static_reason(self, entry: Entry) -> str | None:
         """Schedule, day-parting, targeting and consent: what needs no delivery counters."""
-        if entry.per_page:
-            try:
-                return self._own[entry]
-            except KeyError:
-                reason = self._own[entry] = self._page_reason(entry)
-                return reason
-        try:
-            return self._static[entry]
-        except KeyError:
-            reason = self._static[entry] = self._check_static(entry)
-            return reason
+        # dict.get, not try/except: a page meets many line items for the first time, and a
+        # raised KeyError costs more than the lookup
+        kept = self._own if entry.per_page else self._static
+        reason = kept.get(entry, UNKNOWN)
+        if reason is UNKNOWN:
+            reason = kept[entry] = (self._page_reason(entry) if entry.per_page
+                                    else self._check_static(entry))
+        return reason
 
     def _page_reason(self, entry: Entry) -> str | None:
         """The static reason of a line item targeting tags or paths, which pages share less
         than the other facts: the rest is kept for pages alike, these are checked per page,
         and the first failure in the documented order wins."""
-        try:
-            shared = self._static[entry]
-        except KeyError:
+        shared = self._static.get(entry, UNKNOWN)
+        if shared is UNKNOWN:
             shared = self._static[entry] = self._check_static(entry)
         if shared in BEFORE_TAGS:
             return shared
@@ -235,10 +234,9 @@ class PageContext:
         """Goal, frequency caps and pacing, counting what this page already holds."""
         item = entry.item
         item_id = item.id
-        try:
-            return self._delivery[item_id]
-        except KeyError:
-            pass
+        kept = self._delivery.get(item_id)
+        if kept is not None:
+            return kept
         shared = self._shared
         if shared is None or item_id in self.page_counts or (item.caps and not self._new_reader):
             verdict = self._check_delivery(entry)
