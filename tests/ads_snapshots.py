@@ -20,12 +20,15 @@ def described(snapshot: Snapshot) -> dict[str, Any]:
     for code, slot_index in snapshot.index.items():
         shelves: dict[str | None, Any] = {}
         for audience, shelf in slot_index.shelves.items():
+            every = list(shelf.candidates())
             shelves[audience] = {
-                "everything": _ids(shelf.everything),
+                "candidates": _ids(every),
+                "size": shelf.size,
                 "roadblocks": _ids(shelf.roadblocks),
+                "idle": _ids(shelf.idle),
                 "fits": {c.entry.item.id: {key: [creative.id for creative in found]
                                            for key, found in c.fits.items()}
-                         for c in shelf.everything},
+                         for c in every},
                 "parts": {key: [(part.rank, _ids(part.candidates), list(part.cumulative),
                                  part.total) for part in parts]
                           for key, parts in shelf.parts.items()},

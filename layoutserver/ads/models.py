@@ -4,7 +4,8 @@ creatives) and of delivery (hourly counts, per-user counts for caps, the replay 
 Targeting, day-parts, caps and exclusion labels are JSON values in the shape the import format
 gives them (``docs/ads.md``), normalised (sorted lists) so that re-importing a document compares
 equal. The decision engine never reads these rows per request: ``snapshot_source`` turns them into
-an in-memory snapshot once per ads config version (:class:`AdsState`).
+an in-memory snapshot, revised per ads config version (:class:`AdsState`) with the change log
+(:class:`AdConfigChange`).
 """
 
 from __future__ import annotations

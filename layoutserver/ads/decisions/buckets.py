@@ -80,8 +80,8 @@ class SlotCandidates:
     def candidates(self) -> tuple[Candidate, ...]:
         """Best first (merged on each call: for explanations and what callers keep)."""
         if len(self.shelves) == 1:
-            return self.shelves[0].everything
-        return tuple(heapq.merge(*(shelf.everything for shelf in self.shelves), key=order_of))
+            return tuple(self.shelves[0].candidates())
+        return tuple(heapq.merge(*(shelf.candidates() for shelf in self.shelves), key=order_of))
 
 
 NO_CANDIDATES = SlotCandidates(())

@@ -197,5 +197,5 @@ def test_a_revision_shares_what_the_change_did_not_touch() -> None:
     assert 101 not in revised.line_items and 101 in snapshot.line_items  # the old one stays
     assert revised.index["side"] is side  # a slot it does not target: untouched
     assert revised.index["top"].shelf("sport") is sport  # a section it does not target
-    assert [c.entry.item.id for c in revised.index["top"].shelf("world").everything
+    assert [c.entry.item.id for c in revised.index["top"].shelf("world").candidates()
             if c.entry.item.id > 100] == [102, 103]
