@@ -32,8 +32,12 @@ run: $(VENV)/.installed
 	@echo
 	$(DEMO_SETTINGS) PORT=$(PORT) $(BIN)/gunicorn -c config/gunicorn.conf.py wsgi:app
 
-# The suite runs twice: on SQLite files, then on PostgreSQL with Redis (test-pg).
-test: $(VENV)/.installed system-packages lint typecheck pytest test-pg
+# The suite runs twice, side by side: on SQLite files (pytest) and on PostgreSQL with Redis
+# (test-pg). Each line of output is labelled with its run; the two runs share no port, file or
+# server. Much of each run's time is spent waiting on servers and Chromium, which the other run
+# fills.
+test: $(VENV)/.installed system-packages $(AXE) $(COMPOSERS) lint typecheck
+	$(MAKE) --no-print-directory -j2 pytest test-pg
 
 # What the tests need from Debian: the system Chromium, which Playwright drives (browser tests),
 # redis-server (the Redis tests start throwaway servers on loopback), Varnish with its
@@ -77,13 +81,15 @@ typecheck: $(VENV)/.installed
 # The edge tests must not be skipped here: a missing varnishd fails them (and a missing
 # axe-core the accessibility tests).
 pytest: $(VENV)/.installed $(AXE) $(COMPOSERS)
-	LAYOUTSERVER_TEST_EDGE=required $(BIN)/python -m pytest
+	set -o pipefail; LAYOUTSERVER_TEST_EDGE=required $(BIN)/python -m pytest -p no:cacheprovider \
+		2>&1 | sed -u 's/^/[sqlite] /'
 
 # The suite on PostgreSQL and Redis: .ci/services installs them when missing (apt-get), starts
 # throwaway servers on loopback, runs pytest with LAYOUTSERVER_TEST_DATABASE_URL and
 # LAYOUTSERVER_TEST_REDIS_URL set (a fresh database per test), then stops them, pass or fail.
 test-pg: $(VENV)/.installed $(AXE) $(COMPOSERS)
-	LAYOUTSERVER_TEST_EDGE=required .ci/services $(BIN)/python -m pytest
+	set -o pipefail; LAYOUTSERVER_TEST_EDGE=required .ci/services $(BIN)/python -m pytest \
+		-p no:cacheprovider 2>&1 | sed -u 's/^/[postgresql] /'
 
 bench: $(VENV)/.installed system-packages $(COMPOSERS)
 	bench/run.sh

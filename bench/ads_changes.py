@@ -1,16 +1,18 @@
 """CPU per worker per ad configuration change at 10,000 and 100,000 line items, and memory per
 worker at the largest size.
 
-``.venv/bin/python bench/ads_changes.py``: generates each network once (the line items of
-``bench/decisions.py``, written straight into a migrated SQLite file under
-``.cache/ads-network/``, reused by later runs). For each size, one worker
-(``SnapshotSource`` on its own engine, as a gunicorn worker has) builds its snapshot (a fresh
-worker: CPU and wall time; its resident memory and what the build left allocated, by
-tracemalloc, at the largest size). Then a writer (another engine on the same file, as another
-process or host) makes each change through the config service, in its own transaction, and the
-worker follows it on its next ``current()``: the CPU time (``time.process_time``) of that call
-is what one worker spends on one change (read the version, read the change log, read the
-touched line items, revise the snapshot). Each kind (a pause, an edit of targeting and
+``.venv/bin/python bench/ads_changes.py``: generates each network once per schema (the line
+items of ``bench/decisions.py``, written straight into a migrated SQLite file under
+``.cache/ads-network/``, reused by later runs); each run works on a copy of it, so that every
+run starts from the same network. For each size, one worker (``SnapshotSource`` on its own
+engine, as a gunicorn worker has) builds its snapshot (a fresh worker: CPU and wall time; its
+resident memory and what the build left allocated, by tracemalloc, at the largest size). Then
+a writer (another engine on the same file, as another process or host) makes each change
+through the config service, in its own transaction, and the worker follows it on its next
+request: the CPU time (``time.process_time``) of ``current()`` and of noting the request in
+the traffic record is what one worker spends on one change (read the version, read the change
+log, read the touched line items, revise the snapshot, gather what its line items target for
+the traffic record's folding). Each kind (a pause, an edit of targeting and
 priority, an add) is made ``--repeat`` times; the median is printed, with the CPU of the first
 ``--pages`` page decisions after the change over the same pages decided again (what the memos
 a change empties cost to fill), and, at the smallest size, a full rebuild for comparison
@@ -23,8 +25,10 @@ from __future__ import annotations
 import argparse
 import gc
 import random
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -51,7 +55,9 @@ from layoutserver.ads.models import (
     line_item_creatives,
 )
 from layoutserver.ads.snapshot_source import SnapshotSource
+from layoutserver.ads.traffic import TrafficRecorder
 from layoutserver.db import Database
+from layoutserver.settings import DEFAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = ROOT / ".cache" / "ads-network"
@@ -61,8 +67,22 @@ ACTOR = "bench"
 
 
 def network_database(count: int) -> Path:
-    """The SQLite file of a network of ``count`` line items, made once and kept in .cache."""
-    return made_once(CACHE_DIR / f"ads-{count}.sqlite3", lambda path: _write(count, path))
+    """The SQLite file of a network of ``count`` line items, made once per schema (the
+    migrations' head is in its name) and kept in .cache; the files of other schemas go."""
+    revision = migrate.head()
+    for stale in CACHE_DIR.glob(f"ads-{count}-*"):
+        if not stale.name.startswith(f"ads-{count}-{revision}."):
+            stale.unlink()
+    return made_once(CACHE_DIR / f"ads-{count}-{revision}.sqlite3",
+                     lambda path: _write(count, path))
+
+
+def working_copy(count: int, directory: Path) -> str:
+    """A copy of the network's file in ``directory``, for one run to change (each run starts
+    from the same network), as a database URL."""
+    copy = directory / f"ads-{count}.sqlite3"
+    shutil.copyfile(network_database(count), copy)
+    return f"sqlite:///{copy}"
 
 
 def _write(count: int, path: Path) -> None:
@@ -145,9 +165,9 @@ def cpu(call: Callable[[], Any]) -> tuple[float, Any]:
 class Network:
     """One worker and one writer on a network of ``count`` line items."""
 
-    def __init__(self, count: int, args: argparse.Namespace) -> None:
+    def __init__(self, count: int, args: argparse.Namespace, directory: Path) -> None:
         self.count = count
-        url = f"sqlite:///{network_database(count)}"
+        url = working_copy(count, directory)
         self.worker_db = Database(url)
         self.writer_db = Database(url)
         self.source = SnapshotSource(self.worker_db, TZ)
@@ -164,6 +184,8 @@ class Network:
         self.requests = make_requests(args.pages, SEED)
         self.state = make_state(list(self.snapshot.line_items.values()), SEED)
         self.samples: dict[str, list[tuple[float, float]]] = {}
+        self.traffic = TrafficRecorder(self.worker_db, TZ, DEFAULTS, lambda: NOW)
+        self.traffic.note(self.requests[0], self.snapshot)
         self.added = 0
 
     def trace_build(self) -> None:
@@ -212,7 +234,7 @@ class Network:
                     check = lambda s: s.line_items[item.id].priority == data["priority"]  # noqa: E731
                 config_service.update(session, ACTOR, "line_item", item.name, data, TZ)
         warm = self.decide_all(self.snapshot)
-        spent, snapshot = cpu(self.source.current)
+        spent, snapshot = cpu(self.follow)
         if not check(snapshot):
             raise SystemExit(f"the {kind} did not reach the worker")
         first = self.decide_all(snapshot)
@@ -221,8 +243,20 @@ class Network:
         self.snapshot = snapshot
         self.samples.setdefault(kind, []).append((spent, first - again))
 
+    def follow(self) -> Snapshot:
+        """What a worker does on its first request after a change, the decision aside: read
+        and revise the snapshot, and fold the request for the traffic record (which gathers
+        what the new snapshot's line items target)."""
+        snapshot = self.source.current()
+        self.traffic.note(self.requests[0], snapshot)
+        return snapshot
+
     def _creatives(self) -> list[int]:
         return [creative_id for creative_id in list(self.snapshot.creatives)[:200]]
+
+    def close(self) -> None:
+        self.worker_db.dispose()
+        self.writer_db.dispose()
 
     def rebuild_ms(self) -> float:
         return cpu(self.source.build)[0]
@@ -239,16 +273,19 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     networks = []
-    for count in args.counts:
-        network = Network(count, args)
-        networks.append(network)
-        for _ in range(args.repeat):
-            for kind in ("pause", "edit", "add"):
-                network.change(kind)
-        assert network.source.builds == 1, "a change was followed by a build"
-    rebuild = networks[0].rebuild_ms()
-    if not args.no_trace:
-        networks[-1].trace_build()
+    with tempfile.TemporaryDirectory(prefix="ads-changes-") as directory:
+        for count in args.counts:
+            network = Network(count, args, Path(directory))
+            networks.append(network)
+            for _ in range(args.repeat):
+                for kind in ("pause", "edit", "add"):
+                    network.change(kind)
+            assert network.source.builds == 1, "a change was followed by a build"
+        rebuild = networks[0].rebuild_ms()
+        if not args.no_trace:
+            networks[-1].trace_build()
+        for network in networks:
+            network.close()
 
     print(f"ad configuration changes, per worker; python {sys.version.split()[0]}; "
           f"{args.repeat} of each kind; CPU time (process_time), median")

@@ -1,20 +1,21 @@
 """`make bench`, archive scenario: a large generated archive, side by side in one run.
 
-Generates an archive of ``--size`` articles (100,000 by default: 20 sections, one of them small,
-500 authors, 300 tags, ~5.7 KB bodies) and a small one of 1,000 with the same shape, each once:
-a JSON Lines file and its SQLite database under ``.cache/archive/`` (imported with
-``layoutserver content import``), reused by later runs. Then, under gunicorn with
+Uses the archive of ``--size`` articles (100,000 by default; 1,000,000 with ``--size
+1000000``) and a small one of 1,000 with the same shape (``archive_data.py``: made once per size
+and database, reused by later runs, with what their import took), on SQLite or, with
+``--postgresql``, on the PostgreSQL server ``.ci/services`` started. Then, under gunicorn with
 ``config/gunicorn.conf.py`` and wrk as in ``bench/pages.py``, each ratio from rounds that
 alternate its two sides (ABBA), two servers up at once and loaded one at a time:
 
-* **long tail**: distinct article pages of the large archive, each requested once (a wrk Lua
-  script walks the slugs; each run continues where the last stopped), on the embedded default
-  (SQLite, the in-process cache) after ``--fill`` distinct pages have filled the workers'
-  caches, over **one article page uncached** (``CACHE_TYPE=NullCache``) of the same archive.
-  Target: >= 0.8. The workers' resident memory is printed after the load.
+* **long tail** (SQLite only): distinct article pages of the large archive, each requested once
+  (a wrk Lua script walks the slugs; each run continues where the last stopped), on the
+  embedded default (SQLite, the in-process cache) after ``--fill`` distinct pages have filled
+  the workers' caches, over **one article page uncached** (``CACHE_TYPE=NullCache``) of the same
+  archive. Target: >= 0.8. The workers' resident memory is printed after the load.
 * **flat cost**: each reader page (article oldest and newest, a large and a small section) and
-  each admin list (``/api/v1`` articles first and last page, sections, authors) uncached, large
-  archive over small: 1 means the page costs the same at both sizes.
+  each admin list (``/api/v1`` articles first and last page by cursor, an author's, a big and a
+  small tag's, the big tag's last page, sections, authors) uncached, large archive over small:
+  1 means the page costs the same at both sizes.
 
 Only loopback addresses are used; everything else it writes is in a temporary directory.
 """
@@ -30,13 +31,18 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from made_once import made_once
+from archive_data import (
+    BIG_TAG,
+    SMALL_SECTION_ARTICLES,
+    TAGS,
+    Archive,
+    archive,
+    slug,
+)
 from pages import (
     BIN,
     HOST,
@@ -48,22 +54,12 @@ from pages import (
     run_wrk,
     wait_for_quiet,
 )
+from sqlalchemy import create_engine, select
 
-CACHE_DIR = ROOT / ".cache" / "archive"
+from layoutserver.content.models import Article
+from layoutserver.content.service import ARTICLE_ORDER
+
 SMALL = 1000
-SECTIONS = 20
-"""Sections: ``section-0`` .. ``section-18`` share the archive; ``small`` holds five articles."""
-SMALL_SECTION_ARTICLES = 5
-AUTHORS = 500
-TAGS = 300
-ARCHIVE_END = datetime(2024, 10, 9, 12, tzinfo=UTC)
-"""The newest article's date: the day before the demo's pinned site clock (config/demo.toml)."""
-ARCHIVE_YEARS = 10
-PARAGRAPH = ("The council met on Tuesday to weigh the budget for the coming year, and the debate "
-             "ran late into the evening as members argued over roads, schools and the harbour. "
-             "Residents who spoke asked for clearer figures and for a plan the town can keep. ")
-"""About 270 characters; 21 of them make a body of about 5.7 KB."""
-BODY_PARAGRAPHS = 21
 TOKEN_ROLE = "viewer"
 ADMIN_PAGE_SIZE = 50
 CHECK_TIMEOUT = 120
@@ -89,60 +85,8 @@ end
 """
 
 
-def slug(number: int) -> str:
-    return f"archive-{number}"
-
-
-def published(number: int, size: int) -> datetime:
-    """Article ``number`` of ``size``: the oldest is 0, the newest ``size - 1``."""
-    span = timedelta(days=365 * ARCHIVE_YEARS)
-    return ARCHIVE_END - span + span * (number / max(size - 1, 1))
-
-
-def section_of(number: int, size: int) -> str:
-    if number % (size // SMALL_SECTION_ARTICLES) == 1:
-        return "small"
-    return f"section-{number % (SECTIONS - 1)}"
-
-
-def archive_lines(size: int) -> Iterator[str]:
-    """The archive as JSON Lines (docs/content-format.md)."""
-    for number in range(SECTIONS - 1):
-        yield json.dumps({"section": {"slug": f"section-{number}", "name": f"Section {number}"}})
-    yield json.dumps({"section": {"slug": "small", "name": "Small section"}})
-    for number in range(AUTHORS):
-        yield json.dumps({"author": {"slug": f"author-{number}", "name": f"Author {number}",
-                                     "bio": f"Writes for the archive ({number})."}})
-    for number in range(size):
-        body = "".join(f"<p>{number}: {PARAGRAPH}</p>" for _ in range(BODY_PARAGRAPHS))
-        yield json.dumps({"article": {
-            "slug": slug(number), "title": f"Archived story {number}",
-            "excerpt": f"What happened in story {number}.", "body_html": body,
-            "published_at": published(number, size).isoformat(),
-            "section": section_of(number, size), "author": f"author-{number % AUTHORS}",
-            "tags": [f"tag-{number % TAGS}", f"tag-{(number * 7 + 3) % TAGS}"],
-        }})
-
-
-def archive_database(size: int) -> Path:
-    """The SQLite file of an archive of ``size`` articles, made once and kept in .cache."""
-    return made_once(CACHE_DIR / f"archive-{size}.sqlite3", lambda path: _import(size, path))
-
-
-def _import(size: int, database: Path) -> None:
-    lines = CACHE_DIR / f"archive-{size}.jsonl"
-    with lines.open("w", encoding="utf-8") as handle:
-        for line in archive_lines(size):
-            handle.write(line + "\n")
-    env = {**os.environ, "LAYOUTSERVER_DATABASE_URL": f"sqlite:///{database}"}
-    print(f"archive: importing {size:,} articles into {database}", flush=True)
-    for command in (["db", "upgrade"], ["content", "import", "--progress", str(lines)]):
-        subprocess.run([str(BIN / "layoutserver"), *command], cwd=ROOT, env=env, check=True)
-    lines.unlink()
-
-
-def api_token(database: Path) -> str:
-    env = {**os.environ, "LAYOUTSERVER_DATABASE_URL": f"sqlite:///{database}"}
+def api_token(url: str) -> str:
+    env = {**os.environ, "LAYOUTSERVER_DATABASE_URL": url}
     name = f"bench-{os.getpid()}"
     made = subprocess.run([str(BIN / "layoutserver"), "tokens", "create", name, "--role",
                            TOKEN_ROLE], cwd=ROOT, env=env, capture_output=True, text=True,
@@ -163,12 +107,12 @@ class Pair:
         return statistics.median(t / b for t, b in zip(self.top, self.bottom, strict=True))
 
 
-def server_env(database: Path, port: int, cache_type: str | None) -> dict[str, str]:
+def server_env(url: str, port: int, cache_type: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k != "GUNICORN_BIND" and not k.startswith("LAYOUTSERVER_")}
     env.update({"PORT": str(port), "GUNICORN_ACCESSLOG": "",
                 "LAYOUTSERVER_SETTINGS": str(ROOT / "config" / "demo.toml"),
-                "LAYOUTSERVER_DATABASE_URL": f"sqlite:///{database}",
+                "LAYOUTSERVER_DATABASE_URL": url,
                 "LAYOUTSERVER_WIDGETS_DISABLED": "ad_spot"})
     if cache_type:
         env["LAYOUTSERVER_CACHE_TYPE"] = cache_type
@@ -211,7 +155,7 @@ def fetch_with(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], 
         return exc.code, dict(exc.headers), exc.read()
 
 
-def long_tail(args: argparse.Namespace, large: Path, tmp: Path) -> tuple[Pair, list[float]]:
+def long_tail(args: argparse.Namespace, large: str, tmp: Path) -> tuple[Pair, list[float]]:
     one_page = f"/pages/article/{slug(args.size // 2)}"
     pair = Pair("long tail (distinct article pages, cached) / one article page uncached")
     with ExitStack() as stack:
@@ -268,64 +212,96 @@ def requests_per_sec(url: str, args: argparse.Namespace, seconds: float,
     return result.requests_per_sec
 
 
-def flat_cost(args: argparse.Namespace, small: Path, large: Path, tmp: Path) -> list[Pair]:
-    headers = {size: {"Authorization": f"Bearer {api_token(db)}"}
-               for size, db in (("small", small), ("large", large))}
-    small_section = "small"
-    paths = [
+def article_cursor(url: str, number: int) -> str:
+    """The cursor of the article list after article ``number`` of the archive (read from the
+    database): the page after it holds the articles older than it."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(select(Article.published_at, Article.id)
+                                     .where(Article.slug == slug(number))).first()
+    finally:
+        engine.dispose()
+    if row is None:
+        raise BenchError(f"{url}: no article {slug(number)}")
+    return ARTICLE_ORDER.cursor(tuple(row))
+
+
+def flat_paths(url: str, size: int) -> list[tuple[str, str, bool]]:
+    """(label, path, admin) of each page and list, in the archive of ``size`` at ``url``. A
+    list holds as many articles in the small archive as in the large one: an author has 2 of
+    its 1,000, the small tag 7."""
+    page = f"page_size={ADMIN_PAGE_SIZE}"
+    # the last page: after the article with ADMIN_PAGE_SIZE older ones (the big tag's: with
+    # ADMIN_PAGE_SIZE older ones of the tag, every other article)
+    last = article_cursor(url, ADMIN_PAGE_SIZE)
+    last_tagged = article_cursor(url, 2 * ADMIN_PAGE_SIZE)
+    return [
         ("article, oldest", f"/pages/article/{slug(0)}", False),
-        ("article, newest (large: newest of its own)", None, False),
+        ("article, newest", f"/pages/article/{slug(size - 1)}", False),
         ("section, large", "/pages/section/section-0", False),
-        ("section, small (5 articles)", f"/pages/section/{small_section}", False),
-        ("admin: articles, first page", f"/api/v1/articles?page_size={ADMIN_PAGE_SIZE}", True),
-        ("admin: articles, last page", None, True),
+        (f"section, small ({SMALL_SECTION_ARTICLES} articles)", "/pages/section/small", False),
+        ("admin: articles, first page", f"/api/v1/articles?{page}", True),
+        ("admin: articles, last page (cursor)", f"/api/v1/articles?{page}&after={last}", True),
+        ("admin: articles of an author, page of 2", "/api/v1/articles?page_size=2&"
+         "author=author-7", True),
+        (f"admin: articles of a tag on half ({BIG_TAG})", f"/api/v1/articles?{page}&tag={BIG_TAG}",
+         True),
+        (f"admin: {BIG_TAG}, last page (cursor)",
+         f"/api/v1/articles?{page}&tag={BIG_TAG}&after={last_tagged}", True),
+        (f"admin: articles of a tag on 1 in {TAGS // 2}, page of 5",
+         "/api/v1/articles?page_size=5&tag=tag-7", True),
         ("admin: sections", "/api/v1/sections", True),
-        ("admin: authors, first page", f"/api/v1/authors?page_size={ADMIN_PAGE_SIZE}", True),
+        ("admin: authors, first page", f"/api/v1/authors?{page}", True),
     ]
+
+
+def flat_cost(args: argparse.Namespace, small: Archive, large: Archive, tmp: Path) -> list[Pair]:
+    archives = {"small": small, "large": large}
+    headers = {size: {"Authorization": f"Bearer {api_token(built.url)}"}
+               for size, built in archives.items()}
+    paths = {size: flat_paths(built.url, built.size) for size, built in archives.items()}
     pairs: list[Pair] = []
     with ExitStack() as stack:
         bases = {}
-        for size, database in (("small", small), ("large", large)):
+        for size, built in archives.items():
             port = free_port()
             bases[size], _ = stack.enter_context(gunicorn(
-                server_env(database, port, "NullCache"), tmp / f"gunicorn-{size}.log", port))
-        for label, path, admin in paths:
+                server_env(built.url, port, "NullCache"), tmp / f"gunicorn-{size}.log", port))
+        scripts = {}
+        for size in archives:
+            script = tmp / f"auth-{size}.lua"
+            script.write_text(
+                f'wrk.headers["Authorization"] = "{headers[size]["Authorization"]}"\n')
+            scripts[size] = script
+        for index, (label, _path, admin) in enumerate(paths["small"]):
             pair = Pair(label)
-            per_size = {}
-            for size, count in (("small", SMALL), ("large", args.size)):
-                if label.startswith("article, newest"):
-                    per_size[size] = f"/pages/article/{slug(count - 1)}"
-                elif label == "admin: articles, last page":
-                    offset = count - ADMIN_PAGE_SIZE
-                    per_size[size] = (f"/api/v1/articles?offset={offset}"
-                                      f"&page_size={ADMIN_PAGE_SIZE}")
-                else:
-                    per_size[size] = str(path)
-            scripts = {}
-            for size in ("small", "large"):
-                check(bases[size], per_size[size], headers[size] if admin else None)
-                if admin:
-                    script = tmp / f"auth-{size}.lua"
-                    script.write_text(
-                        f'wrk.headers["Authorization"] = "{headers[size]["Authorization"]}"\n')
-                    scripts[size] = script
-                requests_per_sec(bases[size] + per_size[size], args, args.warmup,
-                                 scripts.get(size))
+            for size in archives:
+                path = paths[size][index][1]
+                check(bases[size], path, headers[size] if admin else None)
+                requests_per_sec(bases[size] + path, args, args.warmup,
+                                 scripts[size] if admin else None)
             for round_no in range(args.page_rounds):
                 for size in (("small", "large") if round_no % 2 == 0 else ("large", "small")):
                     wait_for_quiet(args.quiet_wait)
                     (pair.bottom if size == "small" else pair.top).append(requests_per_sec(
-                        bases[size] + per_size[size], args, args.duration, scripts.get(size)))
-            print(f"   {label:<45} {statistics.median(pair.bottom):8.1f} req/s at {SMALL:,}, "
-                  f"{statistics.median(pair.top):8.1f} at {args.size:,}: ratio "
-                  f"{pair.ratio:.2f}", flush=True)
+                        bases[size] + paths[size][index][1], args, args.duration,
+                        scripts[size] if admin else None))
+            print(f"   {label:<45} {statistics.median(pair.bottom):8.1f} req/s at "
+                  f"{small.size:,}, {statistics.median(pair.top):8.1f} at {large.size:,}: "
+                  f"ratio {pair.ratio:.2f}", flush=True)
             pairs.append(pair)
     return pairs
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=100_000, help="articles (100,000)")
+    parser.add_argument("--size", type=int, default=100_000,
+                        help="articles of the large archive (100,000; 1000000 for a million)")
+    parser.add_argument("--postgresql", nargs="?", const=os.environ.get(
+        "LAYOUTSERVER_TEST_DATABASE_URL", ""), metavar="URL",
+                        help="the archives on this PostgreSQL server (default: the one "
+                             ".ci/services started) instead of SQLite; flat cost only")
     parser.add_argument("--fill", type=int, default=40_000,
                         help="distinct pages served before the long tail is measured (40,000)")
     parser.add_argument("--duration", type=int, default=3, help="seconds per wrk run (3)")
@@ -336,24 +312,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet-wait", type=float, default=3.0)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
-    parser.add_argument("--only", choices=("long-tail", "flat"), action="append")
+    parser.add_argument("--only", choices=("long-tail", "flat", "import"), action="append",
+                        help="one part (import: build the archives and show what it took)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write results as JSON")
     args = parser.parse_args(argv)
-    small, large = archive_database(SMALL), archive_database(args.size)
-    results: dict[str, object] = {"size": args.size, "small": SMALL}
+    if args.postgresql == "":
+        parser.error("--postgresql: no URL given and LAYOUTSERVER_TEST_DATABASE_URL is not set "
+                     "(run it under .ci/services)")
+    only = set(args.only or ("long-tail", "flat"))
+    if args.postgresql:
+        only.discard("long-tail")  # the long tail is of the embedded default
+    where = "PostgreSQL" if args.postgresql else "SQLite"
+    try:
+        small, large = (archive(count, args.postgresql) for count in (SMALL, args.size))
+    except BenchError as error:
+        print(f"bench failed: {error}", file=sys.stderr)
+        return 1
+    results: dict[str, object] = {"size": args.size, "small": SMALL, "database": where,
+                                  "imports": {built.size: asdict(built.built)
+                                              for built in (small, large)}}
+    print(f"\n== archives on {where}", flush=True)
+    for built in (small, large):
+        print(f"   {built.built}", flush=True)
     with tempfile.TemporaryDirectory(prefix="ls-archive-") as directory:
         tmp = Path(directory)
         try:
-            if not args.only or "long-tail" in args.only:
+            if "long-tail" in only:
                 print(f"\n== long tail: {args.size:,} articles, {HOST}", flush=True)
-                pair, rss = long_tail(args, large, tmp)
+                pair, rss = long_tail(args, large.url, tmp)
                 print(f"long tail / one page uncached: {pair.ratio:.2f} (target >= 0.8); "
                       f"worker RSS after: {', '.join(f'{mb:.0f}' for mb in rss)} MB", flush=True)
                 results["long_tail"] = {"ratio": pair.ratio, "tail": pair.top,
                                         "one_page_uncached": pair.bottom, "worker_rss_mb": rss}
-            if not args.only or "flat" in args.only:
-                print(f"\n== flat cost, uncached: {args.size:,} articles over {SMALL:,}",
-                      flush=True)
+            if "flat" in only:
+                print(f"\n== flat cost, uncached, {where}: {args.size:,} articles over "
+                      f"{SMALL:,}", flush=True)
                 pairs = flat_cost(args, small, large, tmp)
                 results["flat"] = {p.label: {"ratio": p.ratio, "large": p.top, "small": p.bottom}
                                    for p in pairs}

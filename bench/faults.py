@@ -9,13 +9,16 @@ them the production way (``tests/production/cluster.py``: ``config/gunicorn.conf
 1. tracking tokens are made (``POST /ads/decide``, two slots a decision) and every count is
    flushed, for a baseline;
 2. a burst of beacons, paced over ``--seconds``, by ``--concurrency`` clients, goes to the hosts
-   as a load balancer would send it: each token's impression, and for ``--click-share`` of them
-   its click, each sent again (``--replay-share``) to the other host a little later, with a page
+   as a load balancer would send it: each token's impression, for ``--click-share`` of them its
+   click, for ``--view-share`` its viewable beacon and for ``--measure-share`` its measurable
+   one (drawn apart: some tokens send both, some only one, as when a page's measurable beacon
+   was lost), each sent again (``--replay-share``) to the other host a little later, with a page
    view every ``--page-every`` requests. The fault starts ``--lead`` seconds in;
 3. every beacon that got no success during the burst is sent again until it does, as a page
    would (reported as "retried");
 4. the counts are flushed (``layoutserver ads flush``) until nothing is queued, and compared per
-   line item, creative and slot with the tokens: each token must count exactly once.
+   line item, creative and slot with the tokens: each token must count exactly once per kind
+   (impression, click, measurable, viewable; a viewable beacon counts measurable too).
 
 It prints a table (fault, beacons accepted, retried, counted, lost, doubled, page statuses,
 p99 and max latency of every request in the burst) and exits non-zero if any count was lost or
@@ -60,7 +63,9 @@ from redis_fixtures import free_port  # noqa: E402
 
 SEED_PATH = "/pages/article/east-turkistan-government-in-exile-condemns-china-pakistan-cooperation"
 SLOTS = ["news-1", "news-2"]
-SUCCESS = {"i": 204, "c": 302}
+SUCCESS = {"i": 204, "c": 302, "m": 204, "v": 204}
+KINDS = tuple(SUCCESS)
+"""Beacons by kind: impression, click, measurable, viewable (``ad_counts``' columns)."""
 AD_BEACON = 'class="ad-spot__beacon"'
 NO_ADS = 1
 """A page view's status in the table when it answered 200 without any ad in it."""
@@ -175,6 +180,10 @@ class Token:
     impression: str
     click: str | None
     group: tuple[int, int, str]
+    view: str = ""
+    """The viewability URL's path."""
+    beacons: tuple[str, ...] = ("i",)
+    """The kinds of beacon sent for it (``KINDS``)."""
     """(line item, creative, slot): what ``ad_counts`` counts it under."""
 
 
@@ -315,7 +324,8 @@ class Suite:
             in_redis += sum(int(v) for v in client.hvals(f"{prefix}{epoch}:w:{hour.decode()}"))
         with self.engine.connect() as connection:
             flushed = connection.execute(text(
-                "SELECT coalesce(sum(impressions + clicks), 0) FROM ad_counts "
+                "SELECT coalesce(sum(impressions + clicks + measurable + viewable), 0) "
+                "FROM ad_counts "
                 "WHERE source = :epoch"), {"epoch": epoch}).scalar_one()
         client.close()
         return max(in_redis - int(flushed), 0)
@@ -391,9 +401,9 @@ class Suite:
         for url in self.cluster.urls:
             self._join(self.cluster.urls.index(url))
             self.cluster.wait_ready(url, timeout=90)
-        for kind, token in [(kind, token) for token in tokens for kind in ("i", "c")
-                            if (kind == "i" or token.click) and (kind, token.number)
-                            not in succeeded]:
+        unanswered = [(kind, one) for one in tokens for kind in one.beacons
+                      if (kind, one.number) not in succeeded]
+        for kind, token in unanswered:
             result.retried += 1
             deadline = time.monotonic() + 60
             while self.send(kind, token, token.number) != SUCCESS[kind]:
@@ -406,9 +416,8 @@ class Suite:
         result.unflushed = self.unflushed
         expected: Counter[tuple[str, int, int, str]] = Counter()
         for token in tokens:
-            expected[("i", *token.group)] += 1
-            if token.click:
-                expected[("c", *token.group)] += 1
+            for kind in counted_kinds(token.beacons):
+                expected[(kind, *token.group)] += 1
         for key in set(expected) | set(after) | set(before):
             got = after.get(key, 0) - before.get(key, 0)
             want = expected.get(key, 0)
@@ -434,7 +443,7 @@ class Suite:
                             len(made), path_of(decision["impression_url"]),
                             path_of(decision["click_url"]) if decision["click_url"] else None,
                             (decision["line_item_id"], decision["creative_id"],
-                             decision["slot"])))
+                             decision["slot"]), path_of(decision["viewability_url"])))
 
         number = 0
         with ThreadPoolExecutor(4) as pool:
@@ -445,6 +454,12 @@ class Suite:
         clicks = int(len(made) * self.options.click_share)
         for token in made[clicks:]:
             token.click = None
+        rng = random.Random(count)
+        for token in made:
+            drawn = {"c": token.click is not None,
+                     "m": rng.random() < self.options.measure_share,
+                     "v": rng.random() < self.options.view_share}
+            token.beacons = ("i", *(kind for kind in KINDS[1:] if drawn[kind]))
         return made
 
     def plan(self, tokens: list[Token]) -> list[tuple[str, Token | None, int]]:
@@ -454,9 +469,7 @@ class Suite:
         planned: list[tuple[str, Token | None, int]] = []
         later: list[tuple[int, tuple[str, Token | None, int]]] = []
         for token in tokens:
-            for kind in ("i", "c"):
-                if kind == "c" and token.click is None:
-                    continue
+            for kind in token.beacons:
                 planned.append((kind, token, token.number))
                 if rng.random() < self.options.replay_share:
                     later.append((len(planned) + rng.randrange(2, 40),
@@ -478,7 +491,8 @@ class Suite:
                     return NO_ADS
                 return page.status
             assert token is not None
-            path = token.impression if kind == "i" else token.click
+            path = {"i": token.impression, "c": token.click, "m": f"{token.view}?s=m",
+                    "v": token.view}[kind]
             return request("GET", self.host(hop) + str(path), timeout=30).status
         except OSError:
             return 0
@@ -505,12 +519,18 @@ class Suite:
         found: Counter[tuple[str, int, int, str]] = Counter()
         with self.engine.connect() as connection:
             for row in connection.execute(text(
-                "SELECT line_item_id, creative_id, slot, sum(impressions), sum(clicks) "
+                "SELECT line_item_id, creative_id, slot, sum(impressions), sum(clicks), "
+                "sum(measurable), sum(viewable) "
                 "FROM ad_counts GROUP BY line_item_id, creative_id, slot"
             )):
-                found[("i", row[0], row[1], row[2])] = int(row[3])
-                found[("c", row[0], row[1], row[2])] = int(row[4])
+                for kind, value in zip(KINDS, row[3:], strict=True):
+                    found[(kind, row[0], row[1], row[2])] = int(value)
         return found
+
+
+def counted_kinds(beacons: tuple[str, ...]) -> set[str]:
+    """What a token's beacons count: each its own kind, and a viewable one measurable too."""
+    return {*beacons, *(("m",) if "v" in beacons else ())}
 
 
 def table(results: list[Result], options: argparse.Namespace, markdown: bool) -> str:
@@ -530,7 +550,9 @@ def table(results: list[Result], options: argparse.Namespace, markdown: bool) ->
                  for row in [head, *rows]]
     lines.append("")
     lines.append(f"tokens {options.tokens} per fault ({options.click_share:.0%} also clicked, "
-                 f"{options.replay_share:.0%} of beacons sent again to the other host), "
+                 f"{options.view_share:.0%} viewable, {options.measure_share:.0%} measurable "
+                 f"beacons, {options.replay_share:.0%} of beacons sent again to the other "
+                 "host), "
                  f"{options.concurrency} clients over {options.seconds:g} s, fault at "
                  f"{options.lead:g} s, outages {options.outage:g} s (Redis: at most 5 s), "
                  f"2 hosts x {options.workers} workers, {os.cpu_count()} cores")
@@ -546,6 +568,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--outage", type=float, default=10.0, help="PostgreSQL and network "
                         "outages (Redis stops for at most 5 s)")
     parser.add_argument("--click-share", type=float, default=0.3)
+    parser.add_argument("--view-share", type=float, default=0.4,
+                        help="tokens sending a viewable beacon")
+    parser.add_argument("--measure-share", type=float, default=0.3,
+                        help="tokens sending a measurable beacon (drawn apart)")
     parser.add_argument("--replay-share", type=float, default=0.5)
     parser.add_argument("--page-every", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per host")

@@ -45,6 +45,7 @@ from layoutserver.content.streaming import BATCH_SIZE, Progress, StoppedImport, 
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 from layoutserver.layouts import commands as layout_commands
+from layoutserver.layouts.model import written_placements
 
 
 def _cli_app() -> Flask:
@@ -90,6 +91,8 @@ def widgets_list(as_json: bool) -> None:
             "source": installed.source,
             "cache": _describe_cache(installed.widget.cache_policy),
             "options": describe_options(installed.widget.options_schema),
+            "positions": [{"name": position.name, "description": position.description}
+                          for position in installed.widget.positions],
         }
         for installed in core.registry
     ]
@@ -107,6 +110,9 @@ def widgets_list(as_json: bool) -> None:
         for option in row["options"]:
             click.echo(f"    {option['name']}: {option['type']}"
                        f"{'' if option['required'] else ' = ' + repr(option['default'])}")
+        for position in row["positions"]:
+            click.echo(f"    inner position {position['name']}"
+                       + (f": {position['description']}" if position["description"] else ""))
     for failure in failures:
         click.echo(f"FAILED {failure['name']} ({failure['distribution']}, {failure['source']}): "
                    f"{failure['error']}")
@@ -151,8 +157,9 @@ def layouts_check(strict: bool) -> None:
     else:
         for layout in core.layouts:
             count = sum(1 for _ in layout.placements())
+            variants = f", {len(layout.variants)} variant(s)" if layout.variants else ""
             click.echo(f"ok  {layout.source}: {layout.page_type} ({len(layout.regions)} "
-                       f"regions, {count} placements)")
+                       f"regions, {count} placements{variants})")
     kind = "error" if strict else "warning"
     for failure in failures:
         click.echo(f"{kind}: widget {failure.name} failed to load: {failure.error}"
@@ -166,7 +173,7 @@ def layouts_check(strict: bool) -> None:
 
 def _placed(core: Any, widget: str) -> str:
     """``; placed N times, rendering empty`` when valid layouts place ``widget``."""
-    count = sum(1 for layout in core.layouts for placement in layout.placements()
+    count = sum(1 for layout in core.layouts for placement in written_placements(layout)
                 if placement.widget == widget)
     return f"; placed {count} time(s), rendering empty" if count else ""
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Row, Select, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from layoutserver.db import Base, Database
@@ -71,12 +71,25 @@ def fetch_by_keys(
     session: Session, model: type[_M], key: InstrumentedAttribute[str], values: Iterable[str]
 ) -> dict[str, _M]:
     """The rows of ``model`` whose ``key`` is one of ``values``, by key."""
+    return {getattr(row, key.key): row
+            for row in in_chunks(select(model), key, values, session.scalars)}
+
+
+def select_by_keys(
+    session: Session, key: ColumnElement[str], values: Iterable[str], *columns: Any
+) -> dict[str, Row[Any]]:
+    """:func:`fetch_by_keys` as rows of ``columns`` (the key among them), not ORM objects."""
+    return {row._mapping[key]: row
+            for row in in_chunks(select(*columns), key, values, session.execute)}
+
+
+def in_chunks(query: Select[Any], key: Any, values: Iterable[Any],
+              run: Callable[[Select[Any]], Iterable[Any]]) -> Iterator[Any]:
+    """What ``query`` finds whose ``key`` is one of ``values``: ``run`` of a query per
+    :data:`IN_CHUNK` of them, in order of the values."""
     wanted = sorted(set(values))
-    found: dict[str, _M] = {}
     for start in range(0, len(wanted), IN_CHUNK):
-        query = select(model).where(key.in_(wanted[start : start + IN_CHUNK]))
-        found.update((getattr(row, key.key), row) for row in session.scalars(query))
-    return found
+        yield from run(query.where(key.in_(wanted[start : start + IN_CHUNK])))
 
 
 def run_import(

@@ -50,13 +50,17 @@ class SortKey:
     name: str
     columns: tuple[Any, ...]
     descending: bool = False
+    attributes: tuple[str, ...] = ()
+    """The names of the sort values on a row, when not the columns' own (a list sorted by
+    columns of a table joined to the one whose rows it shows)."""
 
     def order_by(self) -> list[Any]:
         return [column.desc() if self.descending else column.asc() for column in self.columns]
 
     def values(self, row: Any) -> tuple[Any, ...]:
         """The sort values of ``row`` (an ORM object, or a row with the sort columns)."""
-        return tuple(getattr(row, column.key) for column in self.columns)
+        names = self.attributes or tuple(column.key for column in self.columns)
+        return tuple(getattr(row, name) for name in names)
 
     def cursor(self, values: Sequence[Any]) -> str:
         """The opaque cursor of the page after the row of ``values``."""

@@ -1,6 +1,6 @@
 """Prometheus metrics at ``/metrics``: requests by route and status, widget render time and
-failures, fragment and page cache hits and misses, ad decisions and fill per slot, impressions
-and clicks.
+failures, fragment and page cache hits and misses, ad decisions and fill per slot, impressions,
+clicks, measurable and viewable impressions.
 
 The metrics are module-level (prometheus-client keeps one registry per process). Under gunicorn,
 ``config/gunicorn.conf.py`` sets ``PROMETHEUS_MULTIPROC_DIR`` before any worker imports this
@@ -50,7 +50,8 @@ CACHE_LOOKUPS = Counter("layoutserver_cache_lookups", "Fragment and page cache l
                         ["cache", "result"])
 AD_DECISIONS = Counter("layoutserver_ad_decisions", "Slot decisions, filled or empty",
                        ["slot", "filled"])
-AD_EVENTS = Counter("layoutserver_ad_events", "Impressions and clicks counted",
+AD_EVENTS = Counter("layoutserver_ad_events",
+                    "Impressions, clicks, measurable and viewable impressions counted",
                     ["kind", "slot"])
 
 _FAILED = frozenset({"error", "timeout", "stale"})

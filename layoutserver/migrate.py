@@ -18,6 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, create_engine, inspect, pool
 
 import layoutserver.ads.models
+import layoutserver.ads.traffic_models
 import layoutserver.auth.models
 import layoutserver.content.models
 import layoutserver.edge.models
@@ -26,8 +27,8 @@ from layoutserver.db import Base, UTCDateTime
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: Every models module: importing them puts all the tables in ``Base.metadata``.
-MODELS = (layoutserver.content.models, layoutserver.ads.models, layoutserver.auth.models,
-          layoutserver.edge.models, layoutserver.layouts.models)
+MODELS = (layoutserver.content.models, layoutserver.ads.models, layoutserver.ads.traffic_models,
+          layoutserver.auth.models, layoutserver.edge.models, layoutserver.layouts.models)
 #: The first revision: the schema ``create_all`` made before there were migrations.
 BASELINE = "8f2b1c4d5e6a"
 VERSION_TABLE = "alembic_version"

@@ -6,6 +6,7 @@ logged; it never stops the others from loading (compare flask-pluginengine's loa
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -31,6 +32,12 @@ class InstalledWidget:
     @property
     def widget_class(self) -> type[Widget]:
         return type(self.widget)
+
+    @property
+    def places_ads(self) -> bool:
+        """Whether it is an ad widget: it overrides the contract's ``ad_slots`` hook."""
+        return inspect.getattr_static(self.widget_class, "ad_slots") is not vars(Widget)[
+            "ad_slots"]
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,11 @@ class WidgetRegistry:
 
     def names(self) -> list[str]:
         return sorted(self._widgets)
+
+    def places_ads(self, name: str) -> bool:
+        """Whether ``name`` is an installed ad widget (one that is not installed is not)."""
+        installed = self._widgets.get(name)
+        return installed is not None and installed.places_ads
 
     def __contains__(self, name: object) -> bool:
         return name in self._widgets

@@ -35,6 +35,10 @@ DEFAULTS: dict[str, Any] = {
     # machine), 0.5 elsewhere; 0 reads them on every request. A change made in this process
     # shows on its next request.
     "VERSION_POLL_SECONDS": None,
+    # SQLite: the content reads of every uncached render run as driver SQL on a connection
+    # each thread keeps, past SQLAlchemy's execution (layoutserver/prepared_select.py); false
+    # runs them through SQLAlchemy like every other query. Other databases ignore it.
+    "DIRECT_READS": True,
     # Seconds between flushes of the Redis ad counters into the database (0: no background
     # flush; `layoutserver ads flush` then does it).
     "ADS_FLUSH_SECONDS": 5,
@@ -125,6 +129,20 @@ DEFAULTS: dict[str, Any] = {
     # an edge) or "client" (the page is fully cacheable; ads.js fills the slots with one
     # /ads/decide per page view).
     "ADS_DELIVERY": "server",
+    # Forecasts (docs/forecasting.md). The traffic record: weeks of hourly ad requests kept,
+    # and how often each serving process writes what it counted (0: never by itself).
+    "ADS_TRAFFIC_WEEKS": 8,
+    "ADS_TRAFFIC_FLUSH_SECONDS": 60,
+    # Request key-values and tags recorded besides those line items target (lists of names),
+    # and how many other values of a key a process keeps per hour before counting one as "*".
+    "ADS_FORECAST_KEYS": [],
+    "ADS_FORECAST_TAGS": [],
+    "ADS_FORECAST_VALUES": 20,
+    # Sampled ad requests per simulation run (a forecast makes three), the reader model's ad
+    # requests per reader and day, and how far ahead a proposal may end.
+    "ADS_FORECAST_SAMPLES": 1500,
+    "ADS_FORECAST_PAGES_PER_READER": 3.0,
+    "ADS_FORECAST_MAX_DAYS": 92,
     # A console session unused this long ends (PERMANENT_SESSION_LIFETIME, 12 h by default,
     # caps any session).
     "CONSOLE_IDLE_MINUTES": 60,
@@ -191,18 +209,15 @@ def _normalise(config: Config) -> None:
         value = config[key]
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise SettingsError(f"{key} must be a positive whole number, not {value!r}")
-    if not isinstance(config["RENDER_ON_MAIN_THREAD"], bool):
-        raise SettingsError(f"RENDER_ON_MAIN_THREAD must be true or false, not "
-                            f"{config['RENDER_ON_MAIN_THREAD']!r}")
+    for key in ("RENDER_ON_MAIN_THREAD", "COMPRESS_RESPONSES", "DIRECT_READS"):
+        if not isinstance(config[key], bool):
+            raise SettingsError(f"{key} must be true or false, not {config[key]!r}")
     for key in ("VERSION_POLL_SECONDS", "ADS_FLUSH_SECONDS"):
         value = config[key]
         if value is None and key == "VERSION_POLL_SECONDS":
             continue
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
             raise SettingsError(f"{key} must be a number of seconds (0 or more), not {value!r}")
-    if not isinstance(config["COMPRESS_RESPONSES"], bool):
-        raise SettingsError(f"COMPRESS_RESPONSES must be true or false, not "
-                            f"{config['COMPRESS_RESPONSES']!r}")
     if config["CONSENT_UNRECOGNISED"] not in ("deny", "unstated"):
         raise SettingsError(f"CONSENT_UNRECOGNISED must be 'deny' or 'unstated', not "
                             f"{config['CONSENT_UNRECOGNISED']!r}")

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AD_SLOT_CODE",
     "DEPENDENCY_KINDS",
+    "DEVICE_CLASSES",
     "VARY_KEYS",
     "AdSource",
     "ArticleSummary",
@@ -58,6 +59,7 @@ __all__ = [
     "NoOptions",
     "PageContext",
     "PlacementRequest",
+    "Position",
     "RenderContext",
     "Rendered",
     "RequestView",
@@ -78,6 +80,9 @@ VARY_KEYS = frozenset({"page_type", "slug", "device", "locale", "consent", "date
 #: article or section, its author and section), ``articles`` (lists of articles), ``lists``
 #: (editorial lists and the articles in them).
 DEPENDENCY_KINDS = frozenset({"subject", "articles", "lists"})
+
+#: The reader's device classes (``RequestView.device``; a layout's ``devices`` names them).
+DEVICE_CLASSES = ("desktop", "tablet", "mobile")
 
 WIDGET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 #: What ``Widget.ad_slots`` may answer: slot codes as ad ops name them.
@@ -208,12 +213,16 @@ class ServedAd:
     slot: str
     html: Markup
     """The slot's whole markup: label, a box of the reserved size, the creative (a sandboxed
-    iframe for HTML creatives) and its impression beacon; empty when the slot collapses."""
+    iframe for HTML creatives; in a ``<template>`` until it nears the viewport, for a lazy
+    slot) and its impression beacon; empty when the slot collapses."""
     size: str | None = None
     line_item_id: int | None = None
     creative_id: int | None = None
     impression_url: str | None = None
     click_url: str | None = None
+    viewability_url: str | None = None
+    """Where the browser reports the impression measurable and viewable
+    (docs/viewability.md)."""
 
 
 @dataclass(frozen=True)
@@ -322,9 +331,9 @@ class Meta:
 
     def html(self) -> Markup:
         attribute = "name" if self.name else "property"
-        return Markup('<meta {}="{}" content="{}">').format(
-            Markup(attribute),  # noqa: S704 - one of two constants
-            self.name or self.property_, self.content)
+        return Markup(  # noqa: S704 - the attribute is one of two constants, the values escaped
+            f'<meta {attribute}="{escape(self.name or self.property_)}"'
+            f' content="{escape(self.content)}">')
 
 
 @dataclass(frozen=True)
@@ -342,10 +351,10 @@ class Link:
         return ("link", "canonical") if self.rel == "canonical" else ("link", self.rel, self.href)
 
     def html(self) -> Markup:
-        extra = Markup("").join(Markup(' {}="{}"').format(Markup(name), value)  # noqa: S704
-                                for name, value in (("type", self.type), ("title", self.title))
-                                if value)
-        return Markup('<link rel="{}" href="{}"{}>').format(self.rel, self.href, extra)
+        extra = "".join(f' {name}="{escape(value)}"'
+                        for name, value in (("type", self.type), ("title", self.title)) if value)
+        return Markup(  # noqa: S704 - the names are constants, the values escaped
+            f'<link rel="{escape(self.rel)}" href="{escape(self.href)}"{extra}>')
 
 
 @dataclass(frozen=True)
@@ -390,6 +399,35 @@ class Rendered:
     head: tuple[HeadPart, ...] = ()
 
 
+#: A position's name: lower-case words joined by hyphens; ``{n}`` as a word of a declared
+#: position stands for a number from 1 (``after-paragraph-{n}``: ``after-paragraph-3``).
+POSITION_NAME = re.compile(r"^[a-z][a-z0-9]*(?:-(?:[a-z0-9]+|\{n\}))*$")
+#: Where a host widget's output holds the placements that fill one of its positions
+#: (``RenderContext.position``); the core puts them there, or nothing.
+POSITION_MARK = "<!--ls-in:{}:{}-->"
+
+
+@dataclass(frozen=True)
+class Position:
+    """An inner position a widget offers other placements of its layout (``Widget.positions``):
+    an ad spot or a box inside an article's text, say. ``name`` may hold ``{n}`` for a number
+    (``after-paragraph-{n}`` offers ``after-paragraph-1``, ``after-paragraph-2``, ...)."""
+
+    name: str
+    description: str = ""
+    """What the position is, for people placing widgets there (the console shows it)."""
+
+    @functools.cached_property
+    def pattern(self) -> re.Pattern[str]:
+        words = (r"[1-9][0-9]{0,3}" if word == "{n}" else re.escape(word)
+                 for word in self.name.split("-"))
+        return re.compile("^" + "-".join(words) + "$")
+
+    def offers(self, name: str) -> bool:
+        """Whether ``name`` is this position (or one of its numbered ones)."""
+        return bool(self.pattern.match(name))
+
+
 @dataclass(frozen=True)
 class RenderContext(PageContext):
     """A page context plus the placement being rendered."""
@@ -398,6 +436,18 @@ class RenderContext(PageContext):
     region: str = ""
     prepared: Any = None
     """This placement's share of what the widget's ``prepare_page`` returned, if anything."""
+    filled: frozenset[str] = frozenset()
+    """The placement's inner positions (``Widget.positions``) that other placements fill on
+    this page."""
+
+    def position(self, name: str) -> Markup:
+        """Where the placements filling the inner position ``name`` go: write it into the
+        output at that place. Empty when nothing fills it on this page; a position the output
+        never writes (an article shorter than the position) is left out, and so are the
+        placements filling it."""
+        if name not in self.filled:
+            return Markup("")
+        return Markup(POSITION_MARK.format(self.placement_id, name))  # noqa: S704 - ids, names
 
 
 class Widget(abc.ABC):
@@ -414,6 +464,9 @@ class Widget(abc.ABC):
     fallback: ClassVar[str | Markup] = ""
     """Shown when render raises or overruns its time budget (escaped unless Markup)."""
     static_folder: ClassVar[str | Path | None] = None
+    positions: ClassVar[tuple[Position, ...]] = ()
+    """Inner positions other placements may fill; ``render`` writes ``ctx.position(name)``
+    where each one is."""
 
     @classmethod
     def prepare_page(
@@ -433,7 +486,9 @@ class Widget(abc.ABC):
         Called once per placement when layouts load. The core reads it to list a page's slots
         (``/ads/explain``, the console's page preview and slot pages) and to let an edge or the
         browser fill the placement instead of the server: an ad widget declares its slots here
-        rather than the core knowing it by name."""
+        rather than the core knowing it by name. A widget that overrides this hook is an ad
+        widget: its placements are the part of a layout that ad ops may change (see
+        ``docs/layouts.md``, "Who may change what")."""
         return ()
 
     @abc.abstractmethod
@@ -495,4 +550,10 @@ def widget_problems(candidate: object) -> list[str]:
         problems.append("assets must be an Assets")
     if not isinstance(candidate.fallback, str):
         problems.append("fallback must be str or Markup")
+    positions = candidate.positions
+    if not isinstance(positions, tuple) or not all(isinstance(p, Position) for p in positions):
+        problems.append("positions must be a tuple of Position")
+    else:
+        problems += [f"position {p.name!r} must match {POSITION_NAME.pattern}"
+                     for p in positions if not POSITION_NAME.match(p.name)]
     return problems

@@ -33,6 +33,8 @@ class AdSpotOptions(Schema):
     slot = fields.String(
         required=True,
         validate=validate.Regexp(AD_SLOT_CODE, error="Not a valid slot code."),
+        metadata={"description": "The code of the ad slot it shows (Ads: Slots), such as "
+                                 "article-1: its sizes, label and targeting are the slot's."},
     )
 
 
@@ -42,7 +44,8 @@ class AdSpot(Widget):
     description = "One ad slot, decided with the page's other slots; collapses when empty."
     options_schema = AdSpotOptions
     cache_policy = CachePolicy.per_request()
-    assets = Assets(css=("ad_spot.css",))
+    # the ads part's script: lazy slots rendered near the viewport, viewability measured
+    assets = Assets(css=("ad_spot.css",), js=("/ads/viewability.js",))
     static_folder = STATIC_FOLDER
     # A failed decision collapses the slot rather than showing a broken box.
     fallback = ""

@@ -16,6 +16,7 @@ from layoutserver.widgets import (
     Link,
     Markup,
     Meta,
+    Position,
     RenderContext,
     Rendered,
     Widget,
@@ -23,12 +24,13 @@ from layoutserver.widgets import (
 )
 
 from . import STATIC_FOLDER
+from .paragraphs import with_positions
 
 TEMPLATE = html_template(
     """<article class="article-body">
 <h1 class="article-body__title">{{ article.title }}</h1>
 <time class="article-body__date" datetime="{{ article.published_at.isoformat() }}">{{ date }}</time>
-<div class="article-body__text">{{ article.body_html }}</div>
+<div class="article-body__text">{{ text }}</div>
 </article>"""
 )
 #: Google's advice for news: large image previews may be shown.
@@ -48,6 +50,8 @@ class ArticleBody(Widget):
     cache_policy = CachePolicy.shared_for(ttl=300, vary=("slug",), depends_on=("subject",))
     assets = Assets(css=("article_body.css",))
     static_folder = STATIC_FOLDER
+    positions = (Position("after-paragraph-{n}", "After the n-th paragraph of the text; left "
+                                                 "out when the text has fewer paragraphs."),)
 
     def render(self, ctx: RenderContext, options: Any) -> Markup | Rendered:
         article = ctx.subject
@@ -55,7 +59,8 @@ class ArticleBody(Widget):
             return Markup("")
         local = article.published_at.astimezone(ctx.site.now.tzinfo)
         date = f"{local:%B} {local.day}, {local.year}"
-        return Rendered(TEMPLATE(article=article, date=date),
+        text = with_positions(article.body_html, ctx.filled, ctx.position)
+        return Rendered(TEMPLATE(article=article, date=date, text=text),
                         head=article_head(ctx, article, options["robots"]))
 
 

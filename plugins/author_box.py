@@ -32,7 +32,8 @@ TEMPLATE = html_template(
 
 
 class AuthorBoxOptions(Schema):
-    heading = fields.String(load_default="Author profile", validate=validate.Length(max=100))
+    heading = fields.String(load_default="Author profile", validate=validate.Length(max=100),
+                            metadata={"description": "The box's heading."})
 
 
 class AuthorBox(Widget):

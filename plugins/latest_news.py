@@ -26,17 +26,26 @@ from .news_list import news_list, url_pattern_field
 
 
 class LatestNewsOptions(Schema):
-    count = fields.Integer(load_default=5, validate=validate.Range(min=1, max=50))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=500))
+    count = fields.Integer(load_default=5, validate=validate.Range(min=1, max=50),
+                           metadata={"description": "How many articles it lists."})
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=500), metadata={
+        "description": "How many of the newest to skip: a second box continues the first."})
     heading = fields.String(load_default="Latest news", allow_none=True,
-                            validate=validate.Length(max=100))
+                            validate=validate.Length(max=100),
+                            metadata={"description": "Its heading; empty: none."})
     section = fields.String(load_default=None, allow_none=True,
-                            validate=validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$"))
-    same_section = fields.Boolean(load_default=False)
-    """Only the section of the page: a section front's own, or the shown article's."""
+                            validate=validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$"),
+                            metadata={"description": "Only this section's articles (its "
+                                                     "slug); empty: every section."})
+    same_section = fields.Boolean(load_default=False, metadata={
+        "description": "Only the section of the page: a section front's own, or the shown "
+                       "article's."})
     excerpt_words = fields.Integer(load_default=None, allow_none=True,
-                                   validate=validate.Range(min=1, max=200))
-    excerpt_suffix = fields.String(load_default="...", validate=validate.Length(max=10))
+                                   validate=validate.Range(min=1, max=200),
+                                   metadata={"description": "Words of each article's excerpt "
+                                                            "shown; empty: no excerpt."})
+    excerpt_suffix = fields.String(load_default="...", validate=validate.Length(max=10),
+                                   metadata={"description": "Ends a shortened excerpt."})
     url_pattern = url_pattern_field()
 
 

@@ -14,11 +14,17 @@ from .news_list import news_list, url_pattern_field
 
 class MustReadOptions(Schema):
     list = fields.String(load_default="must-read",
-                         validate=validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$"))
-    heading = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+                         validate=validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$"),
+                         metadata={"description": "The editorial list shown (Content: "
+                                                  "Editorial lists), by its name."})
+    heading = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100),
+                            metadata={"description": "Its heading; empty: the list's title."})
     excerpt_words = fields.Integer(load_default=None, allow_none=True,
-                                   validate=validate.Range(min=1, max=200))
-    excerpt_suffix = fields.String(load_default="...", validate=validate.Length(max=10))
+                                   validate=validate.Range(min=1, max=200),
+                                   metadata={"description": "Words of each article's excerpt "
+                                                            "shown; empty: no excerpt."})
+    excerpt_suffix = fields.String(load_default="...", validate=validate.Length(max=10),
+                                   metadata={"description": "Ends a shortened excerpt."})
     url_pattern = url_pattern_field()
 
 

@@ -27,7 +27,9 @@ def url_pattern_field() -> fields.String:
     """The ``url_pattern`` option: how a list links to an article, a path (or URL) with
     ``{slug}`` anywhere in it (``/news/{slug}.html``); the layoutserver page by default."""
     return fields.String(load_default="/pages/article/{slug}", validate=validate.Regexp(
-        r"[\s\S]*\{slug\}", error="Must contain {{slug}}, e.g. /news/{{slug}}.html."))
+        r"[\s\S]*\{slug\}", error="Must contain {{slug}}, e.g. /news/{{slug}}.html."),
+        metadata={"description": "How it links to an article: a path or URL with {slug} in "
+                                 "it."})
 
 
 def news_list(

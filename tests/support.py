@@ -34,6 +34,8 @@ DEMO_SETTINGS = {
     # PostgreSQL (a test may change content through a second app, as another host would).
     "ADS_FLUSH_SECONDS": 0,
     "VERSION_POLL_SECONDS": 0,
+    # Tests write the traffic record themselves (TrafficRecorder.flush).
+    "ADS_TRAFFIC_FLUSH_SECONDS": 0,
 }
 
 #: An article layout with the article alone: every response of it is shared.
@@ -181,3 +183,90 @@ def import_peak(write: str, imports: str, call: str, url: str, path: Path, count
                             capture_output=True, text=True, check=True, timeout=300)
     measured = json.loads(result.stdout.splitlines()[-1])
     return int(measured["peak"]), int(measured["created"])
+
+
+# -- in Chromium: layout shifts and the room ad slots reserve ------------------------------------
+
+#: The page's cumulative layout shift (CLS) without input, after half a second more.
+LAYOUT_SHIFTS = """() => new Promise(done => {
+  let total = 0;
+  new PerformanceObserver(list => {
+    for (const entry of list.getEntries()) { if (!entry.hadRecentInput) total += entry.value; }
+  }).observe({type: 'layout-shift', buffered: true});
+  setTimeout(() => done(total), 500);
+})"""
+#: Each empty ``.ad-slot``: where it is, its height, the grey box its room shows, its label.
+SLOT_BOXES = """() => Object.fromEntries([...document.querySelectorAll('.ad-slot')].map(slot => {
+  const rect = slot.getBoundingClientRect();
+  const before = getComputedStyle(slot, '::before');
+  const label = parseFloat(getComputedStyle(document.documentElement).fontSize) * 1.2;
+  return [slot.dataset.slot, {top: rect.top + window.scrollY, height: rect.height,
+    box: before.content === 'none' ? null : [parseFloat(before.width), parseFloat(before.height)],
+    label: slot.classList.contains('ad-slot--labelled') ? label : 0,
+    filled: slot.dataset.lsFilled || null}];
+}))"""
+ALL_FILLED = "() => [...document.querySelectorAll('.ad-slot')].every(s => s.dataset.lsFilled)"
+
+
+def held_decisions(page: Any) -> list[Any]:
+    """Holds every ``/ads/decide`` request of the page until released (``route.continue_``)."""
+    held: list[Any] = []
+    page.route("**/ads/decide*", lambda route: held.append(route))
+    return held
+
+
+# -- a layout with device-only placements, one inside the article's text, and a variant --------
+
+#: A main region with the article's body (placement ``article``) first.
+MAIN_WITH_ARTICLE = """\
+[[regions]]
+name = "main"
+
+[[regions.placements]]
+widget = "article_body"
+id = "article"
+"""
+VARIANTS_BASE = 'subject = "article"\n\n' + MAIN_WITH_ARTICLE + """
+[[regions.placements]]
+widget = "ad_spot"
+id = "ad-inline"
+options = { slot = "article-2" }
+inside = "article"
+position = "after-paragraph-3"
+devices = ["mobile"]
+
+[[regions.placements]]
+widget = "latest_news"
+id = "desktop-news"
+options = { count = 2, heading = "Desktop news" }
+devices = ["desktop", "tablet"]
+
+[[regions.placements]]
+widget = "ad_spot"
+id = "ad-bottom"
+options = { slot = "article-3" }
+
+[[regions]]
+name = "aside"
+label = "Must read"
+
+[[regions.placements]]
+widget = "must_read"
+options = { list = "must-read" }
+"""
+#: The sports variant: another sidebar on sports' (and football's) pages.
+VARIANTS_SPORTS = """
+[[variants]]
+name = "sports"
+sections = ["sports", "football"]
+
+[[variants.regions]]
+name = "aside"
+
+[[variants.regions.placements]]
+widget = "latest_news"
+id = "sports-news"
+options = { count = 3, heading = "More sports", same_section = true }
+"""
+VARIANTS_LAYOUT = VARIANTS_BASE + VARIANTS_SPORTS
+

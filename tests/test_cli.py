@@ -153,6 +153,37 @@ def test_layouts_check_fails_naming_file_region_placement_and_field(
     assert "ok  " not in result.stdout
 
 
+def test_layouts_check_names_a_variants_problem_and_a_bad_inner_position(
+    cli_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layouts = tmp_path / "layouts"
+    layouts.mkdir()
+    inline = ('\n[[regions.placements]]\nwidget = "ad_spot"\nid = "ad-inline"\n'
+              'options = { slot = "inline-1" }\ninside = "article"\nposition = "POSITION"\n')
+    article = (PROJECT_LAYOUTS / "article.toml").read_text().replace(
+        '[[regions]]\nname = "aside"', inline + '\n[[regions]]\nname = "aside"')
+    variant = ('\n[[variants]]\nname = "sports"\nsections = ["sports"]\n\n'
+               '[[variants.regions]]\nname = "REGION"\n')
+    (layouts / "article.toml").write_text(article.replace("POSITION", "after-paragraph-3")
+                                          + variant.replace("REGION", "aside"))
+    monkeypatch.setenv("LAYOUTSERVER_LAYOUTS_DIR", str(layouts))
+    result = run("layouts", "check")
+    assert result.exit_code == 0, result.output
+    assert f"ok  {layouts / 'article.toml'}: article (3 regions, 12 placements, 1 variant(s))" in (
+        result.stdout.splitlines())
+    (layouts / "article.toml").write_text(article.replace("POSITION", "after-3")
+                                          + variant.replace("REGION", "side"))
+    result = run("layouts", "check")
+    assert result.exit_code == 1
+    where = f"{layouts / 'article.toml'}: "
+    assert (f"{where}region 'main': placement #10 (ad_spot, id 'ad-inline'): field 'position': "
+            "widget 'article_body' (placement 'article') offers no position 'after-3'; it "
+            "offers: after-paragraph-{n} ({n}: a number from 1)") in result.stderr
+    assert (f"{where}variant 'sports': region 'side': field 'name': not a region of the "
+            "layout: a variant replaces the layout's regions by name (aside, header, main)"
+            ) in result.stderr
+
+
 def test_layouts_check_warns_about_a_failed_plugin_but_passes(
     cli_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

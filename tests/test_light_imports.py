@@ -1,7 +1,8 @@
-"""Importing the widget contract, the decision engine or the page pipeline loads neither the web
-framework nor the database layer: a widget author's tools, and the engine's and the pipeline's
-tests, do without the server (the web layer adapts HTTP to the pipeline). Each
-import runs in a fresh interpreter, since this one has loaded everything already."""
+"""Importing the widget contract, the decision engine (or the forecast core that runs it) or the
+page pipeline loads neither the web framework nor the database layer: a widget author's tools,
+and the engine's and the pipeline's tests, do without the server (the web layer adapts HTTP to
+the pipeline). Each import runs in a fresh interpreter, since this one has loaded everything
+already."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ def loaded_by(module: str, cwd: Path) -> tuple[int, set[str]]:
 
 
 @pytest.mark.parametrize("module", ["layoutserver", "layoutserver.widgets",
-                                    "layoutserver.ads.decisions", "layoutserver.render.page"])
+                                    "layoutserver.ads.decisions", "layoutserver.render.page",
+                                    "layoutserver.ads.forecast.forecaster"])
 def test_the_contract_and_the_engine_import_without_the_server(
     module: str, tmp_path: Path
 ) -> None:

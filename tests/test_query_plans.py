@@ -7,12 +7,14 @@ statement it runs recorded (SQLAlchemy's ``before_cursor_execute``). Each record
 then explained with its parameters: SQLite's ``EXPLAIN QUERY PLAN`` (a ``SCAN`` of a table is a
 full scan; ``SCAN ... USING INDEX`` walks a whole index), PostgreSQL's ``EXPLAIN`` with
 ``enable_seqscan`` off on ``ANALYZE``d rows (a ``Seq Scan``; an index scan without an index
-condition walks a whole index). A full scan of a table outside :data:`SMALL_TABLES` fails, and
-so does an index walk, unless the case declares it (an unfiltered list in its index's order,
-which stops at its page's ``LIMIT``, or an ``offset``, documented as slower). PostgreSQL plans
-by its statistics, so there only tables of :data:`POSTGRESQL_LARGE` rows or more count, and
-the plan is of the parameters given (a prepared statement's generic plan may differ: see
-``repository.one_of_few``).
+condition walks a whole index; a ``Sort``). A full scan of a table outside
+:data:`SMALL_TABLES` fails, and so does an index walk or a sort (SQLite's temporary B-tree for
+the ORDER BY: every row the query reads is sorted before the first is known), unless the case
+declares it (an unfiltered list in its index's order, which stops at its page's ``LIMIT``, or an
+``offset``, documented as slower). PostgreSQL plans by its statistics, so there only tables of
+:data:`POSTGRESQL_LARGE` rows or more count, a sort only of more than :data:`SORTED_AT_MOST`
+rows, and the plan is of the parameters given (a prepared statement's generic plan may differ:
+see ``repository.one_of_few``).
 
 No query escapes: every public function of the query modules must have a case (or be named in
 :data:`NOT_QUERIES` with why), and so must every list endpoint of ``/api/v1``. A new query
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -39,9 +42,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, insert, text
 from sqlalchemy.engine import Connection
 
-from layoutserver.ads import change_log, specs
+from layoutserver.ads import change_log, forecast_source, specs
 from layoutserver.ads import config_service as ads_service
+from layoutserver.ads.decisions.model import PageRequest
+from layoutserver.ads.extension import get_ads
+from layoutserver.ads.forecast.traffic import PageKind
+from layoutserver.ads.forecast_source import KindCache
 from layoutserver.ads.models import AdCount, AdSlot, Advertiser, Campaign, Creative, LineItem
+from layoutserver.ads.traffic import TrafficRecorder, digest, kind_row
+from layoutserver.ads.traffic_models import AdTraffic, AdTrafficKind, AdTrafficProfile
 from layoutserver.auth import audit
 from layoutserver.auth.models import AuditEntry
 from layoutserver.auth.tokens import create_token
@@ -104,6 +113,8 @@ NOT_QUERIES = {
     "ads.specs.creative_spec": "converts a row it is given",
     "ads.specs.line_item_spec": "converts a row it is given",
     "ads.specs.targeting": "converts a value it is given",
+    "TrafficRecorder.note": "counts in memory (the serving path): no query",
+    "TrafficRecorder.pending": "counts in memory",
 }
 
 #: The modules and classes whose public functions are the queries, by the name cases use.
@@ -115,6 +126,9 @@ QUERY_OWNERS: dict[str, Any] = {
     "auth.audit": audit,
     "ads.change_log": change_log,
     "ads.specs": specs,
+    "ads.forecast_source": forecast_source,
+    "KindCache": KindCache,
+    "TrafficRecorder": TrafficRecorder,
 }
 
 #: Lists of /api/v1 that read nothing from the database.
@@ -129,11 +143,26 @@ SECTIONS = 20
 SMALL_SECTION = "tiny"  # 5 articles, spread over the whole archive
 AUTHORS = 2000
 TAGS = 10_000
+BIG_TAG = "news"  # on every other article
 AUDIT_ENTRIES = 10_000
+SITE_ZONE = ZoneInfo("UTC")
+TRAFFIC_KINDS = [PageKind(("top",), device, f"section-{n}", "article", True)
+                 for n in range(1, 14) for device in ("desktop", "mobile")]
 #: PostgreSQL plans by its statistics: a table of fewer rows than this may be read whole
 #: because that is cheap at this size (and only at this size); SQLite's plans (no ANALYZE,
 #: as a site's database has none) do not depend on the rows, and are checked on every table.
 POSTGRESQL_LARGE = 5000
+#: Why reading line items may sort their creatives: the relationship keeps a line item's
+#: creatives by id, loaded for a chunk (``IN_CHUNK``) or a batch (``specs.BATCH``) of line
+#: items at a time, so a sort is of those few creatives, whatever the configuration's size.
+CREATIVES_IN_ORDER = ("the creatives of a chunk or batch of line items are sorted by id (the "
+                      "relationship's order), a bounded few")
+#: PostgreSQL sorts rows it expects to be few (by its statistics: a small section's, an
+#: author's, the last ones after a cursor), after reading them by index, where a walk in order
+#: would cost more; a sort of more than this many rows is one that grows with the archive.
+#: (An incremental sort, of the ties of an index's order, is bounded by the LIMIT.) SQLite's
+#: plans do not depend on the rows: every sort there is one.
+SORTED_AT_MOST = 1000
 NOW = datetime(2024, 10, 10, 12, tzinfo=UTC)
 FIRST = datetime(2000, 1, 1, tzinfo=UTC)
 WALK_STOPS_AT_LIMIT = "an unfiltered list in its index's order: the walk stops at the LIMIT"
@@ -170,6 +199,8 @@ class Case:
     every ad configuration change, and a network's line items run to 100,000. On SQLite, which
     plans by the query's shape; PostgreSQL plans by its statistics, and the seed holds a few
     rows of them."""
+    sorts: tuple[str, ...] = ()
+    """Tables whose rows this case may sort (a bounded few), and why (``why``)."""
 
 
 def seed(database: Database) -> None:
@@ -191,9 +222,12 @@ def seed(database: Database) -> None:
             "section_id": SECTIONS + 1 if n % small_every == 0 else 1 + n % SECTIONS,
             "author_id": 1 + n % AUTHORS,
         } for n in range(1, ARTICLES + 1)])
+        session.execute(insert(Tag), [{"id": TAGS + 1, "name": BIG_TAG}])
         session.execute(insert(article_tags), [
-            {"article_id": n, "tag_id": 1 + (n + shift) % TAGS}
-            for n in range(1, ARTICLES + 1) for shift in (0, TAGS // 2)])
+            {"article_id": n, "tag_id": tag_id, "published_at": FIRST + step * n}
+            for n in range(1, ARTICLES + 1)
+            for tag_id in (1 + n % TAGS, 1 + (n + TAGS // 2) % TAGS,
+                           *((TAGS + 1,) if n % 2 == 0 else ()))])
         session.execute(insert(EditorialList), [{"id": 1, "name": "must-read", "title": "Must"}])
         session.execute(insert(EditorialPick), [{"list_id": 1, "article_id": ARTICLES - n * 97,
                                                  "position": n} for n in range(1, 6)])
@@ -221,6 +255,15 @@ def seed(database: Database) -> None:
             "line_item_id": 1, "creative_id": 1, "slot": "top",
             "hour": NOW - timedelta(hours=n), "impressions": 3, "clicks": 1}
             for n in range(POSTGRESQL_LARGE)])
+        session.execute(insert(AdTrafficKind), [kind_row(kind) for kind in TRAFFIC_KINDS])
+        session.execute(insert(AdTraffic), [{
+            "hour": NOW - timedelta(hours=hour), "week_hour": (4 * 24 + 12 - hour) % 168,
+            "kind": digest(kind), "requests": 5}
+            for hour in range(1, POSTGRESQL_LARGE // len(TRAFFIC_KINDS) + 2)
+            for kind in TRAFFIC_KINDS])
+        session.execute(insert(AdTrafficProfile), [
+            {"week_hour": hour, "kind": digest(kind), "requests": 20}
+            for hour in range(168) for kind in TRAFFIC_KINDS])
     with database.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("ANALYZE"))
@@ -280,6 +323,24 @@ def _in_session(call: Callable[[Any], object]) -> Callable[[Archive], object]:
         with _session(archive) as session:
             return call(session)
     return run
+
+
+def _recorded_and_flushed(archive: Archive, prune_only: bool = False) -> object:
+    """A process's traffic record: two kinds noted now and one nine weeks back, written
+    (which prunes the old hour), or only pruned."""
+    ads = get_ads(archive.app)
+    recorder = TrafficRecorder(archive.database, ads.snapshots.timezone, archive.app.config,
+                               lambda: NOW)
+    if prune_only:
+        return recorder.prune(NOW)
+    snapshot = ads.snapshots.current()
+    for at, section in ((NOW, "section-1"), (NOW, "new"), (NOW - timedelta(weeks=9), "old")):
+        recorder.note(PageRequest(slots=("top",), now=at, section=section), snapshot)
+    return recorder.flush()
+
+
+PROFILE_IS_READ_WHOLE = ("the profile: a row per kind and hour of the week whatever the "
+                         "traffic, read once an hour per process")
 
 
 def _api(path: str, *, follow: bool = True) -> Callable[[Archive], object]:
@@ -349,6 +410,15 @@ CASES: tuple[Case, ...] = (
                        content_service.ArticleFilters(author="author-7"))),
     Case("content.service.list_items: articles of a tag",
          _content_list("article", Window(10), content_service.ArticleFilters(tag="tag-5"))),
+    Case("content.service.list_items: articles of a tag on half the archive",
+         _content_list("article", Window(10), content_service.ArticleFilters(tag=BIG_TAG))),
+    Case("content.service.list_items: articles of a big tag after a cursor deep in it",
+         _content_list("article", Window(10, after=_article_cursor(30)),
+                       content_service.ArticleFilters(tag=BIG_TAG))),
+    Case("content.service.list_items: articles of a big tag in a date range",
+         _content_list("article", Window(10), content_service.ArticleFilters(
+             tag=BIG_TAG, published_after=FIRST + timedelta(days=30),
+             published_before=FIRST + timedelta(days=60)))),
     Case("content.service.list_items: articles of a date range",
          _content_list("article", Window(10), content_service.ArticleFilters(
              published_after=FIRST + timedelta(days=30),
@@ -392,12 +462,14 @@ CASES: tuple[Case, ...] = (
         change_log.log_version)),
     Case("ads.specs.line_items_by_id: the line items a change touched", _in_session(
         lambda session: specs.line_items_by_id(session, [1, 2], UTC)),
-         counts_large=AD_CONFIGURATION),
+         counts_large=AD_CONFIGURATION, sorts=("ad_line_item_creatives",),
+         why=CREATIVES_IN_ORDER),
     Case("ads.specs.active_line_items: a build", _in_session(
         lambda session: list(specs.active_line_items(session, UTC))),
          counts_large=AD_CONFIGURATION, reads_all=("ad_line_items",),
+         sorts=("ad_line_item_creatives",),
          why="a build reads the whole configuration (a process's first, or one too far "
-             "behind the change log)"),
+             "behind the change log); " + CREATIVES_IN_ORDER),
     Case("ads.specs.slots_and_house_creatives: every slot", _in_session(
         specs.slots_and_house_creatives)),
     Case("auth.audit.audit_entries: one resource's history", _in_session(
@@ -419,6 +491,8 @@ CASES: tuple[Case, ...] = (
     Case("GET /api/v1/articles: of a section",
          _api(f"/api/v1/articles?page_size=2&section={SMALL_SECTION}")),
     Case("GET /api/v1/articles: of an author", _api("/api/v1/articles?author=author-7")),
+    Case("GET /api/v1/articles: of a tag on half the archive",
+         _api(f"/api/v1/articles?page_size=5&tag={BIG_TAG}")),
     *(Case(f"GET {path}", _api(f"{path}?page_size=2"), walks=(table,),
            why=WALK_STOPS_AT_LIMIT)
       for path, table in (("/api/v1/sections", "sections"), ("/api/v1/authors", "authors"),
@@ -427,6 +501,19 @@ CASES: tuple[Case, ...] = (
     *(Case(f"GET {path}", _api(f"{path}?page_size=2"))
       for path in ("/api/v1/ad-slots", "/api/v1/advertisers", "/api/v1/campaigns",
                    "/api/v1/line-items", "/api/v1/creatives")),
+    # -- forecasts: what they read, and the traffic record's writes
+    Case("ads.forecast_source.traffic_profile: the sums, the first hour, the hour under way",
+         _in_session(lambda session: forecast_source.traffic_profile(
+             session, SITE_ZONE, NOW, KindCache())),
+         reads_all=("ad_traffic_profile",), why=PROFILE_IS_READ_WHOLE),
+    Case("KindCache.get: kinds by digest", _in_session(lambda session: KindCache().get(
+        session, {digest(kind) for kind in TRAFFIC_KINDS[:3]}))),
+    Case("ads.forecast_source.delivered_so_far", _in_session(
+        lambda session: forecast_source.delivered_so_far(session, [1], NOW, SITE_ZONE))),
+    Case("ads.forecast_source.click_rates", _in_session(
+        lambda session: forecast_source.click_rates(session, [1], NOW - timedelta(weeks=4)))),
+    Case("TrafficRecorder.flush: counts written, an old hour pruned", _recorded_and_flushed),
+    Case("TrafficRecorder.prune", lambda a: _recorded_and_flushed(a, prune_only=True)),
     Case("GET /api/v1/layouts", _api("/api/v1/layouts", follow=False)),
     Case("GET /api/v1/reports/delivery", _api(
         "/api/v1/reports/delivery?start=2024-10-01&end=2024-10-09&group_by=line_item",
@@ -442,9 +529,13 @@ _SQLITE_STEP = re.compile(r"^(SCAN|SEARCH) (\w+)(?: AS \w+)?(?: USING (?:COVERIN
 _PLANNED = ("SELECT", "WITH", "UPDATE", "DELETE")
 
 
+_SQLITE_SORT = re.compile(r"^USE TEMP B-TREE FOR (?:.* )?ORDER BY")
+
+
 @dataclass(frozen=True)
 class Read:
-    """One table read in a plan: ``full`` (every row), or ``walk`` (a whole index, in order)."""
+    """One table read in a plan: ``full`` (every row), ``walk`` (a whole index, in order), or
+    ``sort`` (its rows that the query reads, sorted: all of them before the first is known)."""
 
     table: str
     how: str
@@ -458,10 +549,18 @@ def table_name(name: str) -> str:
 
 
 def sqlite_reads(connection: Connection, statement: str, parameters: Any) -> list[Read]:
+    """The reads of SQLite's plan of ``statement``. A sort (a temporary B-tree for the ORDER
+    BY) is of the rows of the plan's first table, the outer loop that drives the rest."""
     rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
     found = []
+    first: str | None = None
     for row in rows:
-        match = _SQLITE_STEP.match(str(row[3]))
+        detail = str(row[3])
+        match = _SQLITE_STEP.match(detail)
+        if match is not None and first is None:
+            first = table_name(match.group(2))
+        if _SQLITE_SORT.match(detail) and first is not None:
+            found.append(Read(first, "sort", None))
         if match is None or match.group(1) != "SCAN":
             continue
         found.append(Read(table_name(match.group(2)), "walk" if match.group(3) else "full",
@@ -480,11 +579,19 @@ def postgresql_reads(connection: Connection, statement: str, parameters: Any) ->
             found.append(Read(relation, "full", None))
         elif relation and kind in ("Index Scan", "Index Only Scan") and "Index Cond" not in node:
             found.append(Read(relation, "walk", node.get("Index Name")))
+        elif kind == "Sort" and node["Plans"][0].get("Plan Rows", 0) > SORTED_AT_MOST:
+            found.extend(Read(table, "sort", None) for table in relations(node))
         for child in node.get("Plans", ()):
             visit(child)
 
     visit((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
     return found
+
+
+def relations(node: dict[str, Any]) -> list[str]:
+    """The tables a PostgreSQL plan node reads, itself or below it."""
+    found = [node["Relation Name"]] if node.get("Relation Name") else []
+    return found + [table for child in node.get("Plans", ()) for table in relations(child)]
 
 
 @contextmanager
@@ -534,10 +641,12 @@ def problems_of(archive: Archive, case: Case) -> list[str]:
             for read in reads:
                 if read.table not in large:
                     continue
-                if read.table in case.reads_all + (case.walks if read.how == "walk" else ()):
+                allowed = {"walk": case.walks, "sort": case.sorts}.get(read.how, ())
+                if read.table in case.reads_all + allowed:
                     continue
-                what = ("reads every row of" if read.how == "full"
-                        else f"walks the whole index {read.index} of")
+                what = {"full": "reads every row of",
+                        "sort": "sorts (ORDER BY) the rows it reads of",
+                        }.get(read.how, f"walks the whole index {read.index} of")
                 shown = " ".join(statement.split())
                 found.append(f"{case.name}: {what} {read.table}\n    {shown}")
         connection.rollback()
@@ -549,10 +658,10 @@ def test_every_query_reads_by_index(archive: Archive) -> None:
     assert not found, "\n".join(found)
 
 
-def test_a_walk_with_a_filter_is_caught(archive: Archive) -> None:
+def test_a_walk_a_scan_and_a_sort_are_caught(archive: Archive) -> None:
     """The check itself: a small section's articles read through the published_at index
-    alone (as before its own index) is a walk of the whole index, and a filter on a column
-    no index has reads every row."""
+    alone (as before its own index) is a walk of the whole index, a filter on a column no
+    index has reads every row, and a list sorted by other columns than its index's sorts."""
     with archive.database.engine.begin() as connection:
         connection.execute(text("DROP INDEX ix_articles_section_published"))
     walked = problems_of(archive, Case("a small section without its index",
@@ -563,6 +672,17 @@ def test_a_walk_with_a_filter_is_caught(archive: Archive) -> None:
         lambda session: session.execute(text(
             "SELECT id FROM articles WHERE title = 'Article 9'")).all())))
     assert scanned and "reads every row of articles" in scanned[0]
+    # a tag's articles in the articles' own order (as before the links carried their dates):
+    # SQLite reads every article of the tag and sorts them to show ten; PostgreSQL walks the
+    # whole archive's date index, keeping the tag's
+    old_shape = ("SELECT articles.id FROM articles WHERE articles.id IN "
+                 f"(SELECT article_id FROM article_tags WHERE tag_id = {TAGS + 1}) "
+                 "ORDER BY articles.published_at DESC, articles.id DESC LIMIT 10")
+    found = problems_of(archive, Case("a big tag in the articles' order", _in_session(
+        lambda session: session.execute(text(old_shape)).all())))
+    assert found and all("articles" in problem for problem in found), found
+    if archive.database.engine.dialect.name == "sqlite":
+        assert "sorts (ORDER BY) the rows it reads of articles" in found[0], found
 
 
 # -- no query escapes ------------------------------------------------------------------------

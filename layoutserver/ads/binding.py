@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from layoutserver.ads import routes
+from layoutserver.ads import routes, traffic
 from layoutserver.ads.extension import EXTENSION_KEY, AdsExtension, check_settings
 from layoutserver.background import start_with_first_request
 from layoutserver.core import get_core
@@ -18,12 +18,13 @@ def init_app(app: Flask) -> AdsExtension:
     server, and the tracking routes and ``/ads.txt`` are registered (``/ads/decide`` and
     ``/ads/explain`` are the API's)."""
     check_settings(app.config)
+    traffic.check_settings(app.config)
     core = get_core(app)
     extension = AdsExtension(app, get_database(app), core)
     app.extensions[EXTENSION_KEY] = extension
     core.ads = extension.server
     app.register_blueprint(routes.blueprint)
-    background = extension.background_flush
-    if background is not None:
-        start_with_first_request(app, background)
+    for background in (extension.background_flush, extension.background_traffic):
+        if background is not None:
+            start_with_first_request(app, background)
     return extension

@@ -1,5 +1,6 @@
-"""Counting impressions and clicks: once per token, per line item, creative, slot and UTC hour,
-and per user for frequency caps.
+"""Counting impressions, clicks and viewability (measurable and viewable impressions): once per
+token and kind, per line item, creative, slot and UTC hour, and impressions per user for
+frequency caps.
 
 Every count is an ``INSERT ... ON CONFLICT DO UPDATE`` (SQLite, PostgreSQL), so concurrent
 workers add up rather than overwrite; the replay guard is an insert that does nothing when the
@@ -21,7 +22,15 @@ from sqlalchemy.orm import Session
 from layoutserver.ads.models import AdCount, PendingCount, TokenUse, UserCount
 from layoutserver.db import upsert_insert
 
-Kind = Literal["impression", "click"]
+Kind = Literal["impression", "click", "measurable", "viewable"]
+"""What a beacon counts: ``measurable`` when the browser began measuring the impression's
+viewability, ``viewable`` when it met the viewability rule (docs/viewability.md)."""
+KINDS: tuple[Kind, ...] = ("impression", "click", "measurable", "viewable")
+COLUMNS: dict[Kind, str] = {"impression": "impressions", "click": "clicks",
+                            "measurable": "measurable", "viewable": "viewable"}
+"""The ``ad_counts`` column each kind adds to."""
+LETTERS: dict[str, Kind] = {kind[0]: kind for kind in KINDS}
+"""Each kind by its first letter, as Redis keys and guard entries name it."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +61,7 @@ def record(session: Session, kind: Kind, tracked: Tracked, now: datetime) -> boo
     hour = hour_of(now)
     key = {"line_item_id": tracked.line_item_id, "creative_id": tracked.creative_id,
            "slot": tracked.slot, "hour": hour, "source": ""}
-    column = "impressions" if kind == "impression" else "clicks"
-    _add(session, AdCount, key, column)
+    _add(session, AdCount, key, COLUMNS[kind])
     if kind == "impression" and tracked.user_key and tracked.line_item_id:
         user = {"user_key": tracked.user_key, "line_item_id": tracked.line_item_id, "hour": hour}
         _add(session, UserCount, user, "impressions")

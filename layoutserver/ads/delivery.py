@@ -30,7 +30,7 @@ from layoutserver.ads.decisions.model import GoalMetric, PageRequest
 from layoutserver.ads.decisions.snapshot import Snapshot
 from layoutserver.ads.models import AdCount, UserCount
 from layoutserver.db import Database, UTCDateTime
-from layoutserver.in_list_select import InListSelect
+from layoutserver.prepared_select import InListSelect
 
 _IN_CHUNK = 500
 
@@ -107,7 +107,7 @@ class DatabaseDeliveryState:
         counts = self._goals.get(line_item_id)
         if counts is None:
             return 0
-        return counts[slot + (3 if metric == "clicks" else 0)]
+        return counts[slot + GOAL_OFFSETS[metric]]
 
     def user_impressions(self, user_key: str, line_item_id: int, since: datetime | None) -> int:
         slot = self._slot(since, (None, self._week, self._day, self._hour))
@@ -163,16 +163,18 @@ class DatabaseDeliveryState:
         found: dict[int, tuple[int, ...]] = {}
         if not ids:
             return found
-        with self._database.reading() as connection:
-            for start in range(0, len(ids), _IN_CHUNK):
-                self.queries += 1
-                chunk = list(ids[start : start + _IN_CHUNK])
-                if isinstance(query, InListSelect):
-                    rows: Iterable[Any] = query.rows(connection, chunk, values)
-                else:
-                    rows = connection.execute(query, {**values, "ids": chunk})
-                for row in rows:
-                    found[int(row[0])] = tuple(int(value or 0) for value in row[1:])
+        for start in range(0, len(ids), _IN_CHUNK):
+            self.queries += 1
+            chunk = list(ids[start : start + _IN_CHUNK])
+            rows: Iterable[Any]
+            if isinstance(query, InListSelect):
+                rows = self._database.read_rows(query.prepared(len(chunk)),
+                                                query.values(chunk, values))
+            else:
+                with self._database.reading() as connection:
+                    rows = connection.execute(query, {**values, "ids": chunk}).all()
+            for row in rows:
+                found[int(row[0])] = tuple(int(value or 0) for value in row[1:])
         return found
 
     def _one(self, who: str, line_item_id: int, metric: str, since: datetime | None) -> int:
@@ -180,7 +182,7 @@ class DatabaseDeliveryState:
         if memo in self._other:
             return self._other[memo]
         if who == "goal":
-            column = AdCount.clicks if metric == "clicks" else AdCount.impressions
+            column = GOAL_COLUMNS[metric]
             query = select(func.sum(column)).where(AdCount.line_item_id == line_item_id)
             if since is not None:
                 query = query.where(AdCount.hour >= since)
@@ -205,17 +207,23 @@ def _since(value: Any, hour: Any, since: BindParameter[datetime] | None) -> Any:
 # Built once: per request only the parameters change.
 _IDS: BindParameter[int] = bindparam("ids", expanding=True)
 _WEEK, _DAY, _HOUR = (bindparam(name, type_=UTCDateTime()) for name in ("week", "day", "hour"))
+GOAL_COLUMNS: dict[str, Any] = {"impressions": AdCount.impressions, "clicks": AdCount.clicks,
+                                "viewable": AdCount.viewable}
+"""The ``ad_counts`` column of each goal metric, in the order of ``GOALS``' columns (and of
+``RedisCounts.goal_counts``)."""
+GOAL_OFFSETS = {metric: 3 * n for n, metric in enumerate(GOAL_COLUMNS)}
 GOALS: Select[Any] = (
     select(
         AdCount.line_item_id,
-        *(_since(AdCount.impressions, AdCount.hour, since) for since in (None, _DAY, _HOUR)),
-        *(_since(AdCount.clicks, AdCount.hour, since) for since in (None, _DAY, _HOUR)),
+        *(_since(column, AdCount.hour, since)
+          for column in GOAL_COLUMNS.values() for since in (None, _DAY, _HOUR)),
     )
     .where(AdCount.line_item_id.in_(_IDS), AdCount.source != bindparam("skip_source"))
     .group_by(AdCount.line_item_id)
 )
-"""Impressions and clicks of each line item: lifetime, today, this hour (site-local), from
-every source but ``skip_source`` (the Redis epoch whose counters are read instead)."""
+"""Impressions, clicks and viewable impressions of each line item: lifetime, today, this hour
+(site-local), from every source but ``skip_source`` (the Redis epoch whose counters are read
+instead)."""
 
 
 def _users(count: int) -> Select[Any]:
@@ -234,9 +242,9 @@ def _users(count: int) -> Select[Any]:
 
 USERS = InListSelect(_users)
 """One reader's impressions of each line item: flight, this week, today, this hour. Read on
-every page view with ads (the reader's caps), so compiled once per list length and run as
-driver SQL (``layoutserver/in_list_select.py``); the goal counts, read once a second, keep
-SQLAlchemy's expanding IN."""
+every page view with ads (the reader's caps), so prepared once per list length and run as
+driver SQL on SQLite (``layoutserver/prepared_select.py``); the goal counts, read once a
+second, keep SQLAlchemy's expanding IN."""
 
 
 def boundaries(now: datetime, timezone: tzinfo) -> tuple[datetime, datetime, datetime]:

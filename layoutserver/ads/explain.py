@@ -19,7 +19,8 @@ from layoutserver.ads.extension import AdsExtension
 from layoutserver.ads.models import LineItem
 from layoutserver.core import Core
 from layoutserver.layouts import Layout
-from layoutserver.widgets import ArticleView
+from layoutserver.layouts.plans import plans_of
+from layoutserver.widgets import DEVICE_CLASSES, ArticleView
 
 NEW_READER = "explain:new-reader"
 """The user key explain decides for unless told otherwise: a reader with no history."""
@@ -84,16 +85,19 @@ def explain_page(query: ExplainQuery, core: Core, ads: AdsExtension) -> Explanat
     """The decision for ``query``'s page, every candidate with its reason;
     :class:`UnknownPageType` when there is no layout for it and no slots were given."""
     layout = core.layouts.get(query.page_type)
-    if query.slots is not None:
-        slots = query.slots
-    elif layout is not None:
-        slots = layout.ad_slots
-    else:
+    if query.slots is None and layout is None:
         raise UnknownPageType(
             f"Unknown page type {query.page_type!r}: give a known one, or slots=.")
     section, tags = _page_subject(core, layout, query.slug)
     if query.section is not None:
         section = query.section or None
+    if query.slots is not None:
+        slots = query.slots
+    else:  # the slots of the page's plan: its device's, its section's variant's
+        assert layout is not None
+        devices = plans_of(layout).by_device
+        plans = devices.get(query.device) or devices[DEVICE_CLASSES[0]]
+        slots = plans.for_section(section).ad_slots
     if query.tags is not None:
         tags = query.tags
     default_path = f"/pages/{query.page_type}/{query.slug}" if query.slug else "/"

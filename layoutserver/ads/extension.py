@@ -10,12 +10,14 @@ from typing import Any
 from flask import Flask, current_app
 
 from layoutserver.ads.flush import BackgroundFlush, Flusher
+from layoutserver.ads.forecasts import Forecasts
 from layoutserver.ads.page_views import DatabasePageViews, RedisPageViews
 from layoutserver.ads.redis_counts import RedisCounts
 from layoutserver.ads.service import AdServer
 from layoutserver.ads.snapshot_source import SnapshotSource
 from layoutserver.ads.tally import Tally
 from layoutserver.ads.tokens import Tokens, instance_secret
+from layoutserver.ads.traffic import BackgroundTrafficFlush, TrafficRecorder
 from layoutserver.core import Core
 from layoutserver.db import Database
 from layoutserver.redis_store import ERRORS, get_redis
@@ -50,6 +52,12 @@ class AdsExtension:
                       else RedisPageViews(store))
         self.server = AdServer(self.snapshots, self.tally, self.tokens, app.config, app.url_map,
                                seed=app.config["ADS_SEED"], page_views=page_views)
+        self.traffic = TrafficRecorder(database, core.timezone, app.config, self.now)
+        self.forecasts = Forecasts(database, app.config)
+        self.server.traffic = self.traffic.note
+        every = float(app.config["ADS_TRAFFIC_FLUSH_SECONDS"])
+        self.background_traffic = (None if every <= 0
+                                   else BackgroundTrafficFlush(self.traffic, every))
 
     def tokens(self) -> Tokens:
         """The token signer, made on first use: without ``SECRET_KEY`` that is when the

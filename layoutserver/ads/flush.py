@@ -38,7 +38,7 @@ from sqlalchemy import Table, and_, delete, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from layoutserver.ads.counting import Kind, Tracked
+from layoutserver.ads.counting import COLUMNS, LETTERS, Tracked
 from layoutserver.ads.models import AdCount, PendingCount, TokenUse, UserCount
 from layoutserver.ads.redis_counts import (
     USER_KEY_MIN_TTL,
@@ -75,7 +75,6 @@ return {windows, redis.call('LRANGE', KEYS[2], 0, -1)}
 """KEYS: the windows set, the guards list; ARGV: the prefix of window keys. Answers
 [[hour, [field, value, ...], ...], [guard entry, ...]], read at one instant."""
 _BATCH = 1000
-KINDS: dict[str, Kind] = {"i": "impression", "c": "click"}
 
 
 class LockLost(Exception):
@@ -238,7 +237,7 @@ class Flusher:
                 return
             for _, kind, tracked, counted_at in queued:
                 # the reader's cap count was added to ad_user_counts when it was queued
-                if self.counts.record(KINDS[kind[0]], tracked, counted_at, None,
+                if self.counts.record(LETTERS[kind[0]], tracked, counted_at, None,
                                       count_user=False):
                     report.pending_applied += 1
                 else:
@@ -262,11 +261,11 @@ class Flusher:
         guards = [parse_guard_entry(entry) for entry in entries]
         with self._database.session() as session:
             for hour, rows in hours:
-                for (line_item, creative, slot), (impressions, clicks) in rows.items():
+                for (line_item, creative, slot), values in rows.items():
                     _store_max(session, {
                         "line_item_id": line_item, "creative_id": creative, "slot": slot,
                         "hour": datetime.fromtimestamp(hour * 3600, UTC), "source": epoch,
-                    }, impressions, clicks)
+                    }, values)
                 report.rows += len(rows)
             _save_guards(session, guards)
         report.windows = len(hours)
@@ -318,34 +317,35 @@ def _save_guards(session: Session, guards: Sequence[tuple[str, str, int]]) -> No
     """Insert guards (kind letter, token id, unix time) into ``ad_token_uses``; those there
     already are left as they are."""
     for start in range(0, len(guards), _BATCH):
-        values = [{"token_id": token_id, "kind": KINDS[letter],
+        values = [{"token_id": token_id, "kind": LETTERS[letter],
                    "used_at": datetime.fromtimestamp(moment, UTC)}
                   for letter, token_id, moment in guards[start : start + _BATCH]]
         session.execute(upsert_insert(session, TokenUse).values(values)
                         .on_conflict_do_nothing())
 
 
-def _parse(fields: dict[Any, Any]) -> dict[tuple[int, int, str], list[int]]:
-    """``k|line item|creative|slot`` -> count, as (line item, creative, slot) -> [i, c]."""
-    rows: dict[tuple[int, int, str], list[int]] = defaultdict(lambda: [0, 0])
+def _parse(fields: dict[Any, Any]) -> dict[tuple[int, int, str], dict[str, int]]:
+    """``k|line item|creative|slot`` -> count, as (line item, creative, slot) -> the
+    ``ad_counts`` columns' values (one per kind)."""
+    rows: dict[tuple[int, int, str], dict[str, int]] = defaultdict(
+        lambda: dict.fromkeys(COLUMNS.values(), 0))
     for raw_name, raw_value in fields.items():
         name = raw_name.decode() if isinstance(raw_name, bytes) else str(raw_name)
         letter, line_item, creative, slot = name.split("|", 3)
-        rows[(int(line_item), int(creative), slot)][0 if letter == "i" else 1] = int(raw_value)
+        rows[(int(line_item), int(creative), slot)][COLUMNS[LETTERS[letter]]] = int(raw_value)
     return rows
 
 
-def _store_max(session: Session, key: dict[str, Any], impressions: int, clicks: int) -> None:
+def _store_max(session: Session, key: dict[str, Any], values: dict[str, int]) -> None:
     """Upsert the row with ``key`` to at least these counts (never lower: idempotent)."""
     table: Table = AdCount.__table__  # type: ignore[assignment]
     postgres = session.get_bind().dialect.name == "postgresql"
     larger = func.greatest if postgres else func.max  # SQLite's max() of two is scalar
-    statement = upsert_insert(session, AdCount).values(**key, impressions=impressions,
-                                                       clicks=clicks)
+    statement = upsert_insert(session, AdCount).values(**key, **values)
     session.execute(statement.on_conflict_do_update(
         index_elements=list(key),
-        set_={"impressions": larger(table.c.impressions, statement.excluded.impressions),
-              "clicks": larger(table.c.clicks, statement.excluded.clicks)},
+        set_={column: larger(table.c[column], statement.excluded[column])
+              for column in values},
     ))
 
 

@@ -14,10 +14,15 @@ the creative's size (so nothing shifts when it loads), holding
   window opened without one. The creative's HTML only ever appears escaped, inside
   ``srcdoc``; ``%%CLICK_URL%%`` in it is replaced by the click URL;
 
-and the impression beacon, a 1x1 image (``loading="lazy"`` when the slot is lazy), unless the
-impression was counted on render. A collapsed slot is empty markup. Every value is escaped.
+and the impression beacon, a 1x1 image, unless the impression was counted on render. The
+``ad-spot`` element names the viewability URL (``data-ad-view``) that ``viewability.js``
+reports to (docs/viewability.md). A collapsed slot is empty markup. Every value is escaped.
 
-A slot's markup depends on the request only through its two URLs, so it is built as a
+A lazy slot's box holds its creative and beacon in a ``<template>``, inert until
+``viewability.js`` renders it as the slot nears the viewport, so the impression counts when the
+creative begins to render (without script it is never rendered, and counts nothing).
+
+A slot's markup depends on the request only through its URLs, so it is built as a
 :class:`SlotTemplate` (the rest escaped once, kept per configuration snapshot by the ad server)
 and filled with the URLs per request.
 """
@@ -43,8 +48,9 @@ FRAME_HEAD = (
 )
 FRAME_TAIL = "</body></html>"
 # Where the URLs go in a template (str.format fields): the click URL escaped once (an href),
-# escaped twice (inside an HTML creative, itself escaped into srcdoc), the impression URL.
-_CLICK, _CLICK_IN_FRAME, _IMPRESSION = "{c}", "{cc}", "{i}"
+# escaped twice (inside an HTML creative, itself escaped into srcdoc), the impression URL, the
+# viewability URL.
+_CLICK, _CLICK_IN_FRAME, _IMPRESSION, _VIEW = "{c}", "{cc}", "{i}", "{v}"
 
 
 @dataclass(frozen=True)
@@ -52,12 +58,14 @@ class Links:
     click: str
     impression: str | None
     """None when the impression was counted on render (no beacon)."""
+    viewability: str = ""
+    """The viewability beacon's URL (empty: the slot is not measured)."""
 
 
 @dataclass(frozen=True)
 class SlotTemplate:
     """A slot's markup with its URLs left out: ``text`` is a ``str.format`` template (fields
-    ``c``, ``cc``, ``i``) whose static parts are escaped already. It is split into its parts
+    ``c``, ``cc``, ``i``, ``v``) whose static parts are escaped already. It is split into its parts
     once, so that filling it in joins a few strings instead of parsing the template."""
 
     text: str
@@ -80,13 +88,13 @@ class SlotTemplate:
 
     def render(self, links: Links) -> Markup:
         return self.fill(escape_text(links.click), None if links.impression is None
-                         else escape_text(links.impression))
+                         else escape_text(links.impression), escape_text(links.viewability))
 
-    def fill(self, click: str, impression: str | None) -> Markup:
+    def fill(self, click: str, impression: str | None, viewability: str = "") -> Markup:
         """The markup with these URLs, given HTML-escaped (``impression``: None when counted
         on render)."""
         values = {"c": click, "cc": escape_text(click) if self.in_frame else "",
-                  "i": impression if self.beacon and impression else ""}
+                  "i": impression if self.beacon and impression else "", "v": viewability}
         out: list[str] = []
         for literal, name in self.parts:
             out.append(literal)
@@ -154,23 +162,30 @@ def slot_template(
     """The slot's markup for ``creative`` at ``size``, the URLs left to fill in; with the
     impression beacon when ``beacon`` (the impression is not counted on render)."""
     label = f'<div class="ad-spot__label">{_s(slot.label)}</div>' if slot.label else ""
-    if creative.kind == "html":
-        body = _frame(creative, size, slot.lazy)
-    elif creative.kind == "text":
-        body = (f'<a class="ad-spot__text" href="{_CLICK}" rel="sponsored noopener" '
-                'target="_blank" style="display:block;height:100%;padding:12px;'
-                f'text-align:left">{_s(creative.text)}</a>')
+    if slot.lazy:  # rendered by viewability.js near the viewport
+        later = _creative(creative, size, asset_base) + (_BEACON if beacon else "")
+        inside, after = f'<template class="ad-spot__later">{later}</template>', ""
     else:
-        body = _image(creative, size, slot.lazy, asset_base)
+        inside, after = _creative(creative, size, asset_base), _BEACON if beacon else ""
     width, height = int(size.width), int(size.height)
     return SlotTemplate(
         f'<div class="ad-spot" data-ad-slot="{_s(slot.code)}" data-ad-size="{width}x{height}" '
-        f'style="position:relative">{label}<div class="ad-spot__box" style="width:{width}px;'
-        f'height:{height}px;max-width:100%;overflow:hidden;margin:0 auto">{body}</div>'
-        f"{_beacon(slot.lazy) if beacon else ''}</div>",
+        f'data-ad-view="{_VIEW}" style="position:relative">{label}<div class="ad-spot__box" '
+        f'style="width:{width}px;height:{height}px;max-width:100%;overflow:hidden;'
+        f'margin:0 auto">{inside}</div>{after}</div>',
         beacon,
         size,
     )
+
+
+def _creative(creative: CreativeSpec, size: Size, asset_base: str) -> str:
+    if creative.kind == "html":
+        return _frame(creative, size)
+    if creative.kind == "text":
+        return (f'<a class="ad-spot__text" href="{_CLICK}" rel="sponsored noopener" '
+                'target="_blank" style="display:block;height:100%;padding:12px;'
+                f'text-align:left">{_s(creative.text)}</a>')
+    return _image(creative, size, asset_base)
 
 
 def escape_text(value: str) -> str:
@@ -187,20 +202,16 @@ def _s(value: str) -> str:
     return escape_text(value).replace("{", "{{").replace("}", "}}")
 
 
-def _lazy(lazy: bool) -> str:
-    return ' loading="lazy"' if lazy else ""
-
-
-def _image(creative: CreativeSpec, size: Size, lazy: bool, base: str) -> str:
+def _image(creative: CreativeSpec, size: Size, base: str) -> str:
     src = creative.image_url
     if base and src.startswith("/") and not src.startswith("//"):
         src = base + src
     return (f'<a href="{_CLICK}" rel="sponsored noopener" target="_blank">'
             f'<img src="{_s(src)}" alt="{_s(creative.alt)}" width="{int(size.width)}" '
-            f'height="{int(size.height)}"{_lazy(lazy)} style="display:block;border:0"></a>')
+            f'height="{int(size.height)}" style="display:block;border:0"></a>')
 
 
-def _frame(creative: CreativeSpec, size: Size, lazy: bool) -> str:
+def _frame(creative: CreativeSpec, size: Size) -> str:
     """The creative's document escaped into ``srcdoc``; the click URL, escaped for the
     document, is escaped once more with it (escaping is character by character, so escaping
     the parts is escaping the whole)."""
@@ -209,10 +220,9 @@ def _frame(creative: CreativeSpec, size: Size, lazy: bool) -> str:
     sandbox = SANDBOX_POPUPS_ESCAPE if creative.popups_escape_sandbox else SANDBOX
     return (f'<iframe class="ad-spot__frame" title="Advertisement" sandbox="{sandbox}" '
             f'srcdoc="{srcdoc}" width="{int(size.width)}" height="{int(size.height)}" '
-            f'referrerpolicy="no-referrer"{_lazy(lazy)} style="display:block;border:0"></iframe>')
+            'referrerpolicy="no-referrer" style="display:block;border:0"></iframe>')
 
 
-def _beacon(lazy: bool) -> str:
-    return (f'<img class="ad-spot__beacon" src="{_IMPRESSION}?f=gif" width="1" height="1" '
-            f'alt="" aria-hidden="true"{_lazy(lazy)} style="position:absolute;left:0;bottom:0;'
-            'width:1px;height:1px;border:0;opacity:0">')
+_BEACON = (f'<img class="ad-spot__beacon" src="{_IMPRESSION}?f=gif" width="1" height="1" '
+           'alt="" aria-hidden="true" style="position:absolute;left:0;bottom:0;'
+           'width:1px;height:1px;border:0;opacity:0">')

@@ -165,7 +165,8 @@ class AdConfigChange(Base):
 
 
 class AdCount(Base):
-    """Impressions and clicks per line item, creative, slot and UTC hour (upserted).
+    """Impressions, clicks, measurable and viewable impressions per line item, creative, slot
+    and UTC hour (upserted).
 
     ``line_item_id`` is 0 for a slot's house creative (no line item). No foreign keys: counts
     outlive the configuration they were served under.
@@ -188,6 +189,10 @@ class AdCount(Base):
     hour: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     impressions: Mapped[int] = mapped_column(Integer, default=0)
     clicks: Mapped[int] = mapped_column(Integer, default=0)
+    measurable: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Impressions whose viewability the browser measured (docs/viewability.md)."""
+    viewable: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Measured impressions that met the viewability rule."""
     source: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
 
@@ -203,7 +208,8 @@ class UserCount(Base):
 
 
 class TokenUse(Base):
-    """The replay guard: a tracking token is counted once per kind (impression, click).
+    """The replay guard: a tracking token is counted once per kind (impression, click,
+    measurable, viewable).
 
     Without Redis it is the guard itself. With Redis it is the durable copy of Redis's guards:
     each flush copies the guards of the counts it copies, in the same transaction (so every

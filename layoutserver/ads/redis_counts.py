@@ -1,19 +1,21 @@
-"""Impression and click counters, frequency-cap counters and token replay guards in Redis,
-shared by every host and updated atomically: one Lua script per count.
+"""Impression, click, measurable and viewable counters, frequency-cap counters and token replay
+guards in Redis, shared by every host and updated atomically: one Lua script per count.
 
 Keys live under an **epoch**: a random id kept in Redis (``<prefix>epoch``). Counts flushed into
 the database carry the epoch as their ``source`` (``layoutserver.ads.flush``), so a Redis that
 lost its data (a new epoch) never overwrites or hides what was flushed before: goal counts are
 the database's rows of other sources plus this epoch's counters.
 
-Per epoch (``E`` = ``<prefix><epoch>:``, ``H`` = UTC hour number, ``k`` = ``i`` or ``c``):
+Per epoch (``E`` = ``<prefix><epoch>:``, ``H`` = UTC hour number, ``k`` = ``i``, ``c``, ``m`` or
+``v``: the kind's first letter):
 
 =====================  =====================================================================
 ``E g:k:<token id>``    the replay guard, set once, expires after the token's lifetime
 ``E w:H``               hash ``k|line item|creative|slot`` -> count: the window the flush copies
 ``E windows``           set of the hours ``w:H`` holds counts for (until flushed for good)
 ``E li:<id>:k``         a line item's count in this epoch; ``...:d:<local date>`` the site-local
-                        day's, ``...:h:H`` the hour's (goals and pacing)
+                        day's, ``...:h:H`` the hour's (goals and pacing; not for ``m``, which
+                        no goal counts)
 ``E u:<id>:<user>``     hash of one reader's impressions of a capped line item: ``t`` (flight),
                         ``w:<monday>``, ``d:<date>``, ``h:H``
 ``E guards``            list of ``k|<token id>|<unix time>``: the guards set since the last
@@ -39,6 +41,9 @@ from layoutserver.redis_store import RedisStore
 
 DAY_KEY_TTL = 3 * 86400
 HOUR_KEY_TTL = 2 * 86400
+GOAL_KINDS: tuple[Kind, ...] = ("impression", "click", "viewable")
+"""The kinds a line item's counters are kept for (what goals and pacing read), in the order
+:meth:`RedisCounts.goal_counts` answers them."""
 USER_KEY_MIN_TTL = 8 * 86400
 """A reader's cap counts live at least a week (weekly caps) and until the line item ends."""
 
@@ -185,7 +190,7 @@ class RedisCounts:
         args: list[Any] = [
             epoch, self._guard_seconds,
             f"{letter}|{item}|{tracked.creative_id}|{tracked.slot}", calendar.hour,
-            "1" if item else "0", user_ttl,
+            "1" if item and kind in GOAL_KINDS else "0", user_ttl,
             f"w:{calendar.week}", f"d:{calendar.day}", f"h:{calendar.hour}",
             DAY_KEY_TTL, HOUR_KEY_TTL, guard_entry(kind, tracked.token_id, now),
         ]
@@ -200,18 +205,20 @@ class RedisCounts:
 
     def goal_counts(self, ids: Sequence[int], now: datetime) -> dict[int, tuple[int, ...]]:
         """Each line item's counts in this epoch: impressions lifetime, today, this hour, then
-        clicks the same (the layout of ``layoutserver.ads.delivery.GOALS``)."""
+        clicks the same, then viewable impressions (the layout of
+        ``layoutserver.ads.delivery.GOALS``)."""
         if not ids:
             return {}
         calendar = Calendar(now, self.timezone)
         suffixes = ("", f":d:{calendar.day}", f":h:{calendar.hour}")
 
         def queue(pipe: Any) -> None:  # keys named per attempt: the epoch may have moved
-            pipe.mget([self.key(f"li:{item}:{letter}{suffix}")
-                       for item in ids for letter in "ic" for suffix in suffixes])
+            pipe.mget([self.key(f"li:{item}:{kind[0]}{suffix}")
+                       for item in ids for kind in GOAL_KINDS for suffix in suffixes])
 
         found = self._read(queue)[0]
-        return {item: tuple(int(value or 0) for value in found[6 * n : 6 * n + 6])
+        width = 3 * len(GOAL_KINDS)
+        return {item: tuple(int(value or 0) for value in found[width * n : width * (n + 1)])
                 for n, item in enumerate(ids)}
 
     def user_counts(self, user_key: str, ids: Sequence[int], now: datetime

@@ -1,5 +1,6 @@
-"""Delivery reports: impressions, clicks and CTR over a date range in the site time zone, by day
-or hour, optionally by line item, creative and slot. The admin API and the web console both call
+"""Delivery reports: impressions, clicks, CTR, and measurable and viewable impressions with the
+viewability rate, over a date range in the site time zone, by day or hour, optionally by line
+item, creative and slot. The admin API and the web console both call
 :func:`delivery_report` (and :func:`to_csv`); nothing here knows about HTTP.
 
 Counts are stored per UTC hour (:class:`~layoutserver.ads.models.AdCount`). The local range
@@ -36,21 +37,31 @@ MAX_HOURLY_DAYS = 31
 
 _COLUMNS = {"line_item": AdCount.line_item_id, "creative": AdCount.creative_id,
             "slot": AdCount.slot}
+COUNTED = ("impressions", "clicks", "measurable", "viewable")
+"""The counts of a row (and of the totals), as ``ad_counts`` names its columns."""
+_COUNTS = tuple(getattr(AdCount, name) for name in COUNTED)
 
 
-def _ctr(impressions: int, clicks: int) -> float | None:
-    return clicks / impressions if impressions else None
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
 
 
 @dataclass(frozen=True)
 class Totals:
     impressions: int
     clicks: int
+    measurable: int = 0
+    """Impressions whose viewability the browser measured (docs/viewability.md)."""
+    viewable: int = 0
+    """Measurable impressions that met the viewability rule."""
     ctr: float | None = field(init=False)
     """clicks / impressions; None when there were no impressions."""
+    viewability: float | None = field(init=False)
+    """viewable / measurable; None when nothing was measured."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "ctr", _ctr(self.impressions, self.clicks))
+        object.__setattr__(self, "ctr", _ratio(self.clicks, self.impressions))
+        object.__setattr__(self, "viewability", _ratio(self.viewable, self.measurable))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,10 +79,14 @@ class ReportRow:
     slot: str | None = None
     impressions: int
     clicks: int
+    measurable: int = 0
+    viewable: int = 0
     ctr: float | None = field(init=False)
+    viewability: float | None = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "ctr", _ctr(self.impressions, self.clicks))
+        object.__setattr__(self, "ctr", _ratio(self.clicks, self.impressions))
+        object.__setattr__(self, "viewability", _ratio(self.viewable, self.measurable))
 
 
 @dataclass(frozen=True)
@@ -105,7 +120,7 @@ def delivery_report(
     utc_end = _utc_midnight(end + timedelta(days=1), timezone)
     columns = [_COLUMNS[name] for name in groups]
     query = (
-        select(AdCount.hour, *columns, func.sum(AdCount.impressions), func.sum(AdCount.clicks))
+        select(AdCount.hour, *columns, *(func.sum(column) for column in _COUNTS))
         .where(AdCount.hour >= utc_start, AdCount.hour < utc_end)
         .group_by(AdCount.hour, *columns)
     )
@@ -120,31 +135,40 @@ def delivery_report(
     for hour, *values in session.execute(query):
         period = _period_start(hour, timezone, granularity)
         key = (period, tuple(values[:len(groups)]))
-        found = sums.setdefault(key, [0, 0])
-        found[0] += int(values[-2] or 0)
-        found[1] += int(values[-1] or 0)
+        found = sums.setdefault(key, [0] * len(_COUNTS))
+        for index, value in enumerate(values[len(groups):]):
+            found[index] += int(value or 0)
 
     names = _Names(session, groups, [group for _, group in sums])
     rows = tuple(
         ReportRow(period=_label(period, timezone, granularity), impressions=impressions,
-                  clicks=clicks, **names.fields(dict(zip(groups, group, strict=True))))
-        for (period, group), (impressions, clicks) in sorted(sums.items())
+                  clicks=clicks, measurable=measurable, viewable=viewable,
+                  **names.fields(dict(zip(groups, group, strict=True))))
+        for (period, group), (impressions, clicks, measurable, viewable) in sorted(sums.items())
     )
-    totals = Totals(sum(row.impressions for row in rows), sum(row.clicks for row in rows))
-    return Report(start, end, timezone, granularity, groups, rows, totals)
+    return Report(start, end, timezone, granularity, groups, rows, totals_of(rows))
+
+
+def totals_of(rows: Sequence[ReportRow]) -> Totals:
+    """The counts of ``rows`` added up."""
+    impressions, clicks, measurable, viewable = (sum(getattr(row, name) for row in rows)
+                                                 for name in COUNTED)
+    return Totals(impressions, clicks, measurable, viewable)
 
 
 def delivered_by_name(session: Session, names: Collection[str],
-                      since: datetime | None = None) -> dict[str, tuple[int, int]]:
-    """Impressions and clicks counted for each named line item (since ``since``, else ever),
-    in one query; line items with none are left out."""
-    query = (select(LineItem.name, func.sum(AdCount.impressions), func.sum(AdCount.clicks))
+                      since: datetime | None = None) -> dict[str, dict[str, int]]:
+    """Each goal metric's count (impressions, clicks, viewable) for each named line item (since
+    ``since``, else ever), in one query; line items with none are left out."""
+    query = (select(LineItem.name, func.sum(AdCount.impressions), func.sum(AdCount.clicks),
+                    func.sum(AdCount.viewable))
              .join(AdCount, AdCount.line_item_id == LineItem.id)
              .where(LineItem.name.in_(list(names))).group_by(LineItem.name))
     if since is not None:
         query = query.where(AdCount.hour >= since.astimezone(UTC))
-    return {name: (int(imps or 0), int(clicks or 0))
-            for name, imps, clicks in session.execute(query).all()}
+    return {name: {"impressions": int(imps or 0), "clicks": int(clicks or 0),
+                   "viewable": int(viewable or 0)}
+            for name, imps, clicks, viewable in session.execute(query).all()}
 
 
 def _validate(
@@ -240,22 +264,28 @@ def _cell(value: object) -> object:
 
 def to_csv(report: Report) -> str:
     """The report as CSV (RFC 4180, ``\\r\\n``): a header, then one line per row; the group
-    columns are those of ``group_by``, in its order. CTR has 4 decimals, empty when undefined.
+    columns are those of ``group_by``, in its order. CTR and viewability have 4 decimals,
+    empty when undefined.
     No totals line (a consumer summing the column would count it twice). Text that would start
     a spreadsheet formula is prefixed with ``'``."""
     header = ["day" if report.granularity == "day" else "hour"]
     for name in report.group_by:
         header.extend(_CSV_GROUP_COLUMNS[name])
-    header.extend(["impressions", "clicks", "ctr"])
+    groups = header[1:]
+    header.extend(["impressions", "clicks", "ctr", "measurable", "viewable", "viewability"])
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
     for row in report.rows:
         cells: list[object] = [row.period]
-        for column in header[1:-3]:
+        for column in groups:
             value = getattr(row, column)
             cells.append("" if value is None else _cell(value))
-        ctr = "" if row.ctr is None else f"{row.ctr:.4f}"
-        cells.extend([row.impressions, row.clicks, ctr])
+        cells.extend([row.impressions, row.clicks, _share(row.ctr), row.measurable,
+                      row.viewable, _share(row.viewability)])
         writer.writerow(cells)
     return out.getvalue()
+
+
+def _share(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"

@@ -1,13 +1,15 @@
-"""Tracking and files: the impression and click URLs, ``/ads.txt``, the client script and the
-demo creatives.
+"""Tracking and files: the impression, click and viewability URLs, ``/ads.txt``, the client
+scripts and the demo creatives.
 
 ``GET /ads/i/<token>`` counts an impression once per token and answers 204 (a 1x1 GIF with
 ``?f=gif``); ``GET /ads/c/<token>`` counts a click once per token and redirects (302) to the
 creative's stored click URL, looked up by creative id in the ad snapshot held in memory (so
 clicks redirect while the database is unreachable): the destination never comes from the
-request. A tampered, expired or foreign token gets 400 with a short message, no redirect and no
-count. Counts are durable (in Redis, or committed to the database) before the response is
-sent; a replay is answered like the first use but not counted again.
+request. ``GET /ads/v/<token>`` is the viewability beacon (docs/viewability.md): with ``?s=m`` it
+counts the impression measurable, without it viewable (and measurable, if that beacon was
+lost); each once per token. A tampered, expired or foreign token gets 400 with a short message,
+no redirect and no count. Counts are durable (in Redis, or committed to the database) before
+the response is sent; a replay is answered like the first use but not counted again.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ R = TypeVar("R", bound=BaseResponse)
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 STATIC = Path(__file__).resolve().parent / "static"
 CREATIVES = resources.files("layoutserver") / "demo" / "creatives"
+VIEWABILITY_STATES = ("m", "v")
 CREATIVE_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"
 
 
@@ -54,6 +57,22 @@ def impression(token: str) -> Response:
     ads.tally.record("impression", tracked, ads.now())
     if request.args.get("f") == "gif":
         return _no_store(Response(GIF, mimetype="image/gif"))
+    return _no_store(Response(status=204))
+
+
+@blueprint.get("/ads/v/<token>")
+def viewability(token: str) -> Response:
+    state = request.args.get("s", "v")
+    if state not in VIEWABILITY_STATES:
+        abort(400, "Not counted: s is m (measurable) or v (viewable).")
+    tracked = _verified("viewable", token)
+    ads = get_ads()
+    now = ads.now()
+    # a viewable impression is a measured one: its measurable count is made first (a replay
+    # when the measurable beacon came), so measurable >= viewable whatever was lost
+    ads.tally.record("measurable", tracked, now)
+    if state == "v":
+        ads.tally.record("viewable", tracked, now)
     return _no_store(Response(status=204))
 
 
@@ -86,6 +105,14 @@ def _is_http(url: str) -> bool:
     """Checked again on the way out, though imports only store http(s) URLs."""
     parts = urlsplit(url)
     return parts.scheme in {"http", "https"} and bool(parts.netloc)
+
+
+@blueprint.get("/ads/viewability.js")
+def viewability_script() -> Response:
+    """Lazy slots' creatives rendered near the viewport, and viewability measured: the ad
+    spot's script, and loaded by ``ads.js`` for the slots it fills."""
+    return send_from_directory(STATIC, "viewability.js", mimetype="text/javascript",
+                               max_age=3600)
 
 
 @blueprint.get("/ads.txt")

@@ -185,7 +185,10 @@ class DayPartSchema(Schema):
 
 
 class GoalSchema(Schema):
-    metric = fields.String(required=True, validate=validate.OneOf(("impressions", "clicks")))
+    metric = fields.String(required=True,
+                           validate=validate.OneOf(("impressions", "viewable", "clicks")),
+                           metadata={"description": "viewable: viewable impressions "
+                                                    "(docs/viewability.md)."})
     amount = _count(1, required=True)
     period = fields.String(load_default="lifetime", validate=validate.OneOf(("lifetime", "daily")))
 

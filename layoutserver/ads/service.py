@@ -26,8 +26,14 @@ from layoutserver.ads.page_views import PageViews, page_view_key
 from layoutserver.ads.snapshot_source import SnapshotSource
 from layoutserver.ads.tally import Tally
 from layoutserver.ads.tokens import Tokens
-from layoutserver.render.request_view import DEVICE_CLASSES
-from layoutserver.widgets import ArticleView, PageContext, SectionView, ServedAd, SlotRoom
+from layoutserver.widgets import (
+    DEVICE_CLASSES,
+    ArticleView,
+    PageContext,
+    SectionView,
+    ServedAd,
+    SlotRoom,
+)
 
 
 class AdServer:
@@ -51,6 +57,8 @@ class AdServer:
         self.tally = tally
         self.observers: list[Callable[[Mapping[str, ServedAd]], None]] = []
         """Called with each page's served slots (``layoutserver.metrics``)."""
+        self.traffic: Callable[[PageRequest, Snapshot], None] | None = None
+        """Called with each request it decides (the traffic record: ``ads.traffic``)."""
         self._tokens = tokens
         self._config = config
         self._seeded = None if seed is None else random.Random(seed)  # noqa: S311 - a lottery
@@ -58,7 +66,7 @@ class AdServer:
         self._ids = random.Random()  # noqa: S311 - decision ids: unique, not secret
         self._pid = os.getpid()
         self.templates = SlotTemplates()
-        self._known_paths: dict[str, tuple[str, str]] = {}
+        self._known_paths: dict[str, tuple[str, str, str]] = {}
         self._rooms: tuple[Snapshot | None, dict[str, SlotRoom | None]] = (None, {})
 
     # -- AdSource ------------------------------------------------------------------------------
@@ -125,13 +133,16 @@ class AdServer:
         absolute, for pages this server does not assemble; ``script_root`` is where the app
         is mounted."""
         snapshot, decision = self.decide(request, new_reader=new_reader)
+        if self.traffic is not None:
+            self.traffic(request, snapshot)
         decision_id = self._decision_id()
         sign = self._tokens().signer()
-        click_prefix, impression_prefix = (base_url + path
-                                           for path in self._paths(script_root))
+        click_prefix, impression_prefix, view_prefix = (base_url + path
+                                                        for path in self._paths(script_root))
         # the markup's URLs escaped by parts (escaping is character by character); a token is
         # URL-safe but for the slot code and user key it names, so it is checked
-        click_html, impression_html = escape_text(click_prefix), escape_text(impression_prefix)
+        click_html, impression_html, view_html = map(
+            escape_text, (click_prefix, impression_prefix, view_prefix))
         templates = self.templates.of(snapshot)
         served: dict[str, ServedAd] = {}
         counted: list[Tracked] = []
@@ -160,24 +171,26 @@ class AdServer:
             # the reserved size: the decided creative's (see markup.reserved_size)
             template = templates.get(slot, creative, slot_decision.size or creative.size,
                                      base_url)
-            markup = template.fill(click_html + token_html, impression_in_html)
-            served[code] = ServedAd(code, markup, template.size_text,
-                                    line_item_id, creative.id, impression, click)
+            markup = template.fill(click_html + token_html, impression_in_html,
+                                   view_html + token_html)
+            served[code] = ServedAd(code, markup, template.size_text, line_item_id,
+                                    creative.id, impression, click, view_prefix + token)
         if counted:
             self.tally.record_all("impression", counted, request.now)
         for observer in self.observers:
             observer(served)
         return served
 
-    def _paths(self, script_root: str) -> tuple[str, str]:
-        """The paths of the click and impression routes up to their token, from the app's URL
-        map. Kept per script root: they never change."""
+    def _paths(self, script_root: str) -> tuple[str, str, str]:
+        """The paths of the click, impression and viewability routes up to their token, from
+        the app's URL map. Kept per script root: they never change."""
         known = self._known_paths.get(script_root)
         if known is None:
             adapter = self.url_map.bind("localhost", script_name=script_root or None)
-            click, impression = (adapter.build(endpoint, {"token": _MARK}).removesuffix(_MARK)
-                                 for endpoint in ("ads.click", "ads.impression"))
-            known = (click, impression)
+            click, impression, view = (
+                adapter.build(endpoint, {"token": _MARK}).removesuffix(_MARK)
+                for endpoint in ("ads.click", "ads.impression", "ads.viewability"))
+            known = (click, impression, view)
             if len(self._known_paths) < MAX_SCRIPT_ROOTS:  # roots may come from a proxy header
                 self._known_paths[script_root] = known
         return known

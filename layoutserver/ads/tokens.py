@@ -1,16 +1,18 @@
 """Signed, expiring tracking tokens (itsdangerous' TimestampSigner format).
 
 A token names a decision, a slot, a line item, a creative and the user key the impression
-counts against. One token serves both URLs of a slot, the impression URL and the click URL:
-the replay guard is keyed by kind and token (``ad_token_uses``), so the token counts one
-impression and one click at most, and nothing else. A tampered, expired or foreign token
-(another secret) raises :class:`TokenError` and counts nothing.
+counts against. One token serves every URL of a slot, the impression URL, the click URL and the
+viewability URL: the replay guard is keyed by kind and token (``ad_token_uses``), so the token
+counts one impression, one click, one measurable and one viewable impression at most, and
+nothing else. A tampered, expired or foreign token (another secret) raises :class:`TokenError`
+and counts nothing.
 
 Tokens are signed here with the HMAC itsdangerous computes, its inner and outer hashes keyed
 once (itsdangerous derives the key and builds an HMAC object again for every signature; a page
 signs one token per filled slot), and verified by itsdangerous itself. Tokens of the previous
 format (one per kind, the kind in the payload and the salt) are still accepted for their kind
-until they expire.
+(impression or click) until they expire; they were never shown with a viewability URL, so
+viewability refuses them.
 
 The secret is the ``SECRET_KEY`` setting; when it is unset, one is generated on first use and
 kept in the instance folder (created atomically), so every gunicorn worker signs with the same.
@@ -126,7 +128,10 @@ class Tokens:
         except BadSignature:
             pass
         # A token of the previous format: one per kind, the kind its first field.
-        kind_first = self._legacy[kind].unsign(token, max_age=self.max_age).decode("ascii")
+        legacy = self._legacy.get(kind)
+        if legacy is None:
+            raise BadSignature("not a token of this format")
+        kind_first = legacy.unsign(token, max_age=self.max_age).decode("ascii")
         legacy_kind, _, rest = kind_first.partition(SEPARATOR)
         return rest.split(SEPARATOR) if legacy_kind == kind else []
 

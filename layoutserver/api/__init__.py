@@ -72,6 +72,7 @@ def init_app(app: Flask) -> Api:
         decide,
         decide_memo,
         explain,
+        forecasts,
         layouts,
         reports,
     )
@@ -108,7 +109,7 @@ def init_app(app: Flask) -> Api:
     }, lazy=True)
     mounts = [(blp, blp.name, URL_PREFIX + blp.url_prefix)
               for blp in (*content.BLUEPRINTS, *ads.BLUEPRINTS, *reports.BLUEPRINTS,
-                          *explain.BLUEPRINTS, *catalog.BLUEPRINTS,
+                          *forecasts.BLUEPRINTS, *explain.BLUEPRINTS, *catalog.BLUEPRINTS,
                           *layouts.BLUEPRINTS)]
     mounts += [(decide.blp, decide.blp.name, ADS_DECIDE),
                (explain.blp, "ads_explain", ADS_EXPLAIN)]

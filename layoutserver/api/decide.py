@@ -81,6 +81,8 @@ class Decision(Schema):
     empty = fields.Boolean()
     impression_url = fields.String(allow_none=True)
     click_url = fields.String(allow_none=True)
+    viewability_url = fields.String(allow_none=True, metadata={
+        "description": "Where ads.js reports the impression measurable (?s=m) and viewable."})
     line_item_id = fields.Integer(allow_none=True)
     creative_id = fields.Integer(allow_none=True)
 
@@ -138,6 +140,7 @@ class Decide(MethodView):
         document = {"decisions": [
             {"slot": ad.slot, "html": str(ad.html), "size": ad.size, "empty": not ad.html,
              "impression_url": ad.impression_url, "click_url": ad.click_url,
+             "viewability_url": ad.viewability_url,
              "line_item_id": ad.line_item_id, "creative_id": ad.creative_id}
             for ad in served.values()
         ]}

@@ -1,7 +1,9 @@
 """``/api/v1/layouts``: page layouts as versioned data (``layoutserver.layouts.store``).
 
-Reading takes any role; changing a draft, publishing and restoring take ``admin`` or
-``publisher`` (``auth.roles``). The draft carries an ETag: PUT and DELETE need it as
+Reading takes any role; changing a draft, publishing and restoring take a role that may change
+a part of a layout (``auth.roles.layout_parts``): ``adops`` its ad placements, ``publisher``
+the rest, ``admin`` both. A change outside the role's part is refused with 403 and each
+difference located as a problem is. The draft carries an ETag: PUT and DELETE need it as
 ``If-Match`` (428 without one, 412 on a stale one), and a publish that sends one is refused
 (412) when the draft changed since. A layout that does not validate is refused with 422 and
 every problem, located as ``layoutserver layouts check`` locates a file's.
@@ -17,17 +19,17 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from layoutserver import keyset
 from layoutserver.api import paging, schemas
 from layoutserver.api.auth import principal, require
+from layoutserver.auth.roles import layout_parts
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 from layoutserver.layouts import store
-from layoutserver.layouts.loader import LayoutProblem
+from layoutserver.layouts.edit_rights import Part
 from layoutserver.layouts.models import LayoutVersion, PageLayout
+from layoutserver.layouts.problems import LayoutProblem
 from layoutserver.layouts.toml_text import loads_document
 from layoutserver.validation import notes, rule
 
@@ -101,12 +103,22 @@ def _session() -> Iterator[Session]:
     except store.LayoutInvalid as error:
         abort(422, message=f"The layout is invalid: {len(error.problems)} problem(s).",
               errors={"json": {"document": [_problem(p) for p in error.problems]}})
+    except store.NotPermitted as error:
+        abort(403, message=f"Role {principal().role!r} may not make this change: "
+                           f"{len(error.problems)} difference(s) outside its part of the layout.",
+              errors={"json": {"document": [_problem(p) for p in error.problems]}})
+
+
+def _parts() -> frozenset[Part]:
+    """The parts of a layout the request's role may change."""
+    return layout_parts(principal().role)
 
 
 def _problem(problem: LayoutProblem) -> dict[str, Any]:
-    """One problem: where (region, placement, field), what, and the line ``layouts check``
+    """One problem: where (variant, region, placement, field), what, and the line ``layouts check``
     prints."""
-    return {"region": problem.region, "placement": problem.placement, "field": problem.field,
+    return {"variant": problem.variant, "region": problem.region,
+            "placement": problem.placement, "field": problem.field,
             "message": problem.message, "text": str(problem)}
 
 
@@ -186,10 +198,6 @@ class PublishedVersion(MethodView):
                             document=True)
 
 
-#: A page type's versions, newest first (the number is unique within the page type).
-VERSIONS_KEY = keyset.SortKey("layout-versions", (LayoutVersion.number,), descending=True)
-
-
 @blp.route("/<page_type>/versions")
 class Versions(MethodView):
     @require(blp, "layouts")
@@ -200,8 +208,7 @@ class Versions(MethodView):
         """Every published version, newest first: who, when, what changed."""
         with _session() as session:
             row = store.page_layout(session, page_type)
-            query = select(LayoutVersion).where(LayoutVersion.page_type == page_type)
-            page = keyset.fetch(session, query, VERSIONS_KEY, pagination_parameters.window())
+            page = store.history(session, page_type, pagination_parameters.window())
             return page.map(lambda version: _version(version, row.published))
 
 
@@ -229,7 +236,7 @@ class Restore(MethodView):
         a widget it places was uninstalled since)."""
         with _session() as session:
             created = store.restore(session, principal().name, page_type, number,
-                                    get_core().registry)
+                                    get_core().registry, parts=_parts())
             return _version(created, created.number, document=True)
 
 
@@ -255,7 +262,7 @@ class DraftItem(MethodView):
         with _session() as session:
             _check_draft_etag(session, page_type, required=True)
             row = store.save_draft(session, principal().name, page_type, body["document"],
-                                   get_core().registry)
+                                   get_core().registry, parts=_parts())
             return _draft(session, row)
 
     @require(blp, "layouts", write=True)
@@ -267,7 +274,8 @@ class DraftItem(MethodView):
         """Discard the draft."""
         with _session() as session:
             _check_draft_etag(session, page_type, required=True)
-            store.discard_draft(session, principal().name, page_type)
+            store.discard_draft(session, principal().name, page_type, get_core().registry,
+                                parts=_parts())
 
 
 @blp.route("/<page_type>/draft/publish")
@@ -285,7 +293,7 @@ class Publish(MethodView):
         with _session() as session:
             _check_draft_etag(session, page_type, required=False)
             created = store.publish_draft(session, principal().name, page_type,
-                                          get_core().registry)
+                                          get_core().registry, parts=_parts())
             return _version(created, created.number, document=True)
 
 

@@ -1,5 +1,6 @@
-"""``/api/v1/reports/delivery``: impressions, clicks and CTR over a range of site-local dates, by
-day or hour, optionally grouped by line item, creative and slot, as JSON or CSV.
+"""``/api/v1/reports/delivery``: impressions, clicks and CTR, measurable and viewable impressions
+and the viewability rate, over a range of site-local dates, by day or hour, optionally grouped
+by line item, creative and slot, as JSON or CSV.
 
 CSV is answered for ``Accept: text/csv`` (preferred over JSON) or ``format=csv``. Line items and
 creatives are filtered by name, slots by code, as the ads resources name them. Reading takes the
@@ -28,6 +29,10 @@ from layoutserver.db import get_database
 from layoutserver.validation import references, rule
 
 GROUPS = ("line_item", "creative", "slot")
+MEASURABLE = "Impressions whose viewability the reader's browser measured."
+VIEWABLE = ("Measurable impressions with at least 50 % of the creative's pixels (30 % from "
+            "242,500 px) in view for one continuous second.")
+VIEWABILITY = "viewable / measurable; null when nothing was measured."
 
 blp = Blueprint("reports", __name__, url_prefix="/reports",
                 description="Delivery reports (JSON or CSV).")
@@ -63,12 +68,18 @@ class ReportRow(Schema):
     impressions = fields.Integer()
     clicks = fields.Integer()
     ctr = fields.Float(allow_none=True)
+    measurable = fields.Integer(metadata={"description": MEASURABLE})
+    viewable = fields.Integer(metadata={"description": VIEWABLE})
+    viewability = fields.Float(allow_none=True, metadata={"description": VIEWABILITY})
 
 
 class Totals(Schema):
     impressions = fields.Integer()
     clicks = fields.Integer()
     ctr = fields.Float(allow_none=True)
+    measurable = fields.Integer(metadata={"description": MEASURABLE})
+    viewable = fields.Integer(metadata={"description": VIEWABLE})
+    viewability = fields.Float(allow_none=True, metadata={"description": VIEWABILITY})
 
 
 class DeliveryReport(Schema):

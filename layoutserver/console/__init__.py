@@ -53,8 +53,12 @@ def init_app(app: Flask) -> None:
     from layoutserver.console import (  # noqa: F401 - the modules register their views
         bulk,
         crud,
+        forecasts,
         home,
+        layout_actions,
+        layouts,
         lists,
+        placement_form,
         preview,
         reports,
         sign_in,

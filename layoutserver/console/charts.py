@@ -61,10 +61,11 @@ def bar_chart(days: Sequence[str], series: Series) -> Markup:
 
 
 def cumulative_chart(days: Sequence[str], delivered: Sequence[int], expected: Sequence[float],
-                     metric: str) -> Markup:
+                     metric: str, unit: str | None = None) -> Markup:
     """Delivery so far (a line through each day's running total; ``delivered`` may stop
     before ``days`` do, at today) against where an even pace to the goal would be by the end
-    of each day (dashed)."""
+    of each day (dashed). ``unit``: what the metric counts, as the title says it (default:
+    the metric)."""
     top = nice_ceiling(max([*delivered, *expected, 1]))
     slot = PLOT_W / max(len(days), 1)
 
@@ -73,7 +74,7 @@ def cumulative_chart(days: Sequence[str], delivered: Sequence[int], expected: Se
                         for i, v in enumerate(values))
 
     parts = [
-        *_open(f"{metric.capitalize()} so far against the goal"), *_axis(top),
+        *_open(f"{(unit or metric).capitalize()} so far against the goal"), *_axis(top),
         *_day_labels(days, slot),
         f'<polyline class="chart-pace" fill="none" points="{points(expected)}">'
         "<title>Even pace to the goal</title></polyline>",

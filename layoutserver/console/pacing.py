@@ -31,16 +31,16 @@ def delivery_columns(session: Session, rows: list[dict[str, Any]]) -> None:
     for row in rows:
         goal = row["goal"]
         daily = bool(goal) and goal["period"] == "daily"
-        imps, clicks = (today if daily else ever).get(row["name"], (0, 0))
         metric = goal["metric"] if goal else "impressions"
-        count = clicks if metric == "clicks" else imps
+        count = (today if daily else ever).get(row["name"], {}).get(metric, 0)
+        unit = goal_unit(metric)
         if not goal:
-            row["delivered"], row["pace"] = f"{count:,} {metric}", "no goal"
+            row["delivered"], row["pace"] = f"{count:,} {unit}", "no goal"
             continue
         amount = int(goal["amount"])
         start = datetime.fromisoformat(row["start"]).astimezone(timezone)
         end = datetime.fromisoformat(row["end"]).astimezone(timezone)
-        row["delivered"] = (f"{count:,} of {amount:,} {metric}{' today' if daily else ''} "
+        row["delivered"] = (f"{count:,} of {amount:,} {unit}{' today' if daily else ''} "
                             f"({100 * count / amount:.0f}%)")
         if daily:
             expected = amount * min((now - midnight).total_seconds() / 86400, 1.0)
@@ -48,6 +48,11 @@ def delivery_columns(session: Session, rows: list[dict[str, Any]]) -> None:
             expected = expected_by(amount, start, end, now)
         row["pace"] = pace_state(count, amount, expected, now < start, now >= end) + (
             " (asap)" if row["pacing"] == "asap" else "")
+
+
+def goal_unit(metric: str) -> str:
+    """What a goal metric counts, as the console says it."""
+    return "viewable impressions" if metric == "viewable" else metric
 
 
 def pace_state(count: int, amount: int, expected: float, before: bool, after: bool) -> str:

@@ -1,6 +1,7 @@
-"""Delivery reports: ``/admin/reports`` (every line item and the top slots over a range of site
-days), ``/admin/reports/line-item/<name>`` (one line item's delivery per day against its goal,
-as SVG charts with the pace line, its top slots and CTR) and ``/admin/reports/delivery.csv``
+"""Delivery reports: ``/admin/reports`` (every line item, every creative and the top slots over a
+range of site days, with CTR and viewability), ``/admin/reports/line-item/<name>`` (one line
+item's delivery per day against its goal, as SVG charts with the pace line, its top slots, CTR
+and viewability) and ``/admin/reports/delivery.csv``
 (the same rows as CSV). The numbers are :func:`layoutserver.ads.reports.delivery_report`'s, the
 CSV its :func:`~layoutserver.ads.reports.to_csv`. For the ``reports`` area (admin, adops,
 viewer).
@@ -23,6 +24,7 @@ from layoutserver.ads import config_service as ads_service
 from layoutserver.ads.extension import get_ads
 from layoutserver.ads.models import LineItem
 from layoutserver.ads.reports import (
+    COUNTED,
     MAX_DAYS,
     GroupBy,
     Report,
@@ -33,13 +35,16 @@ from layoutserver.ads.reports import (
 from layoutserver.console.access import requires
 from layoutserver.console.blueprint import blueprint
 from layoutserver.console.charts import Series, bar_chart, cumulative_chart
-from layoutserver.console.pacing import daily_pace, expected_by
+from layoutserver.console.pacing import daily_pace, expected_by, goal_unit
 from layoutserver.core import get_core
 from layoutserver.db import get_database
 from layoutserver.services import NotFound
 
 DEFAULT_DAYS = 14
 TOP_SLOTS = 10
+CHARTS = (("impressions", "Impressions"), ("viewable", "Viewable impressions"),
+          ("clicks", "Clicks"))
+"""The line item report's bar charts: a count and its title."""
 
 
 @dataclass(frozen=True)
@@ -83,30 +88,36 @@ def _report(session: Session, span: Range, group_by: Sequence[GroupBy],
                            line_item_ids=line_item_ids)
 
 
+def _summed(report: Report, group: str, names: Sequence[str]) -> list[ReportRow]:
+    """A report grouped by ``group`` (with the fields ``names`` beside it), summed over its
+    days, the most impressions first."""
+    sums: dict[Any, list[Any]] = {}
+    for row in report.rows:
+        key = getattr(row, group)
+        found = sums.setdefault(key, [{name: getattr(row, name) for name in names},
+                                      [0] * len(COUNTED)])
+        for index, name in enumerate(COUNTED):
+            found[1][index] += getattr(row, name)
+    rows = [ReportRow(period=f"{report.start}..{report.end}", **{group: key}, **fields,
+                      **dict(zip(COUNTED, counted, strict=True)))
+            for key, (fields, counted) in sums.items()]
+    rows.sort(key=lambda row: (-row.impressions, str(getattr(row, (*names, group)[0]) or "")))
+    return rows
+
+
 def top_slots(report: Report, limit: int = TOP_SLOTS) -> list[ReportRow]:
     """A report grouped by slot, summed over its days, the most impressions first."""
-    sums: dict[str, list[int]] = {}
-    for row in report.rows:
-        found = sums.setdefault(row.slot or "", [0, 0])
-        found[0] += row.impressions
-        found[1] += row.clicks
-    rows = [ReportRow(period=f"{report.start}..{report.end}", slot=slot, impressions=imps,
-                      clicks=clicks) for slot, (imps, clicks) in sums.items()]
-    rows.sort(key=lambda row: (-row.impressions, row.slot or ""))
-    return rows[:limit]
+    return _summed(report, "slot", ())[:limit]
 
 
 def by_line_item(report: Report) -> list[ReportRow]:
     """A report grouped by line item, summed over its days, the most impressions first."""
-    sums: dict[int, list[Any]] = {}
-    for row in report.rows:
-        found = sums.setdefault(row.line_item_id or 0, [row.line_item_name, 0, 0])
-        found[1] += row.impressions
-        found[2] += row.clicks
-    rows = [ReportRow(period="", line_item_id=key, line_item_name=name, impressions=imps,
-                      clicks=clicks) for key, (name, imps, clicks) in sums.items()]
-    rows.sort(key=lambda row: (-row.impressions, row.line_item_name or ""))
-    return rows
+    return _summed(report, "line_item_id", ("line_item_name",))
+
+
+def by_creative(report: Report) -> list[ReportRow]:
+    """A report grouped by creative, summed over its days, the most impressions first."""
+    return _summed(report, "creative_id", ("creative_name",))
 
 
 @blueprint.get("/reports")
@@ -116,9 +127,11 @@ def reports_home() -> str:
     span = _range(today - timedelta(days=DEFAULT_DAYS - 1), today)
     with get_database().session() as session:
         items = _report(session, span, ("line_item",))
+        creatives = _report(session, span, ("creative",))
         slots = _report(session, span, ("slot",))
     return render_template("console/reports.html", span=span, totals=items.totals,
-                           line_items=by_line_item(items), slots=top_slots(slots))
+                           line_items=by_line_item(items), creatives=by_creative(creatives),
+                           slots=top_slots(slots))
 
 
 @blueprint.get("/reports/line-item/<path:name>")
@@ -145,21 +158,19 @@ def line_item_report(name: str) -> str:
             before = Range(max(flight_start.date(), span.start - timedelta(days=MAX_DAYS)),
                            span.start - timedelta(days=1))
             totals = _report(session, before, (), [line_item_id or 0]).totals
-            earlier = totals.impressions if goal["metric"] == "impressions" else totals.clicks
+            earlier = getattr(totals, goal["metric"])
     days = span.days()
     by_day = {row.period: row for row in daily.rows}
-    impressions = [by_day[d].impressions if d in by_day else 0 for d in days]
-    clicks = [by_day[d].clicks if d in by_day else 0 for d in days]
+    per_day = {name: [getattr(by_day[d], name) if d in by_day else 0 for d in days]
+               for name in COUNTED}
     pace = daily_pace(goal, flight_start, flight_end)
-    charts = [
-        bar_chart(days, Series("Impressions", impressions, "impressions",
-                               pace if goal and goal["metric"] == "impressions" else None)),
-        bar_chart(days, Series("Clicks", clicks, "clicks",
-                               pace if goal and goal["metric"] == "clicks" else None)),
-    ]
+    metric = goal["metric"] if goal else None
+    charts = [bar_chart(days, Series(title, per_day[name], name,
+                                     pace if metric == name else None))
+              for name, title in CHARTS]
     delivered = None
     if goal:
-        values = impressions if goal["metric"] == "impressions" else clicks
+        values = per_day[goal["metric"]]
         delivered = sum(values)
         if goal["period"] == "lifetime":
             totals_by_day = list(accumulate(values, initial=earlier))[1:]
@@ -167,11 +178,17 @@ def line_item_report(name: str) -> str:
                        if day <= _today().isoformat()]
             expected = [expected_by(goal["amount"], flight_start, flight_end,
                                     _end_of(day, timezone)) for day in days]
-            charts.insert(0, cumulative_chart(days, running, expected, goal["metric"]))
+            charts.insert(0, cumulative_chart(days, running, expected, goal["metric"],
+                                              goal_unit(goal["metric"])))
             delivered = running[-1] if running else earlier
     return render_template("console/report_line_item.html", item=item, span=span,
                            charts=charts, totals=daily.totals, slots=top_slots(slots),
-                           rows=list(zip(days, impressions, clicks, strict=True)), goal=goal,
+                           rows=[ReportRow(period=day, impressions=imps, clicks=clicks,
+                                           measurable=measurable, viewable=viewable)
+                                 for day, imps, clicks, measurable, viewable
+                                 in zip(days, *(per_day[name] for name in COUNTED),
+                                        strict=True)], goal=goal,
+                           goal_unit=goal_unit(metric or ""),
                            pace=pace, delivered=delivered, as_of=min(span.end, _today()))
 
 

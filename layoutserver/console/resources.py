@@ -245,7 +245,7 @@ LINE_ITEM = Resource(
               help="One pattern per line, e.g. /pages/article/*."),
         Field("goal.metric", "Goal metric", "select", group=DELIVERY, empty="parent",
               choices=lambda: [("", "(no goal)"), ("impressions", "impressions"),
-                               ("clicks", "clicks")]),
+                               ("viewable", "viewable impressions"), ("clicks", "clicks")]),
         Field("goal.amount", "Goal amount", "int", group=DELIVERY, empty="omit"),
         Field("goal.period", "Goal period", "select", group=DELIVERY,
               choices=fixed("lifetime", "daily")),

@@ -14,8 +14,14 @@ article_tags = Table(
     Base.metadata,
     Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
     Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
-    # The primary key finds an article's tags; this finds a tag's articles.
-    Index("ix_article_tags_tag", "tag_id", "article_id"),
+    # The article's own published_at, copied here by the importer (the one writer of this
+    # table) whenever it writes the article's tags or moves its date: a tag's articles, newest
+    # first, are then one range of the index below, read in order and stopped at the page's
+    # end. Sorted by the article's column instead, a tag on half the archive would have half
+    # the archive read and sorted for every page of it.
+    Column("published_at", UTCDateTime, nullable=False),
+    # The primary key finds an article's tags; this finds a tag's articles, newest first.
+    Index("ix_article_tags_tag_published", "tag_id", "published_at", "article_id"),
 )
 
 
@@ -75,7 +81,10 @@ class Article(Base):
 
     section: Mapped[Section | None] = relationship(lazy="joined")
     author: Mapped[Author | None] = relationship(lazy="joined")
-    tags: Mapped[list[Tag]] = relationship(secondary=article_tags, lazy="selectin")
+    # Read only: the importer writes the links, with the article's date (above); deleting an
+    # article deletes its links by the foreign key's cascade.
+    tags: Mapped[list[Tag]] = relationship(secondary=article_tags, lazy="selectin",
+                                           viewonly=True)
 
 
 class EditorialList(Base):

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import Executable, Integer, Select, String, bindparam, func, select
+from sqlalchemy import Integer, Select, String, bindparam, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -37,6 +37,7 @@ from layoutserver.content.views import (
     SectionView,
 )
 from layoutserver.db import Database
+from layoutserver.prepared_select import PreparedSelect
 
 #: Any select (SQLAlchemy 2.1 types a select by its column types).
 AnySelect = Select[*tuple[Any, ...]]
@@ -73,17 +74,16 @@ class ContentRepository:
         return kept
 
     def _scope_version(self, name: str) -> int | None:
-        with self._database.reading() as connection:
-            found = connection.scalar(_statement("scope"), {"name": name})
-        return None if found is None else int(found)
+        rows = self._database.read_rows(_prepared("scope"), {"name": name})
+        return None if not rows or rows[0][0] is None else int(rows[0][0])
 
     def article(self, slug: str, *, published_before: datetime | None = None) -> ArticleView | None:
         """The article, unless it is scheduled after ``published_before``."""
-        query = _statement("article", published_before is not None)
-        with self._database.reading() as connection:
-            row = connection.execute(query, {"slug": slug, "before": published_before}).first()
-        if row is None:
+        rows = self._database.read_rows(_prepared("article", published_before is not None),
+                                        {"slug": slug, "before": published_before})
+        if not rows:
             return None
+        row = rows[0]
         tags = sorted(row[12].split(TAG_SEPARATOR)) if row[12] else []
         image_url, image_alt, width, height = row[15:19]
         return ArticleView(
@@ -102,9 +102,8 @@ class ContentRepository:
         )
 
     def section(self, slug: str) -> SectionView | None:
-        with self._database.reading() as connection:
-            row = connection.execute(_statement("section"), {"slug": slug}).first()
-        return None if row is None else SectionView(row[0], row[1])
+        rows = self._database.read_rows(_prepared("section"), {"slug": slug})
+        return SectionView(rows[0][0], rows[0][1]) if rows else None
 
     def latest_articles(
         self,
@@ -117,35 +116,33 @@ class ContentRepository:
     ) -> list[ArticleSummary]:
         """Newest first; ``exclude`` holds slugs, ``section`` a section slug."""
         # one slug (the article shown) as "!=": an IN list is rewritten on every execution
-        query = _statement("latest", bool(exclude), len(exclude) > 1, section is not None,
-                           published_before is not None)
+        query = _prepared("latest", bool(exclude), len(exclude) > 1, section is not None,
+                          published_before is not None)
         excluded: list[str] | str = list(exclude)
         if len(exclude) == 1:
             excluded = excluded[0]
         parameters = {"exclude": excluded, "before": published_before, "limit": limit,
                       "offset": offset}
-        with self._database.reading() as connection:
-            if section is not None:
-                parameters["section_id"] = connection.scalar(_statement("section_id"),
-                                                             {"slug": section})
-                if parameters["section_id"] is None:
-                    return []
-            rows = connection.execute(query, parameters).all()
-        return [_summary(row) for row in rows]
+        if section is not None:
+            found = self._database.read_rows(_prepared("section_id"), {"slug": section})
+            if not found:
+                return []
+            parameters["section_id"] = found[0][0]
+        return [_summary(row) for row in self._database.read_rows(query, parameters)]
 
     def editorial_list(
         self, name: str, *, published_before: datetime | None = None
     ) -> EditorialListView | None:
         """The list in its editors' order, without picks scheduled after ``published_before``."""
-        query = _statement("picks", published_before is not None)
-        with self._database.reading() as connection:
-            rows = connection.execute(query, {"name": name, "before": published_before}).all()
-            if rows:
-                title = rows[0][-1]
-            else:  # an empty list, or one whose picks are all scheduled for later
-                title = connection.scalar(_statement("list_title"), {"name": name})
-                if title is None:
-                    return None
+        rows = self._database.read_rows(_prepared("picks", published_before is not None),
+                                        {"name": name, "before": published_before})
+        if rows:
+            title = rows[0][-1]
+        else:  # an empty list, or one whose picks are all scheduled for later
+            found = self._database.read_rows(_prepared("list_title"), {"name": name})
+            if not found:
+                return None
+            title = found[0][0]
         return EditorialListView(name, title, tuple(_summary(row) for row in rows))
 
 
@@ -180,7 +177,12 @@ class ScopeVersions(Mapping[str, int]):
 
 
 @functools.cache
-def _statement(kind: str, *flags: bool) -> Executable:
+def _prepared(kind: str, *flags: bool) -> PreparedSelect:
+    """The query shape as a prepared select (``Database.read_rows``)."""
+    return PreparedSelect(_statement(kind, *flags))
+
+
+def _statement(kind: str, *flags: bool) -> AnySelect:
     """Each query shape is built once, with bound parameters, and reused: the queries run on
     every uncached render, and from one render to the next only their parameters change."""
     if kind == "article":

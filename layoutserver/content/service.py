@@ -111,6 +111,10 @@ ORDERS: dict[Kind, SortKey] = {
     "editorial_list": SortKey("editorial_lists", (EditorialList.name,)),
 }
 ARTICLE_ORDER = ORDERS["article"]
+TAG_ORDER = SortKey("articles", (article_tags.c.published_at, article_tags.c.article_id),
+                    descending=True, attributes=("published_at", "id"))
+"""A tag's articles: :data:`ARTICLE_ORDER` read from the tag's links, which carry each
+article's date (the same cursors)."""
 
 
 def list_items(
@@ -120,11 +124,12 @@ def list_items(
     ``filters`` apply to articles only (``ValueError`` otherwise)."""
     spec = _RESOURCES[kind]
     query: Select[Any] = select(spec.model)
+    order = ORDERS[kind]
     if filters is not None:
         if kind != "article":
             raise ValueError("only articles are filtered")
-        query = _filter_articles(session, query, filters)
-    return fetch(session, query, ORDERS[kind], window).map(lambda row: dump(kind, row))
+        query, order = _filter_articles(session, query, filters)
+    return fetch(session, query, order, window).map(lambda row: dump(kind, row))
 
 
 def count(session: Session, kind: Kind, at_most: int) -> int:
@@ -133,26 +138,33 @@ def count(session: Session, kind: Kind, at_most: int) -> int:
 
 
 def _filter_articles(session: Session, query: Select[Any], filters: ArticleFilters
-                     ) -> Select[Any]:
-    """A section or author filter is the id its slug names, read first and written into the
-    SQL (see :func:`~layoutserver.content.repository.one_of_few`), so the articles are read from
-    that section's or author's own index range, however few they are; an unknown slug keeps
-    none. A tag's articles are those of the tag's index range."""
-    for column, model, slug in ((Article.section_id, Section, filters.section),
-                                (Article.author_id, Author, filters.author)):
-        if slug is not None:
-            found = session.scalar(select(model.id).where(model.slug == slug))
+                     ) -> tuple[Select[Any], SortKey]:
+    """The filtered query and its order. A section, author or tag filter is the id its slug
+    or name names, read first and written into the SQL (see
+    :func:`~layoutserver.content.repository.one_of_few`), so the articles are read from that
+    section's or author's own index range, however few they are; an unknown one keeps none. A
+    tag's articles are read from its links, in the order of the dates they carry
+    (:data:`TAG_ORDER`): one index range, newest first, stopped at the page's end, however many
+    articles the tag has."""
+    published: Any = Article.published_at
+    order = ARTICLE_ORDER
+    if filters.tag is not None:
+        query = query.join(article_tags, article_tags.c.article_id == Article.id)
+        published, order = article_tags.c.published_at, TAG_ORDER
+    named: tuple[tuple[Any, Any, Any, str | None], ...] = (
+        (Article.section_id, Section.id, Section.slug, filters.section),
+        (Article.author_id, Author.id, Author.slug, filters.author),
+        (article_tags.c.tag_id, Tag.id, Tag.name, filters.tag))
+    for column, row_id, key, value in named:
+        if value is not None:
+            found = session.scalar(select(row_id).where(key == value))
             query = query.where(column == one_of_few(column.key)).params(
                 {column.key: found if found is not None else -1})
-    if filters.tag is not None:
-        tag = select(Tag.id).where(Tag.name == filters.tag).scalar_subquery()
-        query = query.where(Article.id.in_(
-            select(article_tags.c.article_id).where(article_tags.c.tag_id == tag)))
     if filters.published_after is not None:
-        query = query.where(Article.published_at >= filters.published_after)
+        query = query.where(published >= filters.published_after)
     if filters.published_before is not None:
-        query = query.where(Article.published_at < filters.published_before)
-    return query
+        query = query.where(published < filters.published_before)
+    return query, order
 
 
 def create(session: Session, actor: str, kind: Kind, data: Any) -> Dump:

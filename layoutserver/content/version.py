@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from layoutserver.content.models import ContentScope, ContentState
 from layoutserver.content.scopes import ALL
-from layoutserver.db import increment
+from layoutserver.db import increment, increment_each
 from layoutserver.edge.keys import change_keys
 from layoutserver.edge.purge import enqueue_purge
 
@@ -29,14 +29,14 @@ def bump_content_version(session: Session, scopes: Iterable[str] | None = None) 
     versions); the scopes say *what*, and fragment keys carry only the scopes their widget
     depends on.
 
-    Each increment is one upsert (:func:`layoutserver.db.increment`), so that two writers
-    cannot both read N and write N + 1; a missing row is created at version 1.
+    Each increment is an upsert (:func:`layoutserver.db.increment`; the scopes' in one
+    ``executemany``), so that two writers cannot both read N and write N + 1; a missing row is
+    created at version 1.
     The same transaction queues a purge of the matching surrogate keys at the edges
     (``layoutserver.edge.purge``).
     """
     version = increment(session, ContentState, {"id": STATE_ID})
     touched = sorted(set(scopes) if scopes is not None else {ALL})
-    for name in touched:
-        increment(session, ContentScope, {"name": name})
+    increment_each(session, ContentScope, "name", touched)
     enqueue_purge(session, change_keys(touched))
     return version

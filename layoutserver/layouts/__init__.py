@@ -1,7 +1,8 @@
 """Layouts: which widgets sit in which region of a page type, read from ``config/layouts/``."""
 
-from layoutserver.layouts.loader import LayoutError, LayoutProblem, load_layouts
-from layoutserver.layouts.model import Layout, LayoutSet, Placement, Region
+from layoutserver.layouts.loader import LayoutError, load_layouts
+from layoutserver.layouts.model import Layout, LayoutSet, Placement, Region, Variant
+from layoutserver.layouts.problems import LayoutProblem
 
 __all__ = [
     "Layout",
@@ -10,5 +11,6 @@ __all__ = [
     "LayoutSet",
     "Placement",
     "Region",
+    "Variant",
     "load_layouts",
 ]

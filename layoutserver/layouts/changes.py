@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from layoutserver.layouts.model import Layout, Placement
+from layoutserver.layouts.model import Layout, Placement, Variant
 
 
 def summarize(before: Layout | None, after: Layout) -> str:
     """Placements added, removed and moved (to another region, or to another place among the
-    placements of their region that both versions have), placements whose options changed, and
-    changes of title, subject or regions; ``first version`` without ``before``."""
+    placements of their region that both versions have), placements whose options, devices or
+    inner position changed, variants added, removed or changed, and changes of title, subject
+    or regions; ``first version`` without ``before``."""
     if before is None:
         return "first version"
     old = {p.id: p for p in before.placements()}
@@ -24,8 +25,14 @@ def summarize(before: Layout | None, after: Layout) -> str:
     options = [pid for pid in new if pid in old and old[pid].options_key != new[pid].options_key]
     widgets = [f"{pid} ({old[pid].widget} -> {new[pid].widget})"
                for pid in new if pid in old and old[pid].widget != new[pid].widget]
+    placed = [pid for pid in new if pid in old and _where(old[pid]) != _where(new[pid])]
+    variants = sorted({v.name for v in before.variants} ^ {v.name for v in after.variants}
+                      | {v.name for v in after.variants
+                         if _variant(v) != _variant(_named(before.variants, v.name))})
     for label, items in (("added", added), ("removed", removed), ("moved", moved),
-                         ("options changed", options), ("widget changed", widgets)):
+                         ("options changed", options), ("widget changed", widgets),
+                         ("devices or inner position changed", placed),
+                         ("variants changed", variants)):
         if items:
             parts.append(f"{label}: {', '.join(items)}")
     if before.title != after.title:
@@ -36,6 +43,23 @@ def summarize(before: Layout | None, after: Layout) -> str:
     if shape != [(r.name, r.element, r.label) for r in after.regions]:
         parts.append("regions changed: " + ", ".join(r.name for r in after.regions))
     return "; ".join(parts) or "no change"
+
+
+def _where(placement: Placement) -> tuple[object, ...]:
+    return (placement.devices, placement.inside, placement.position)
+
+
+def _named(variants: Sequence[Variant], name: str) -> Variant | None:
+    return next((variant for variant in variants if variant.name == name), None)
+
+
+def _variant(variant: Variant | None) -> object:
+    """What a variant is, to compare two versions' (options by their text)."""
+    if variant is None:
+        return None
+    return (variant.sections, [(r.name, r.element, r.label, [
+        (p.id, p.widget, p.options_key, _where(p)) for p in r.placements])
+        for r in variant.regions])
 
 
 def _reordered(before: Layout, after: Layout, old: Mapping[str, Placement],
@@ -52,11 +76,11 @@ def _reordered(before: Layout, after: Layout, old: Mapping[str, Placement],
         common = set(kept_after) & set(kept_before)
         order_after = [pid for pid in kept_after if pid in common]
         order_before = [pid for pid in kept_before if pid in common]
-        moved += _out_of_order(order_before, order_after)
+        moved += out_of_order(order_before, order_after)
     return moved
 
 
-def _out_of_order(before: list[str], after: list[str]) -> list[str]:
+def out_of_order(before: list[str], after: list[str]) -> list[str]:
     """The fewest ids of ``after`` (a reordering of ``before``) that moved: those outside a
     longest run kept in the old order (a longest increasing subsequence of old positions)."""
     position = {pid: index for index, pid in enumerate(before)}

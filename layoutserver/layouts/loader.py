@@ -15,6 +15,21 @@ A layout file is ``config/layouts/<page_type>.toml``::
     widget = "latest_news"
     id = "latest-news"            # optional; defaults to the widget name (-2, -3 when repeated)
     options = { count = 4, heading = "Latest news" }
+    devices = ["desktop"]         # optional: shown only to these device classes
+
+    [[regions.placements]]        # inside another placement of the region, at an inner
+    widget = "ad_spot"            # position its widget offers (Widget.positions)
+    options = { slot = "inline-1" }
+    inside = "article"
+    position = "after-paragraph-3"
+
+    [[variants]]                  # on the pages of these sections, these regions replace
+    name = "sports"               # the layout's own of the same names
+    sections = ["sports"]
+    [[variants.regions]]
+    name = "aside"
+    [[variants.regions.placements]]
+    widget = "latest_news"
 
 Every problem in every file is collected before anything is reported, and each names the file,
 region, placement and field it concerns.
@@ -27,7 +42,8 @@ import json
 import logging
 import re
 import tomllib
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,34 +58,19 @@ from layoutserver.layouts.model import (
     Region,
     default_element,
 )
+from layoutserver.layouts.placing import check_inline, placed_where
+from layoutserver.layouts.plans import with_plans
+from layoutserver.layouts.problems import LayoutProblem
+from layoutserver.layouts.variants import load_variants
 from layoutserver.registry import WidgetRegistry
 from layoutserver.widgets import AD_SLOT_CODE, Widget
 
 log = logging.getLogger(__name__)
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
-FILE_KEYS = {"subject", "title", "regions"}
+FILE_KEYS = {"subject", "title", "regions", "variants"}
 REGION_KEYS = {"name", "element", "label", "placements"}
-PLACEMENT_KEYS = {"widget", "id", "options"}
-
-
-@dataclass(frozen=True)
-class LayoutProblem:
-    file: str
-    message: str
-    region: str | None = None
-    placement: str | None = None
-    field: str | None = None
-
-    def __str__(self) -> str:
-        where = [self.file]
-        if self.region is not None:
-            where.append(f"region {self.region!r}")
-        if self.placement is not None:
-            where.append(f"placement {self.placement}")
-        if self.field is not None:
-            where.append(f"field {self.field!r}")
-        return f"{': '.join(where)}: {self.message}"
+PLACEMENT_KEYS = {"widget", "id", "options", "devices", "inside", "position"}
 
 
 class LayoutError(ValueError):
@@ -160,10 +161,14 @@ def compile_layout(
                     file, "a page has one main landmark: another region is main already",
                     region=region.name, field="element"))
             regions.append(region)
+    variants = load_variants(
+        file, document.get("variants", []), regions, problems,
+        lambda index, raw, ids: _load_region(file, index, raw, registry, ids, problems,
+                                             uninstalled_render_empty, regions))
     if len(problems) > before:
         return None
     by_id = {placement.id: placement for region in regions for placement in region.placements}
-    return Layout(
+    layout = Layout(
         page_type=page_type,
         subject=str(subject),
         title=str(document.get("title", page_type.title())),
@@ -171,7 +176,9 @@ def compile_layout(
         regions=tuple(regions),
         digest=layout_digest(text),
         _placements=by_id,
+        variants=variants,
     )
+    return with_plans(layout)
 
 
 def layout_digest(text: str) -> str:
@@ -188,7 +195,10 @@ def _load_region(
     placement_ids: set[str],
     problems: list[LayoutProblem],
     uninstalled_render_empty: bool = False,
+    bases: Sequence[Region] = (),
 ) -> Region | None:
+    """One ``[[regions]]`` table; ``bases``: in a variant, the layout's own regions, whose
+    element and label a region of the same name keeps unless it gives its own."""
     if not isinstance(raw, dict):
         problems.append(LayoutProblem(file, f"regions[{index}] must be a table"))
         return None
@@ -197,14 +207,15 @@ def _load_region(
         problems.append(LayoutProblem(file, f"regions[{index}]: name must match {NAME.pattern}",
                                       field="name"))
         return None
+    base = next((region for region in bases if region.name == name), None)
     for key in sorted(set(raw) - REGION_KEYS):
         problems.append(LayoutProblem(file, "unknown key", region=name, field=key))
-    element = raw.get("element", default_element(name))
+    element = raw.get("element", base.element if base is not None else default_element(name))
     if element not in REGION_ELEMENTS:
         problems.append(LayoutProblem(file, f"must be one of {', '.join(REGION_ELEMENTS)}",
                                       region=name, field="element"))
         return None
-    label = raw.get("label")
+    label = raw.get("label", base.label if base is not None else None)
     if label is not None and (not isinstance(label, str) or not 0 < len(label.strip()) <= 100):
         problems.append(LayoutProblem(file, "must be a text of 1 to 100 characters",
                                       region=name, field="label"))
@@ -215,13 +226,16 @@ def _load_region(
                                       field="placements"))
         return None
     placements = []
+    numbers: dict[str, int] = {}
     for position, placement_raw in enumerate(placements_raw, start=1):
         placement = _load_placement(file, name, position, placement_raw, registry, placement_ids,
                                     problems, uninstalled_render_empty)
         if placement is not None:
             placements.append(placement)
-    return Region(name=name, placements=tuple(placements), element=str(element),
-                  label=None if label is None else label.strip())
+            numbers[placement.id] = position
+    region = Region(name=name, placements=tuple(placements), element=str(element),
+                    label=None if label is None else label.strip())
+    return check_inline(file, region, numbers, registry, problems)
 
 
 def _load_placement(
@@ -246,7 +260,7 @@ def _load_placement(
     if not isinstance(widget, str):
         problems.append(LayoutProblem(file, "required: the widget's name", region, label, "widget"))
         return None
-    placement_id = raw.get("id") or _default_id(widget, placement_ids)
+    placement_id = raw.get("id") or default_id(widget, placement_ids)
     if not isinstance(placement_id, str) or not NAME.match(placement_id):
         problems.append(LayoutProblem(file, f"must match {NAME.pattern}", region, label, "id"))
         return None
@@ -261,6 +275,10 @@ def _load_placement(
         problems.append(LayoutProblem(file, "must be a table", region, label, "options"))
         return None
     options_key = json.dumps(options_raw, sort_keys=True, separators=(",", ":"), default=str)
+    placed = placed_where(raw, LayoutProblem(file, "", region, label), problems)
+    if placed is None:
+        return None
+    devices, inside, at = placed
 
     installed = registry.get(widget)
     if installed is None:
@@ -272,11 +290,13 @@ def _load_placement(
             log.log(logging.INFO if failure is None else logging.ERROR,
                     "%s: region %r placement %s: widget %r %s; it renders empty",
                     file, region, label, widget, why)
-            return Placement(placement_id, widget, region, options_raw, options_key, False)
+            return Placement(placement_id, widget, region, options_raw, options_key, False,
+                             devices=devices, inside=inside, position=at)
         if uninstalled_render_empty:
             log.error("%s: region %r placement %s: widget %r is not installed; it renders empty",
                       file, region, label, widget)
-            return Placement(placement_id, widget, region, options_raw, options_key, False)
+            return Placement(placement_id, widget, region, options_raw, options_key, False,
+                             devices=devices, inside=inside, position=at)
         installed_names = ", ".join(registry.names()) or "(none)"
         problems.append(LayoutProblem(
             file, f"unknown widget {widget!r}; installed widgets: {installed_names}",
@@ -291,7 +311,8 @@ def _load_placement(
     slots = _ad_slots(installed.widget, options, problems, LayoutProblem(file, "", region, label))
     if slots is None:
         return None
-    return Placement(placement_id, widget, region, options, options_key, ad_slots=slots)
+    return Placement(placement_id, widget, region, options, options_key, ad_slots=slots,
+                     devices=devices, inside=inside, position=at)
 
 
 def _ad_slots(widget: Widget, options: Any, problems: list[LayoutProblem],
@@ -312,7 +333,9 @@ def _ad_slots(widget: Widget, options: Any, problems: list[LayoutProblem],
     return tuple(dict.fromkeys(declared))
 
 
-def _default_id(widget: str, taken: set[str]) -> str:
+def default_id(widget: str, taken: set[str]) -> str:
+    """The id of a placement that gives none: its widget's name with hyphens (``latest-news``),
+    numbered from 2 when taken (``latest-news-2``)."""
     candidate = widget.replace("_", "-")
     number = 2
     while candidate in taken:

@@ -6,9 +6,12 @@ import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from layoutserver.widgets import PlacementRequest
+
+if TYPE_CHECKING:
+    from layoutserver.layouts.plans import Plans
 
 #: What a page type's slug names.
 SUBJECT_KINDS = ("article", "section")
@@ -39,6 +42,18 @@ class Placement:
     """False when the widget is installed but failed to load: the placement renders empty."""
     ad_slots: tuple[str, ...] = ()
     """The ad slot codes the placement fills (its widget's ``ad_slots(options)``)."""
+    devices: frozenset[str] | None = None
+    """The device classes it is shown to (``devices`` in the layout); None: every one."""
+    inside: str | None = None
+    """The id of the placement of its region whose inner position it fills (``inside``)."""
+    position: str | None = None
+    """That inner position (``position``: ``after-paragraph-3``)."""
+    filled: tuple[str, ...] = ()
+    """Its own inner positions that placements fill in this plan (part of its cache key: the
+    output holds a mark at each of them)."""
+
+    def shown_to(self, device: str) -> bool:
+        return self.devices is None or device in self.devices
 
     @functools.cached_property
     def request(self) -> PlacementRequest:
@@ -57,6 +72,17 @@ class Region:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """Regions that replace the layout's own of the same names on the pages of some
+    sections (``[[variants]]``)."""
+
+    name: str
+    sections: tuple[str, ...]
+    """Section slugs: an article of one of them (a section front of one of them)."""
+    regions: tuple[Region, ...]
+
+
+@dataclass(frozen=True)
 class Layout:
     page_type: str
     subject: str
@@ -64,8 +90,14 @@ class Layout:
     source: Path
     regions: tuple[Region, ...]
     digest: str
-    """A hash of the file, so that editing a layout changes every cache key built from it."""
+    """A hash of the file, so that editing a layout changes every cache key built from it;
+    a plan's (:attr:`plans`) also names the plan."""
     _placements: Mapping[str, Placement] = field(repr=False, compare=False, default_factory=dict)
+    variants: tuple[Variant, ...] = ()
+    """The section variants as written (a plan has none)."""
+    plans: Plans | None = field(default=None, repr=False, compare=False)
+    """What a request is served from: the layout compiled per device class and section
+    (``layouts/plans.py``); None for a plan itself."""
 
     def region(self, name: str) -> Region | None:
         return next((region for region in self.regions if region.name == name), None)
@@ -91,6 +123,14 @@ class Layout:
     def placement_list(self) -> tuple[Placement, ...]:
         """Every placement in page order, worked out once (a page request needs them all)."""
         return tuple(self.placements())
+
+
+def written_placements(layout: Layout) -> Iterator[Placement]:
+    """Every placement the layout's text has: its regions', then its variants' regions'."""
+    yield from layout.placements()
+    for variant in layout.variants:
+        for region in variant.regions:
+            yield from region.placements
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from sqlalchemy.exc import SQLAlchemyError
 
 from layoutserver.db import Database
-from layoutserver.layouts.loader import LayoutProblem
 from layoutserver.layouts.model import Layout, LayoutSet
+from layoutserver.layouts.problems import LayoutProblem
 from layoutserver.layouts.store import (
     VERSION_SQL,
     compile_leniently,

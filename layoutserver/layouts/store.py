@@ -12,7 +12,7 @@ serving, its placements of a missing widget empty (``layouts.source``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,15 +21,18 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from layoutserver import keyset
 from layoutserver.auth.audit import record_change
 from layoutserver.db import dialect_insert, increment
 from layoutserver.edge.keys import layout_key
 from layoutserver.edge.purge import enqueue_purge
 from layoutserver.layouts.changes import summarize
-from layoutserver.layouts.loader import LayoutProblem, compile_layout, layout_digest
+from layoutserver.layouts.edit_rights import PARTS, Part, refused_changes
+from layoutserver.layouts.loader import compile_layout, layout_digest
 from layoutserver.layouts.model import Layout
 from layoutserver.layouts.models import LayoutsState, LayoutVersion, PageLayout
-from layoutserver.layouts.toml_text import NotToml, dump_layout
+from layoutserver.layouts.problems import LayoutProblem
+from layoutserver.layouts.toml_text import NotToml, dump_layout, loads_document
 from layoutserver.registry import WidgetRegistry
 from layoutserver.services import ServiceError
 
@@ -58,9 +61,37 @@ class NoDraft(ServiceError):
     """Publishing a page type that has no draft."""
 
 
+class NotPermitted(ServiceError):
+    """A change to a part of a layout the changer may not change (``layouts.edit_rights``);
+    ``problems`` locate each such difference."""
+
+    def __init__(self, problems: list[LayoutProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(problem) for problem in problems))
+
+
+class StaleDraft(ServiceError):
+    """The draft (or the published version) changed since the state the change was made
+    from (:func:`draft_state`)."""
+
+
 def version_name(page_type: str, number: int | None = None) -> str:
     """Where a stored layout's problems are located (a file's path for a file)."""
     return f"layout {page_type} ({'draft' if number is None else f'version {number}'})"
+
+
+def draft_state(row: PageLayout) -> str:
+    """What a change to the draft is made from: the published version and the draft's
+    revision (bumped by every save, discard and publish). A form carries it; a change made from
+    another state than the stored one is :class:`StaleDraft`."""
+    return f"{row.published}.{row.draft_revision}"
+
+
+def draft_source(session: Session, row: PageLayout) -> str:
+    """The draft's text, or the published version's when there is no draft (the start of one)."""
+    if row.draft_source is not None:
+        return row.draft_source
+    return version(session, row.page_type, row.published).source
 
 
 def compile_strictly(page_type: str, text: str, registry: WidgetRegistry, where: str) -> Layout:
@@ -121,6 +152,18 @@ def versions(session: Session, page_type: str) -> list[LayoutVersion]:
         .order_by(LayoutVersion.number.desc())))
 
 
+#: A page type's versions, newest first (the number is unique within the page type).
+VERSIONS_KEY = keyset.SortKey("layout-versions", (LayoutVersion.number,), descending=True)
+
+
+def history(session: Session, page_type: str, window: keyset.Window
+            ) -> keyset.Page[LayoutVersion]:
+    """A page of the versions of ``page_type``, newest first, by keyset on its primary key."""
+    page_layout(session, page_type)
+    query = select(LayoutVersion).where(LayoutVersion.page_type == page_type)
+    return keyset.fetch(session, query, VERSIONS_KEY, window)
+
+
 def published_sources(session: Session) -> list[tuple[str, int, str]]:
     """(page type, version number, TOML text) of every published version."""
     # from the few page types to each one's version by its key: versions grow with every
@@ -143,13 +186,19 @@ def read_layouts_version(session: Session) -> int:
 
 
 def save_draft(session: Session, actor: str, page_type: str, document: Mapping[str, Any],
-               registry: WidgetRegistry, now: datetime | None = None) -> PageLayout:
+               registry: WidgetRegistry, now: datetime | None = None, *,
+               parts: Iterable[Part] = PARTS, expected: str | None = None) -> PageLayout:
     """Create or replace the draft of ``page_type`` with ``document`` (the layout's JSON
-    form), validated as a file is: :class:`LayoutInvalid` with every problem, nothing stored."""
+    form), validated as a file is: :class:`LayoutInvalid` with every problem, nothing stored.
+    Every difference from the draft (or the published version) must lie in ``parts``
+    (:class:`NotPermitted`); ``expected``, when given, must be the :func:`draft_state`."""
     _lock(session)
     row = page_layout(session, page_type)
+    _check_state(row, expected)
     text = document_text(page_type, document)
     compile_strictly(page_type, text, registry, version_name(page_type))
+    _check_rights(loads_document(draft_source(session, row)), dict(document), parts, registry,
+                  version_name(page_type))
     before = _shown(row)
     if row.draft_source is None:
         row.draft_base = row.published
@@ -160,37 +209,51 @@ def save_draft(session: Session, actor: str, page_type: str, document: Mapping[s
     return row
 
 
-def discard_draft(session: Session, actor: str, page_type: str) -> PageLayout:
+def discard_draft(session: Session, actor: str, page_type: str,
+                  registry: WidgetRegistry | None = None, *, parts: Iterable[Part] = PARTS,
+                  expected: str | None = None) -> PageLayout:
+    """Throw the draft away: every difference it makes to the published version must lie in
+    ``parts`` (``registry`` tells ad widgets from others: needed when ``parts`` is not all)."""
     _lock(session)
     row = page_layout(session, page_type)
+    _check_state(row, expected)
     if row.draft_source is None:
         raise NoDraft(f"layout {page_type!r} has no draft")
+    _check_rights(loads_document(row.draft_source), _published_document(session, row), parts,
+                  registry, version_name(page_type))
     before = _shown(row)
     _clear_draft(row)
     record_change(session, actor, "update", RESOURCE_TYPE, page_type, before, _shown(row))
     return row
 
 
-def publish_draft(session: Session, actor: str, page_type: str, registry: WidgetRegistry
-                  ) -> LayoutVersion:
-    """Publish the draft as the next version (validated again: a widget may have gone)."""
+def publish_draft(session: Session, actor: str, page_type: str, registry: WidgetRegistry, *,
+                  parts: Iterable[Part] = PARTS, expected: str | None = None) -> LayoutVersion:
+    """Publish the draft as the next version (validated again: a widget may have gone); every
+    difference it makes to the published version must lie in ``parts``."""
     _lock(session)
     row = page_layout(session, page_type)
+    _check_state(row, expected)
     if row.draft_source is None:
         raise NoDraft(f"layout {page_type!r} has no draft to publish")
     layout = compile_strictly(page_type, row.draft_source, registry, version_name(page_type))
+    _check_rights(_published_document(session, row), loads_document(row.draft_source), parts,
+                  registry, version_name(page_type))
     published = _publish(session, actor, row, row.draft_source, layout, "draft", registry)
     _clear_draft(row)
     return published
 
 
 def restore(session: Session, actor: str, page_type: str, number: int,
-            registry: WidgetRegistry) -> LayoutVersion:
-    """Publish a new version equal to version ``number`` (the history only grows)."""
+            registry: WidgetRegistry, *, parts: Iterable[Part] = PARTS) -> LayoutVersion:
+    """Publish a new version equal to version ``number`` (the history only grows); every
+    difference it makes to the published version must lie in ``parts``."""
     _lock(session)
     row = page_layout(session, page_type)
     old = version(session, page_type, number)
     layout = compile_strictly(page_type, old.source, registry, version_name(page_type, number))
+    _check_rights(_published_document(session, row), loads_document(old.source), parts,
+                  registry, version_name(page_type, number))
     return _publish(session, actor, row, old.source, layout, "restore", registry,
                     restored_from=number)
 
@@ -325,6 +388,28 @@ def _publish(session: Session, actor: str, row: PageLayout, text: str, layout: L
         record_change(session, actor, "create" if before_shown is None else "update",
                       RESOURCE_TYPE, row.page_type, before_shown, _shown(row))
     return created
+
+
+def _published_document(session: Session, row: PageLayout) -> dict[str, Any]:
+    return loads_document(version(session, row.page_type, row.published).source)
+
+
+def _check_state(row: PageLayout, expected: str | None) -> None:
+    if expected is not None and expected != draft_state(row):
+        raise StaleDraft(f"the draft of layout {row.page_type!r} changed since it was read")
+
+
+def _check_rights(before: Mapping[str, Any], after: Mapping[str, Any], parts: Iterable[Part],
+                  registry: WidgetRegistry | None, where: str) -> None:
+    """:class:`NotPermitted` for each difference outside ``parts``."""
+    allowed = frozenset(parts)
+    if allowed >= PARTS:
+        return
+    if registry is None:
+        raise TypeError("telling ad placements from others takes the widget registry")
+    problems = refused_changes(before, after, allowed, registry.places_ads, where)
+    if problems:
+        raise NotPermitted(problems)
 
 
 def _lock(session: Session) -> None:

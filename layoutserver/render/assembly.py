@@ -11,10 +11,10 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
-from layoutserver.layouts import Layout, Region
+from layoutserver.layouts import Layout, Placement, Region
 from layoutserver.registry import WidgetRegistry
 from layoutserver.render.renderer import RenderedPlacement
-from layoutserver.widgets import Assets, HeadPart, JsonLd, Link, Meta, Subject
+from layoutserver.widgets import POSITION_MARK, Assets, HeadPart, JsonLd, Link, Meta, Subject
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,23 @@ class Assembly:
     def policy(self) -> ResponsePolicy:
         return ResponsePolicy.of(self.rendered)
 
+    def placed(self) -> list[tuple[Placement, Markup]]:
+        """Each placement that is not inside another, in order, with its HTML; the placements
+        inside one are in its HTML, at their positions (:func:`fill_positions`)."""
+        inner: dict[str, list[RenderedPlacement]] = {}
+        for item in self.rendered:
+            if item.placement.inside is not None:
+                inner.setdefault(item.placement.inside, []).append(item)
+        return [(item.placement,
+                 fill_positions(item, inner.get(item.placement.id, ()))
+                 if item.placement.filled else item.html)
+                for item in self.rendered if item.placement.inside is None]
+
     def regions(self) -> dict[str, Markup]:
         """Each region's HTML, in layout order; regions with nothing rendered are left out."""
         by_region: dict[str, list[Markup]] = {}
-        for item in self.rendered:
-            by_region.setdefault(item.placement.region, []).append(item.html)
+        for placement, html in self.placed():
+            by_region.setdefault(placement.region, []).append(html)
         return {
             region.name: region_html(region, by_region[region.name])
             for region in self.layout.regions
@@ -70,6 +82,19 @@ class Assembly:
 
     def head_html(self) -> Markup:
         return Markup("\n").join(part.html() for part in self.head())
+
+
+def fill_positions(host: RenderedPlacement, inner: Sequence[RenderedPlacement]) -> Markup:
+    """The host's HTML with the HTML of the placements inside it at the marks of their
+    positions (``RenderContext.position``), in order; a placement whose position's mark is not
+    there (the article is shorter) is left out."""
+    html = str(host.html)
+    for position in host.placement.filled:
+        mark = POSITION_MARK.format(host.placement.id, position)
+        if mark in html:
+            html = html.replace(mark, "".join(item.html for item in inner
+                                              if item.placement.position == position), 1)
+    return Markup(html)  # noqa: S704 - markup joined with markup
 
 
 def head_order(part: HeadPart) -> int:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import pickle
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -29,11 +29,19 @@ from markupsafe import Markup
 
 from layoutserver.edge.keys import response_keys
 from layoutserver.layouts import Layout, Placement
+from layoutserver.layouts.plans import DevicePlans, plans_of, select
 from layoutserver.render.assembly import Assembly, ResponsePolicy, server_timing, timings
 from layoutserver.render.holes import HolePage, Holes
 from layoutserver.render.renderer import CLEAN_OUTCOMES, RenderedPlacement
 from layoutserver.render.shell import ESI, LIVE_MARK, IncludeMarkup, Shell, strong_etag
-from layoutserver.widgets import CachePolicy, PageContext, RequestView, Subject, vary_value
+from layoutserver.widgets import (
+    DEVICE_CLASSES,
+    CachePolicy,
+    PageContext,
+    RequestView,
+    Subject,
+    vary_value,
+)
 
 if TYPE_CHECKING:
     from layoutserver.core import Core
@@ -76,9 +84,11 @@ class SubjectNotFound(LookupError):
 
 class PageCall(NamedTuple):
     layout: Layout
+    """The page type's layout as loaded: the request is served from one of its plans."""
     slug: str
     representation: str
-    placements: Sequence[Placement]
+    """``page``, ``json``, ``region:NAME`` or ``widget:ID``: which placements of the plan
+    it shows (``layouts.plans.select``)."""
     build: Builder
     reader: Callable[[], RequestView]
     """The request's facts, made only when the cache key or a render needs them."""
@@ -139,43 +149,65 @@ class CachedBody:
 
 @dataclass(frozen=True)
 class Inside:
-    """What the widgets of a response imply for caching it; fixed for a layout and the
-    placements shown (:meth:`PagePipeline.inside` keeps it)."""
+    """What the widgets of a response imply for caching it, over every plan of its layout
+    (a request's plan is known once its subject is); fixed for a layout and a
+    representation (:meth:`PagePipeline.inside` keeps it)."""
 
     vary_keys: tuple[str, ...]
+    """With ``device`` when the plans of some device classes show other placements."""
     versions: tuple[str, ...]
     """name=version of each widget inside: a new widget version must miss the body cache."""
     needs_reader: bool
     """Whether the cache key needs facts of the request (device, locale, consent)."""
     depends_on: tuple[tuple[str, ...] | None, ...]
     """Each shared widget's ``CachePolicy.depends_on``, for the surrogate keys."""
+    by_device: bool
+    """Whether the plan is picked by the reader's device class (else the first class's)."""
+    selected: Mapping[str, tuple[Placement, ...]]
+    """The placements shown, by plan digest."""
+
+
+#: Whose plans serve a representation the same to every device class.
+ANY_DEVICE = DEVICE_CLASSES[0]
+#: Representations kept per pipeline before the oldest go (publishes add layouts' digests).
+INSIDE_KEPT = 512
 
 
 class PagePipeline:
     def __init__(self, core: Core) -> None:
         self.core = core
-        self._inside: dict[tuple[str, str], Inside] = {}
-        """Per page type and representation (layouts and widgets are fixed for the app)."""
+        self._inside: dict[tuple[str, str, str], Inside] = {}
+        """Per page type, layout digest and representation (widgets are fixed for the app)."""
 
-    def inside(self, layout: Layout, representation: str,
-               placements: Sequence[Placement]) -> Inside:
-        known = self._inside.get((layout.page_type, representation))
+    def inside(self, layout: Layout, representation: str) -> Inside:
+        known = self._inside.get((layout.page_type, layout.digest, representation))
         if known is not None:
             return known
-        keys: set[str] = set()
+        plans = plans_of(layout)
+        selected = {plan.digest: select(plan, representation) for plan in plans.all}
+
+        def shown(device: DevicePlans) -> tuple[object, ...]:
+            pages = (("", device.base), *sorted(device.by_section.items()))
+            return tuple((section, tuple((p.id, p.filled) for p in selected[plan.digest]))
+                         for section, plan in pages)
+
+        by_device = plans.varies_on_device and len(set(map(shown, plans.by_device.values()))) > 1
+        keys: set[str] = {"device"} if by_device else set()
         versions: set[str] = set()
-        depends: list[tuple[str, ...] | None] = []
-        for placement in placements:
+        depends: dict[str, tuple[str, ...] | None] = {}
+        for placement in {p.widget: p for chosen in selected.values() for p in chosen}.values():
             installed = self.core.registry.get(placement.widget)
             if installed is not None:
                 policy = installed.widget.cache_policy
                 keys.update(policy.vary)
                 versions.add(f"{installed.name}={installed.widget.version}")
                 if policy.shared:
-                    depends.append(policy.depends_on)
+                    depends[installed.name] = policy.depends_on
         inside = Inside(tuple(sorted(keys)), tuple(sorted(versions)), bool(keys & READER_KEYS),
-                        tuple(depends))
-        self._inside[(layout.page_type, representation)] = inside
+                        tuple(depends.values()), by_device, selected)
+        if len(self._inside) >= INSIDE_KEPT:
+            self._inside.clear()
+        self._inside[(layout.page_type, layout.digest, representation)] = inside
         return inside
 
     def serve(self, call: PageCall) -> PageResult:
@@ -184,20 +216,25 @@ class PagePipeline:
         started = time.perf_counter()
         site = core.site_view()
         version = core.content.version()
-        inside = self.inside(layout, call.representation, call.placements)
+        inside = self.inside(layout, call.representation)
         reader = call.reader() if inside.needs_reader else None
         facts = ("body", call.representation, layout.page_type, slug, layout.digest,
                  *inside.versions,
                  *[f"{key}={vary_value(key, layout.page_type, slug, reader, site)}"
                    for key in inside.vary_keys], f"cv={version}")
         cached = self._cached_body(facts)
-        if cached is not None and call.part is not None:
-            return _part(call, call.part, cached, inside, started, "hit")
-        if cached is not None and not cached.live:
+        if cached is not None and not cached.live and call.part is None:
             timing = f'{cached.hit_timing}, total;dur={_ms(started):.2f};desc="page-cache hit"'
             return PageResult(cached.body, cached.mimetype, cached.policy, False, "",
                               cached.etag, timing, inside.vary_keys, cached.surrogate_keys,
                               "hit")
+        # The plans of the reader's device class; the plan itself follows the subject's
+        # section (an article's is fixed for the content version in the key).
+        device = plans_of(layout).for_device(
+            reader.device if inside.by_device and reader is not None else ANY_DEVICE)
+        if cached is not None and call.part is not None:
+            plan = device.for_subject(cached.subject)
+            return _part(call, plan, call.part, cached, inside, started, "hit")
         if cached is not None:
             subject = cached.subject
         else:
@@ -205,49 +242,56 @@ class PagePipeline:
             if found is None:
                 raise SubjectNotFound(layout, slug)
             subject = found
+        plan = device.for_subject(subject)
 
         made: list[PageContext] = []
 
         def context() -> PageContext:
             if not made:
-                made.append(core.page_context(layout, slug, subject, reader or call.reader(),
+                made.append(core.page_context(plan, slug, subject, reader or call.reader(),
                                               site))
             return made[0]
 
-        page = HolePage(layout, slug, subject, version, context)
+        page = HolePage(plan, slug, subject, version, context)
         if cached is not None:
             return self._fill(call, call.holes(), cached, page, inside, started)
 
         # Holes rendered here are rendered with the rest, within one budget; others are
-        # filled after the shared placements are.
-        holes = [p for p in call.placements if not _shared(core, p)]
+        # filled after the shared placements are, and so are all when one is inside another
+        # placement: its position may not be there (a short article), and what is not shown
+        # is not rendered (an ad not decided).
+        placements = inside.selected[plan.digest]
+        holes = [p for p in placements if not _shared(core, p)]
         hole_ids = {p.id for p in holes}
         holes_filler = call.holes() if holes else None
-        together = holes_filler is not None and holes_filler.renders_here
+        together = (holes_filler is not None and holes_filler.renders_here
+                    and not any(p.inside for p in holes))
         rendered = {item.placement.id: item for item in core.renderer.render(
-            layout, page.context(),
-            [p for p in call.placements if together or p.id not in hole_ids], version)}
+            plan, page.context(),
+            [p for p in placements if together or p.id not in hole_ids], version)}
         shared = {pid: item for pid, item in rendered.items() if pid not in hole_ids}
-        assembly = Assembly(layout, subject, [
-            _marked(p) if p.id in hole_ids else rendered[p.id] for p in call.placements])
+        assembly = Assembly(plan, subject, [
+            _marked(p) if p.id in hole_ids else rendered[p.id] for p in placements])
         shell_bytes, mimetype = call.build(assembly)
         keys = response_keys(layout.page_type, layout.subject, slug, inside.depends_on)
         split = Shell.of(shell_bytes, (p.id for p in holes)) if holes else None
+        live = tuple(p.id for p in holes if split is not None and p.id in split.ids)
         policy = ResponsePolicy.of(shared.values())
-        entry = CachedBody(shell_bytes, mimetype, None if holes else strong_etag(shell_bytes),
+        entry = CachedBody(shell_bytes, mimetype, None if live else strong_etag(shell_bytes),
                            policy, server_timing([(item.placement.id, 0.0,
                                                    f"{item.placement.widget} page-cache")
                                                   for item in shared.values()]),
-                           tuple(p.id for p in holes), subject, keys,
-                           time.time() + min(policy.ttl, BODY_TTL_CAP), split)
+                           live, subject, keys,
+                           time.time() + min(policy.ttl, BODY_TTL_CAP),
+                           split if live else None)
         if all(item.outcome in CLEAN_OUTCOMES for item in shared.values()):
             self._store(facts, entry, min(policy.ttl, BODY_TTL_CAP))
         fresh = replace(entry, hit_timing=server_timing(timings(list(shared.values()))))
         if call.part is not None:
-            return _part(call, call.part, fresh, inside, started, "miss")
-        done = [rendered[p.id] for p in holes] if together else None
-        return self._fill(call, holes_filler, fresh, page, inside, started, outcome="miss",
-                          filled=done)
+            return _part(call, plan, call.part, fresh, inside, started, "miss")
+        done = [rendered[pid] for pid in live] if together else None
+        return self._fill(call, holes_filler if live else None, fresh, page, inside, started,
+                          outcome="miss", filled=done)
 
     def _fill(self, call: PageCall, holes: Holes | None, cached: CachedBody, page: HolePage,
               inside: Inside, started: float, outcome: str = "hit",
@@ -317,14 +361,14 @@ class PagePipeline:
 
 
 
-def _part(call: PageCall, part: EdgePart, cached: CachedBody, inside: Inside, started: float,
-          outcome: str) -> PageResult:
+def _part(call: PageCall, plan: Layout, part: EdgePart, cached: CachedBody, inside: Inside,
+          started: float, outcome: str) -> PageResult:
     """The shared piece of the page that ``part`` names; raises :class:`PartNotFound` when the
     page is not cut that way (any more)."""
     structure, index = part
     shell = cached.shell or (Shell.of(cached.body, cached.live) if cached.live else None)
     if (shell is None or not 0 <= index < len(shell.segments)
-            or shell.structure(call.layout.digest, call.representation) != structure):
+            or shell.structure(plan.digest, call.representation) != structure):
         raise PartNotFound(f"This page has no part {index} of {structure!r} (any more).")
     segment = call.markup.guard(shell.segments[index])
     timing = f'total;dur={_ms(started):.2f};desc="page-cache {outcome}, part {index}"'

@@ -176,7 +176,8 @@ class Renderer:
                                                    step_ms.get(installed.name, 0.0))
                 continue
             context = RenderContext(**vars(page), placement_id=placement.id,
-                                    region=placement.region, prepared=share)
+                                    region=placement.region, prepared=share,
+                                    filled=frozenset(placement.filled))
             job = (None if key is None else key.fresh,
                    self._task(installed, placement, context, key))
             (batch if self.track.trusted(installed.name) else alone).append((index, job))
@@ -207,6 +208,8 @@ class Renderer:
         widget = installed.widget
         vary = [f"{name}={page.vary_value(name)}" for name in widget.cache_policy.vary]
         base = ("w", widget.name, widget.version, placement.options_key, layout.digest, *vary)
+        if placement.filled:  # its output holds a mark at each filled position
+            base = (*base, "in=" + ",".join(placement.filled))
         return CacheKeys(fresh=self.cache.key(*base, *self._content(widget, page,
                                                                     content_version)),
                          last_good=self.cache.key(*base))

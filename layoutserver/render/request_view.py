@@ -15,7 +15,8 @@ from flask import Request
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
-DEVICE_CLASSES = ("desktop", "tablet", "mobile")
+from layoutserver.widgets import DEVICE_CLASSES
+
 VIEWPORT_HINT = "Sec-CH-Viewport-Width"
 """The client hint with the width of the reader's viewport in CSS pixels (Chromium sends it to
 a site that asked for it with ``Accept-CH``)."""

@@ -1,8 +1,9 @@
 """Site-facing routes: a whole page, one region, all regions as JSON, or one placed widget (and
 the shared parts of a page or region that an edge doing ESI keeps).
 
-Each route picks the placements it shows and how to build its body; ``serving.serve`` does the
-rest (see there).
+Each route names its representation (``page``, ``region:NAME``, ``widget:ID``, ``json``: which
+placements of the request's plan it shows, ``layouts.plans.select``) and how to build its body;
+``serving.serve`` does the rest (see there).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from markupsafe import Markup
 from layoutserver.content.schemas import SLUG_PATTERN
 from layoutserver.core import Core, get_core
 from layoutserver.layouts import Layout, Placement
+from layoutserver.layouts.plans import plans_of, shown_anywhere
 from layoutserver.render.assembly import Assembly
 from layoutserver.render.page import Builder, EdgePart, PagePipeline
 from layoutserver.web.assets import get_assets, linked, page_assets
@@ -35,8 +37,7 @@ SLUG = re.compile(SLUG_PATTERN)
 @blueprint.get("/pages/<page_type>/<slug>")
 def page(page_type: str, slug: str) -> Response:
     core, layout = _layout(page_type, slug)
-    return serve(core, _pipeline(), layout, slug, "page", layout.placement_list,
-                 _page_builder(core, layout))
+    return serve(core, _pipeline(), layout, slug, "page", _page_builder(core))
 
 
 #: The endpoints other pages include (their errors are short: web/fragment_errors.py).
@@ -51,9 +52,10 @@ def region_fragment(page_type: str, slug: str, region: str) -> Response:
 
 def region_response(page_type: str, slug: str, region: str) -> Response:
     core, layout = _layout(page_type, slug)
-    placements, build = region_parts(layout, region)
-    return add_links(serve(core, _pipeline(), layout, slug, f"region:{region}", placements,
-                           build), core, placements)
+    build = region_builder(layout, region)
+    representation = f"region:{region}"
+    return add_links(serve(core, _pipeline(), layout, slug, representation, build), core,
+                     shown_anywhere(layout, representation))
 
 
 @blueprint.get("/parts/<page_type>/<slug>/<representation>/<structure>/<int:index>")
@@ -62,18 +64,17 @@ def part(page_type: str, slug: str, representation: str, structure: str, index: 
     """One shared piece of a page or region, for the frames an edge doing ESI assembles
     (``render/shell.py``); its URL is made by the frame, never by hand."""
     core, layout = _layout(page_type, slug)
-    placements: Sequence[Placement]
     if representation == "page":
-        placements, build = layout.placement_list, _page_builder(core, layout)
+        build = _page_builder(core)
     elif representation.startswith("region:"):
-        placements, build = region_parts(layout, representation.removeprefix("region:"))
+        build = region_builder(layout, representation.removeprefix("region:"))
     else:
         abort(404, f"No part of a {representation!r}: parts are of 'page' or 'region:NAME'.")
-    return serve(core, _pipeline(), layout, slug, representation, placements, build,
+    return serve(core, _pipeline(), layout, slug, representation, build,
                  part=EdgePart(structure, index))
 
 
-def _page_builder(core: Core, layout: Layout) -> Builder:
+def _page_builder(core: Core) -> Builder:
     def build(assembly: Assembly) -> tuple[bytes, str]:
         widget_assets = assembly.assets(core.registry)
         files = get_assets()
@@ -83,7 +84,7 @@ def _page_builder(core: Core, layout: Layout) -> Builder:
         # The template straight from the Jinja environment: render_template's signals and
         # context processors cost more than this page needs on every uncached render.
         html = current_app.jinja_env.get_template("page.html").render(
-            layout=layout,
+            layout=assembly.layout,
             title=_title(assembly),
             site_name=core.config["SITE_NAME"],
             locale=core.config["SITE_LOCALE"],
@@ -102,9 +103,15 @@ def _page_builder(core: Core, layout: Layout) -> Builder:
 
 
 def region_parts(layout: Layout, region: str) -> tuple[Sequence[Placement], Builder]:
-    """The placements of one region and the builder of its HTML (404 for an unknown one)."""
-    found = layout.region(region)
-    if found is None:
+    """What one region shows on some page (any device or section) and the builder of its
+    HTML (404 for an unknown region)."""
+    build = region_builder(layout, region)
+    return shown_anywhere(layout, f"region:{region}"), build
+
+
+def region_builder(layout: Layout, region: str) -> Builder:
+    """The builder of one region's HTML (404 for an unknown region)."""
+    if layout.region(region) is None:
         names = ", ".join(r.name for r in layout.regions)
         raise NoSuchFragment(
             f"Page type {layout.page_type!r} has no region {region!r}; it has: {names}.")
@@ -112,7 +119,7 @@ def region_parts(layout: Layout, region: str) -> tuple[Sequence[Placement], Buil
     def build(assembly: Assembly) -> tuple[bytes, str]:
         return str(assembly.regions().get(region, Markup(""))).encode(), "text/html"
 
-    return list(found.placements), build
+    return build
 
 
 @blueprint.get("/fragments/<page_type>/<slug>")
@@ -140,7 +147,7 @@ def all_fragments(page_type: str, slug: str) -> Response:
         }
         return json.dumps(document).encode(), "application/json"
 
-    response = serve(core, _pipeline(), layout, slug, "json", layout.placement_list, build)
+    response = serve(core, _pipeline(), layout, slug, "json", build)
     response.vary.add("Accept")
     return response
 
@@ -154,19 +161,23 @@ def widget(page_type: str, slug: str, placement_id: str) -> Response:
 
 def widget_response(page_type: str, slug: str, placement_id: str) -> Response:
     core, layout = _layout(page_type, slug)
-    placement = known_placement(layout, placement_id)
+    known_placement(layout, placement_id)
 
     def build(assembly: Assembly) -> tuple[bytes, str]:
-        return "".join(str(item.html) for item in assembly.rendered).encode(), "text/html"
+        return "".join(str(html) for _, html in assembly.placed()).encode(), "text/html"
 
-    return add_links(serve(core, _pipeline(), layout, slug, f"widget:{placement_id}",
-                           [placement], build), core, [placement])
+    representation = f"widget:{placement_id}"
+    return add_links(serve(core, _pipeline(), layout, slug, representation, build), core,
+                     shown_anywhere(layout, representation))
 
 
 def known_placement(layout: Layout, placement_id: str) -> Placement:
-    placement = layout.placement(placement_id)
+    """The placement ``placement_id`` of the layout, of any device's or variant's page (a
+    page that does not show it serves it empty)."""
+    placement = plans_of(layout).placement(placement_id)
     if placement is None:
-        ids = ", ".join(p.id for p in layout.placements())
+        ids = ", ".join(dict.fromkeys(p.id for plan in plans_of(layout).all
+                                      for p in plan.placement_list))
         raise NoSuchFragment(f"Page type {layout.page_type!r} has no placement "
                              f"{placement_id!r}; it has: {ids}.")
     return placement

@@ -40,7 +40,8 @@ from werkzeug.exceptions import NotFound
 
 from layoutserver.core import Core
 from layoutserver.edge.keys import header_value
-from layoutserver.layouts import Layout, Placement
+from layoutserver.layouts import Layout
+from layoutserver.layouts.plans import plans_of
 from layoutserver.render.holes import ClientHoles, EmptyHoles, Holes, ReservedHoles, ServerHoles
 from layoutserver.render.page import (
     FRAME,
@@ -80,8 +81,7 @@ class PageNotFound(NotFound):
 
 
 def serve(core: Core, pipeline: PagePipeline, layout: Layout, slug: str, representation: str,
-          placements: Sequence[Placement], build: Builder, part: EdgePart | None = None
-          ) -> Response:
+          build: Builder, part: EdgePart | None = None) -> Response:
     """The response for one representation of a page (or one part of it)."""
     current: Request = request._get_current_object()  # type: ignore[attr-defined]
     views: list[RequestView] = []
@@ -102,7 +102,7 @@ def serve(core: Core, pipeline: PagePipeline, layout: Layout, slug: str, represe
             frame_url = (f"{SSI_FRAME_PREFIX}{current.script_root}{current.path}"
                          + (f"?{query}" if query else ""))
     shared_form = markup is not None and part is None and (frame is None or frame_url is not None)
-    call = PageCall(layout, slug, representation, placements, build, reader,
+    call = PageCall(layout, slug, representation, build, reader,
                     lambda: _holes(core, current, representation, shared_form=shared_form),
                     frame, part, markup or ESI, frame_url)
     try:
@@ -113,9 +113,10 @@ def serve(core: Core, pipeline: PagePipeline, layout: Layout, slug: str, represe
         raise NotFound(str(gone)) from None
     current.environ[PAGE_CACHE_OUTCOME] = result.cache_outcome
     response = _response(core, result, representation, current, markup)
-    if representation == "page" and layout.ad_slots:
-        # Ad sizes follow the viewport: ask the browser for its width, on this very request
-        # too (Critical-CH: a browser that did not send it retries once with it).
+    if representation == "page" and (plans_of(layout).has_ad_slots or "device" in result.vary):
+        # Ad sizes and device-only placements follow the viewport: ask the browser for its
+        # width, on this very request too (Critical-CH: a browser that did not send it
+        # retries once with it).
         response.headers["Accept-CH"] = VIEWPORT_HINT
         response.headers["Critical-CH"] = VIEWPORT_HINT
     view = views[0] if views else None

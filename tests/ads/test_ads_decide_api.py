@@ -28,6 +28,9 @@ def test_one_decision_per_slot_with_absolute_urls(ads_app: Flask) -> None:
         assert decision["impression_url"].startswith("http://localhost/ads/i/")
         assert decision["click_url"].startswith("http://localhost/ads/c/")
         assert decision["click_url"] in decision["html"]
+        token = decision["click_url"].rsplit("/", 1)[1]  # one token for every URL of a slot
+        assert decision["viewability_url"] == f"http://localhost/ads/v/{token}"
+        assert f'data-ad-view="{decision["viewability_url"]}"' in decision["html"]
         assert not decision["empty"]
     image = next(d for d in decisions if 'src="http://localhost/ads/creatives/' in d["html"])
     assert image
@@ -47,7 +50,8 @@ def test_an_unknown_slot_answers_empty(ads_app: Flask) -> None:
                                           json={"page": PAGE, "slots": ["nowhere"]})
     assert response.json["decisions"] == [
         {"slot": "nowhere", "html": "", "size": None, "empty": True, "impression_url": None,
-         "click_url": None, "line_item_id": None, "creative_id": None}
+         "click_url": None, "viewability_url": None, "line_item_id": None,
+         "creative_id": None}
     ]
 
 
@@ -142,6 +146,7 @@ def test_urls_are_escaped_in_the_markup_and_given_as_they_are(ads_app: Flask) ->
         # an href, or inside an HTML creative's srcdoc (escaped twice)
         assert f'href="{click}"' in html or f'href=&#34;{escape(click)}&#34;' in html
         assert f'src="{escape(decision["impression_url"])}?f=gif"' in html
+        assert f'data-ad-view="{escape(decision["viewability_url"])}"' in html
         assert "news&views" not in html
 
 

@@ -111,15 +111,24 @@ def test_a_text_creative_is_a_link() -> None:
     assert link["href"] == "/ads/c/TOKEN-C" and link["rel"] == "sponsored noopener"
 
 
-def test_a_lazy_slot_loads_its_creative_and_beacon_lazily() -> None:
+def test_a_lazy_slot_keeps_its_creative_and_beacon_for_the_script_to_render() -> None:
+    """In a ``<template>``, inert until viewability.js renders it near the viewport; the box
+    keeps its size meanwhile."""
     lazy = SlotSpec("news-1", "News", {"*": (Size(300, 250),)}, lazy=True)
-    spec = creative(size=Size(300, 250))
-    for markup in (str(slot_html(lazy, spec, Size(300, 250), LINKS)),
-                   str(slot_html(lazy, creative("html", html="<p>x</p>"), Size(300, 250),
-                                 LINKS))):
-        elements = Elements(markup)
-        lazy_tags = [a for name, a in elements.tags if a.get("loading") == "lazy"]
-        assert len(lazy_tags) == 2  # the creative and the beacon
+    links = Links("/ads/c/T", "/ads/i/T", "/ads/v/T")
+    for spec in (creative(size=Size(300, 250)), creative("html", html="<p>x</p>")):
+        markup = str(slot_html(lazy, spec, Size(300, 250), links))
+        before, box = markup.split('<div class="ad-spot__box" style="width:300px;height:250px;', 1)
+        later, after = box.split('<template class="ad-spot__later">', 1)[1].split("</template>")
+        assert 'data-ad-view="/ads/v/T"' in before and after == "</div></div>"
+        tags = Elements(later).tags
+        assert {name for name, _ in tags} >= {"img" if spec.kind == "image" else "iframe"}
+        (beacon,) = [a for name, a in tags if a.get("class") == "ad-spot__beacon"]
+        assert beacon["src"] == "/ads/i/T?f=gif"
+        assert markup.count("ad-spot__beacon") == 1  # nowhere else
+    eager = str(slot_html(SLOT, creative(), LEADERBOARD, links))
+    assert "<template" not in eager and "loading=" not in eager
+    assert 'data-ad-view="/ads/v/T"' in eager
 
 
 def test_counted_on_render_means_no_beacon_and_collapsed_means_nothing() -> None:

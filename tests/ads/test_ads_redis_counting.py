@@ -282,6 +282,60 @@ def test_with_the_database_gone_clicks_redirect_and_counts_and_ads_keep_serving(
     assert [row[4:] for row in counts(get_database(a))] == [(2, 1)]
 
 
+def viewed(app: Flask) -> tuple[int, int]:
+    """Measurable and viewable impressions in ``ad_counts``."""
+    with get_database(app).session() as session:
+        rows = session.execute(select(AdCount.measurable, AdCount.viewable)).all()
+    return sum(row[0] for row in rows), sum(row[1] for row in rows)
+
+
+def view(host: Flask, ad: dict[str, Any], query: str = "") -> None:
+    assert host.test_client().get(path_of(ad["viewability_url"]) + query).status_code == 204
+
+
+def test_viewability_counts_once_across_hosts_and_a_viewable_goal_holds_on_every_host(
+    hosts: Hosts,
+) -> None:
+    """A goal in viewable impressions reads Redis's viewable counters, exact the moment a
+    beacon is answered on any host; the flush copies measurable and viewable counts once."""
+    a, b = hosts(goal={"metric": "viewable", "amount": 2, "period": "lifetime"}, pacing="asap")
+    first, second = decide(a.test_client()), decide(b.test_client())
+    view(b, first, "?s=m")
+    view(a, first, "?s=m")  # a replay on the other host
+    view(a, first)
+    view(b, first)  # a replay
+    assert decide(a.test_client())["line_item_id"] == 1  # 1 of 2 viewable
+    view(b, second)  # its measurable beacon lost: counted measurable too
+    assert [decide(host.test_client())["line_item_id"] for host in (a, b)] == [2, 2]
+    flush(a)
+    flush(b)
+    assert viewed(a) == (2, 2)
+    assert [row[4:] for row in counts(get_database(a))] == [(0, 0)]  # no impression beacon
+
+
+def test_viewability_through_an_outage_and_a_redis_that_lost_its_data(hosts: Hosts) -> None:
+    a, b = hosts()
+    queued, flushed = decide(a.test_client()), decide(a.test_client())
+    view(a, flushed)
+    flush(a)  # its guards go to the database with its counts
+    outage(a, b)
+    view(a, queued, "?s=m")
+    view(b, queued, "?s=m")  # queued once
+    view(b, queued)  # queued: viewable (its measurable count is queued already)
+    back(a, b)
+    view(a, queued, "?s=m")  # Redis counts it before the queue is applied: the queued one is
+    report = flush(b)  # refused there, the queued viewable one applied
+    assert (report.pending_applied, report.pending_replays) == (1, 1)
+    assert viewed(a) == (2, 2)
+    wipe(a)
+    for ad in (queued, flushed):  # after the restore, Redis refuses every one of them
+        view(b, ad)
+        view(a, ad, "?s=m")
+    flush(a)
+    flush(b)
+    assert viewed(a) == (2, 2)
+
+
 def test_the_restore_advances_past_guards_of_one_instant(
     hosts: Hosts, monkeypatch: pytest.MonkeyPatch
 ) -> None:

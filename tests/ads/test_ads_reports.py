@@ -42,15 +42,16 @@ def utc(text: str) -> datetime:
 
 
 def hit(app: Flask, at: datetime, line_item: int, creative: int, slot: str = "top",
-        impressions: int = 1, clicks: int = 0) -> None:
-    """Count ``impressions`` and ``clicks`` at ``at``, each as its own page decision."""
-    impression: list[Kind] = ["impression"]
-    click: list[Kind] = ["click"]
-    kinds = impression * impressions + click * clicks
+        impressions: int = 1, clicks: int = 0, measurable: int = 0, viewable: int = 0) -> None:
+    """Count ``impressions``, ``clicks``, ``measurable`` and ``viewable`` at ``at``, each as
+    its own page decision."""
+    wanted: dict[Kind, int] = {"impression": impressions, "click": clicks,
+                               "measurable": measurable, "viewable": viewable}
     with get_database(app).session() as session:
-        for kind in kinds:
-            tracked = Tracked(f"d{next(_decisions)}", slot, line_item, creative)
-            assert record(session, kind, tracked, at)
+        for kind, times in wanted.items():
+            for _ in range(times):
+                tracked = Tracked(f"d{next(_decisions)}", slot, line_item, creative)
+                assert record(session, kind, tracked, at)
 
 
 def report(app: Flask, start: date = OCT_10, end: date | None = None, **options: Any) -> Report:
@@ -82,6 +83,28 @@ def test_daily_totals_by_line_item(app: Flask, ids: dict[str, int]) -> None:
     assert found.rows[0].ctr == 0.25
     assert (found.totals.impressions, found.totals.clicks) == (10, 3)
     assert found.totals.ctr == pytest.approx(0.3)
+
+
+def test_measurable_viewable_and_the_rate_per_line_item_creative_and_slot(
+    app: Flask, ids: dict[str, int]
+) -> None:
+    acme, acme_1, house, house_1 = ids["acme"], ids["acme-1"], ids["house"], ids["house-1"]
+    hit(app, utc("2024-10-10T13:00:00"), acme, acme_1, "top", impressions=4, measurable=4,
+        viewable=3)
+    hit(app, utc("2024-10-10T15:00:00"), acme, acme_1, "side", impressions=2, measurable=1)
+    hit(app, utc("2024-10-10T13:00:00"), house, house_1, "top", impressions=5)  # no script
+
+    found = report(app, group_by=["line_item", "creative", "slot"])
+
+    assert [(row.line_item_name, row.creative_name, row.slot, row.impressions, row.measurable,
+             row.viewable, row.viewability) for row in found.rows] == [
+        ("acme", "acme-1", "side", 2, 1, 0, 0.0),
+        ("acme", "acme-1", "top", 4, 4, 3, 0.75),
+        ("house", "house-1", "top", 5, 0, 0, None),  # not measured: no rate, not 0 %
+    ]
+    totals = found.totals
+    assert (totals.impressions, totals.measurable, totals.viewable) == (11, 5, 3)
+    assert totals.viewability == pytest.approx(0.6)
 
 
 def test_ungrouped_report_has_one_row_per_day(app: Flask, ids: dict[str, int]) -> None:
@@ -203,14 +226,14 @@ def test_ctr_with_zero_impressions_is_none(app: Flask, ids: dict[str, int]) -> N
     assert table(found) == [("2024-10-10", 0, 2)]
     assert found.rows[0].ctr is None
     assert found.totals.ctr is None
-    assert to_csv(found).endswith(f"\r\n2024-10-10,{ids['acme']},acme,0,2,\r\n")
+    assert to_csv(found).endswith(f"\r\n2024-10-10,{ids['acme']},acme,0,2,,0,0,\r\n")
 
 
 def test_an_empty_report(app: Flask) -> None:
     found = report(app)
     assert found.rows == ()
     assert (found.totals.impressions, found.totals.clicks, found.totals.ctr) == (0, 0, None)
-    assert to_csv(found) == "day,impressions,clicks,ctr\r\n"
+    assert to_csv(found) == "day,impressions,clicks,ctr,measurable,viewable,viewability\r\n"
 
 
 @pytest.mark.parametrize(("filters", "expected"), [
@@ -239,15 +262,17 @@ def test_filters(
 
 def test_csv_content(app: Flask, ids: dict[str, int]) -> None:
     acme, acme_1 = ids["acme"], ids["acme-1"]
-    hit(app, utc("2024-10-10T13:00:00"), acme, acme_1, "top", impressions=3, clicks=1)
+    hit(app, utc("2024-10-10T13:00:00"), acme, acme_1, "top", impressions=3, clicks=1,
+        measurable=3, viewable=2)
     hit(app, utc("2024-10-11T13:00:00"), acme, acme_1, "top", impressions=7)
 
     found = report(app, OCT_10, date(2024, 10, 11), group_by=["slot", "line_item"])
 
     assert to_csv(found) == (
-        "day,slot,line_item_id,line_item_name,impressions,clicks,ctr\r\n"
-        f"2024-10-10,top,{acme},acme,3,1,0.3333\r\n"
-        f"2024-10-11,top,{acme},acme,7,0,0.0000\r\n"
+        "day,slot,line_item_id,line_item_name,impressions,clicks,ctr,measurable,viewable,"
+        "viewability\r\n"
+        f"2024-10-10,top,{acme},acme,3,1,0.3333,3,2,0.6667\r\n"
+        f"2024-10-11,top,{acme},acme,7,0,0.0000,0,0,\r\n"
     )
 
 
@@ -256,8 +281,8 @@ def test_csv_of_an_hourly_report_quotes_what_needs_it(app: Flask, ids: dict[str,
         impressions=2, clicks=1)
     found = report(app, granularity="hour", group_by=["slot"])
     assert to_csv(found) == (
-        "hour,slot,impressions,clicks,ctr\r\n"
-        '2024-10-10T09:00:00-04:00,"say ""hi"", top",2,1,0.5000\r\n'
+        "hour,slot,impressions,clicks,ctr,measurable,viewable,viewability\r\n"
+        '2024-10-10T09:00:00-04:00,"say ""hi"", top",2,1,0.5000,0,0,\r\n'
     )
 
 
@@ -265,7 +290,7 @@ def test_csv_cells_that_would_be_formulas_are_defused(app: Flask, ids: dict[str,
     hit(app, utc("2024-10-10T13:00:00"), ids["acme"], ids["acme-1"], "=HYPERLINK(1)",
         impressions=2)
     found = report(app, group_by=["slot"])
-    assert to_csv(found).splitlines()[1] == "2024-10-10,'=HYPERLINK(1),2,0,0.0000"
+    assert to_csv(found).splitlines()[1] == "2024-10-10,'=HYPERLINK(1),2,0,0.0000,0,0,"
 
 
 @pytest.mark.parametrize(("options", "message"), [

@@ -64,6 +64,20 @@ def test_a_token_of_the_previous_format_counts_for_its_kind_only() -> None:
         tokens.verify("impression", impression.sign("click~d~top~1~2~").decode())
 
 
+def test_viewability_takes_the_slots_token_and_no_token_of_the_previous_format() -> None:
+    """The viewability URL carries the slot's one token; pages of the previous format had no
+    viewability URL, so none of their tokens counts there."""
+    tokens = Tokens("secret", max_age=60)
+    assert tokens.verify("viewable", tokens.sign(TRACKED)) == TRACKED
+    for kind in ("impression", "click"):
+        legacy = itsdangerous.TimestampSigner("secret", salt=f"layoutserver.ads.{kind}")
+        token = legacy.sign(f"{kind}~d~top~1~2~").decode()
+        assert tokens.verify(kind, token) == Tracked("d", "top", 1, 2, None)
+        for viewability in ("measurable", "viewable"):
+            with pytest.raises(TokenError, match="invalid token"):
+                tokens.verify(viewability, token)
+
+
 def tampered(token: str) -> str:
     """The same token with its payload changed (creative 12 -> 99), signature kept."""
     assert "~12~" in token

@@ -241,7 +241,8 @@ OCT_10 = "start=2024-10-10&end=2024-10-10"
 
 
 def _count_on_the_seed_page(ads_api_app: Flask) -> None:
-    """Fire two impression beacons and one click of the seed page's ads."""
+    """Fire two impression beacons, one click and one viewable beacon of the seed page's
+    ads."""
     client = ads_api_app.test_client()
     page = _seed_page(ads_api_app)
     impressions = sorted(set(re.findall(r"/ads/i/[A-Za-z0-9_.~-]+", page)))
@@ -250,6 +251,9 @@ def _count_on_the_seed_page(ads_api_app: Flask) -> None:
     for url in impressions[:2]:
         assert client.get(url).status_code == 204
     assert client.get(clicks[0]).status_code in {302, 303}
+    viewed = impressions[0].replace("/ads/i/", "/ads/v/")
+    assert client.get(viewed).status_code == 204
+    assert client.get(impressions[1].replace("/ads/i/", "/ads/v/") + "?s=m").status_code == 204
 
 
 def test_the_delivery_report_as_json_and_csv(api: Api, ads_api_app: Flask) -> None:
@@ -259,6 +263,8 @@ def test_the_delivery_report_as_json_and_csv(api: Api, ads_api_app: Flask) -> No
     report = response.get_json()
     assert report["totals"]["impressions"] == 2
     assert report["totals"]["clicks"] == 1
+    assert (report["totals"]["measurable"], report["totals"]["viewable"]) == (2, 1)
+    assert report["totals"]["viewability"] == 0.5
     assert report["timezone"] == "America/New_York"
     assert {row["period"] for row in report["rows"]} == {"2024-10-10"}
     assert sum(row["impressions"] for row in report["rows"]) == 2
@@ -268,7 +274,7 @@ def test_the_delivery_report_as_json_and_csv(api: Api, ads_api_app: Flask) -> No
     assert csv.status_code == 200
     assert csv.mimetype == "text/csv"
     lines = csv.get_data(as_text=True).split("\r\n")
-    assert lines[0] == "day,slot,impressions,clicks,ctr"
+    assert lines[0] == "day,slot,impressions,clicks,ctr,measurable,viewable,viewability"
     assert len(lines) == len(report["rows"]) + 2 and lines[-1] == ""
     assert all(line.startswith("2024-10-10,") for line in lines[1:-1])
     assert sum(int(line.split(",")[2]) for line in lines[1:-1]) == 2

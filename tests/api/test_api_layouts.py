@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from apisupport import Api
@@ -33,14 +34,14 @@ def test_edit_publish_and_restore_a_layout(api: Api) -> None:
     start = api.get(DRAFT)
     assert start.get_json()["exists"] is False  # the published version, to start from
     response = put_draft(api, moved_second_ad_spot(start.get_json()["document"]),
-                         etag=start.headers["ETag"].strip('"'))
+                         etag=start.headers["ETag"].strip('"'), role="adops")
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["exists"] and response.get_json()["base_version"] == 1
     # the draft is not served yet
     page = api.client.get(SEED_PATH).get_data(as_text=True)
     assert page.index('data-placement="ad-article-2"') < page.index('data-placement="must-read"')
 
-    published = api.post(f"{DRAFT}/publish", role="publisher")
+    published = api.post(f"{DRAFT}/publish", role="adops")
     assert published.status_code == 201, published.get_json()
     assert published.get_json()["number"] == 2
     assert published.get_json()["summary"] == "moved: ad-article-2 (main -> aside)"
@@ -51,7 +52,7 @@ def test_edit_publish_and_restore_a_layout(api: Api) -> None:
 
     history = api.get("/api/v1/layouts/article/versions").get_json()
     assert [(v["number"], v["created_by"], v["published"]) for v in history] == [
-        (2, "publisher-token", True), (1, "deploy", False)]
+        (2, "adops-token", True), (1, "deploy", False)]
 
     restored = api.post("/api/v1/layouts/article/versions/1/restore", role="admin")
     assert restored.status_code == 201, restored.get_json()
@@ -62,7 +63,7 @@ def test_edit_publish_and_restore_a_layout(api: Api) -> None:
 
     audited = api.get("/api/v1/audit", query_string={"resource_type": "layout"}).get_json()
     assert [entry["actor"] for entry in audited[:3]] == [
-        "admin-token", "publisher-token", "publisher-token"]
+        "admin-token", "adops-token", "adops-token"]
 
 
 def test_the_draft_needs_its_current_etag(api: Api) -> None:
@@ -72,7 +73,7 @@ def test_the_draft_needs_its_current_etag(api: Api) -> None:
     missing = api.call("PUT", DRAFT, "admin", json={"document": document})
     assert missing.status_code == 428
     assert put_draft(api, document, etag=stale).status_code == 200
-    again = put_draft(api, moved_second_ad_spot(document), etag=stale)
+    again = put_draft(api, moved_second_ad_spot(document), etag=stale, role="admin")
     assert again.status_code == 412  # someone saved the draft since it was read
     assert api.post(f"{DRAFT}/publish", headers={"If-Match": f'"{stale}"'}).status_code == 412
     assert api.delete(DRAFT, etag=stale).status_code == 412
@@ -97,13 +98,56 @@ def test_an_invalid_draft_is_refused_with_every_problem(api: Api) -> None:
     assert api.get(DRAFT).get_json()["exists"] is False  # nothing stored
 
 
-def test_who_may_change_layouts(api: Api) -> None:
+def moved_latest_news(document: dict[str, Any]) -> dict[str, Any]:
+    """The article layout with the latest-news box moved to the top of main."""
+    main = document["regions"][1]["placements"]
+    box = next(p for p in main if p.get("id") == "latest-news")
+    main.remove(box)
+    main.insert(0, box)
+    return document
+
+
+def problems(response: Any) -> list[tuple[str, str, str]]:
+    return [(p["region"], p["placement"], p["message"])
+            for p in response.get_json()["errors"]["json"]["document"]]
+
+
+def test_adops_move_ad_spots_and_publishers_content(api: Api) -> None:
     api.client.get(SEED_PATH)
     document = api.get(DRAFT, role="viewer").get_json()["document"]
-    assert put_draft(api, document, role="adops").status_code == 403
+    refused = put_draft(api, moved_latest_news(copy.deepcopy(document)), role="adops")
+    assert refused.status_code == 403
+    assert problems(refused) == [(
+        "main", "#1 (latest_news, id 'latest-news')",
+        "reorders a content widget: your role may change ad placements")]
+    retitled = {**document, "title": "Story"}
+    assert problems(put_draft(api, retitled, role="adops")) == [
+        (None, None, "changes the layout's title: your role may change ad placements")]
+    refused = put_draft(api, moved_second_ad_spot(copy.deepcopy(document)), role="publisher")
+    assert problems(refused) == [(
+        "aside", "#2 (ad_spot, id 'ad-article-2')",
+        "moves (from region 'main') an ad placement: your role may change content widgets "
+        "and the layout")]
+    assert api.get(DRAFT).get_json()["exists"] is False  # nothing was saved
+
+    # each arranges its own part of one draft
+    arranged = moved_latest_news(copy.deepcopy(document))
+    assert put_draft(api, arranged, role="publisher").status_code == 200
+    both = moved_second_ad_spot(copy.deepcopy(arranged))
+    assert put_draft(api, both, role="adops").status_code == 200
+    # the draft now holds both changes: neither may publish it alone, nor throw it away
+    for role in ("adops", "publisher"):
+        assert api.post(f"{DRAFT}/publish", role=role).status_code == 403
+        assert api.delete(DRAFT, role=role).status_code == 403
+    published = api.post(f"{DRAFT}/publish", role="admin")
+    assert published.status_code == 201
+    assert published.get_json()["summary"] == (
+        "moved: ad-article-2 (main -> aside), latest-news (within main)")
+    # rolling back to version 1 undoes both parts: the admin's call
+    for role in ("adops", "publisher", "viewer"):
+        assert api.post("/api/v1/layouts/article/versions/1/restore",
+                        role=role).status_code == 403
+    assert api.get("/api/v1/layouts/article").get_json()["number"] == 2
     assert put_draft(api, document, role="viewer").status_code == 403
-    assert api.post(f"{DRAFT}/publish", role="adops").status_code == 403
-    assert api.post("/api/v1/layouts/article/versions/1/restore",
-                    role="viewer").status_code == 403
     assert api.get("/api/v1/layouts/nope/draft").status_code == 404
     assert api.get("/api/v1/layouts/article/versions/9").status_code == 404

@@ -27,7 +27,7 @@ MATRIX = {
     ("reports", "publisher"): (False, False),
     ("reports", "viewer"): (True, False),
     ("layouts", "admin"): (True, True),
-    ("layouts", "adops"): (True, False),
+    ("layouts", "adops"): (True, True),
     ("layouts", "publisher"): (True, True),
     ("layouts", "viewer"): (True, False),
     ("widgets", "admin"): (True, False),

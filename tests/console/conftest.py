@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from consolesupport import CONSOLE_SETTINGS, PASSWORD
+from consolesupport import CONSOLE_SETTINGS, LAPTOP, PASSWORD
 from flask import Flask
 from flask.testing import FlaskClient
 from support import DEMO_SETTINGS
@@ -71,3 +72,13 @@ def console_app(make_app: Callable[..., Flask], console_database: Path, tmp_path
 @pytest.fixture
 def client(console_app: Flask) -> FlaskClient:
     return console_app.test_client()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A Playwright page in a laptop-sized window of its own (the browser tests')."""
+    context = browser.new_context(viewport=LAPTOP)
+    opened = context.new_page()
+    opened.set_default_timeout(10_000)
+    yield opened
+    context.close()

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from flask.testing import FlaskClient
 
 PASSWORD = "correct horse battery"
+#: Where the browser tests save their screenshots (the docs show them).
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
 CONSOLE_SETTINGS = {"SECRET_KEY": "console-test-secret", "ADS_SEED": 7}
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -41,3 +46,20 @@ def field_error(html: str, field_id: str) -> str:
                       html)
     assert found is not None, f"no error beside {field_id}"
     return found.group(1)
+
+
+def shot(page: Any, name: str) -> None:
+    """The top of a Playwright page as the user sees it (PNG, the viewport only: small
+    files), into docs/screenshots/."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def sign_in_page(page: Any, site: str, name: str) -> None:
+    """Sign a Playwright page in as the test user ``name`` through the sign-in form."""
+    page.goto(f"{site}/admin/")
+    page.fill("#name", name)
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_selector(f"text=Hello, {name}")

@@ -5,18 +5,14 @@ a viewer. Screenshots of the main screens go to docs/screenshots/ (shown in the 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from consolesupport import PASSWORD
+from consolesupport import LAPTOP, PHONE, SHOTS, shot
+from consolesupport import sign_in_page as sign_in
 from flask import Flask
 from support import SEED_PATH, SEED_SLUG
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-LAPTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 AD_TEXT = "Spring sale at Tailwind Gardens"
 
 
@@ -28,30 +24,6 @@ def server(console_app: Flask, live_server: Any) -> Any:
 @pytest.fixture
 def site(server: Any) -> str:
     return str(server.url)
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport=LAPTOP)
-    opened = context.new_page()
-    opened.set_default_timeout(10_000)
-    yield opened
-    context.close()
-
-
-def shot(page: Any, name: str) -> None:
-    """The top of the page as the user sees it (PNG, the viewport only: small files)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
-
-
-def sign_in(page: Any, site: str, name: str) -> None:
-    page.goto(f"{site}/admin/")
-    page.fill("#name", name)
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Sign in')")
-    page.wait_for_selector(f"text=Hello, {name}")
 
 
 def submit(page: Any, label: str = "Create") -> None:
@@ -124,7 +96,8 @@ def test_an_ad_ops_user_sets_up_a_campaign_that_serves_and_is_reported(
     article = reader.new_page()
     article.goto(site + SEED_PATH)
     ad = article.locator("[data-ad-slot='news-2']")
-    ad.scroll_into_view_if_needed()  # a lazy slot: its beacon loads when seen
+    ad.scroll_into_view_if_needed()  # a lazy slot: rendered, its beacon loaded, when near
+    ad.locator(".ad-spot__beacon").wait_for(state="attached")
     assert AD_TEXT in ad.inner_text()
     # the beacon loaded: the impression is counted (polled from here: wait_for_function
     # compiles its predicate in the page, which the site's CSP, without 'unsafe-eval', refuses)
@@ -141,7 +114,8 @@ def test_an_ad_ops_user_sets_up_a_campaign_that_serves_and_is_reported(
     row.locator("a").click()
     page.wait_for_selector("svg.chart")
     assert page.locator("svg.chart rect title", has_text="2024-10-10: 1").count() == 1
-    assert page.locator("svg.chart").count() == 3  # with the running total against the goal
+    # impressions, viewable impressions, clicks, and the running total against the goal
+    assert page.locator("svg.chart").count() == 4
     assert page.locator("line.chart-pace").count() == 1
     shot(page, "report")
 

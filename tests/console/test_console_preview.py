@@ -45,6 +45,8 @@ def test_every_placement_is_outlined_and_labelled(console_app: Flask, client: Fl
     assert "line item(s) considered" in page  # the losers and their reasons
     assert "East Turkistan" in page  # the page itself is there, outlined
     assert 'class="ad-spot"' in page  # and the ads explain chose
+    # lazy slots (news-1, news-2) drawn at once: the preview runs no script to render them
+    assert "<template" not in page and page.count('class="ad-spot"') == len(layout.ad_slots)
 
 
 def test_a_preview_counts_nothing_and_sets_no_cookie(

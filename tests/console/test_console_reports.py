@@ -1,4 +1,4 @@
-"""Reports: delivery per day against the goal as SVG, top slots, CTR, CSV."""
+"""Reports: delivery per day against the goal as SVG, top slots, CTR, viewability, CSV."""
 
 from __future__ import annotations
 
@@ -17,12 +17,18 @@ from layoutserver.console.pacing import daily_pace, expected_by, pace_state
 ITEM = "Northwind fall fares roadblock"
 
 
-def serve_and_count(client: FlaskClient, times: int = 1) -> None:
-    """Load the seed page and fetch its impression beacons, as a browser would."""
+def serve_and_count(client: FlaskClient, times: int = 1, viewable: bool = False) -> None:
+    """Load the seed page and fetch its impression beacons, as a browser would (and, with
+    ``viewable``, the viewability beacons of the slots shown at once: not the lazy ones)."""
     for _ in range(times):
         page = client.get(SEED_PATH).get_data(as_text=True)
         for url in re.findall(r'class="ad-spot__beacon" src="([^"?]+)', page):
             assert client.get(url).status_code in (200, 204)
+        if viewable:
+            for spot in re.findall(r'<div class="ad-spot" [^>]*>', page):
+                if "ad-spot__later" not in page.split(spot, 1)[1].split("ad-spot__box", 2)[1]:
+                    url = re.findall(r'data-ad-view="([^"]+)"', spot)[0]
+                    assert client.get(url).status_code == 204
 
 
 def test_the_line_item_report_charts_delivery_against_the_goal(
@@ -31,7 +37,7 @@ def test_the_line_item_report_charts_delivery_against_the_goal(
     serve_and_count(console_app.test_client(), 2)
     sign_in(client, "adops")
     page = client.get(f"/admin/reports/line-item/{ITEM}").get_data(as_text=True)
-    assert page.count('<svg class="chart"') == 2
+    assert page.count('<svg class="chart"') == 3  # impressions, viewable, clicks
     assert "2024-10-10: 6</title>" in page  # 3 slots of the roadblock, twice
     assert "2024-10-09: 0</title>" in page  # days without delivery are zeros
     assert "<td data-label=\"slot\">article-1</td>" in page
@@ -57,7 +63,7 @@ def test_a_goal_draws_its_pace_line(console_app: Flask, client: FlaskClient) -> 
     assert response.status_code == 302, response.get_data(as_text=True)
     serve_and_count(console_app.test_client(), 2)
     page = client.get(f"/admin/reports/line-item/{ITEM}").get_data(as_text=True)
-    assert page.count('<svg class="chart"') == 3
+    assert page.count('<svg class="chart"') == 4
     assert "Impressions so far against the goal" in page
     assert page.count('class="chart-pace"') == 2  # the impressions bars and the running total
     assert "pace 1,000/day" in page
@@ -104,6 +110,36 @@ def test_a_daily_goals_pace_is_todays(console_app: Flask, client: FlaskClient) -
     assert '<td data-label="pace">ahead (120% of even) (asap)</td>' in row.group(0)
 
 
+def test_a_goal_in_viewable_impressions(console_app: Flask, client: FlaskClient) -> None:
+    """The list's delivered column and the report's charts count the goal's unit."""
+    from layoutserver.ads import config_service as ads_service
+    from layoutserver.core import get_core
+    from layoutserver.db import get_database
+
+    with get_database(console_app).session() as session:
+        ads_service.update(session, "test", "line_item", ITEM,
+                           {"goal": {"metric": "viewable", "amount": 10, "period": "daily"},
+                            "pacing": "asap"}, get_core(console_app).timezone)
+    serve_and_count(console_app.test_client(), 2)  # 6 impressions, none viewable yet
+    serve_and_count(console_app.test_client(), 1, viewable=True)  # 3 more, each viewable
+    sign_in(client, "adops")
+    listed = client.get("/admin/line-items").get_data(as_text=True)
+    row = re.search(rf'>{ITEM}</a>.*?</tr>', listed, re.S)
+    assert row, listed
+    assert ('<td data-label="delivered">3 of 10 viewable impressions today (30%)</td>'
+            in row.group(0))
+    page = client.get(f"/admin/reports/line-item/{ITEM}").get_data(as_text=True)
+    assert "Goal: 10 viewable impressions (daily)" in page
+    viewable_chart = re.search(r'aria-label="Viewable impressions per day".*?</svg>', page, re.S)
+    assert viewable_chart and 'class="chart-pace"' in viewable_chart.group(0)
+    assert "9</strong> impressions" in page and "3</strong> viewable" in page
+    assert "viewability <strong>100.00%</strong>" in page  # 3 measured, 3 viewable
+    overview = client.get("/admin/reports").get_data(as_text=True)
+    assert "<h2>Creatives</h2>" in overview
+    assert re.search(r'data-label="measurable">3</td><td class="num" data-label="viewable">3'
+                     r'</td><td class="num" data-label="viewability">100.00%</td>', overview)
+
+
 def test_the_overview_lists_line_items_and_top_slots(
     console_app: Flask, client: FlaskClient
 ) -> None:
@@ -124,8 +160,8 @@ def test_csv_export(console_app: Flask, client: FlaskClient) -> None:
     assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     lines = response.get_data(as_text=True).splitlines()
-    assert lines[0] == "day,slot,impressions,clicks,ctr"
-    assert "2024-10-10,article-1,1,0,0.0000" in lines
+    assert lines[0] == "day,slot,impressions,clicks,ctr,measurable,viewable,viewability"
+    assert "2024-10-10,article-1,1,0,0.0000,0,0," in lines
     assert client.get("/admin/reports/delivery.csv?line_item=nope").status_code == 404
     assert client.get("/admin/reports/delivery.csv?group_by=colour").status_code == 400
     assert client.get("/admin/reports/delivery.csv?start=yesterday").status_code == 400

@@ -73,3 +73,31 @@ def test_errors_for_missing_and_taken_keys(database: Database) -> None:
 def test_only_articles_filter(database: Database) -> None:
     with pytest.raises(ValueError, match="only articles"), database.session() as session:
         service.list_items(session, "section", Window(10), service.ArticleFilters())
+
+
+def _slugs(database: Database, window: Window, tag: str) -> tuple[list[str], list[str]]:
+    with database.session() as session:
+        page = service.list_items(session, "article", window, service.ArticleFilters(tag=tag))
+    return [item["slug"] for item in page.items], page.cursors
+
+
+def test_a_tags_articles_follow_their_dates_through_edits(database: Database) -> None:
+    """A tag's list is read from its links, which carry their articles' dates: an edit of an
+    article's date or tags moves it in the list, and cursors page through it."""
+    with database.session() as session:
+        for n in range(5):
+            service.create(session, "cms", "article", {
+                "slug": f"a{n}", "title": f"A{n}", "body_html": "<p>a</p>",
+                "published_at": f"2024-10-1{n}T09:00:00Z", "tags": ["news", f"t{n}"]})
+    assert _slugs(database, Window(10), "news")[0] == ["a4", "a3", "a2", "a1", "a0"]
+    with database.session() as session:
+        service.update(session, "cms", "article", "a1", {"published_at": "2024-10-20T09:00:00Z"})
+        service.update(session, "cms", "article", "a3", {"tags": ["t3"]})
+        service.update(session, "cms", "article", "a2", {"title": "A2, again"})
+    first, cursors = _slugs(database, Window(2), "news")
+    assert first == ["a1", "a4"]
+    assert _slugs(database, Window(2, after=cursors[-1]), "news")[0] == ["a2", "a0"]
+    assert _slugs(database, Window(10), "t3")[0] == ["a3"]
+    with database.session() as session:
+        service.delete(session, "cms", "article", "a4")
+    assert _slugs(database, Window(10), "news")[0] == ["a1", "a2", "a0"]

@@ -6,16 +6,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 from support import import_peak
 
-from layoutserver.content.models import Article
+from layoutserver.content.importer import import_content
+from layoutserver.content.models import (
+    Article,
+    Author,
+    EditorialList,
+    EditorialPick,
+    Section,
+    Tag,
+    article_tags,
+)
 from layoutserver.content.streaming import StoppedImport, import_path
 from layoutserver.db import Database
+from layoutserver.importing import ImportReport
 from layoutserver.scratch import create_tables
 
 LINE_KEY = {"sections": "section", "authors": "author", "articles": "article",
@@ -61,6 +73,99 @@ def test_json_and_json_lines_import_the_same_rows(
     finally:
         other.dispose()
     assert row_counts() == from_json
+
+
+FIRST: dict[str, list[Any]] = {
+    "sections": [{"slug": "world", "name": "World"}, {"slug": "arts", "name": "Arts"}],
+    "authors": [{"slug": "ann", "name": "Ann", "bio": "Writes.", "avatar_url": "/ann.png"},
+                {"slug": "bo", "name": "Bo", "url": "https://example.com/bo"}],
+    "articles": [
+        {"slug": f"story-{n}", "title": f"Story {n}", "excerpt": f"About {n}.",
+         "body_html": f"<p onclick='x()'>Body {n}</p><script>x()</script>",
+         "published_at": f"2024-10-{10 + n}T09:00:00-04:00",
+         "section": ("world", "arts", None)[n % 3], "author": ("ann", "bo", None)[n % 3],
+         "tags": [f"tag-{n % 4}", f"tag-{n % 4}", "news", f"tag-{(n + 1) % 4}"][n % 2:],
+         **({"image": {"url": "/lead.jpg", "alt": "Lead", "width": 800}} if n == 2 else {}),
+         **({"modified_at": "2024-10-20T10:00:00Z"} if n == 3 else {})}
+        for n in range(7)],
+    "editorial_lists": [{"name": "must-read", "title": "Must read",
+                         "articles": ["story-5", "story-0", "story-3"]}],
+}
+
+
+def _second(first: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """``first`` changed every way an article or list changes, plus a new article."""
+    second = json.loads(json.dumps(first))
+    sections, arts = second["sections"], second["articles"]
+    sections[1]["name"] = "Arts and culture"
+    arts[0]["title"] = "Story 0, revised"  # dated now
+    arts[1]["tags"] = ["tag-9", "news"]  # new links
+    arts[2]["published_at"] = "2024-09-01T09:00:00Z"  # links re-dated
+    arts[3]["tags"] = list(reversed(arts[3]["tags"]))  # no change
+    arts[4]["modified_at"] = "2024-10-21T10:00:00Z"  # only the date given
+    arts[5]["section"], arts[5]["body_html"] = "arts", "<p>New body</p>"
+    arts.append({"slug": "story-7", "title": "Story 7", "body_html": "<p>7</p>",
+                 "published_at": "2024-10-30T09:00:00Z", "tags": ["news", "tag-10"]})
+    second["editorial_lists"][0]["articles"] = ["story-7", "story-5"]
+    return second
+
+
+def _content(database: Database, since: datetime) -> dict[str, Any]:
+    """Every content table's rows by their keys (ids are the database's), a modified date
+    stamped since ``since`` shown as "now". Not the scopes: a batch that changes no section
+    moves its articles' scopes where the whole document, which does, moves all of them."""
+    linked = aliased(Article)
+    statements: dict[str, Any] = {
+        "sections": select(Section.slug, Section.name),
+        "authors": select(Author.slug, Author.name, Author.bio, Author.avatar_url, Author.url),
+        "tags": select(Tag.name),
+        "articles": select(Article.slug, Article.title, Article.excerpt, Article.body_html,
+                           Article.published_at, Article.modified_at, Article.image_url,
+                           Article.image_alt, Article.image_width, Article.image_height,
+                           Section.slug, Author.slug)
+        .outerjoin(Section, Section.id == Article.section_id)
+        .outerjoin(Author, Author.id == Article.author_id),
+        "links": select(linked.slug, Tag.name, article_tags.c.published_at, linked.published_at)
+        .join(linked, linked.id == article_tags.c.article_id)
+        .join(Tag, Tag.id == article_tags.c.tag_id),
+        "lists": select(EditorialList.name, EditorialList.title),
+        "picks": select(EditorialList.name, Article.slug, EditorialPick.position)
+        .join(EditorialList, EditorialList.id == EditorialPick.list_id)
+        .join(Article, Article.id == EditorialPick.article_id),
+    }
+    found: dict[str, Any] = {}
+    with database.session() as session:
+        for table, statement in statements.items():
+            found[table] = sorted((tuple(row) for row in session.execute(statement)), key=repr)
+    found["articles"] = [(*row[:5], "now" if row[5] and row[5] >= since else row[5], *row[6:])
+                         for row in found["articles"]]
+    return found
+
+
+def test_batches_write_what_one_transaction_writes(
+    database: Database, tmp_path: Path, layoutserver_new_database: Callable[..., str],
+) -> None:
+    """A document streamed in batches of two and three (references across them) leaves the
+    rows that importing it whole leaves, first into an empty database and then as an update
+    of every kind; each tag link carries its article's date."""
+    since = datetime.now(UTC)
+    whole = [import_content(database, FIRST), import_content(database, _second(FIRST))]
+    other = Database(layoutserver_new_database(create_tables))
+    try:
+        batched = [import_path(other, _write_lines(tmp_path / f"{n}.jsonl", document),
+                               batch_size=size).report
+                   for n, (document, size) in enumerate(((FIRST, 2), (_second(FIRST), 3)))]
+        assert batched == whole == [ImportReport(12, 0, 0), ImportReport(1, 7, 5)]
+        in_batches = _content(other, since)
+    finally:
+        other.dispose()
+    at_once = _content(database, since)
+    assert in_batches == at_once
+    assert all(link[2] == link[3] for link in at_once["links"])
+    redated = datetime(2024, 9, 1, 9, tzinfo=UTC)
+    assert ("story-2", "news", redated, redated) in at_once["links"]
+    assert [row[0] for row in at_once["picks"]] == ["must-read", "must-read"]
+    assert any(row[5] == "now" for row in at_once["articles"])
 
 
 def test_a_second_run_changes_nothing_and_leaves_the_content_version(

@@ -38,7 +38,10 @@ def test_a_region_manifest_is_a_podium_manifest_with_absolute_urls(app: Flask) -
     assert [entry["value"] for entry in manifest["css"]] == linked
     assert all(entry == {"value": entry["value"], "type": "text/css", "rel": "stylesheet"}
                for entry in manifest["css"])
-    assert manifest["js"] == []
+    scripts = re.findall(r"<([^>]+)>; rel=\"fragment-script\"", region.headers["Link"])
+    # the ad spots' script (viewability, lazy slots), as the region's Link header names it
+    assert [entry["value"] for entry in manifest["js"]] == scripts
+    assert manifest["js"] == [{"value": "http://localhost/ads/viewability.js", "defer": True}]
     assert client.get(f"{MAIN}/manifest.json",
                       headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
 

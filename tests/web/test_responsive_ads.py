@@ -13,7 +13,16 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from support import DESKTOP_AGENT, PHONE_AGENT, REPO, SEED_PATH
+from support import (
+    ALL_FILLED,
+    DESKTOP_AGENT,
+    LAYOUT_SHIFTS,
+    PHONE_AGENT,
+    REPO,
+    SEED_PATH,
+    SLOT_BOXES,
+    held_decisions,
+)
 
 from layoutserver.ads.config_import import import_ads_file
 from layoutserver.core import get_core
@@ -62,13 +71,6 @@ def test_the_viewport_hint_picks_the_ad_size_before_the_user_agent(ads_app: Flas
     assert "Accept-CH" not in section.headers  # no ad slot: nothing to ask for
 
 
-LAYOUT_SHIFTS = """() => new Promise(done => {
-  let total = 0;
-  new PerformanceObserver(list => {
-    for (const entry of list.getEntries()) { if (!entry.hadRecentInput) total += entry.value; }
-  }).observe({type: 'layout-shift', buffered: true});
-  setTimeout(() => done(total), 500);
-})"""
 BOXES = """() => [...document.querySelectorAll('.ad-spot')].map(spot => {
   const box = spot.querySelector('.ad-spot__box');
   const creative = box.querySelector('img, iframe, a');
@@ -128,23 +130,6 @@ ROOMS = {
     768: {"article-1": (728, 90), "article-2": (728, 90), "article-3": (300, 250)},
     1280: {"article-1": (728, 90), "article-2": (728, 90), "article-3": (300, 250)},
 }
-SLOT_BOXES = """() => Object.fromEntries([...document.querySelectorAll('.ad-slot')].map(slot => {
-  const rect = slot.getBoundingClientRect();
-  const before = getComputedStyle(slot, '::before');
-  const label = parseFloat(getComputedStyle(document.documentElement).fontSize) * 1.2;
-  return [slot.dataset.slot, {top: rect.top + window.scrollY, height: rect.height,
-    box: before.content === 'none' ? null : [parseFloat(before.width), parseFloat(before.height)],
-    label: slot.classList.contains('ad-slot--labelled') ? label : 0,
-    filled: slot.dataset.lsFilled || null}];
-}))"""
-ALL_FILLED = "() => [...document.querySelectorAll('.ad-slot')].every(s => s.dataset.lsFilled)"
-
-
-def held_decisions(page: Any) -> list[Any]:
-    """Holds every ``/ads/decide`` request of the page until released (``route.continue_``)."""
-    held: list[Any] = []
-    page.route("**/ads/decide*", lambda route: held.append(route))
-    return held
 
 
 @pytest.mark.parametrize("width", sorted(ROOMS))

@@ -67,6 +67,19 @@ class Layered(Mapping[K, V], Generic[K, V]):
     def __len__(self) -> int:
         return self._length
 
+    @property
+    def base(self) -> Mapping[K, V]:
+        """The lower layer, as it is: the same object in every revision until the top is
+        folded into a new base. What a caller works out over the whole map may be kept per
+        base, and :meth:`changed` added to it."""
+        return self._base
+
+    def changed(self) -> Iterator[V]:
+        """The values set on top of :attr:`base` (added or replaced since it was made)."""
+        for value in self._top.values():
+            if value is not GONE:
+                yield value
+
     def revised(self, changes: Mapping[K, Any]) -> Layered[K, V]:
         """This map with ``changes`` (a value, or :data:`GONE` to remove the key)."""
         if not changes:

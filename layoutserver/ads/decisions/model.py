@@ -14,7 +14,8 @@ SIZE = re.compile(r"^(\d{1,4})x(\d{1,4})$")
 
 CreativeKind = Literal["image", "html", "text"]
 Pacing = Literal["even", "asap"]
-GoalMetric = Literal["impressions", "clicks"]
+GoalMetric = Literal["impressions", "clicks", "viewable"]
+"""What a goal counts; ``viewable``: viewable impressions (docs/viewability.md)."""
 GoalPeriod = Literal["lifetime", "daily"]
 CapPeriod = Literal["hour", "day", "week", "flight"]
 Status = Literal["draft", "active", "paused"]
@@ -157,7 +158,8 @@ class DeliveryState(Protocol):
     """What has been delivered so far, as the counters say (database or Redis)."""
 
     def delivered(self, line_item_id: int, metric: GoalMetric, since: datetime | None) -> int:
-        """Impressions or clicks of a line item since ``since`` (None: its whole flight)."""
+        """Impressions, clicks or viewable impressions of a line item since ``since`` (None:
+        its whole flight)."""
         ...
 
     def user_impressions(self, user_key: str, line_item_id: int, since: datetime | None) -> int:

@@ -150,6 +150,15 @@ class Snapshot:
         made by revising only what the change touches (see :mod:`.revision`)."""
         return revise_snapshot(self, change)
 
+    def with_line_items(self, items: Iterable[LineItemSpec], version: int | str) -> Snapshot:
+        """This snapshot with ``items`` added, each in place of the line item of its id if
+        there is one: a configuration that is not stored (a forecast's proposal), by
+        :meth:`apply`. Without items, a copy that shares everything but its memos (page plans,
+        reasons), which start empty; this snapshot is left as it is."""
+        house = tuple(self.creatives[creative_id] for creative_id in sorted(self.house))
+        return self.apply(ConfigChange(version, tuple(self.slots.values()), house,
+                                       {item.id: item for item in items}))
+
     def bucket(self, slot_code: str, section: str | None) -> SlotCandidates:
         """Every candidate for a slot on a page of ``section`` (none for an unknown slot)."""
         slot_index = self.index.get(slot_code)

@@ -4,6 +4,11 @@ Counts are kept per site-local hour (not as a list of events), with running tota
 queries cost a binary search whatever the traffic. Answers are exact for a ``since`` at a
 site-local hour boundary — the start of an hour, a day or an ISO week, which is all the engine
 asks; an hour bucket that started before ``since`` is not counted.
+
+A forecast's simulation (``layoutserver.ads.forecast``) records sampled page views, each standing
+for many: an impression may count as more than one (``count``, not necessarily whole), while the
+sampled reader's own count still goes up by one (the sample's reader stands for that many
+readers alike). Counts are answered in whole impressions, rounded down.
 """
 
 from __future__ import annotations
@@ -25,9 +30,9 @@ class _Series:
 
     def __init__(self) -> None:
         self.starts: list[float] = []
-        self.totals: list[int] = []
+        self.totals: list[float] = []
 
-    def add(self, start: float, count: int) -> None:
+    def add(self, start: float, count: float) -> None:
         starts, totals = self.starts, self.totals
         if starts and starts[-1] == start:
             totals[-1] += count
@@ -48,10 +53,10 @@ class _Series:
         if not self.totals:
             return 0
         total = self.totals[-1]
-        if moment is None:
-            return total
-        index = bisect.bisect_left(self.starts, moment)
-        return total - (self.totals[index - 1] if index else 0)
+        if moment is not None:
+            index = bisect.bisect_left(self.starts, moment)
+            total -= self.totals[index - 1] if index else 0
+        return int(total + 1e-9)  # whole impressions; the margin absorbs float sums
 
 
 class InMemoryDeliveryState:
@@ -70,11 +75,11 @@ class InMemoryDeliveryState:
         return at.timestamp() - into_hour
 
     @staticmethod
-    def _add(table: dict[K, _Series], key: K, start: float) -> None:
+    def _add(table: dict[K, _Series], key: K, start: float, count: float = 1) -> None:
         series = table.get(key)
         if series is None:
             series = table[key] = _Series()
-        series.add(start, 1)
+        series.add(start, count)
 
     @staticmethod
     def _count(table: dict[K, _Series], key: K, since: datetime | None) -> int:
@@ -83,15 +88,23 @@ class InMemoryDeliveryState:
             return 0
         return series.since(None if since is None else since.timestamp())
 
-    def record_impression(self, line_item_id: int, user_key: str | None, at: datetime) -> None:
+    def record_impression(self, line_item_id: int, user_key: str | None, at: datetime,
+                          count: float = 1) -> None:
+        """An impression, counted ``count`` times for the line item (a simulation's sample)
+        and once for ``user_key``."""
         start = self._bucket(at)
-        self._add(self._delivered, (line_item_id, "impressions"), start)
+        self._add(self._delivered, (line_item_id, "impressions"), start, count)
         if user_key is not None:
             self._add(self._users, (user_key, line_item_id), start)
 
-    def record_click(self, line_item_id: int, user_key: str | None, at: datetime) -> None:
+    def record_click(self, line_item_id: int, user_key: str | None, at: datetime,
+                     count: float = 1) -> None:
         """A click; ``user_key`` is accepted for symmetry (caps count impressions only)."""
-        self._add(self._delivered, (line_item_id, "clicks"), self._bucket(at))
+        self._add(self._delivered, (line_item_id, "clicks"), self._bucket(at), count)
+
+    def record_viewable(self, line_item_id: int, at: datetime) -> None:
+        """A viewable impression (its beacon's time: it counts toward a ``viewable`` goal)."""
+        self._add(self._delivered, (line_item_id, "viewable"), self._bucket(at))
 
     def delivered(self, line_item_id: int, metric: GoalMetric, since: datetime | None) -> int:
         return self._count(self._delivered, (line_item_id, metric), since)

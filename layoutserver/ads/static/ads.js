@@ -11,6 +11,9 @@
  * parameters are sent as key-values. Each slot code is filled once, in its first element.
  * data-tags is a JSON array of strings (a tag may hold a comma); a value that is not one is
  * read as tags separated by commas, the form older pages carry.
+ *
+ * The slots it fills are measured for viewability, and lazy ones rendered near the viewport, by
+ * viewability.js (next to this script), which it loads unless the page has it already.
  */
 (function () {
   "use strict";
@@ -105,19 +108,39 @@
         return response.json();
       })
       .then(function (answer) {
+        var filled = [];
         answer.decisions.forEach(function (decision) {
           var element = elements[decision.slot];
           if (element) {
             element.setAttribute("data-ls-filled", decision.empty ? "empty" : "ad");
             element.innerHTML = decision.html;
+            filled.push(element);
           }
         });
+        measure(filled);
       })
       .catch(function (error) {
         if (window.console) {
           window.console.warn(error);
         }
       });
+  }
+
+  // viewability.js measures the filled slots: now if it runs already, else when it starts (it
+  // looks for every slot of the page then): the page's own copy, or one loaded here.
+  var loading = false;
+  function measure(filled) {
+    var viewability = window.layoutserverViewability;
+    if (viewability) {
+      filled.forEach(function (element) { viewability.scan(element); });
+    } else if (!loading && filled.length
+               && !document.querySelector("script[src*='viewability.js']")) {
+      loading = true;
+      var tag = document.createElement("script");
+      tag.src = new URL("viewability.js", script ? script.src : window.location.href).href;
+      tag.async = true;
+      document.head.appendChild(tag);
+    }
   }
 
   if (document.readyState === "loading") {

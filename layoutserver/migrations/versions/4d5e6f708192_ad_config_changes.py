@@ -3,7 +3,7 @@ changed, by kind and id), read by every serving process to revise its ad snapsho
 building it again.
 
 Revision ID: 4d5e6f708192
-Revises: 3c4d5e6f7081
+Revises: 92a3b4c5d6e7
 Create Date: 2026-12-09 10:00:00.000000
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "4d5e6f708192"
-down_revision: str | Sequence[str] | None = "3c4d5e6f7081"
+down_revision: str | Sequence[str] | None = "92a3b4c5d6e7"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, insert, select
 from layoutserver.ads import delivery
 from layoutserver.ads.models import UserCount
 from layoutserver.db import Database
-from layoutserver.in_list_select import InListSelect
+from layoutserver.prepared_select import InListSelect
 
 #: Site-local boundaries east of UTC: the bind processor must turn them into UTC.
 SITE = timezone(timedelta(hours=2))
@@ -44,16 +44,17 @@ def seed(database: Database) -> None:
 def test_rows_match_the_expanding_select_for_every_list_length(database: Database) -> None:
     seed(database)
     values = {"user_key": "reader-a", "week": WEEK, "day": DAY, "hour": HOUR}
-    with database.reading() as connection:
-        for ids in ([2], [1, 3], [4, 2, 1], [1, 2, 3, 4, 99], [3]):
+    users = delivery.USERS
+    for ids in ([2], [1, 3], [4, 2, 1], [1, 2, 3, 4, 99], [3]):
+        with database.reading() as connection:
             expected = sorted(tuple(row) for row in connection.execute(
                 EXPANDING, {**values, "ids": ids}))
-            got = sorted(tuple(row) for row in delivery.USERS.rows(connection, ids, values))
-            assert got == expected
-            assert [row[0] for row in got] == sorted(i for i in ids if i != 99)
+        got = sorted(tuple(row) for row in database.read_rows(users.prepared(len(ids)),
+                                                              users.values(ids, values)))
+        assert got == expected
+        assert [row[0] for row in got] == sorted(i for i in ids if i != 99)
     # the boundaries were applied, not ignored: the hour column sums only the last hour
-    with database.reading() as connection:
-        (row,) = delivery.USERS.rows(connection, [1], values)
+    (row,) = database.read_rows(users.prepared(1), users.values([1], values))
     assert row[1] > row[2] > row[3] > row[4] > 0
 
 
@@ -69,9 +70,8 @@ def test_one_statement_per_list_length() -> None:
     database = Database("sqlite://")
     try:
         UserCount.__table__.create(database.engine)  # type: ignore[attr-defined]
-        with database.reading() as connection:
-            for ids in ([1], [2], [1, 2], [3]):
-                assert query.rows(connection, ids, {}) == []
+        for ids in ([1], [2], [1, 2], [3]):
+            assert database.read_rows(query.prepared(len(ids)), query.values(ids, {})) == []
     finally:
         database.dispose()
     assert built == [1, 2]
