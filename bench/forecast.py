@@ -7,9 +7,10 @@ targeting...). The traffic profile is a large news site's: 40,000 ad requests in
 (a daily curve, weekends lower) over 800 kinds of page (50 sections by popularity, two device
 classes, article and front pages, two languages, with and without a user key). The proposal is
 a two-week sponsorship above every other (priority 0) on three sections, mobile, capped at 3 a
-day, with a lifetime goal. Each network's snapshot is built and its buckets merged first, as a
-serving process has them (a forecast reads the snapshot the process serves from; the time of a
-first forecast on a snapshot that never served is printed apart).
+day, with a lifetime goal. Two times per network: **first**, the first forecast on a snapshot
+just built that never served (cold: it composes the buckets and plans it reads), and
+**forecast**, the later ones (warm: a forecast reads the snapshot the process serves from,
+whose buckets serving has composed). Target: both at most 2 s at 10,000 line items.
 
 Times are CPU time (``time.process_time``: the machine is shared), the median of the rounds,
 the configurations timed in turns so drift hits them alike. Also timed: reading the traffic
@@ -103,7 +104,7 @@ class Network:
         self.snapshot = Snapshot.build(SLOTS, make_line_items(count, 20241010), TZ,
                                        version=count)
         started = time.process_time()
-        self.last = self.run(0)  # the first forecast merges the buckets serving would have
+        self.last = self.run(0)  # cold: composes the buckets serving would have
         self.cold = time.process_time() - started
         self.samples: list[float] = []
 
@@ -189,7 +190,8 @@ def main(argv: list[str] | None = None) -> None:
     seconds = statistics.median(high.samples)
     print(f"ratio {high.count:,}/{low.count:,}: "
           f"{seconds / statistics.median(low.samples):.2f}x; {high.count:,} line items: "
-          f"{seconds:.2f} s (target: at most {TARGET_SECONDS:.0f} s)")
+          f"first {high.cold:.2f} s, then {seconds:.2f} s "
+          f"(target: at most {TARGET_SECONDS:.0f} s each)")
     read, count = read_profile(rows, args.weeks)
     print(f"reading the traffic record: {count:,} rows (kinds x hours of the week) "
           f"in {read * 1000:.0f} ms")

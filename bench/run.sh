@@ -4,11 +4,14 @@
 # against a null Flask route, under gunicorn with config/gunicorn.conf.py, loaded by wrk; then
 # the seed page with its ads behind a real Varnish (bench/edge.py: direct, ESI frames, cached page
 # + one decide call); then the seed page assembled by Tailor from our regions against our own
-# page (bench/tailor.py); then the in-process time of a whole-page ad decision with 10, 1,000 and
-# 10,000 line items, and of a forecast with as many (bench/forecast.py); then the seed page's
-# first paint on Slow 4G, stylesheets inlined or linked; then the archive scenario
-# (bench/archive.py: a generated 100,000-article archive, kept in .cache/archive, its long tail
-# of distinct pages and its pages' cost against 1,000 articles).
+# page (bench/tailor.py); then the in-process time of a whole-page ad decision with 10, 1,000,
+# 10,000 and 100,000 line items, and of a forecast with 10,000 (bench/forecast.py: cold, the
+# first on a snapshot, and warm); then the CPU one worker spends on one ad configuration change
+# at 10,000 and 100,000 line items, with its memory (bench/ads_changes.py: a generated network
+# kept in .cache/ads-network); then the seed page's first paint on Slow 4G, stylesheets inlined
+# or linked; then the archive scenario (bench/archive.py: a generated 100,000-article archive,
+# kept in .cache/archive, its long tail of distinct pages and its pages' cost against 1,000
+# articles).
 # See docs/performance.md.
 # Extra arguments go to bench/pages.py (e.g. --json results.json, --rounds 5, --strict).
 set -euo pipefail
@@ -31,6 +34,8 @@ echo
 "$VENV/bin/python" bench/decisions.py
 echo
 "$VENV/bin/python" bench/forecast.py
+echo
+"$VENV/bin/python" bench/ads_changes.py
 echo
 "$VENV/bin/python" bench/first_paint.py
 echo

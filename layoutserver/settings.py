@@ -107,6 +107,10 @@ DEFAULTS: dict[str, Any] = {
     "ADS_BASE_URL": "",
     # The text of /ads.txt; empty: 404.
     "ADS_TXT": "",
+    # How each process follows a change of the ad configuration: true revises its snapshot
+    # with the change log (the rows the change touched); false builds it afresh from the
+    # whole configuration (docs/ads.md, "Scale").
+    "ADS_SNAPSHOT_REVISIONS": True,
     # Edge caches (docs/edge.md): purge endpoints ("xkey URL" or "fastly URL"), the token a
     # Fastly-style API takes, how often each process sends queued purges.
     "EDGE_PURGE": [],

@@ -36,7 +36,8 @@ class AdsExtension:
         self._instance_path = app.instance_path
         self._tokens: Tokens | None = None
         self._lock = threading.Lock()
-        self.snapshots = SnapshotSource(database, core.timezone)
+        self.snapshots = SnapshotSource(database, core.timezone,
+                                        revise=app.config["ADS_SNAPSHOT_REVISIONS"])
         store = get_redis(app)
         guard_seconds = int(app.config["ADS_TOKEN_MAX_AGE"]) + 3600
         self.redis_counts = (None if store is None
@@ -104,5 +105,8 @@ def check_settings(config: Any) -> None:
     if config["ADS_DELIVERY"] not in ("server", "client"):
         raise SettingsError(f"ADS_DELIVERY must be 'server' or 'client', not "
                             f"{config['ADS_DELIVERY']!r}")
+    if not isinstance(config["ADS_SNAPSHOT_REVISIONS"], bool):
+        raise SettingsError(f"ADS_SNAPSHOT_REVISIONS must be true or false, not "
+                            f"{config['ADS_SNAPSHOT_REVISIONS']!r}")
     if not config["ADS_USER_COOKIE"]:
         raise SettingsError("ADS_USER_COOKIE must name a cookie")

@@ -41,8 +41,8 @@ from layoutserver.ads.schemas import (
     SIZE_PATTERN,
     LineItemSchema,
 )
-from layoutserver.ads.snapshot_source import TIERS
-from layoutserver.ads.snapshot_source import targeting as targeting_spec
+from layoutserver.ads.specs import TIERS
+from layoutserver.ads.specs import targeting as targeting_spec
 from layoutserver.db import Database
 from layoutserver.services import Invalid
 from layoutserver.validation import notes, pattern, rule

@@ -4,7 +4,8 @@ creatives) and of delivery (hourly counts, per-user counts for caps, the replay 
 Targeting, day-parts, caps and exclusion labels are JSON values in the shape the import format
 gives them (``docs/ads.md``), normalised (sorted lists) so that re-importing a document compares
 equal. The decision engine never reads these rows per request: ``snapshot_source`` turns them into
-an in-memory snapshot once per ads config version (:class:`AdsState`).
+an in-memory snapshot, revised per ads config version (:class:`AdsState`) with the change log
+(:class:`AdConfigChange`).
 """
 
 from __future__ import annotations
@@ -143,6 +144,21 @@ class AdsState(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AdConfigChange(Base):
+    """The change log of the ad configuration: what each ads config version changed, one row
+    per slot, advertiser, campaign, creative or line item (by id), written in the
+    transaction that moves the version (``layoutserver.ads.change_log``). Every process
+    reads the rows since its snapshot's version and revises its snapshot with them instead
+    of building it again; the last ``CHANGE_LOG_VERSIONS`` versions are kept."""
+
+    __tablename__ = "ad_config_changes"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(12), primary_key=True)
+    """slot, advertiser, campaign, creative, line_item; or all (build afresh)."""
+    entity_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
 
 # -- delivery ---------------------------------------------------------------------------------

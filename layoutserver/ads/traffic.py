@@ -36,7 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from layoutserver.ads.decisions.model import PageRequest
 from layoutserver.ads.decisions.snapshot import Snapshot
-from layoutserver.ads.forecast.folding import Folder, Targeted
+from layoutserver.ads.forecast.folding import Folder, TargetedFollower
 from layoutserver.ads.forecast.traffic import PageKind, week_hour
 from layoutserver.ads.traffic_models import AdTraffic, AdTrafficKind, AdTrafficProfile
 from layoutserver.background import Periodic
@@ -88,8 +88,8 @@ class TrafficRecorder:
         self._clock = clock
         self.timezone = timezone
         self.weeks = int(config["ADS_TRAFFIC_WEEKS"])
-        self._keys = tuple(config["ADS_FORECAST_KEYS"])
-        self._tags = tuple(config["ADS_FORECAST_TAGS"])
+        self._targeted = TargetedFollower(config["ADS_FORECAST_KEYS"],
+                                          config["ADS_FORECAST_TAGS"])
         self._values = int(config["ADS_FORECAST_VALUES"])
         self._lock = threading.Lock()
         self._pending: Pending = {}
@@ -122,7 +122,7 @@ class TrafficRecorder:
         kept = self._folder
         if kept is not None and kept[0] is snapshot:
             return kept[1]
-        folder = Folder(Targeted.of(snapshot, self._keys, self._tags), self._values)
+        folder = Folder(self._targeted(snapshot), self._values)
         self._folder = (snapshot, folder)  # a new configuration: the hour's bounds start over
         return folder
 

@@ -14,7 +14,7 @@ from marshmallow import Schema, fields
 
 from layoutserver.ads.extension import get_ads
 from layoutserver.ads.forecasts import PROPOSAL, Report
-from layoutserver.ads.snapshot_source import TIERS
+from layoutserver.ads.specs import TIERS
 from layoutserver.api.auth import require
 from layoutserver.api.headers import no_store
 from layoutserver.services import Invalid

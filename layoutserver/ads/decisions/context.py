@@ -13,6 +13,8 @@ from functools import cached_property
 from typing import NamedTuple
 
 from . import pacing
+from .buckets import Bucket
+from .entries import Candidate, Entry
 from .model import (
     CapPeriod,
     CreativeSpec,
@@ -23,7 +25,7 @@ from .model import (
     SlotDecision,
     SlotSpec,
 )
-from .snapshot import Bucket, Candidate, Entry, Snapshot
+from .snapshot import Snapshot
 
 
 class Delivery(NamedTuple):
@@ -39,6 +41,14 @@ class Delivery(NamedTuple):
     headroom: float = math.inf
     """Impressions its frequency caps still allow this user (inf: no caps)."""
 
+
+UNKNOWN = "(not checked yet)"
+"""What a memo of reasons answers for a line item not checked yet (None is a reason's "none"):
+compared by identity, never shown."""
+NO_USER_KEY = "cap: no user key"
+BEFORE_TAGS = frozenset({"schedule: not started", "schedule: ended", "daypart",
+                         "targeting: page type", "targeting: section"})
+"""Static reasons checked before tags (the order the explain view documents)."""
 
 GOAL_REACHED = Delivery("goal reached")
 CAP_REACHED = Delivery("cap reached")
@@ -86,6 +96,7 @@ class PageContext:
         self.used_labels: dict[str, int] = {}
         self.page_counts: dict[int, int] = {}
         self._static = snapshot.static_reasons(request, self.now, self.weekday, self.hour)
+        self._own: dict[Entry, str | None] = {}
         self._delivery: dict[int, Delivery] = {}
         self._shared = shared
         self._new_reader = new_reader
@@ -165,14 +176,36 @@ class PageContext:
 
     def static_reason(self, entry: Entry) -> str | None:
         """Schedule, day-parting, targeting and consent: what needs no delivery counters."""
-        item_id = entry.item.id
-        try:
-            return self._static[item_id]
-        except KeyError:
-            reason = self._static[item_id] = self._check_static(entry)
-            return reason
+        # dict.get, not try/except: a page meets many line items for the first time, and a
+        # raised KeyError costs more than the lookup
+        kept = self._own if entry.per_page else self._static
+        reason = kept.get(entry, UNKNOWN)
+        if reason is UNKNOWN:
+            reason = kept[entry] = (self._page_reason(entry) if entry.per_page
+                                    else self._check_static(entry))
+        return reason
+
+    def _page_reason(self, entry: Entry) -> str | None:
+        """The static reason of a line item targeting tags or paths, which pages share less
+        than the other facts: the rest is kept for pages alike, these are checked per page,
+        and the first failure in the documented order wins."""
+        shared = self._static.get(entry, UNKNOWN)
+        if shared is UNKNOWN:
+            shared = self._static[entry] = self._check_static(entry)
+        if shared in BEFORE_TAGS:
+            return shared
+        request = self.request
+        tags = entry.item.targeting.tags
+        if tags and tags.isdisjoint(request.tags):
+            return "targeting: tags"
+        if shared is not None and shared != NO_USER_KEY:
+            return shared
+        if entry.paths is not None and entry.paths.match(request.path) is None:
+            return "targeting: path"
+        return shared
 
     def _check_static(self, entry: Entry) -> str | None:
+        """:meth:`static_reason` but for tags and paths (see :meth:`_page_reason`)."""
         if self.now < entry.start:
             return "schedule: not started"
         if self.now >= entry.end:
@@ -188,27 +221,22 @@ class PageContext:
             return "targeting: page type"
         if targeting.sections and request.section not in targeting.sections:
             return "targeting: section"
-        if targeting.tags and targeting.tags.isdisjoint(request.tags):
-            return "targeting: tags"
         if targeting.devices and request.device not in targeting.devices:
             return "targeting: device"
         for key, values in targeting.key_values.items():
             if request.key_values.get(key) not in values:
                 return "targeting: key-values"
-        if entry.paths is not None and entry.paths.match(request.path) is None:
-            return "targeting: path"
         if item.caps and request.user_key is None:
-            return "cap: no user key"
+            return NO_USER_KEY
         return None
 
     def delivery(self, entry: Entry) -> Delivery:
         """Goal, frequency caps and pacing, counting what this page already holds."""
         item = entry.item
         item_id = item.id
-        try:
-            return self._delivery[item_id]
-        except KeyError:
-            pass
+        kept = self._delivery.get(item_id)
+        if kept is not None:
+            return kept
         shared = self._shared
         if shared is None or item_id in self.page_counts or (item.caps and not self._new_reader):
             verdict = self._check_delivery(entry)
@@ -305,6 +333,11 @@ class SlotRun:
     decision: SlotDecision | None = None
     roadblock: bool = False
     """True when a roadblock filled it."""
+    clear: int = 0
+    """How many of :attr:`fitting`'s groups, best first, are known to hold no eligible line
+    item (``roadblocks._better_eligible``)."""
+    best: tuple[int, int] | None = None
+    """The rank of the best group known to hold an eligible line item."""
 
 
 Notes = dict[tuple[str, int], str]

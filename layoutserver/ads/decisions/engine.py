@@ -25,11 +25,12 @@ caps, pacing; then the page rules: exclusion labels, creatives already on the pa
 
 from __future__ import annotations
 
-import bisect
 import random
 from collections.abc import Mapping, Sequence
 
+from .buckets import Group
 from .context import Notes, PageContext, SharedVerdicts, SlotRun
+from .entries import Candidate
 from .lottery import draw
 from .model import (
     Consideration,
@@ -40,7 +41,7 @@ from .model import (
     SlotDecision,
 )
 from .roadblocks import place_roadblocks
-from .snapshot import Candidate, Group, Snapshot
+from .snapshot import Snapshot
 
 SCAN_UP_TO = 8
 """Groups up to this size are decided by checking every candidate; larger ones by sampling."""
@@ -67,7 +68,7 @@ def decide_page(
     plan = snapshot.plan(request.slots, request.section, request.device)
     codes = plan.codes
     runs = {p.slot.code: SlotRun(p.slot, p.fitting, p.size_key) for p in plan.slots}
-    place_roadblocks(page, list(runs.values()), rng, notes)
+    place_roadblocks(page, plan, list(runs.values()), rng, notes)
     for run in runs.values():
         if run.decision is None:
             run.decision = _waterfall(page, run, rng, notes) or _house(snapshot, page, run)
@@ -85,7 +86,7 @@ def _waterfall(
 ) -> SlotDecision | None:
     for group in run.fitting.groups:
         picked = None
-        if len(group.candidates) > SCAN_UP_TO:
+        if group.size > SCAN_UP_TO:
             picked = _sample(page, run, group, rng)
             if picked is not None and notes is not None:
                 _note_group(page, run, group, picked[0], notes)
@@ -135,13 +136,9 @@ def _sample(page: PageContext, run: SlotRun, group: Group, rng: random.Random) -
     proportion to weight times pacing factor); after ``MAX_DRAWS`` misses (few usable
     candidates) the caller falls back to the full scan, which draws from the same distribution.
     """
-    candidates = group.candidates
-    cumulative = group.cumulative
-    total = cumulative[-1]
-    top = len(candidates) - 1
+    total = group.total
     for _ in range(MAX_DRAWS):
-        index = min(bisect.bisect_right(cumulative, rng.random() * total), top)
-        candidate = candidates[index]
+        candidate = group.pick(rng.random() * total)
         reason, creatives = page.usable(candidate, run.size_key, False)
         if reason is not None:
             continue

@@ -30,7 +30,7 @@ class Tier(IntEnum):
     HOUSE = 3
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Size:
     width: int
     height: int
@@ -46,7 +46,7 @@ class Size:
         return f"{self.width}x{self.height}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SlotSpec:
     code: str
     name: str
@@ -63,7 +63,7 @@ class SlotSpec:
         return self.sizes.get(device) or self.sizes.get("*", ())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CreativeSpec:
     id: int
     kind: CreativeKind
@@ -77,7 +77,7 @@ class CreativeSpec:
     """Its advertiser lets windows it opens leave its sandbox (HTML creatives)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DayPart:
     """Serve on these weekdays (0 = Monday) between these site-local hours [start, end)."""
 
@@ -86,20 +86,20 @@ class DayPart:
     end_hour: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FrequencyCap:
     impressions: int
     period: CapPeriod
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Goal:
     metric: GoalMetric
     amount: int
     period: GoalPeriod
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Targeting:
     """Every non-empty rule must match. Inside a rule any listed value matches (tags: any of the
     page's tags; key_values: for each key, any of its values; paths: any fnmatch pattern)."""
@@ -113,7 +113,7 @@ class Targeting:
     paths: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LineItemSpec:
     id: int
     name: str
@@ -136,7 +136,7 @@ class LineItemSpec:
     """Fill every slot of the page this line item targets, or none."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PageRequest:
     """One page's worth of ad slots and what is known about the page and the reader."""
 
@@ -182,7 +182,7 @@ class SlotDecision(NamedTuple):
         return self.creative is None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Consideration:
     """Why one line item was or was not chosen for one slot (the explain view)."""
 
@@ -195,8 +195,22 @@ class Consideration:
     "roadblock", "size", "paused", "same creative already on page"."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PageDecision:
     slots: Mapping[str, SlotDecision]
     considered: Mapping[str, tuple[Consideration, ...]] = field(default_factory=dict)
     """Filled only when explanations were asked for."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChange:
+    """The ad configuration's changes since a snapshot's version, as a snapshot applies them
+    (``Snapshot.apply``): every slot and house creative as they are now (a configuration has
+    few), and each line item that changed as it is now."""
+
+    version: int | str
+    slots: tuple[SlotSpec, ...]
+    house_creatives: tuple[CreativeSpec, ...]
+    line_items: Mapping[int, LineItemSpec | None]
+    """By id; None for one that is gone. One that is not active, or has no creative, leaves
+    the snapshot as a deleted one does."""

@@ -24,51 +24,109 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from .buckets import members
 from .context import Notes, PageContext, SlotRun
+from .entries import Candidate, Entry, Rank
 from .lottery import weighted_order
 from .model import CreativeSpec, SlotDecision
-from .snapshot import Candidate, Entry, Rank
+from .snapshot import PagePlan, PlannedRoadblock
 
 Targets = list[tuple[SlotRun, Candidate]]
 
 
 def place_roadblocks(
-    page: PageContext, runs: Sequence[SlotRun], rng: random.Random, notes: Notes | None
+    page: PageContext, plan: PagePlan, runs: Sequence[SlotRun], rng: random.Random,
+    notes: Notes | None,
 ) -> None:
-    """Fill slots of ``runs`` with roadblocks, before the per-slot waterfall."""
-    targets: dict[int, Targets] = {}
-    for run in runs:
-        for candidate in run.fitting.roadblocks:
-            targets.setdefault(candidate.entry.item.id, []).append((run, candidate))
-    if not targets:
-        return
-    by_rank: dict[Rank, list[tuple[Entry, Targets, float]]] = {}
-    for targeted in targets.values():
-        entry = targeted[0][1].entry
-        reason = page.static_reason(entry) or page.delivery(entry).reason
-        if reason is not None:
-            _note(notes, targeted, reason)
-            continue
-        contender = (entry, targeted, page.delivery(entry).weight)
-        by_rank.setdefault(entry.rank, []).append(contender)
-    for rank in sorted(by_rank):
-        contenders = by_rank[rank]
+    """Fill slots of ``runs`` (the plan's slots, in its order) with roadblocks, before the
+    per-slot waterfall.
+
+    Rank by rank, a roadblock that cannot be placed whatever the order of its rank (a slot it
+    cannot fill, a slot already taken, a better line item eligible for one of its slots, or
+    its schedule, targeting or consent) is passed over before its delivery counters are read
+    and before the lottery orders its rank: leaving out a contender that never places does
+    not change the order of the others (each draws its key alone), so only the cost differs.
+    Only the plan's placeable roadblocks can be contenders; once a slot all the remaining
+    ones target is taken or known to be held by a better line item, none is left to draw
+    for, and the rest is only explained."""
+    if notes is None:
+        _place(page, plan, runs, rng)
+    else:
+        _place_explained(page, plan, runs, rng, notes)
+
+
+def _place(page: PageContext, plan: PagePlan, runs: Sequence[SlotRun],
+           rng: random.Random) -> None:
+    """:func:`place_roadblocks` without explanations: the same contenders, drawn the same."""
+    for (rank, planned), shared in zip(plan.placeable, plan.shared, strict=True):
+        for position in shared:
+            run = runs[position]
+            if run.decision is not None or (run.best is not None and run.best < rank):
+                return
+        contenders = []
+        for roadblock in planned:
+            entry = roadblock.entry
+            if (_placeable(page, runs, roadblock, rank) or page.static_reason(entry)
+                    or page.delivery(entry).reason):
+                continue
+            contenders.append((entry, _targeted(runs, roadblock), page.delivery(entry).weight))
         ordered = weighted_order(contenders, [weight for _, _, weight in contenders], rng)
         for entry, targeted, _ in ordered:
-            reason = _try(page, entry, targeted, rng, notes is not None)
-            _note(notes, targeted, reason or "chosen")
+            _try(page, entry, targeted, rng, False)
 
 
-def _note(notes: Notes | None, targeted: Targets, reason: str) -> None:
-    if notes is not None:
-        for run, candidate in targeted:
-            notes[(run.slot.code, candidate.entry.item.id)] = reason
+def _place_explained(page: PageContext, plan: PagePlan, runs: Sequence[SlotRun],
+                     rng: random.Random, notes: Notes) -> None:
+    """:func:`_place` with every roadblock's reason noted: the same contenders, drawn the
+    same (a roadblock :func:`_place` leaves out is never one)."""
+    for rank, planned in plan.roadblocks:
+        contenders = []
+        for roadblock in planned:
+            entry = roadblock.entry
+            targeted = _targeted(runs, roadblock)
+            if (_placeable(page, runs, roadblock, rank) or page.static_reason(entry)
+                    or page.delivery(entry).reason):
+                _note(notes, targeted, _explained(page, entry, targeted, rank))
+                continue
+            contenders.append((entry, targeted, page.delivery(entry).weight))
+        ordered = weighted_order(contenders, [weight for _, _, weight in contenders], rng)
+        for entry, targeted, _ in ordered:
+            _note(notes, targeted, _try(page, entry, targeted, rng, True) or "chosen")
 
 
-def _try(
-    page: PageContext, entry: Entry, targeted: Targets, rng: random.Random, explain: bool
-) -> str | None:
-    """Place the roadblock on all its slots and return None, or return why it cannot be."""
+def _targeted(runs: Sequence[SlotRun], roadblock: PlannedRoadblock) -> Targets:
+    return [(runs[position], candidate) for position, candidate in roadblock.targets]
+
+
+def _note(notes: Notes, targeted: Targets, reason: str) -> None:
+    for run, candidate in targeted:
+        notes[(run.slot.code, candidate.entry.item.id)] = reason
+
+
+def _placeable(page: PageContext, runs: Sequence[SlotRun], roadblock: PlannedRoadblock,
+               rank: Rank) -> str | None:
+    """What keeps the roadblock off the page whatever the others of its rank do and needs no
+    counters of its own: a slot it cannot fill, a slot taken, a better line item eligible
+    for one of its slots (the detail is :func:`_explained`'s)."""
+    for position, candidate in roadblock.targets:
+        run = runs[position]
+        if run.decision is not None or run.size_key not in candidate.fits:
+            return "roadblock"
+    for position, _ in roadblock.targets:
+        if _better_eligible(page, runs[position], rank):
+            return "lower priority"
+    return None
+
+
+def _explained(page: PageContext, entry: Entry, targeted: Targets, rank: Rank) -> str:
+    """Why a roadblock passed over is not placed, as the checks of :func:`_try` find it."""
+    return (page.static_reason(entry) or page.delivery(entry).reason
+            or _blocked(page, entry, targeted, rank, True) or "roadblock")
+
+
+def _blocked(page: PageContext, entry: Entry, targeted: Targets, rank: Rank,
+             explain: bool) -> str | None:
+    """Why the roadblock cannot take its slots now, page rules included; None if it can."""
     for run, candidate in targeted:
         if run.size_key not in candidate.fits:
             return f"roadblock: no creative fits {run.slot.code}" if explain else "roadblock"
@@ -81,8 +139,18 @@ def _try(
     if label is not None:
         return f"exclusion: {label}" if explain else "exclusion"
     for run, _ in targeted:
-        if _better_eligible(page, run, entry.rank):
+        if _better_eligible(page, run, rank):
             return "lower priority"
+    return None
+
+
+def _try(
+    page: PageContext, entry: Entry, targeted: Targets, rng: random.Random, explain: bool
+) -> str | None:
+    """Place the roadblock on all its slots and return None, or return why it cannot be."""
+    reason = _blocked(page, entry, targeted, entry.rank, explain)
+    if reason is not None:
+        return reason
     options = []
     for run, candidate in targeted:
         fitting = list(page.unused(candidate.fits[run.size_key]))
@@ -100,12 +168,21 @@ def _try(
 
 
 def _better_eligible(page: PageContext, run: SlotRun, rank: Rank) -> bool:
-    for group in run.fitting.groups:
+    """Whether a line item of a better rank than ``rank`` is eligible for the slot (page rules
+    aside). What is found is kept for the page: eligibility does not change before the
+    waterfall (only roadblocks are placed, and they are in no group)."""
+    if run.best is not None:
+        return run.best < rank
+    groups = run.fitting.groups
+    while run.clear < len(groups):
+        group = groups[run.clear]
         if group.rank >= rank:
             return False
-        for candidate in group.candidates:
+        for candidate in members(group):
             if page.reason(candidate, run.size_key) is None:
+                run.best = group.rank
                 return True
+        run.clear += 1
     return False
 
 

@@ -1,153 +1,40 @@
 """An immutable, indexed view of the ad configuration that the engine decides against.
 
-A snapshot is built once per configuration version and shared by every request and thread.
-Its index answers "which line items could fill slot X of a page in section Y" with dict lookups,
-so the cost of a decision follows the number of line items competing for that slot and section,
-not the number of line items on the server:
+A snapshot is built once (:meth:`Snapshot.build`) and then follows the configuration by
+revisions (:meth:`Snapshot.apply`: a new snapshot sharing what a change did not touch); each
+is shared by every request and thread. Its index (:mod:`.index`) answers "which line items
+could fill slot X of a page in section Y" with dict lookups, so the cost of a decision follows
+the number of line items competing for that slot and section, not the number of line items on
+the server; what a decision draws from is composed from it per slot, section and device
+(:mod:`.buckets`).
 
-``slot code -> section (None: pages of no indexed section) -> Bucket``
+Settled when a line item is indexed: which of its creatives fit the slot, per device class of
+the slot's sizes (``Candidate.fits``); and a line item that is not a roadblock and has no
+creative fitting any size of a slot is not indexed for that slot at all. Roadblocks stay
+indexed for every slot they target, since a slot they cannot fill must stop them from filling
+the others.
 
-A bucket holds the slot's candidates for that section (line items targeting the section plus the
-ones targeting no section), grouped by ``(tier, priority)`` best first; roadblocks are kept apart
-because they are decided for the whole page before the per-slot waterfall. A decision draws from
-the bucket narrowed to the line items with a creative for the slot's sizes on the request's
-device (:meth:`Snapshot.fitting`); the full bucket is what the explain view lists.
-
-Settled at build time: which of a line item's creatives fit the slot, per device class of the
-slot's sizes (``Candidate.fits``); and a line item that is not a roadblock and has no creative
-fitting any size of a slot is not indexed for that slot at all. Roadblocks stay indexed for
-every slot they target, since a slot they cannot fill must stop them from filling the others.
-
-Buckets are merged on first use and kept (a few per slot and section: one per device class),
-so that building a snapshot of 10,000 line items stays quick. So are page plans (the slots of
-a page with their buckets) and static eligibility reasons (:meth:`Snapshot.static_reasons`),
-so that pages alike do that work once. Nothing else changes after :meth:`Snapshot.build`; two
-threads filling the same memo at once merely both do the work.
+Kept on first use: page plans (the slots of a page with their buckets, and the roadblocks that
+target them) and static eligibility reasons (:meth:`Snapshot.static_reasons`), so that pages
+alike do that work once. Nothing else changes after a snapshot is made; two threads filling
+the same memo at once merely both do the work.
 """
 
 from __future__ import annotations
 
 import bisect
-import fnmatch
-import functools
-import heapq
-import itertools
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from .lottery import MIN_WEIGHT
-from .model import CreativeSpec, LineItemSpec, PageRequest, Size, SlotSpec
-from .pacing import MAX_BOOST
-
-Rank = tuple[int, int]
-"""``(tier, priority)``: lower is better."""
-
-ANY_DEVICE = "*"
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Entry:
-    """A line item with what the engine needs precomputed: its rank, its flight as POSIX
-    timestamps and its path patterns compiled into one regular expression."""
-
-    item: LineItemSpec
-    rank: Rank
-    start: float
-    end: float
-    paths: re.Pattern[str] | None
-    envelope: float
-    """The largest factor pacing may multiply its weight by: ``MAX_BOOST`` for an even line
-    item with a goal, else 1."""
-
-    @property
-    def order(self) -> tuple[int, int, int]:
-        return (self.rank[0], self.rank[1], self.item.id)
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Candidate:
-    """A line item as a candidate for one slot."""
-
-    entry: Entry
-    fits: Mapping[str, tuple[CreativeSpec, ...]]
-    """Creatives of a size the slot accepts, by the key of ``SlotSpec.sizes`` (a device class
-    or ``"*"``); keys without a fitting creative are absent."""
-
-
-@dataclass(frozen=True, slots=True)
-class Group:
-    """Candidates of one ``(tier, priority)``, by line item id, with the running totals of
-    their envelope weights, for drawing one by bisection (see ``engine._sample``)."""
-
-    rank: Rank
-    candidates: tuple[Candidate, ...]
-    cumulative: tuple[float, ...]
-
-    @classmethod
-    def of(cls, rank: Rank, candidates: Iterable[Candidate]) -> Group:
-        members = tuple(candidates)
-        weights = (max(c.entry.item.weight, MIN_WEIGHT) * c.entry.envelope for c in members)
-        return cls(rank, members, tuple(itertools.accumulate(weights)))
-
-
-@dataclass(frozen=True, slots=True)
-class Bucket:
-    """The candidates of one slot for pages of one section."""
-
-    groups: tuple[Group, ...]
-    """Line items that are not roadblocks, best group first."""
-    roadblocks: tuple[Candidate, ...]
-    """Roadblock line items, best first."""
-    everything: tuple[Candidate, ...] = ()
-    """Every candidate, roadblocks included, best first (see :meth:`candidates`)."""
-
-    def __len__(self) -> int:
-        return len(self.everything)
-
-    def candidates(self) -> tuple[Candidate, ...]:
-        """Every candidate, roadblocks included, best first (for explanations, and for the
-        delivery counters a page may read): merged once, when the bucket is."""
-        return self.everything
-
-
-EMPTY_BUCKET = Bucket((), ())
-
-
-def size_key(slot: SlotSpec, device: str) -> str:
-    """The key of ``slot.sizes`` that :meth:`SlotSpec.sizes_for` reads for ``device``."""
-    return device if slot.sizes.get(device) else ANY_DEVICE
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class SlotIndex:
-    """The candidates of one slot by section, and the buckets merged from them so far."""
-
-    untargeted: tuple[Candidate, ...]
-    """Line items targeting no section, by :attr:`Entry.order`."""
-    by_section: Mapping[str, tuple[Candidate, ...]]
-    """Line items targeting each section, by :attr:`Entry.order`."""
-    merged: dict[tuple[str | None, str | None], Bucket] = field(default_factory=dict)
-
-    def bucket(self, section: str | None, size_key: str | None = None) -> Bucket:
-        """All candidates for pages of ``section``; with ``size_key``, only those (roadblocks
-        aside) with a creative for the slot's sizes under that key."""
-        if section not in self.by_section:
-            section = None  # sections nobody targets share one entry
-        key = (section, size_key)
-        found = self.merged.get(key)
-        if found is None:
-            found = self.merged[key] = self._merge(section, size_key)
-        return found
-
-    def _merge(self, section: str | None, size_key: str | None) -> Bucket:
-        targeted = self.by_section[section] if section is not None else ()
-        candidates = heapq.merge(targeted, self.untargeted, key=_order)
-        if size_key is not None:
-            candidates = (c for c in candidates if c.entry.item.roadblock or size_key in c.fits)
-        return _bucket(candidates)
+from .buckets import EMPTY_BUCKET, NO_CANDIDATES, Bucket, SlotCandidates, bucket, slot_candidates
+from .entries import Candidate, Entry, Rank, make_entry, servable, size_key
+from .index import SlotIndex
+from .layered import Layered
+from .line_items import LineItems
+from .model import ConfigChange, CreativeSpec, LineItemSpec, PageRequest, SlotSpec
+from .revision import revise_snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,39 +45,63 @@ class PlannedSlot:
 
 
 @dataclass(frozen=True, slots=True)
+class PlannedRoadblock:
+    """A roadblock that targets slots of a page, with its candidate for each (by position in
+    :attr:`PagePlan.slots`)."""
+
+    entry: Entry
+    targets: tuple[tuple[int, Candidate], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class PagePlan:
     codes: tuple[str, ...]
     """The requested slot codes, duplicates dropped."""
     slots: tuple[PlannedSlot, ...]
     """The known and enabled ones, in request order."""
+    roadblocks: tuple[tuple[Rank, tuple[PlannedRoadblock, ...]], ...]
+    """The roadblocks targeting those slots, by rank, best first."""
+    placeable: tuple[tuple[Rank, tuple[PlannedRoadblock, ...]], ...]
+    """Those of :attr:`roadblocks` with a creative for each slot they target on this device
+    (the others can never be placed on such a page)."""
+    shared: tuple[tuple[int, ...], ...]
+    """For each rank of :attr:`placeable`, the positions in :attr:`slots` that every
+    roadblock of that rank and the worse ones targets: once one of them is taken, or held by
+    a better line item, none of those roadblocks can be placed."""
 
 
 MAX_PLANS = 4096
 """Page plans, and sets of static reasons, a snapshot keeps at most (it starts afresh)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Snapshot:
     version: int | str
     timezone: ZoneInfo
     slots: Mapping[str, SlotSpec]
     line_items: Mapping[int, LineItemSpec]
     """The active line items that have creatives: the only ones that can serve."""
-    creatives: Mapping[int, CreativeSpec]
-    """Every creative by id: those of all line items given (any status) and house creatives."""
+    creatives: Layered[int, CreativeSpec]
+    """Every creative by id: those of :attr:`line_items` and house creatives."""
     index: Mapping[str, SlotIndex]
-    plans: dict[tuple[object, ...], PagePlan] = field(
-        default_factory=dict, compare=False, repr=False)
-    """Page plans made so far (see :meth:`plan`)."""
-    boundaries: tuple[float, ...] = ()
+    entries: Layered[int, Entry] = field(default_factory=lambda: Layered({}), repr=False)
+    """:attr:`line_items` as indexed, by id."""
+    boundaries: Sequence[float] = ()
     """Every line item's start and end (POSIX timestamps), sorted: between two of them, no
     line item starts or ends."""
-    static: dict[tuple[object, ...], dict[int, str | None]] = field(
-        default_factory=dict, compare=False, repr=False)
+    moments: Layered[float, int] = field(default_factory=lambda: Layered({}), repr=False)
+    """How many starts and ends fall on each of :attr:`boundaries`."""
+    creative_uses: Layered[int, int] = field(default_factory=lambda: Layered({}), repr=False)
+    """How many of :attr:`line_items` show each creative."""
+    house: frozenset[int] = frozenset()
+    """The ids of the house creatives given."""
+    plans: dict[tuple[object, ...], PagePlan] = field(default_factory=dict, repr=False)
+    """Page plans made so far (see :meth:`plan`)."""
+    static: dict[tuple[object, ...], dict[Entry, str | None]] = field(
+        default_factory=dict, repr=False)
     """Eligibility reasons that need no delivery counters, by the facts they depend on (see
     :meth:`static_reasons`)."""
-    memo: dict[tuple[object, ...], object] = field(
-        default_factory=dict, compare=False, repr=False)
+    memo: dict[tuple[object, ...], object] = field(default_factory=dict, repr=False)
     """Whatever a caller works out from this snapshot alone, kept with it (the delivery state's
     candidate ids per page: ``layoutserver.ads.delivery.candidates``)."""
 
@@ -206,48 +117,63 @@ class Snapshot:
         """Index the configuration. Naive ``start``/``end`` datetimes of line items are taken
         as site-local time (the time zone the trafficker thinks in)."""
         slot_map = {slot.code: slot for slot in slots}
-        items = list(line_items)
+        entries = sorted((make_entry(item, timezone) for item in line_items if servable(item)),
+                         key=lambda entry: entry.order)
         creatives: dict[int, CreativeSpec] = {}
-        for item in items:
-            for creative in item.creatives:
-                creatives.setdefault(creative.id, creative)
-        for creative in house_creatives:
-            creatives[creative.id] = creative
-        entries = sorted(
-            (
-                _entry(item, timezone)
-                for item in items
-                if item.status == "active" and item.creatives
-            ),
-            key=lambda entry: entry.order,
-        )
-        per_slot: dict[str, list[Entry]] = {code: [] for code in slot_map}
+        uses: dict[int, int] = {}
+        moments: dict[float, int] = {}
         for entry in entries:
-            for code in entry.item.targeting.slots or slot_map:
-                if code in per_slot:
-                    per_slot[code].append(entry)
-        index = {code: _slot_index(slot_map[code], per_slot[code]) for code in slot_map}
-        boundaries = tuple(sorted({moment for entry in entries
-                                   for moment in (entry.start, entry.end)}))
+            for creative in entry.item.creatives:
+                creatives.setdefault(creative.id, creative)
+                uses[creative.id] = uses.get(creative.id, 0) + 1
+            for moment in (entry.start, entry.end):
+                moments[moment] = moments.get(moment, 0) + 1
+        house = {creative.id: creative for creative in house_creatives}
+        creatives.update(house)
+        by_id = Layered({entry.item.id: entry for entry in entries})
         return cls(
             version=version,
             timezone=timezone,
             slots=slot_map,
-            line_items={entry.item.id: entry.item for entry in entries},
-            creatives=creatives,
-            index=index,
-            boundaries=boundaries,
+            line_items=LineItems(by_id),
+            creatives=Layered(creatives),
+            index={code: SlotIndex.build(slot, entries) for code, slot in slot_map.items()},
+            entries=by_id,
+            boundaries=array("d", sorted(moments)),
+            moments=Layered(moments),
+            creative_uses=Layered(uses),
+            house=frozenset(house),
         )
 
-    def bucket(self, slot_code: str, section: str | None) -> Bucket:
-        """Every candidate for a slot on a page of ``section`` (empty for an unknown slot)."""
+    def apply(self, change: ConfigChange) -> Snapshot:
+        """The snapshot of the configuration after ``change``: equal to :meth:`build` of it,
+        made by revising only what the change touches (see :mod:`.revision`)."""
+        return revise_snapshot(self, change)
+
+    def with_line_items(self, items: Iterable[LineItemSpec], version: int | str) -> Snapshot:
+        """This snapshot with ``items`` added, each in place of the line item of its id if
+        there is one: a configuration that is not stored (a forecast's proposal), by
+        :meth:`apply`. Without items, a copy that shares everything but its memos (page plans,
+        reasons), which start empty; this snapshot is left as it is."""
+        house = tuple(self.creatives[creative_id] for creative_id in sorted(self.house))
+        return self.apply(ConfigChange(version, tuple(self.slots.values()), house,
+                                       {item.id: item for item in items}))
+
+    def bucket(self, slot_code: str, section: str | None) -> SlotCandidates:
+        """Every candidate for a slot on a page of ``section`` (none for an unknown slot)."""
         slot_index = self.index.get(slot_code)
-        return EMPTY_BUCKET if slot_index is None else slot_index.bucket(section)
+        return NO_CANDIDATES if slot_index is None else slot_candidates(slot_index, section)
+
+    def fitting(self, slot_code: str, section: str | None, size_key: str) -> Bucket:
+        """What a decision draws from: the line items (roadblocks aside) that have a creative
+        for the slot's sizes under ``size_key`` (see :func:`.entries.size_key`)."""
+        slot_index = self.index.get(slot_code)
+        return EMPTY_BUCKET if slot_index is None else bucket(slot_index, section, size_key)
 
     def plan(self, slot_codes: Sequence[str], section: str | None, device: str) -> PagePlan:
         """The slots a page decision runs, worked out once per slot list, section and device:
-        the codes without duplicates, and each known, enabled one with its candidates for the
-        device (:meth:`fitting`) and its size key."""
+        the codes without duplicates, each known, enabled one with its candidates for the
+        device (:meth:`fitting`) and its size key, and the roadblocks targeting them."""
         key = (tuple(slot_codes), section, device)
         plan = self.plans.get(key)
         if plan is None:
@@ -258,107 +184,57 @@ class Snapshot:
                 if slot is not None and slot.enabled:
                     size = size_key(slot, device)
                     planned.append(PlannedSlot(slot, self.fitting(code, section, size), size))
-            plan = PagePlan(codes, tuple(planned))
+            plan = _plan(codes, planned)
             if len(self.plans) >= MAX_PLANS:  # slot lists may come from callers of /ads/decide
                 self.plans.clear()
             self.plans[key] = plan
         return plan
 
     def static_reasons(self, request: PageRequest, now: float, weekday: int,
-                       hour: int) -> dict[int, str | None]:
-        """Where a page decision keeps each line item's schedule, day-parting, targeting and
-        consent reason (``PageContext.static_reason``), shared by every page with the same
-        facts: the request's targeting facts, whether it has a user key, the site-local
-        weekday and hour, and where ``now`` falls among the line items' starts and ends. The
-        reasons depend on nothing else, so pages alike decide against the same, filled in
-        as line items are first checked."""
-        key = (request.page_type, request.section, request.tags, request.device,
+                       hour: int) -> dict[Entry, str | None]:
+        """Where a page decision keeps each line item's schedule, day-parting, targeting
+        (tags and paths aside) and consent reason (``PageContext.static_reason``), shared by
+        every page with the same facts: the request's page type, section, device and
+        key-values, whether it has a user key, the site-local weekday and hour, and where
+        ``now`` falls among the line items' starts and ends. The reasons depend on nothing
+        else, so pages alike decide against the same, filled in as line items are first
+        checked. (A page's tags and path differ from article to article: the few line items
+        targeting them are checked per page.)"""
+        key = (request.page_type, request.section, request.device,
                tuple(sorted(request.key_values.items())) if request.key_values else (),
-               request.path, request.user_key is None, weekday, hour,
+               request.user_key is None, weekday, hour,
                bisect.bisect_right(self.boundaries, now))
         reasons = self.static.get(key)
         if reasons is None:
-            if len(self.static) >= MAX_PLANS:  # paths and key-values come from requests
+            if len(self.static) >= MAX_PLANS:  # key-values come from requests
                 self.static.clear()
             reasons = self.static[key] = {}
         return reasons
 
-    def fitting(self, slot_code: str, section: str | None, size_key: str) -> Bucket:
-        """:meth:`bucket` without the line items (roadblocks aside) that have no creative for
-        the slot's sizes under ``size_key`` (see :func:`size_key`): what a decision draws from.
-        """
-        slot_index = self.index.get(slot_code)
-        return EMPTY_BUCKET if slot_index is None else slot_index.bucket(section, size_key)
 
-
-def _aware(moment: datetime, timezone: ZoneInfo) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone)
-
-
-@functools.lru_cache(maxsize=4096)
-def _path_pattern(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    """fnmatch patterns (case-sensitive) as one expression; line items often share them."""
-    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
-
-
-def _entry(item: LineItemSpec, timezone: ZoneInfo) -> Entry:
-    paths = _path_pattern(tuple(item.targeting.paths)) if item.targeting.paths else None
-    return Entry(
-        item=item,
-        rank=(int(item.tier), item.priority),
-        start=_aware(item.start, timezone).timestamp(),
-        end=_aware(item.end, timezone).timestamp(),
-        paths=paths,
-        envelope=MAX_BOOST if item.goal is not None and item.pacing == "even" else 1.0,
-    )
-
-
-def _fits(
-    sizes: Mapping[str, frozenset[Size]], item: LineItemSpec
-) -> dict[str, tuple[CreativeSpec, ...]]:
-    fits: dict[str, tuple[CreativeSpec, ...]] = {}
-    for key, accepted in sizes.items():
-        fitting = tuple(creative for creative in item.creatives if creative.size in accepted)
+def _plan(codes: tuple[str, ...], planned: Sequence[PlannedSlot]) -> PagePlan:
+    targets: dict[int, list[tuple[int, Candidate]]] = {}
+    for position, slot in enumerate(planned):
+        for candidate in slot.fitting.roadblocks:
+            targets.setdefault(candidate.entry.item.id, []).append((position, candidate))
+    by_rank: dict[Rank, list[PlannedRoadblock]] = {}
+    for targeted in targets.values():
+        entry = targeted[0][1].entry
+        by_rank.setdefault(entry.rank, []).append(PlannedRoadblock(entry, tuple(targeted)))
+    roadblocks = tuple((rank, tuple(by_rank[rank])) for rank in sorted(by_rank))
+    placeable = []
+    for rank, ranked in roadblocks:
+        fitting = tuple(roadblock for roadblock in ranked if all(
+            planned[position].size_key in candidate.fits
+            for position, candidate in roadblock.targets))
         if fitting:
-            fits[key] = fitting
-    return fits
-
-
-def _slot_index(slot: SlotSpec, entries: list[Entry]) -> SlotIndex:
-    untargeted: list[Candidate] = []
-    by_section: dict[str, list[Candidate]] = {}
-    sizes = {key: frozenset(accepted) for key, accepted in slot.sizes.items() if accepted}
-    for entry in entries:
-        fits = _fits(sizes, entry.item)
-        if not fits and not entry.item.roadblock:
-            continue
-        candidate = Candidate(entry, fits)
-        sections = entry.item.targeting.sections
-        if not sections:
-            untargeted.append(candidate)
-        for section in sections:
-            by_section.setdefault(section, []).append(candidate)
-    return SlotIndex(
-        untargeted=tuple(untargeted),
-        by_section={section: tuple(members) for section, members in by_section.items()},
-    )
-
-
-def _order(candidate: Candidate) -> tuple[int, int, int]:
-    return candidate.entry.order
-
-
-def _bucket(candidates: Iterable[Candidate]) -> Bucket:
-    """``candidates`` must come sorted by :attr:`Entry.order`."""
-    everything = tuple(candidates)
-    plain: list[Candidate] = []
-    roadblocks: list[Candidate] = []
-    for candidate in everything:
-        (roadblocks if candidate.entry.item.roadblock else plain).append(candidate)
-    return Bucket(groups=tuple(_groups(plain)), roadblocks=tuple(roadblocks),
-                  everything=everything)
-
-
-def _groups(candidates: list[Candidate]) -> Iterator[Group]:
-    for rank, members in itertools.groupby(candidates, key=lambda c: c.entry.rank):
-        yield Group.of(rank, members)
+            placeable.append((rank, fitting))
+    shared: list[tuple[int, ...]] = []
+    common: set[int] | None = None
+    for _, fitting in reversed(placeable):
+        for roadblock in fitting:
+            positions = {position for position, _ in roadblock.targets}
+            common = positions if common is None else common & positions
+        shared.append(tuple(sorted(common or ())))
+    return PagePlan(codes, tuple(planned), roadblocks, tuple(placeable),
+                    tuple(reversed(shared)))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from layoutserver.ads.decisions.model import LineItemSpec
@@ -117,7 +117,7 @@ def forecast(snapshot: Snapshot, profile: TrafficProfile, proposal: LineItemSpec
         raise ValueError("the proposed flight ends before now: nothing to forecast")
     begin = max(start, now)
     # memos of the forecast's own: the simulated pages would crowd out those of served pages
-    base = replace(snapshot, plans={}, static={}, memo={})
+    base = snapshot.with_line_items((), f"{snapshot.version}+forecast")
     booked_snapshot = with_line_item(base, proposal)
     plan = sample_requests(profile, now, end, settings.samples, settings.pages_per_reader,
                            SampleRandom(settings.seed), focus_of(booked_snapshot, proposal))

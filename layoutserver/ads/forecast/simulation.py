@@ -17,8 +17,9 @@ from datetime import date, datetime, time, timedelta
 
 from layoutserver.ads.decisions.context import PageContext
 from layoutserver.ads.decisions.engine import decide_page
+from layoutserver.ads.decisions.entries import Entry
 from layoutserver.ads.decisions.model import LineItemSpec, PageRequest
-from layoutserver.ads.decisions.snapshot import Entry, Snapshot
+from layoutserver.ads.decisions.snapshot import Snapshot
 from layoutserver.ads.decisions.state import InMemoryDeliveryState
 
 from .proposal import entry_of

@@ -54,7 +54,7 @@ def test_pacing_factors_weigh_in_as_in_the_full_lottery() -> None:
             state.record_impression(n, None, noon + timedelta(seconds=k))
     now = noon + timedelta(minutes=30)
     context = PageContext(snap, request(now=now), state)
-    entries = {c.entry.item.id: c.entry for c in snap.index["top"].untargeted}
+    entries = {n: entry for n, entry in snap.entries.items()}
     weights = {n: context.delivery(entry).weight for n, entry in entries.items()}
     assert [round(weights[n], 3) for n in range(11, 15)] == [2.0, 1.733, 1.467, 1.2]
     rng = random.Random(5)

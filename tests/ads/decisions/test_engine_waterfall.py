@@ -110,10 +110,14 @@ def test_house_creative_when_nothing_is_eligible() -> None:
 
 def test_house_creative_may_be_a_line_items_creative() -> None:
     paused = line_item(5, status="paused")
-    snap = snapshot([slot("top", when_empty="house", house_creative_id=500)], [paused])
+    house = [slot("top", when_empty="house", house_creative_id=500)]
+    snap = snapshot(house, [paused], house=paused.creatives)
     assert snap.line_items == {}
     decided = decide(snap, request()).slots["top"]
     assert decided.house and decided.creative is not None and decided.creative.id == 500
+    # not given as a house creative, only a line item that can serve brings it
+    assert set(snapshot(house, [line_item(5)]).creatives) == {500}
+    assert decide(snapshot(house, [paused]), request()).slots["top"].empty
 
 
 def test_collapse_unknown_and_disabled_slots() -> None:
@@ -139,7 +143,7 @@ def test_snapshot_keeps_only_active_line_items_with_creatives() -> None:
     ]
     snap = snapshot([slot("top")], items)
     assert set(snap.line_items) == {1}
-    assert set(snap.creatives) == {100, 200, 300}
+    assert set(snap.creatives) == {100}  # those that can serve (and house creatives)
 
 
 def test_same_seed_same_page_and_explain_does_not_change_the_decision() -> None:

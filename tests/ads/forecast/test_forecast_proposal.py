@@ -1,5 +1,6 @@
-"""A proposal added to a snapshot without a rebuild indexes exactly as ``Snapshot.build`` would:
-the same candidates, groups, roadblocks and weights for every slot, section and size key."""
+"""A proposal added to a snapshot without a rebuild holds exactly what ``Snapshot.build`` would,
+index included, and draws from the same groups, roadblocks and weights for every slot, section
+and size key; the snapshot it was added to is left as it was."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import pytest
+from ads_snapshots import described
 from forecastworld import SLOTS, line_items
 
+from layoutserver.ads.decisions.buckets import Bucket
+from layoutserver.ads.decisions.entries import ANY_DEVICE
 from layoutserver.ads.decisions.model import LineItemSpec, Size, Targeting, Tier
-from layoutserver.ads.decisions.snapshot import ANY_DEVICE, Bucket, Snapshot
+from layoutserver.ads.decisions.snapshot import Snapshot
 from layoutserver.ads.forecast.proposal import (
     OPEN_ID,
     PROPOSAL_ID,
@@ -24,10 +28,8 @@ SECTIONS = (None, "world", "sport", "business", "culture", "brand-new")
 
 
 def shape(bucket: Bucket) -> tuple[object, ...]:
-    ids = [c.entry.item.id for c in bucket.everything]
-    groups = [(g.rank, [c.entry.item.id for c in g.candidates], g.cumulative)
-              for g in bucket.groups]
-    return ids, groups, [c.entry.item.id for c in bucket.roadblocks]
+    groups = [(g.rank, [c.entry.item.id for c in g.candidates], g.total) for g in bucket.groups]
+    return groups, [c.entry.item.id for c in bucket.roadblocks]
 
 
 def proposal(**kw: object) -> LineItemSpec:
@@ -46,18 +48,30 @@ def test_an_added_line_item_indexes_as_a_rebuild_would(proposed: LineItemSpec) -
     base = Snapshot.build(SLOTS, items, TZ, version=1)
     for code in base.slots:  # buckets merged before, as serving merges them
         base.fitting(code, "world", "desktop")
+    before = described(base)
     added = with_line_item(base, proposed)
-    rebuilt = Snapshot.build(SLOTS, [*items, proposed], TZ, version=2)
-    assert added.line_items == rebuilt.line_items
-    assert added.boundaries == rebuilt.boundaries
+    rebuilt = Snapshot.build(SLOTS, [*items, proposed], TZ, version=added.version)
+    assert described(added) == described(rebuilt)
     for code in base.slots:
         for section in SECTIONS:
-            assert shape(added.bucket(code, section)) == shape(rebuilt.bucket(code, section))
+            assert [c.entry.item.id for c in added.bucket(code, section).candidates()] == \
+                [c.entry.item.id for c in rebuilt.bucket(code, section).candidates()]
             for key in ("desktop", "mobile", ANY_DEVICE):
                 assert shape(added.fitting(code, section, key)) == \
                     shape(rebuilt.fitting(code, section, key)), (code, section, key)
+    assert described(base) == before
+    assert PROPOSAL_ID not in base.line_items
     assert shape(base.fitting("top", "world", "desktop")) == shape(
         Snapshot.build(SLOTS, items, TZ, version=3).fitting("top", "world", "desktop"))
+
+
+def test_a_copy_without_line_items_shares_all_but_its_memos() -> None:
+    base = Snapshot.build(SLOTS, line_items(3), TZ, version=1)
+    plan = base.plan(("top", "side"), "world", "desktop")
+    copied = base.with_line_items((), "1+copy")
+    assert described(copied) == {**described(base), "version": "1+copy"}
+    assert copied.index["top"] is base.index["top"]  # composed buckets shared
+    assert not copied.plans and base.plans == {(("top", "side"), "world", "desktop"): plan}
 
 
 def test_the_open_variant_takes_only_what_its_rank_leaves() -> None:

@@ -18,7 +18,7 @@ from layoutserver.ads.decisions.model import (
     Tier,
 )
 from layoutserver.ads.decisions.snapshot import Snapshot
-from layoutserver.ads.forecast.folding import OTHER, Folder, Targeted
+from layoutserver.ads.forecast.folding import OTHER, Folder, Targeted, TargetedFollower
 from layoutserver.ads.forecast.traffic import (
     WEEK_HOURS,
     PageKind,
@@ -91,3 +91,23 @@ def test_key_values_tags_and_paths_are_folded_to_what_targeting_tells_apart() ->
     folder.new_hour()
     assert fold(key_values={"lang": "de"}).key_values == (("lang", "de"),)
     assert fold(key_values={"lang": "x" * 300}).key_values == (("lang", OTHER),)
+
+
+def test_what_line_items_target_follows_each_revision() -> None:
+    snapshot = Snapshot.build(SLOTS, [_item(n, key_values={"lang": frozenset({f"l{n}"})})
+                                      for n in range(1, 6)], TZ, version=1)
+    follow = TargetedFollower(keys=("topic",))
+    assert follow(snapshot) == Targeted.of(snapshot, keys=("topic",))
+    revised = snapshot.with_line_items([
+        _item(9, tags=frozenset({"china"}), paths=("/pages/front/*",)),
+        _item(2, key_values={"lang": frozenset({"new"})})], version=2)
+    followed = follow(revised)
+    assert followed.values == {"topic": frozenset(),
+                               "lang": frozenset({"l1", "l2", "l3", "l4", "l5", "new"})}
+    assert followed.tags == {"china"}
+    assert [p.pattern for p in followed.paths] == [p.pattern for p in Targeted.of(revised).paths]
+    assert follow(snapshot) == Targeted.of(snapshot, keys=("topic",))  # the base's own
+    # enough changes that the line items fold into a new base: exact again, "l2" gone
+    folded = revised.with_line_items([_item(n) for n in range(100, 400)], version=3)
+    assert follow(folded) == Targeted.of(folded, keys=("topic",))
+    assert "l2" not in follow(folded).values["lang"]
