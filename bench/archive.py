@@ -96,15 +96,26 @@ def api_token(url: str) -> str:
 
 @dataclass
 class Pair:
-    """One ratio: ``top`` req/s over ``bottom`` req/s, per round."""
+    """One ratio: ``top`` req/s over ``bottom`` req/s, per round; with the servers' CPU per
+    request of each side when measured (``top_cpu``, ``bottom_cpu``: µs)."""
 
     label: str
     top: list[float] = field(default_factory=list)
     bottom: list[float] = field(default_factory=list)
+    top_cpu: list[float] = field(default_factory=list)
+    bottom_cpu: list[float] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
         return statistics.median(t / b for t, b in zip(self.top, self.bottom, strict=True))
+
+    @property
+    def cpu_ratio(self) -> float:
+        """The bottom side's server CPU per request over the top side's, per round: what the
+        req/s ratio would be if CPU alone set the pace (it moves far less with the machine's
+        load than req/s do)."""
+        return statistics.median(b / t for t, b in zip(self.top_cpu, self.bottom_cpu,
+                                                       strict=True))
 
 
 def server_env(url: str, port: int, cache_type: str | None) -> dict[str, str]:
@@ -162,23 +173,25 @@ def long_tail(args: argparse.Namespace, large: str, tmp: Path) -> tuple[Pair, li
         tail_port, plain_port = free_port(), free_port()
         tail_base, tail_pid = stack.enter_context(gunicorn(
             server_env(large, tail_port, None), tmp / "gunicorn-tail.log", tail_port))
-        plain_base, _ = stack.enter_context(gunicorn(
+        plain_base, plain_pid = stack.enter_context(gunicorn(
             server_env(large, plain_port, "NullCache"), tmp / "gunicorn-plain.log", plain_port))
         check(tail_base, f"/pages/article/{slug(0)}")
         check(plain_base, one_page)
         walked = 0
 
-        def tail_run(seconds: float) -> float:
+        def tail_run(seconds: float) -> tuple[float, float]:
+            """req/s, and the server's CPU µs per request."""
             nonlocal walked
             lua = tmp / "tail-run.lua"
             lua.write_text(long_tail_script(walked, args.size, args.threads))
-            result, _cpu, _other = run_wrk(tail_base + "/", args, seconds, script=lua)
+            result, cpu, _other = run_wrk(tail_base + "/", args, seconds, server=tail_pid,
+                                          script=lua)
             walked += result.requests
-            return result.requests_per_sec
+            return result.requests_per_sec, cpu / result.requests * 1e6
 
         print(f"long tail: filling the caches with {args.fill:,} distinct pages", flush=True)
         while walked < args.fill:
-            rate = tail_run(10)
+            rate, _cpu = tail_run(10)
             print(f"   {walked:,} pages, {rate:.0f} req/s, worker RSS "
                   f"{', '.join(f'{mb:.0f}' for mb in worker_rss_mb(tail_pid))} MB", flush=True)
         run_wrk(plain_base + one_page, args, args.warmup)
@@ -187,13 +200,18 @@ def long_tail(args: argparse.Namespace, large: str, tmp: Path) -> tuple[Pair, li
             for side in sides:
                 wait_for_quiet(args.quiet_wait)
                 if side == "tail":
-                    pair.top.append(tail_run(args.duration))
+                    rate, cpu = tail_run(args.duration)
+                    pair.top.append(rate)
+                    pair.top_cpu.append(cpu)
                 else:
-                    result, _cpu, _other = run_wrk(plain_base + one_page, args, args.duration)
+                    result, cpu, _other = run_wrk(plain_base + one_page, args, args.duration,
+                                                  server=plain_pid)
                     pair.bottom.append(result.requests_per_sec)
-            print(f"   round {round_no + 1}: long tail {pair.top[-1]:.0f} req/s, one page "
-                  f"uncached {pair.bottom[-1]:.0f} req/s, {walked:,} distinct pages so far",
-                  flush=True)
+                    pair.bottom_cpu.append(cpu / result.requests * 1e6)
+            print(f"   round {round_no + 1}: long tail {pair.top[-1]:.0f} req/s "
+                  f"({pair.top_cpu[-1]:,.0f} µs of server CPU a request), one page uncached "
+                  f"{pair.bottom[-1]:.0f} req/s ({pair.bottom_cpu[-1]:,.0f} µs), {walked:,} "
+                  f"distinct pages so far; load average {os.getloadavg()[0]:.1f}", flush=True)
         rss = worker_rss_mb(tail_pid)
     return pair, rss
 
@@ -340,10 +358,14 @@ def main(argv: list[str] | None = None) -> int:
             if "long-tail" in only:
                 print(f"\n== long tail: {args.size:,} articles, {HOST}", flush=True)
                 pair, rss = long_tail(args, large.url, tmp)
-                print(f"long tail / one page uncached: {pair.ratio:.2f} (target >= 0.8); "
-                      f"worker RSS after: {', '.join(f'{mb:.0f}' for mb in rss)} MB", flush=True)
-                results["long_tail"] = {"ratio": pair.ratio, "tail": pair.top,
-                                        "one_page_uncached": pair.bottom, "worker_rss_mb": rss}
+                print(f"long tail / one page uncached: {pair.ratio:.2f} (target >= 0.8); by "
+                      f"server CPU per request: {pair.cpu_ratio:.2f}; worker RSS after: "
+                      f"{', '.join(f'{mb:.0f}' for mb in rss)} MB", flush=True)
+                results["long_tail"] = {"ratio": pair.ratio, "cpu_ratio": pair.cpu_ratio,
+                                        "tail": pair.top, "one_page_uncached": pair.bottom,
+                                        "tail_cpu_us": pair.top_cpu,
+                                        "one_page_uncached_cpu_us": pair.bottom_cpu,
+                                        "worker_rss_mb": rss}
             if "flat" in only:
                 print(f"\n== flat cost, uncached, {where}: {args.size:,} articles over "
                       f"{SMALL:,}", flush=True)

@@ -32,7 +32,8 @@ LAST_GOOD_PREFIX = "good:"
 
 class LocalMemo:
     """A small per-process memo in front of the shared cache, for finished bodies: a warm hit
-    then costs a dict lookup instead of a backend round trip and an unpickling. Entries carry
+    then costs a dict lookup instead of a backend round trip and an unpickling. The page
+    pipeline puts a body here when it reads it back from the shared cache. Entries carry
     their own expiry (a body keeps the TTL it was stored with, wherever it is read from) and
     their weight in bytes; past ``max_bytes`` the oldest stored go first."""
 

@@ -352,11 +352,17 @@ class PagePipeline:
         return cached
 
     def _store(self, facts: tuple[str, ...], entry: CachedBody, ttl: int) -> None:
+        """Into the shared cache; into the local memo when it is read back from there
+        (:meth:`_cached_body`), not now: a long tail's pages, each read once, would push the
+        pages read again out of the memo, and weighing a body (its pickle) costs a long-tail
+        page as much as storing it does. Only while the shared cache is skipped (its breaker
+        open) does a body go straight into the memo."""
         fragments = self.core.fragments
         if not fragments.enabled:
             return
         fragments.set(fragments.key(*facts), entry, ttl)
-        fragments.local.put(facts, entry, time.monotonic() + ttl, _weight(entry))
+        if not fragments.breaker.closed():  # the shared cache is skipped: the memo is all
+            fragments.local.put(facts, entry, time.monotonic() + ttl, _weight(entry))
 
 
 

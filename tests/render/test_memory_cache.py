@@ -3,6 +3,7 @@ fresh entries, a full cache costs a write what an empty one does, and it is the 
 
 from __future__ import annotations
 
+import gc
 import json
 import pickle
 import sys
@@ -80,16 +81,31 @@ def test_fresh_entries_never_evict_last_good_copies() -> None:
     assert all(cache.get(f"{LAST_GOOD_PREFIX}{number}") is not None for number in range(30))
 
 
-def test_expired_entries_go_first_and_are_misses() -> None:
+def test_expired_entries_are_misses_and_leave_when_read() -> None:
     cache = BoundedMemoryCache(max_bytes=10 * KB, last_good_max_bytes=10 * KB)
     cache.set("short", _value(1), timeout=1)
     cache.set("long", _value(2), timeout=300)
     cache.get("short")  # the most recently used, but soon expired
     time.sleep(1.05)
+    assert not cache.has("short")
     assert cache.get("short") is None
+    assert "short" not in cache.fresh  # its bytes are free again
     for number in range(5):
         cache.set(f"more{number}", _value(number), timeout=300)
     assert cache.get("long") == _value(2)
+
+
+def test_entries_are_out_of_the_garbage_collector_s_walk() -> None:
+    """A worker's cache holds tens of thousands of entries: each one the cyclic collector kept
+    tracking would be walked by every full collection (tens of milliseconds a collection)."""
+    cache = BoundedMemoryCache(max_bytes=100 * KB, last_good_max_bytes=100 * KB)
+    for number in range(20):
+        cache.set(f"k{number}", ("html", (number, "head")), timeout=300)
+        cache.set(f"{LAST_GOOD_PREFIX}k{number}", _value(number), timeout=LAST_GOOD_TTL)
+    gc.collect()
+    entries = [*cache.fresh.values(), *cache.last_good.values()]
+    assert len(entries) == 40
+    assert not any(gc.is_tracked(entry) for entry in entries)
 
 
 def test_values_are_copies_and_none_and_zero_timeout_behave_as_in_flask_caching() -> None:
@@ -198,8 +214,22 @@ def test_a_worker_s_caches_stay_within_their_bounds_over_many_pages(make_app: An
     paths = [*(f"/pages/article/{item['slug']}" for item in demo["articles"]),
              *(f"/pages/section/{item['slug']}" for item in demo["sections"])]
     for path in paths:
-        assert client.get(path).status_code == 200, path
+        for _ in range(2):  # the second read of a body puts it in the memo
+            assert client.get(path).status_code == 200, path
         assert fragments.local.stored_bytes <= 40 * KB
         fresh, last_good = fragments.backend.stored_bytes()
         assert fresh <= 60 * KB and last_good <= 20 * KB
     assert fragments.local.stored_bytes > 20 * KB  # it did fill up
+
+
+def test_a_body_enters_the_memo_when_it_is_read_again(make_app: Any) -> None:
+    """A long tail's pages, read once each, leave the memo to the pages read again."""
+    app = make_app(settings={"CACHE_TYPE": IN_PROCESS_CACHE, "WIDGETS_DISABLED": ["ad_spot"]})
+    fragments = get_core(app).fragments
+    client = app.test_client()
+    assert client.get(SEED_PATH).status_code == 200
+    assert fragments.local.stored_bytes == 0
+    assert fragments.backend.stored_bytes()[0] > 0
+    again = client.get(SEED_PATH)
+    assert "page-cache hit" in again.headers["Server-Timing"]
+    assert fragments.local.stored_bytes > 0
