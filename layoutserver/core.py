@@ -17,6 +17,7 @@ from layoutserver.layouts import Layout, LayoutError, LayoutSet, load_layouts
 from layoutserver.layouts.source import LayoutSource
 from layoutserver.registry import WidgetRegistry
 from layoutserver.render import request_view
+from layoutserver.render.admission import BYTES_PER_REMEMBERED_KEY, Doorkeeper
 from layoutserver.render.fragment_cache import FragmentCache
 from layoutserver.render.pool import RenderPool
 from layoutserver.render.renderer import Renderer
@@ -39,8 +40,11 @@ class Core:
         # The backend itself, not the Cache proxy, which finds it through the app context on
         # every call.
         backend = app.extensions["cache"][cache]
-        self.fragments = FragmentCache(backend, enabled=config["CACHE_TYPE"] != "NullCache",
-                                       local_max_bytes=config["CACHE_MEMO_MAX_BYTES"])
+        self.fragments = FragmentCache(
+            backend, enabled=config["CACHE_TYPE"] != "NullCache",
+            local_max_bytes=config["CACHE_MEMO_MAX_BYTES"],
+            doorkeeper=Doorkeeper(config["CACHE_ADMIT_AFTER"],
+                                  config["CACHE_MAX_BYTES"] // BYTES_PER_REMEMBERED_KEY))
         self.pool = RenderPool(config["RENDER_THREADS"])
         self.renderer = Renderer(registry, self.fragments, self.pool,
                                  config["WIDGET_BUDGET_MS"] / 1000,

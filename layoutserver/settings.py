@@ -54,6 +54,9 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_LAST_GOOD_MAX_BYTES": 32 * 1024 * 1024,
     # Each worker's memo of finished bodies in front of the cache (any backend), in bytes.
     "CACHE_MEMO_MAX_BYTES": 32 * 1024 * 1024,
+    # At which render a widget's output or a page's body is stored (render/admission.py):
+    # 1 on the first, 2 once asked for again. Unset: 2 with the in-process cache, else 1.
+    "CACHE_ADMIT_AFTER": None,
     "CACHE_KEY_PREFIX": "ls:",
     # Layout files (one TOML file per page type).
     "LAYOUTS_DIR": "config/layouts",
@@ -254,6 +257,12 @@ def _cache_backend(config: Config) -> None:
         value = config[key]
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise SettingsError(f"{key} must be a positive whole number of bytes, not {value!r}")
+    admit_after = config["CACHE_ADMIT_AFTER"]
+    if admit_after is None:
+        config["CACHE_ADMIT_AFTER"] = 2 if config["CACHE_TYPE"] == IN_PROCESS_CACHE else 1
+    elif not isinstance(admit_after, int) or isinstance(admit_after, bool) or admit_after < 1:
+        raise SettingsError(f"CACHE_ADMIT_AFTER must be a whole number of renders, 1 or more, "
+                            f"not {admit_after!r}")
     if config["CACHE_TYPE"] == "RedisCache":
         config.setdefault("CACHE_REDIS_URL", redis_url)
         options = dict(config.get("CACHE_OPTIONS") or {})

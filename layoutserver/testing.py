@@ -187,6 +187,9 @@ def layoutserver_settings(
             "CACHE_KEY_PREFIX": f"t{uuid.uuid4().hex[:12]}:"} if layoutserver_redis_url else {}),
         "LAYOUTS_DIR": str(layouts),
         "CACHE_TYPE": IN_PROCESS_CACHE,
+        # Every render stored, so a page's second request shows what the cache gives (the
+        # default stores a render only once a page is asked for again: render/admission.py).
+        "CACHE_ADMIT_AFTER": 1,
         "SITE_TIMEZONE": "UTC",
         "SITE_NOW": "2030-01-01T12:00:00",
         # Roomy, so a busy test machine does not turn a render into its fallback.

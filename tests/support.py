@@ -36,6 +36,10 @@ DEMO_SETTINGS = {
     "VERSION_POLL_SECONDS": 0,
     # Tests write the traffic record themselves (TrafficRecorder.flush).
     "ADS_TRAFFIC_FLUSH_SECONDS": 0,
+    # What a render stores is what most tests look at: every render is stored, so a page's
+    # second request is a hit. The default's doorkeeper (2 with the in-process cache) has its
+    # own tests (tests/render/test_admission.py).
+    "CACHE_ADMIT_AFTER": 1,
 }
 
 #: An article layout with the article alone: every response of it is shared.

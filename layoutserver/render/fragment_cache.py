@@ -19,6 +19,7 @@ from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 from layoutserver.breaker import Breaker
+from layoutserver.render.admission import Doorkeeper
 
 if TYPE_CHECKING:
     from flask_caching.backends.base import BaseCache
@@ -76,11 +77,15 @@ class LocalMemo:
 
 class FragmentCache:
     def __init__(self, cache: BaseCache, enabled: bool = True,
-                 local_max_bytes: int = 32 * 1024 * 1024) -> None:
+                 local_max_bytes: int = 32 * 1024 * 1024,
+                 doorkeeper: Doorkeeper | None = None) -> None:
         self.backend = cache
         """The flask-caching backend itself (health checks probe it)."""
         self.enabled = enabled
         """False under NullCache: nothing is stored, not even in the local memo."""
+        self.doorkeeper = doorkeeper or Doorkeeper(admit_after=1, max_keys=1)
+        """Which renders are stored (``render/admission.py``): the renderer and the page
+        pipeline ask :meth:`admits` before they store what they rendered."""
         self.local = LocalMemo(local_max_bytes)
         self.breaker = Breaker("fragment cache")
         """After a backend error (a shared Redis gone), the backend is skipped for a while:
@@ -90,6 +95,10 @@ class FragmentCache:
     def key(*parts: object) -> str:
         digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=16)
         return digest.hexdigest()
+
+    def admits(self, key: str) -> bool:
+        """Whether what was just rendered under ``key`` is to be stored."""
+        return self.enabled and self.doorkeeper.admits(key)
 
     def get(self, key: str) -> Any:
         if not self.breaker.closed():

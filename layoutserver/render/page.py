@@ -356,11 +356,13 @@ class PagePipeline:
         (:meth:`_cached_body`), not now: a long tail's pages, each read once, would push the
         pages read again out of the memo, and weighing a body (its pickle) costs a long-tail
         page as much as storing it does. Only while the shared cache is skipped (its breaker
-        open) does a body go straight into the memo."""
+        open) does a body go straight into the memo. The doorkeeper may leave a body out
+        (``render/admission.py``)."""
         fragments = self.core.fragments
-        if not fragments.enabled:
+        key = fragments.key(*facts)
+        if not fragments.admits(key):
             return
-        fragments.set(fragments.key(*facts), entry, ttl)
+        fragments.set(key, entry, ttl)
         if not fragments.breaker.closed():  # the shared cache is skipped: the memo is all
             fragments.local.put(facts, entry, time.monotonic() + ttl, _weight(entry))
 

@@ -199,6 +199,8 @@ class Renderer:
         return wrap(placement, html, "miss", share_ms, policy, prepared=True, head=share.head)
 
     def _store(self, key: CacheKeys, html: Markup, head: Head, ttl: int) -> None:
+        if not self.cache.admits(key.fresh):  # both copies, or neither
+            return
         value = _storable(html, head)
         self.cache.set(key.fresh, value, ttl)
         self.cache.set_last_good(key.last_good, value)
