@@ -24,6 +24,7 @@ from sqlalchemy import (
     create_engine,
     event,
     false,
+    make_url,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
@@ -31,7 +32,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from layoutserver.db_pool import pool_class
 from layoutserver.prepared_select import PreparedSelect, Row
+from layoutserver.render.alarm import checked_out, shielded
 from layoutserver.settings import version_poll_seconds
 
 EXTENSION_KEY = "layoutserver.db"
@@ -143,8 +146,12 @@ class Database:
         no BEGIN and ROLLBACK around it. On SQLite each thread keeps one, so that the queries of
         every uncached render skip the pool's checkout and return; elsewhere a pooled one."""
         if not self._held:
-            with self._reads.connect() as connection:
+            connection = self._connect_reads()
+            try:
                 yield connection
+            finally:  # given back whole: the alarm interrupts the reads, not the return
+                with shielded():
+                    connection.close()
             return
         kept = self._kept()
         held = kept.reads
@@ -152,9 +159,17 @@ class Database:
             # invalidated: SQLAlchemy dropped its driver connection after an error, or after a
             # read stopped half-way by the render alarm (``render/alarm.py``)
             if held is not None:
-                held.close()
-            held = kept.reads = self._reads.connect()
+                with shielded():
+                    held.close()
+            held = kept.reads = self._connect_reads()
         yield held
+
+    def _connect_reads(self) -> Connection:
+        """A connection in autocommit, not cut in two by the render alarm: SQLAlchemy switches
+        the driver connection to autocommit, then notes that it must be switched back when it
+        returns to the pool; stopped in between, the pool would get it back in autocommit and
+        hand it to a session, whose writes would then commit one statement at a time."""
+        return checked_out(self._reads.connect, Connection.close)
 
     def read_rows(self, query: PreparedSelect, values: Mapping[str, Any]) -> list[Row]:
         """The rows of ``query``: as driver SQL on the connection this thread keeps (direct
@@ -180,7 +195,8 @@ class Database:
                 cursor.close()
         except BaseException as error:  # an error, or the render alarm half-way: start afresh
             kept.connection = None
-            held.invalidate()
+            with shielded():
+                held.invalidate()
             dbapi_error = self.engine.dialect.loaded_dbapi.Error
             if isinstance(error, dbapi_error):
                 raise DBAPIError.instance(compiled.sql, parameters, error, dbapi_error,
@@ -201,7 +217,7 @@ class Database:
         reads, which go through neither the pool nor SQLAlchemy; elsewhere a pooled one in
         autocommit, through SQLAlchemy, so that a failure raises as a ``DBAPIError``."""
         if not self._held:
-            with self._reads.connect() as connection:
+            with self.reading() as connection:
                 value = connection.exec_driver_sql(sql).scalar()
             return int(value) if value is not None else 0
         kept = self._kept()
@@ -212,7 +228,8 @@ class Database:
             return _read_int(held, sql)
         except Exception:
             kept.connection = None
-            held.invalidate()
+            with shielded():
+                held.invalidate()
             raise
 
     def _kept(self) -> _ThreadConnections:
@@ -281,9 +298,11 @@ def _forget_connections(database: weakref.ref[Database]) -> Callable[[], None]:
 
 
 def _make_engine(url: str) -> Engine:
+    poolclass = pool_class(make_url(url))
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        return create_engine(url, pool_pre_ping=True, poolclass=poolclass)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                           poolclass=poolclass)
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -10,6 +10,20 @@ render that is running.
 Why this is safe enough:
 
 * ``Overran`` is a ``BaseException``: a widget's ``except Exception`` does not swallow it.
+* Code that must not be stopped half-way runs :func:`shielded`: an alarm inside a shield only
+  notes that the deadline passed, and leaving the outermost shield raises ``Overran`` there.
+  The database's pool shields its checkout and return (``db_pool.py``; stopped inside them,
+  QueuePool was left with its queue's lock held by the main thread, so every other thread's
+  next checkout waited for ever, or with a connection neither in the pool nor handed out),
+  ``Database`` the switch of a read connection to autocommit, the renderer the storing of a
+  finished render (a Redis write stopped half-way leaked its connection; the in-process
+  cache was left inconsistent). Shields are short: the longest hold a checkout's pre-ping
+  (one round trip) or new connection, and a cache write (within Redis's socket timeout); a
+  widget's queries run outside them, so a slow query is still interrupted where the driver
+  returns to Python.
+* Nor is it raised inside the standard library's lock plumbing (``Condition`` and the logging
+  handlers' lock, :func:`_lock_plumbing`): there it would leave a lock held, under a queue, a
+  future or every log line. The handler tries again :data:`RETRY_SECONDS` later.
 * SQLAlchemy invalidates a connection that a ``BaseException`` left mid-use, and redis-py
   disconnects one; ``Database.reading`` replaces an invalidated held connection.
 * The timer is armed only while a task runs. If it fires in between (the renderer's own
@@ -19,8 +33,7 @@ Why this is safe enough:
   that cleans up after an interrupt (a ``finally``, SQLAlchemy dropping a connection) time to
   finish undisturbed. A widget that swallows every interrupt holds the page until it returns
   or gunicorn's worker timeout ends the worker: widgets must let ``BaseException`` through.
-* An error raised by code cleaning up after an interrupt still counts as an overrun (with
-  psycopg, SQLAlchemy's connection check on a pool checkout fails that way).
+* An error raised by code cleaning up after an interrupt still counts as an overrun.
 * Whatever SIGALRM handler and timer were there before are put back afterwards.
 
 What it cannot do: interrupt C code that does not return to Python. A long SQLite statement
@@ -30,17 +43,21 @@ the renderer hands its batch to a render thread, as it does for widgets without 
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 import time
 from collections.abc import Callable
-from types import FrameType, TracebackType
+from types import CodeType, FrameType, TracebackType
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 #: After the deadline, the interval at which a render that swallowed the interrupt gets another.
 REPEAT_SECONDS = 0.05
+#: When the alarm finds the render inside the standard library's lock plumbing, how soon it
+#: tries again.
+RETRY_SECONDS = 0.001
 
 _HAS_TIMER = hasattr(signal, "setitimer") and hasattr(signal, "SIGALRM")
 _active = threading.Event()
@@ -49,6 +66,76 @@ _active = threading.Event()
 
 class Overran(BaseException):
     """Raised inside a render on the main thread when the page's render budget is spent."""
+
+
+class _ShieldState(threading.local):
+    """Per thread: how deep in shields it is, and whether the alarm fired inside them. Only
+    the main thread's matters (signal handlers run there); other threads' shields count for
+    nothing, at the cost of a counter."""
+
+    depth = 0
+    deferred = False
+
+
+_shield_state = _ShieldState()
+
+
+class _Shield:
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        _shield_state.depth += 1
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        state = _shield_state
+        state.depth -= 1
+        if state.deferred and not state.depth:
+            state.deferred = False
+            raise Overran
+
+
+_SHIELD = _Shield()
+
+
+def shielded() -> _Shield:
+    """A context manager inside which the alarm does not interrupt: when the deadline passes
+    inside it, :class:`Overran` is raised as the outermost shield is left instead (over an
+    exception the block raised, if any). For code that must not be stopped half-way: a pool's
+    checkout and return, a lock taken by a Python-level ``__enter__``, state updated in two
+    steps. Keep it short: nothing inside can be interrupted, a slow query included.
+
+    Cheap (a per-thread counter) and re-entrant; on any thread but the main one, or without a
+    budget running, it changes nothing."""
+    return _SHIELD
+
+
+def checked_out(take: Callable[[], T], give_back: Callable[[T], object]) -> T:
+    """``take()`` shielded: a checkout (of a pooled connection) that the alarm does not cut in
+    two. When the deadline passed meanwhile and this is the outermost shield, what was taken is
+    given back with ``give_back`` (shielded too) before :class:`Overran` is raised, rather than
+    left to the garbage collector. Inside an outer shield the caller still gets it."""
+    with _SHIELD:
+        taken = take()
+        if _shield_state.deferred and _shield_state.depth == 1:
+            give_back(taken)
+    return taken
+
+
+def _lock_plumbing() -> frozenset[CodeType]:
+    """The standard library's Python-level lock code: where the locks under ``queue``,
+    ``concurrent.futures``, ``threading.Event`` and every logging handler are taken and given
+    back. Raised in there, ``Overran`` leaves the lock held (a ``Condition``'s ``__enter__``
+    that took its lock but has not returned, a handler's ``acquire`` before the caller's
+    ``try``), and every other thread waits on it for ever. The alarm does not raise there."""
+    functions = [getattr(threading.Condition, name) for name in (
+        "__enter__", "__exit__", "_release_save", "_acquire_restore", "_is_owned", "notify",
+        "notify_all")]
+    functions += [logging.Handler.acquire, logging.Handler.release]
+    functions += [getattr(logging, name) for name in ("_acquireLock", "_releaseLock")
+                  if hasattr(logging, name)]  # Python < 3.13
+    return frozenset(function.__code__ for function in functions)
+
 
 
 def usable() -> bool:
@@ -90,6 +177,7 @@ class AlarmBudget:
             elapsed = time.perf_counter() - self._entered
             signal.setitimer(signal.ITIMER_REAL, max(left - elapsed, 1e-6), interval)
         _active.clear()
+        _shield_state.deferred = False
 
     @property
     def spent(self) -> bool:
@@ -114,4 +202,16 @@ class AlarmBudget:
     def _on_alarm(self, signum: int, frame: FrameType | None) -> None:
         if self._armed:
             self._interrupted = True
+            if _shield_state.depth:  # runs on the main thread: its shields
+                _shield_state.deferred = True
+                return
+            if frame is not None and frame.f_code in _NOT_HERE:
+                signal.setitimer(signal.ITIMER_REAL, RETRY_SECONDS, REPEAT_SECONDS)
+                return
             raise Overran
+
+
+_NOT_HERE = _lock_plumbing() | {AlarmBudget._on_alarm.__code__}
+"""Code the alarm does not raise in: the lock plumbing, and the handler itself (a second alarm
+can come while the first is handled, on a loaded machine: raised there, it would escape the
+first one, which had decided not to raise where it was)."""

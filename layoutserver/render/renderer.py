@@ -20,6 +20,7 @@ from layoutserver.content.scopes import ALL
 from layoutserver.layouts import Layout, Placement
 from layoutserver.log_context import carrying_request_id
 from layoutserver.registry import InstalledWidget, WidgetRegistry
+from layoutserver.render.alarm import shielded
 from layoutserver.render.fragment_cache import FragmentCache
 from layoutserver.render.pool import Job, RenderPool
 from layoutserver.render.strategy import BatchStrategy, OnMainThread
@@ -202,8 +203,13 @@ class Renderer:
         if not self.cache.admits(key.fresh):  # both copies, or neither
             return
         value = _storable(html, head)
-        self.cache.set(key.fresh, value, ttl)
-        self.cache.set_last_good(key.last_good, value)
+        # The render is done: the alarm does not cut its storing in two. A Redis write stopped
+        # half-way leaked its connection; the in-process cache (cachetools) was left
+        # inconsistent, its next store raised, and the breaker skipped the cache for a while.
+        # A write is bounded by the backend's timeout (Redis) and its breaker.
+        with shielded():
+            self.cache.set(key.fresh, value, ttl)
+            self.cache.set_last_good(key.last_good, value)
 
     def _key(self, layout: Layout, page: PageContext, placement: Placement,
              installed: InstalledWidget, content_version: int) -> CacheKeys:
