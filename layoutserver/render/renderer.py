@@ -200,14 +200,14 @@ class Renderer:
         return wrap(placement, html, "miss", share_ms, policy, prepared=True, head=share.head)
 
     def _store(self, key: CacheKeys, html: Markup, head: Head, ttl: int) -> None:
-        if not self.cache.admits(key.fresh):  # both copies, or neither
-            return
         value = _storable(html, head)
         # The render is done: the alarm does not cut its storing in two. A Redis write stopped
         # half-way leaked its connection; the in-process cache (cachetools) was left
         # inconsistent, its next store raised, and the breaker skipped the cache for a while.
         # A write is bounded by the backend's timeout (Redis) and its breaker.
         with shielded():
+            if not self.cache.admits(key.fresh):  # the doorkeeper: both copies, or neither
+                return
             self.cache.set(key.fresh, value, ttl)
             self.cache.set_last_good(key.last_good, value)
 
