@@ -359,6 +359,8 @@ class PagePipeline:
         open) does a body go straight into the memo. The doorkeeper may leave a body out
         (``render/admission.py``)."""
         fragments = self.core.fragments
+        if not fragments.enabled:  # NullCache: no key to make
+            return
         key = fragments.key(*facts)
         if not fragments.admits(key):
             return

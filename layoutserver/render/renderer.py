@@ -200,7 +200,6 @@ class Renderer:
         return wrap(placement, html, "miss", share_ms, policy, prepared=True, head=share.head)
 
     def _store(self, key: CacheKeys, html: Markup, head: Head, ttl: int) -> None:
-        value = _storable(html, head)
         # The render is done: the alarm does not cut its storing in two. A Redis write stopped
         # half-way leaked its connection; the in-process cache (cachetools) was left
         # inconsistent, its next store raised, and the breaker skipped the cache for a while.
@@ -208,6 +207,7 @@ class Renderer:
         with shielded():
             if not self.cache.admits(key.fresh):  # the doorkeeper: both copies, or neither
                 return
+            value = _storable(html, head)
             self.cache.set(key.fresh, value, ttl)
             self.cache.set_last_good(key.last_good, value)
 
